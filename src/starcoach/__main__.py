@@ -1,0 +1,5 @@
+"""``python -m starcoach`` runs the command-line interface."""
+
+from starcoach.cli import run
+
+run()

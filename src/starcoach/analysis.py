@@ -1,0 +1,892 @@
+"""The R-STAR-L judge: an answer's text (and optional word timings) in, an Analysis out.
+
+This is the product's core and is pure: no audio, terminal, storage or clock.
+
+How it works, in three steps:
+
+1. ``text.split_sentences`` cuts the answer into sentences (robust to
+   unpunctuated speech-to-text output).
+2. Every sentence gets an emission score per component from generic cues:
+   cue phrases, tense and pronouns ("I rebuilt" vs "I would rebuild"),
+   numbers and change verbs, overlap with the question, overlap with the
+   company's value lexicon, and its position in the answer.  A Viterbi pass
+   then picks the best labelling under the framework's order
+   (repeat -> situation -> task -> action -> result -> link back), which lets a
+   sentence with no cue of its own take its neighbours' part, while allowing
+   the back-and-forth real answers have (action, result, action).
+3. Answer-level checks (verbatim repeat, quantified result, "I" vs "we",
+   hypothetical, on-topic, length and balance) feed the score and the advice,
+   which quotes the candidate's own words.
+
+The weights were set by reading the failures on the labelled development set
+(tests/data/answers_dev.toml); benchmarks/eval_heuristics.py measures them on
+it and on a held-out set written separately.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from difflib import SequenceMatcher
+from typing import Iterable, Optional, Sequence, Union
+
+from starcoach.banks import Company
+from starcoach.model import (
+    COMPONENTS,
+    COMPONENT_TITLES,
+    Analysis,
+    Checks,
+    ComponentResult,
+    Delivery,
+    Sentence,
+    Transcript,
+    Word,
+)
+from starcoach.text import QUESTION_FRAME, STOPWORDS, content_stems, split_sentences, stem, tokens
+
+#: Spoken answers of 1.5-2.5 minutes run to about this many words.
+TARGET_WORDS = (200, 350)
+TARGET_DURATION_S = (90.0, 150.0)
+
+
+class EmptyAnswer(ValueError):
+    """The answer has no words to analyse."""
+
+
+def _rx(*parts: str) -> re.Pattern[str]:
+    return re.compile(r"\b(?:" + "|".join(parts) + r")\b", re.IGNORECASE)
+
+
+# --------------------------------------------------------------------------- cue lexicons
+# Each lexicon is a family of phrasings, not a list of examples: they were
+# written from how people structure spoken stories, and checked against the
+# labelled answers for what they miss and what they wrongly catch.
+
+_REPEAT_CUES = _rx(
+    r"(?:just |so )?to (?:clarify|make sure|confirm|check|be clear)",
+    r"if i (?:understand|understood|heard|hear|got|get) (?:you|that|this|it|the question)",
+    r"if i'?m (?:understanding|hearing|reading)",
+    r"you'?re (?:asking|looking for|interested in|wondering|after|curious)",
+    r"you(?: would|'d)? (?:want|like) (?:to (?:hear|know)|an example|a story|me to)",
+    r"you want (?:to (?:hear|know)|an example|a story|me to)",
+    r"you(?:'re| are)? asking (?:about|me|for)",
+    r"(?:the|your) question is", r"so the question", r"what you'?re (?:asking|after|looking for)",
+    r"(?:a|the) time (?:when|where|that) i",
+    r"an? (?:example|instance|situation|occasion|story|case) (?:of|where|when|in which) (?:i|a|when|where)",
+    r"is that (?:right|correct|what you mean)", r"did i get that right", r"let me make sure",
+    r"(?:so|okay|ok|right|alright),? (?:a|the) (?:time|situation|moment|case|example)",
+    r"you asked (?:about|me|for)", r"you mean",
+)
+_SITUATION_CUES = _rx(
+    r"in my (?:previous|last|current|first|old|former|second|prior) (?:role|job|position|company|team|internship|gig)",
+    r"at my (?:previous|last|current|first|old|former|prior) (?:role|job|position|company|team|internship|employer)",
+    r"at (?:the|my) time", r"when i was (?:working|at|a|an|in|on|the|doing|still|interning)",
+    r"i was (?:working|a|an|the|one of|part of|on (?:a|the)|interning|employed|leading|running)",
+    r"i (?:worked|work) (?:at|on|as|for|in)", r"i joined", r"back (?:in|when)",
+    r"(?:last|this past|that) (?:year|spring|summer|fall|autumn|winter|quarter|month|semester)",
+    r"(?:a|one|two|three|four|five|a few|a couple of|couple of|several) (?:years|months|weeks) ago",
+    r"in (?:19|20)\d\d", r"there (?:was|were)", r"we (?:had|were|used)", r"our (?:team|company|group|org|product|data|model|pipeline|dashboard|client|customer)s?",
+    r"the (?:company|team|startup|business|client|org|organization|organisation) (?:was|had|were)",
+    r"(?:it|this) was (?:a|an|the|during|back|at|when|around)", r"i was (?:on|in) (?:a|the)",
+    r"(?:a|the) (?:project|situation|problem|issue) (?:where|in which|that)",
+)
+_TASK_CUES = _rx(
+    r"my (?:task|job|goal|role|responsibility|assignment|mandate|mission|objective|brief|part|remit) (?:was|is|became|there)",
+    r"i was (?:asked|tasked|assigned|responsible|in charge|brought in|expected|supposed|given|put in charge|the one)",
+    r"i (?:needed|had|wanted|was trying|set out|decided|aimed|got asked) to",
+    r"(?:the|our) (?:goal|challenge|task|objective|ask|aim|mission|problem|question|job) (?:was|became|here)",
+    r"we (?:needed|had|wanted|were asked|were supposed) to", r"(?:it|this|that) (?:was|fell) (?:up to|on) me",
+    r"(?:my|our) (?:manager|boss|lead|director|vp|ceo|pm|team lead|supervisor) (?:asked|wanted|needed|gave|told) (?:me|us)",
+    r"(?:needed|wanted|asked) (?:me|someone) to", r"the stakes", r"if (?:we|i) didn'?t",
+    r"i took (?:it |this |that )?on", r"i (?:owned|volunteered to|offered to)", r"had to (?:figure|find|decide|get|make|deliver)",
+)
+_IRREGULAR_PAST = (
+    "built|wrote|ran|made|set|took|met|spoke|went|began|dug|found|brought|sat|put|drew|sent|chose|got|led|"
+    "held|gave|told|broke|kept|did|split|thought|sought|taught|rebuilt|rewrote|spent|cut|read|shut|let|drove|"
+    "left|won|saw|came|stood|hid|threw|sold|bought|caught|fed|heard|laid|meant|swept|undertook|overcame|"
+    "oversaw|redid|reran|reworked|paired|mapped|pinged|shadowed|rolled|pulled|pushed|wound|stuck|struck|"
+    "sat down|dove|dived|flew|rang|tore|woke|sped|spun|shook|forgot|understood|pitched"
+)
+_STATIVE = r"was|were|had|needed|wanted|used|seemed|felt|knew|realized|realised|noticed|happened|lived|liked|loved|hoped"
+_ACTION_I = re.compile(
+    r"\bi\s+(?:then\s+|first\s+|also\s+|quickly\s+|immediately\s+|personally\s+|eventually\s+|finally\s+|"
+    r"actually\s+|just\s+|basically\s+|literally\s+|even\s+|instead\s+|still\s+|next\s+|ended up\s+|went ahead and\s+)?"
+    r"(?!(?:" + _STATIVE + r")\b)(?:\w+ed|" + _IRREGULAR_PAST + r")\b",
+    re.IGNORECASE,
+)
+_ACTION_WE = re.compile(
+    r"\bwe\s+(?:then\s+|first\s+|also\s+|quickly\s+|immediately\s+|eventually\s+|finally\s+|actually\s+|"
+    r"just\s+|basically\s+|even\s+|instead\s+|next\s+|ended up\s+|all\s+)?"
+    r"(?!(?:" + _STATIVE + r")\b)(?:\w+ed|" + _IRREGULAR_PAST + r")\b",
+    re.IGNORECASE,
+)
+_ACTION_ING = _rx(r"i (?:started|began|kicked off|spent \w+ \w+) (?:by |with )?\w+ing",
+                  r"i (?:set up|sat down|reached out|dug into|dove into|broke down|walked (?:them|him|her) through)",
+                  r"(?:so|then) i", r"i (?:asked|told|showed|convinced|persuaded|pushed|proposed|suggested)")
+_SEQUENCE = _rx(r"first(?:ly)?", r"then", r"next", r"after that", r"afterwards", r"second(?:ly)?",
+                r"third(?:ly)?", r"finally", r"to do (?:that|this)", r"from there", r"step", r"so i", r"meanwhile")
+_HYPOTHETICAL = _rx(
+    r"i(?:'d| would) (?:probably |first |then |also |typically |usually |likely |definitely |always )?(?!like\b|say\b|rather\b)\w+",
+    r"i (?:usually|typically|normally|generally|always|tend to|try to|will|'ll)",
+    r"i'll", r"my (?:approach|process|strategy|go-to) (?:is|would be)", r"what i (?:do|would do|usually do|'d do)",
+    r"(?:the )?first thing i(?:'d| would| do)", r"i (?:like|prefer) to (?:start|begin|first)",
+    r"whenever", r"if (?:i|there'?s|there is|a|the) .{0,40}(?:i(?:'d| would)|i (?:usually|typically|just|always))",
+)
+_RESULT_CUES = _rx(
+    r"as a result", r"in the end", r"eventually", r"ultimately", r"at the end", r"by the end",
+    r"the (?:result|outcome|impact|upshot|payoff|effect|end result)s? (?:was|were|is|of)",
+    r"(?:this|that|which|it|these|those) (?:led to|resulted in|meant|saved|reduced|increased|improved|cut|helped|"
+    r"allowed|enabled|brought|gave|caught|prevented|freed|became|turned|went|got|made|drove|lifted|raised|paid off)",
+    r"we (?:ended up|saw|got|hit|reached|achieved|delivered|launched|shipped|saved|won|recovered|beat|cut|reduced|"
+    r"increased|improved|avoided|caught|closed|kept|retained|met|exceeded|went from)",
+    r"(?:reduc|increas|improv|dropp|rais|boost|doubl|tripl|halv|sav|shrank|shrunk|jump|climb|grew|fell|rose|"
+    r"declin|lift|shav|went up|went down|came down|went from)\w*",
+    r"(?:manager|team|stakeholders?|leadership|client|customers?|users?|ceo|director|vp|boss|they|everyone) "
+    r"(?:loved|praised|thanked|adopted|started using|was (?:happy|thrilled|pleased|impressed)|were (?:happy|thrilled|pleased|impressed)|"
+    r"signed off|approved|agreed|still use|now use|kept using|asked me to)",
+    r"(?:got|was|were) (?:promoted|adopted|approved|launched|shipped|rolled out|deployed|recognized|recognised)",
+    r"on time", r"ahead of schedule", r"still (?:in use|running|used)", r"to this day", r"(?:since|from) then",
+    r"the (?:model|dashboard|pipeline|tool|system|fix|change|launch|feature|report) (?:is|was|went|now|ended)",
+    r"no (?:more|longer)", r"for the first time", r"went live", r"paid off", r"made it",
+)
+_NUMBER_WORDS = (r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|forty|fifty|"
+                 r"sixty|seventy|eighty|ninety|hundred|thousand|million|billion|half|quarter|double|doubled|tripled|"
+                 r"halved|percent|per cent|dozen")
+_MEASURE = re.compile(
+    r"(?:\$|£|€)\s?\d|\d+(?:[.,]\d+)?\s?(?:%|percent|per cent|x\b|k\b|m\b|million|billion|thousand|hours?|days?|"
+    r"weeks?|months?|minutes?|seconds?|points?|pp\b|basis points|users|customers|dollars|pounds|euros|people|"
+    r"tickets|orders|rows|records|times)|\b(?:" + _NUMBER_WORDS + r")\b(?:\s+(?:percent|per cent|hours?|days?|weeks?|"
+    r"minutes?|points?|times|x|thousand|million|dollars|users|customers))?|\b\d{2,}\b|\b\d+(?:\.\d+)\b",
+    re.IGNORECASE,
+)
+_LINK_CUES = _rx(
+    r"that'?s (?:exactly |really |precisely |just |kind of |sort of )?(?:why|what|how|the kind|the sort|the type|the way|something)",
+    r"that is (?:exactly |really )?(?:why|what|how|the kind)",
+    r"(?:this|that|which) is (?:exactly |really |precisely )?(?:why|what|how|the kind|the sort|something)",
+    r"(?:this|that|it) (?:is|was) (?:also )?(?:a|the) (?:kind|sort|type) of",
+    r"i'?m (?:someone|the kind|the type|a person|somebody|the sort)",
+    r"i (?:always|tend to|try to|like to|would rather|'d rather|care about|believe|want to bring|hope to|aim to|would bring)",
+    r"i(?:'d| would) (?:bring|love to bring|want to bring|apply|do the same)",
+    r"resonat\w*", r"align\w*", r"(?:value|values|principle|principles|culture|mission|ethos|mindset|philosophy)",
+    r"(?:your|this|the) (?:team|company|org|organization|organisation|role|position|mission|values?|culture|principles?|customers|users|members|hosts|riders|merchants|teams)",
+    r"here at", r"at a (?:company|place|team) like", r"for me", r"to me", r"at the end of the day",
+    r"going to bring", r"what i(?:'d| would)? bring", r"how i (?:work|operate|approach|think)",
+    r"the way i (?:work|operate|approach|think)", r"(?:speaks|speak|comes back|ties back|connects) to",
+)
+_COMPANY_TIE = _rx(
+    r"(?:your|this) (?:team|company|org|organization|organisation|role|position|mission|values?|culture|principles?|group|business|platform)",
+    r"here at", r"at a (?:company|place|team) like (?:this|yours)", r"a (?:company|place|team) like (?:this|yours)",
+    r"(?:bring|bringing|apply|applying|do) (?:that|this|the same) (?:here|to)", r"in this role", r"(?:join|joining) (?:you|your)",
+    r"you (?:all|guys) (?:value|care|talk)", r"(?:you|your) value", r"you(?:'re| are) looking for",
+)
+_PRESENT_SELF = _rx(r"i'?m", r"i am", r"i (?:tend|always|believe|think|care|try|like|love|want|prefer|feel|see|value|know)",
+                    r"i(?:'d| would) rather", r"for me", r"my (?:approach|instinct|philosophy|default|belief|view)")
+_LESSON = _rx(
+    r"i (?:learned|learnt|realized|realised|understood|discovered) (?:that|how|to|a lot|the importance|an important|the value|so much)",
+    r"(?:it|this|that|the experience|the whole thing|this experience|that experience) (?:taught|showed|reminded) me",
+    r"(?:the|my|a|big|biggest|key|main) (?:lesson|takeaway|take-away|learning)s?", r"in hindsight", r"looking back",
+    r"next time", r"going forward", r"(?:since then|now) i (?:always|make sure|try|never|double|check|document)",
+    r"if i (?:could|had to) do it (?:again|over)", r"i(?:'d| would) (?:have )?(?:do|done) (?:it |things )?differently",
+    r"i (?:should|could) have", r"(?:is|are) (?:so |really )?(?:important|key|crucial|essential)",
+)
+_FILLER_SENTENCE = re.compile(
+    r"^\W*(?:(?:so|and|um+|uh+|er|ah|hmm+|yeah|okay|ok|right|well|sure|yes|great|good|alright|absolutely|"
+    r"of course|thanks|thank you|that'?s (?:it|all|about it|my answer|the story)|anyway|so yeah|yeah so|"
+    r"great question|good question|interesting question|let me think|let me see|hmm let me think|i mean|you know|"
+    r"like|that was|basically|that'?s pretty much it|i guess)\W*)+$",
+    re.IGNORECASE,
+)
+_GENERIC_TIE_WORDS = frozenset("team company role position organization organisation org".split())
+
+
+# --------------------------------------------------------------------------- company values
+
+
+@dataclass(frozen=True)
+class _ValueLexicon:
+    """A company's value cues indexed by first stem, for one pass per sentence."""
+
+    names: tuple[str, ...]
+    #: first stem -> list of (value index, stems, weight)
+    index: dict[str, list[tuple[int, tuple[str, ...], float]]]
+    company_stems: frozenset[str]
+
+    @classmethod
+    def build(cls, company: Company) -> "_ValueLexicon":
+        index: dict[str, list[tuple[int, tuple[str, ...], float]]] = {}
+
+        def add(vi: int, phrase: str, weight: float) -> None:
+            stems = tuple(content_stems(phrase))
+            if not stems:
+                return
+            index.setdefault(stems[0], []).append((vi, stems, weight))
+
+        for vi, v in enumerate(company.values):
+            name_stems = [s for s in content_stems(v.name) if s not in _GENERIC_VALUE_WORDS]
+            if name_stems:
+                add(vi, " ".join(name_stems), 1.6 if len(name_stems) > 1 else 1.2)
+                for s in name_stems:
+                    add(vi, s, 0.7)
+            for cue in v.cues:
+                n = len(content_stems(cue))
+                add(vi, cue, 1.0 if n > 1 else 0.6)
+            for s in set(content_stems(v.meaning)) - _GENERIC_VALUE_WORDS:
+                add(vi, s, 0.2)
+        company_stems = frozenset(stem(t) for t in tokens(company.name) + [company.id])
+        return cls(names=tuple(v.name for v in company.values), index=index, company_stems=company_stems)
+
+    def scores(self, stems: Sequence[str]) -> list[float]:
+        out = [0.0] * len(self.names)
+        weak = [0.0] * len(self.names)
+        matched: set[tuple[int, tuple[str, ...]]] = set()
+        n = len(stems)
+        for i, s in enumerate(stems):
+            for vi, pat, w in self.index.get(s, ()):
+                k = len(pat)
+                if k == 1 or (i + k <= n and tuple(stems[i:i + k]) == pat):
+                    key = (vi, pat)
+                    if key not in matched:
+                        matched.add(key)
+                        if w < 0.5:
+                            weak[vi] += w
+                        else:
+                            out[vi] += w
+        # Words of a value's explanation are weak evidence: at most two count.
+        return [o + min(wk, 0.4) for o, wk in zip(out, weak)]
+
+
+_GENERIC_VALUE_WORDS = frozenset(stem(w) for w in """
+we are be our you your the a an of to and work working thing things people team make always every
+""".split())
+
+
+# --------------------------------------------------------------------------- per-sentence features
+
+
+@dataclass
+class _Feat:
+    text: str
+    n_words: int
+    repeat_cue: int
+    q_overlap: float
+    q_cover: float
+    you: bool
+    qmark: bool
+    sit_cue: int
+    stative: int
+    task_cue: int
+    act_i: int
+    act_we: int
+    act_extra: int
+    seq: int
+    hyp: int
+    res_cue: int
+    measure: int
+    link_cue: int
+    tie: int
+    company_named: bool
+    value_scores: list[float]
+    present_self: int
+    lesson: int
+    filler: bool
+    i_count: int
+    we_count: int
+
+    @property
+    def value_best(self) -> float:
+        return max(self.value_scores, default=0.0)
+
+
+_STATIVE_RE = re.compile(r"\b(?:was|were|had|wasn't|weren't|hadn't|used to)\b", re.IGNORECASE)
+_I_RE = re.compile(r"\bi\b|\bi'(?:m|d|ve|ll)\b|\bmy\b|\bme\b", re.IGNORECASE)
+_WE_RE = re.compile(r"\bwe\b|\bwe'(?:re|d|ve|ll)\b|\bour\b|\bus\b", re.IGNORECASE)
+
+
+def _count(rx: re.Pattern[str], text: str) -> int:
+    return sum(1 for _ in rx.finditer(text))
+
+
+def _features(text: str, q_stems: frozenset[str], lex: Optional[_ValueLexicon]) -> _Feat:
+    t = text.replace("\u2019", "'")
+    toks = tokens(t)
+    stems_all = [stem(x) for x in toks if x not in STOPWORDS]
+    s_set = set(stems_all)
+    overlap = len(s_set & q_stems)
+    q_overlap = overlap / max(1, len(s_set)) if s_set else 0.0
+    q_cover = overlap / max(1, len(q_stems)) if q_stems else 0.0
+    value_scores = lex.scores(stems_all) if lex else []
+    company_named = bool(lex and (s_set & lex.company_stems))
+    return _Feat(
+        text=t,
+        n_words=len(toks),
+        repeat_cue=_count(_REPEAT_CUES, t),
+        q_overlap=q_overlap,
+        q_cover=q_cover,
+        you=bool(re.search(r"\byou(?:'re|'d|r)?\b", t, re.IGNORECASE)),
+        qmark=t.rstrip().endswith("?"),
+        sit_cue=_count(_SITUATION_CUES, t),
+        stative=_count(_STATIVE_RE, t),
+        task_cue=_count(_TASK_CUES, t),
+        act_i=_count(_ACTION_I, t),
+        act_we=_count(_ACTION_WE, t),
+        act_extra=_count(_ACTION_ING, t),
+        seq=_count(_SEQUENCE, t),
+        hyp=_count(_HYPOTHETICAL, t),
+        res_cue=_count(_RESULT_CUES, t),
+        measure=_count(_MEASURE, t),
+        link_cue=_count(_LINK_CUES, t),
+        tie=_count(_COMPANY_TIE, t),
+        company_named=company_named,
+        value_scores=value_scores,
+        present_self=_count(_PRESENT_SELF, t),
+        lesson=_count(_LESSON, t),
+        filler=bool(_FILLER_SENTENCE.match(t)) or len(toks) <= 1,
+        i_count=_count(_I_RE, t),
+        we_count=_count(_WE_RE, t),
+    )
+
+
+# --------------------------------------------------------------------------- emissions and decoding
+
+_LABELS = COMPONENTS + ("none",)
+_RANK = {c: i for i, c in enumerate(COMPONENTS)}
+
+
+def _sat(x: float, k: float = 1.0) -> float:
+    """Diminishing returns for counts: 1 cue counts fully, more add less."""
+    return 1.0 - math.exp(-k * x) if x > 0 else 0.0
+
+
+def _emissions(i: int, n: int, f: _Feat, has_company: bool) -> dict[str, float]:
+    p = i / (n - 1) if n > 1 else 0.0
+    last = i == n - 1
+    e: dict[str, float] = {}
+
+    # Repeat: an opening that plays the question back.
+    rep = 2.6 * _sat(f.repeat_cue) + 2.4 * max(f.q_overlap - 0.15, 0) + 1.8 * max(f.q_cover - 0.3, 0)
+    rep += 0.4 * f.you + 0.3 * f.qmark
+    rep -= 0.8 * _sat(f.measure) + 0.6 * _sat(f.act_i)
+    rep += 0.6 if i == 0 else (-0.2 if i == 1 else -6.0)
+    e["repeat"] = rep - 1.2
+
+    # Situation: the scene, told in stative past, early.
+    sit = 1.3 * _sat(f.sit_cue) + 0.35 * _sat(f.stative) - 0.5 * _sat(f.act_i) - 0.4 * _sat(f.res_cue)
+    sit += 0.7 - 1.6 * abs(p - 0.15)
+    e["situation"] = sit
+
+    # Task: what had to be done, and whose job it was.
+    tsk = 1.8 * _sat(f.task_cue) - 0.3 * _sat(f.res_cue)
+    tsk += 0.4 - 1.6 * abs(p - 0.3)
+    e["task"] = tsk - 0.35
+
+    # Action: "I" (or "we") doing things, in order; habitual steps count too.
+    act = 1.1 * _sat(f.act_i + 0.6 * f.act_we + 0.6 * f.act_extra, 0.8) + 0.4 * _sat(f.seq) + 0.7 * _sat(f.hyp)
+    act -= 0.3 * _sat(f.measure)
+    act += 0.6 - 1.2 * abs(p - 0.55)
+    e["action"] = act
+
+    # Result: what changed, ideally measured.
+    res = 1.5 * _sat(f.res_cue) + 0.6 * _sat(f.measure) - 0.2 * _sat(f.task_cue)
+    res += 0.5 - 1.6 * abs(p - 0.8)
+    e["result"] = res - 0.25
+
+    # Link back: a closing that ties the story to the company's values or the role.
+    tie = 1.2 * _sat(f.tie) + 0.9 * f.company_named
+    val = 0.9 * _sat(f.value_best, 0.8) if has_company else 0.0
+    lnk = 1.1 * _sat(f.link_cue) + tie + val + 0.4 * _sat(f.present_self)
+    if f.lesson and not (f.tie or f.company_named or f.value_best >= 1.0):
+        lnk -= 2.0  # a generic lesson learned is not a link back
+    lnk -= 0.5 * _sat(f.act_i) + 0.3 * _sat(f.measure)
+    lnk += 0.9 if last else (0.3 if i >= n - 3 else (-0.6 if p >= 0.6 else -3.0))
+    e["link_back"] = lnk - 1.1
+
+    # None: fillers, asides and lessons that tie to nothing.
+    non = -0.5 + 3.0 * f.filler
+    if f.lesson and not (f.tie or f.company_named):
+        non += 1.0 + 0.5 * _sat(f.lesson)
+    if f.n_words <= 3:
+        non += 0.8
+    e["none"] = non
+    return e
+
+
+def _transition(prev: str, label: str) -> float:
+    """Score for moving from the last component seen to the next label."""
+    if label == "none":
+        return 0.0
+    if label == prev:
+        return 0.35
+    if label == "repeat":
+        return -9.0 if prev != "start" else 0.0
+    if prev == "start":
+        return 0.0
+    if prev == "link_back":
+        return -1.5
+    dr = _RANK[label] - _RANK[prev]
+    if dr > 0:
+        return -0.1 * (dr - 1)
+    if {prev, label} == {"action", "result"}:
+        return -0.4
+    return -0.8 + 0.2 * dr
+
+
+def _decode(emis: list[dict[str, float]]) -> list[str]:
+    """Viterbi over labels; the state is the last component label seen."""
+    states = ("start",) + COMPONENTS
+    best = {s: (-1e9, []) for s in states}
+    best["start"] = (0.0, [])
+    for e in emis:
+        nxt: dict[str, tuple[float, list[str]]] = {s: (-1e9, []) for s in states}
+        for s, (score, path) in best.items():
+            if score <= -1e8:
+                continue
+            for label in _LABELS:
+                sc = score + e[label] + _transition(s, label)
+                ns = s if label == "none" else label
+                if sc > nxt[ns][0]:
+                    nxt[ns] = (sc, path + [label])
+        best = nxt
+    return max(best.values(), key=lambda t: t[0])[1]
+
+
+# --------------------------------------------------------------------------- answer-level checks
+
+_TOPIC_SYNONYMS: dict[str, tuple[str, ...]] = {
+    "disagre": ("disagree", "disagreed", "disagreement", "pushed back", "push back", "argued", "conflict",
+                "tension", "different view", "objected", "challenged", "convinced", "clash"),
+    "conflict": ("disagree", "disagreed", "disagreement", "tension", "argued", "clash", "friction", "frustrated",
+                 "pushed back", "conflict"),
+    "fail": ("failed", "failure", "mistake", "went wrong", "didn't work", "broke", "missed", "wrong", "error",
+             "flopped", "bug", "outage", "lost"),
+    "mistak": ("mistake", "error", "wrong", "bug", "missed", "failed", "blunder", "oversight"),
+    "deadlin": ("deadline", "due", "weeks", "days", "launch", "time", "late", "rush", "crunch", "schedule"),
+    "ambigu": ("unclear", "vague", "ambiguous", "uncertain", "didn't know", "no clear", "undefined", "open-ended",
+               "assumptions"),
+    "stakeholder": ("stakeholder", "manager", "executive", "leadership", "product", "pm", "client", "business"),
+    "lead": ("led", "lead", "leading", "team", "organised", "organized", "coordinated", "ran"),
+    "initiativ": ("nobody asked", "on my own", "took it on", "volunteered", "proactively", "myself", "initiative"),
+    "feedback": ("feedback", "criticism", "critique", "review", "told me", "comments"),
+    "prioriti": ("prioritise", "prioritize", "priority", "priorities", "trade-off", "tradeoff", "urgent", "first"),
+    "custom": ("customer", "user", "client", "merchant", "member", "patient", "shopper", "rider", "host"),
+    "mentor": ("mentor", "mentored", "coached", "taught", "junior", "intern", "onboarded"),
+    "influenc": ("convinced", "persuaded", "buy-in", "influence", "won over", "agreed"),
+    "explain": ("explained", "presented", "non-technical", "walked", "translated", "simplified", "story"),
+    "technical": ("non-technical", "engineer", "model", "code", "sql", "system"),
+    "learn": ("learned", "learnt", "picked up", "taught myself", "course", "new", "study", "studied"),
+    "improv": ("improved", "better", "faster", "reduced", "increased", "optimised", "optimized"),
+    "risk": ("risk", "bet", "gamble", "uncertain", "chance"),
+    "data": ("data", "dataset", "analysis", "metric", "numbers", "sql", "query"),
+    "ethic": ("ethical", "privacy", "bias", "fair", "consent", "right thing"),
+    "pressur": ("pressure", "stress", "deadline", "urgent", "tight"),
+    "decision": ("decided", "decision", "call", "chose", "choice"),
+    "wrong": ("wrong", "mistake", "error", "incorrect", "bug", "failed"),
+    "simplif": ("simpler", "simplified", "simple", "streamlined", "removed", "cut"),
+    "innov": ("new", "novel", "idea", "invented", "created", "prototype", "experiment"),
+}
+
+
+def _topic_stems(question: str) -> set[str]:
+    frame = frozenset(stem(w) for w in QUESTION_FRAME)
+    return {s for s in content_stems(question) if s not in frame}
+
+
+def _on_topic(question: str, body_text: str) -> tuple[bool, float]:
+    topic = _topic_stems(question)
+    if not topic:
+        return True, 1.0
+    body_tokens = tokens(body_text)
+    body = {stem(t) for t in body_tokens}
+    body_lower = " ".join(body_tokens)
+    hit = 0.0
+    for s in topic:
+        if s in body:
+            hit += 1
+            continue
+        syns = next((v for k, v in _TOPIC_SYNONYMS.items() if s.startswith(k) or k.startswith(s)), None)
+        if syns and any(re.search(r"\b" + re.escape(x) for x in []) or (x in body_lower) for x in syns):
+            hit += 0.8
+    cover = hit / len(topic)
+    return cover >= 0.2 or hit >= 2, cover
+
+
+def _verbatim(question: str, opening: str) -> bool:
+    q = [t for t in tokens(question)]
+    s = [t for t in tokens(opening)]
+    if len(q) < 4 or not s:
+        return False
+    m = SequenceMatcher(None, q, s, autojunk=False)
+    matched = sum(b.size for b in m.get_matching_blocks())
+    longest = max((b.size for b in m.get_matching_blocks()), default=0)
+    return matched / len(q) >= 0.85 and longest >= 0.6 * len(q)
+
+
+def _quote(text: str, max_words: int = 14) -> str:
+    words = text.strip().split()
+    q = " ".join(words[:max_words])
+    if len(words) > max_words:
+        q = q.rstrip(",;:") + "…"
+    return f"\u201c{q}\u201d"
+
+
+# --------------------------------------------------------------------------- the analyser
+
+
+@dataclass(frozen=True)
+class _Labelled:
+    sentences: tuple[Sentence, ...]
+    feats: tuple[_Feat, ...]
+    emissions: tuple[dict[str, float], ...]
+
+
+def _align_words(text: str, words: Sequence[Word]) -> list[tuple[int, int, Word]]:
+    """Character span of each timed word inside ``text`` (which was built from them)."""
+    out = []
+    pos = 0
+    for w in words:
+        token = w.text.strip()
+        if not token:
+            continue
+        i = text.find(token, pos)
+        if i < 0:
+            continue
+        out.append((i, i + len(token), w))
+        pos = i + len(token)
+    return out
+
+
+def text_from_words(words: Sequence[Word]) -> str:
+    return re.sub(r"\s+", " ", "".join(w.text if w.text[:1].isspace() else " " + w.text for w in words)).strip()
+
+
+def _label(text: str, question: Optional[str], company: Optional[Company],
+           words: Sequence[Word] = ()) -> _Labelled:
+    pieces = split_sentences(text)
+    q_stems = frozenset(s for s in content_stems(question)) if question else frozenset()
+    lex = _ValueLexicon.build(company) if company else None
+    feats = [_features(text[p.start:p.end], q_stems, lex) for p in pieces]
+    n = len(feats)
+    emis = [_emissions(i, n, f, lex is not None) for i, f in enumerate(feats)]
+    labels = _decode(emis)
+    spans = _align_words(text, words) if words else []
+    sentences = []
+    k = 0
+    for p, label in zip(pieces, labels):
+        start_s = end_s = None
+        while k < len(spans) and spans[k][1] <= p.start:
+            k += 1
+        j = k
+        while j < len(spans) and spans[j][0] < p.end:
+            if start_s is None:
+                start_s = spans[j][2].start_s
+            end_s = spans[j][2].end_s
+            j += 1
+        sentences.append(Sentence(text=text[p.start:p.end], component=None if label == "none" else label,
+                                  start_s=start_s, end_s=end_s, start_char=p.start, end_char=p.end))
+    return _Labelled(tuple(sentences), tuple(feats), tuple(emis))
+
+
+def _confidence(lab: _Labelled, comp: str, idx: list[int]) -> float:
+    """How clearly the chosen sentences beat their next-best label (logistic of the margin)."""
+    if not idx:
+        # How close the best candidate came to carrying the component.
+        margin = max((e[comp] - max(v for k, v in e.items() if k != comp) for e in lab.emissions), default=-3.0)
+        return round(1.0 / (1.0 + math.exp(2.0 * margin)), 3)
+    margins = []
+    for i in idx:
+        e = lab.emissions[i]
+        other = max(v for k, v in e.items() if k != comp)
+        margins.append(e[comp] - other)
+    m = max(margins)
+    return round(1.0 / (1.0 + math.exp(-2.0 * (m + 0.6))), 3)
+
+
+def analyse(
+    answer: Union[str, Transcript],
+    *,
+    question: Optional[str] = None,
+    company: Optional[Company] = None,
+    input: str = "-",
+    delivery_fn=None,
+) -> Analysis:
+    """Judge one answer against R-STAR-L.
+
+    ``answer`` is plain text, or a ``Transcript`` with word timings (then the
+    sentences carry times and ``delivery_fn(transcript, sentences)`` supplies
+    the delivery metrics).  Raises ``EmptyAnswer`` when there are no words.
+    """
+    transcript = answer if isinstance(answer, Transcript) else None
+    words: Sequence[Word] = transcript.words if transcript else ()
+    if transcript is not None:
+        text = text_from_words(words) if words else transcript.text.strip()
+    else:
+        text = str(answer)
+    text = text.replace("\r\n", "\n").strip()
+    if not tokens(text):
+        raise EmptyAnswer("the answer has no words")
+    question = question.strip() if question and question.strip() else None
+
+    lab = _label(text, question, company, words)
+    sents = lab.sentences
+    by_comp: dict[str, list[int]] = {c: [] for c in COMPONENTS}
+    for i, s in enumerate(sents):
+        if s.component:
+            by_comp[s.component].append(i)
+
+    # ----- link-back values
+    values: tuple[str, ...] = ()
+    lex = _ValueLexicon.build(company) if company else None
+    if lex and by_comp["link_back"]:
+        totals = [0.0] * len(lex.names)
+        for i in by_comp["link_back"]:
+            for vi, sc in enumerate(lab.feats[i].value_scores):
+                totals[vi] += sc
+        ranked = sorted(range(len(totals)), key=lambda vi: -totals[vi])
+        top = totals[ranked[0]] if ranked else 0.0
+        values = tuple(lex.names[vi] for vi in ranked[:3] if totals[vi] >= 0.8 and totals[vi] >= 0.5 * top)
+
+    structure: dict[str, ComponentResult] = {}
+    for c in COMPONENTS:
+        idx = by_comp[c]
+        evidence = " ".join(sents[i].text for i in idx) if idx else None
+        structure[c] = ComponentResult(present=bool(idx), confidence=_confidence(lab, c, idx), evidence=evidence,
+                                       values=values if c == "link_back" else ())
+
+    # ----- answer-level checks
+    all_tokens = tokens(text)
+    word_count = len(all_tokens)
+    verbatim = bool(question and by_comp["repeat"] and _verbatim(question, sents[by_comp["repeat"][0]].text))
+    result_idx = by_comp["result"]
+    quantified = any(lab.feats[i].measure for i in result_idx)
+    act_i = sum(lab.feats[i].act_i + lab.feats[i].act_extra for i in by_comp["action"])
+    act_we = sum(lab.feats[i].act_we for i in by_comp["action"])
+    i_refs = sum(lab.feats[i].i_count for i in by_comp["action"])
+    we_refs = sum(lab.feats[i].we_count for i in by_comp["action"])
+    if not by_comp["action"]:
+        voice = "none"
+    elif (act_i == 0 and act_we > 0) or (i_refs == 0 and we_refs > 0):
+        voice = "we"
+    elif act_we > act_i and we_refs > 2 * i_refs:
+        voice = "mixed"
+    else:
+        voice = "i"
+    hyp = sum(f.hyp for f in lab.feats)
+    past = sum(f.act_i + f.act_we for f in lab.feats)
+    hypothetical = hyp >= 2 and hyp >= past
+    body = " ".join(s.text for s in sents if s.component not in ("repeat",))
+    if question:
+        on_topic, overlap = _on_topic(question, body)
+    else:
+        on_topic, overlap = None, 0.0
+    counts = {c: 0 for c in COMPONENTS}
+    for s in sents:
+        if s.component:
+            counts[s.component] += len(tokens(s.text))
+    total_words = max(1, word_count)
+    shares = tuple((c, counts[c] / total_words) for c in COMPONENTS)
+    checks = Checks(word_count=word_count, repeat_verbatim=verbatim, result_quantified=quantified,
+                    action_voice=voice, hypothetical=hypothetical, on_topic=on_topic,
+                    question_overlap=overlap, shares=shares)
+
+    delivery: Optional[Delivery] = None
+    duration_s = transcript.duration_s if transcript else None
+    if transcript is not None and words and delivery_fn is not None:
+        delivery = delivery_fn(transcript, sents)
+
+    score = _score(structure, checks, delivery, duration_s)
+    advice = _advice(sents, structure, checks, delivery, duration_s, question, company, lab)
+    return Analysis(
+        input=input,
+        question=question,
+        company=company.id if company else None,
+        company_name=company.name if company else None,
+        transcript=text,
+        duration_s=duration_s,
+        structure=structure,
+        sentences=sents,
+        delivery=delivery,
+        score=score,
+        advice=tuple(advice),
+        checks=checks,
+        words=tuple(words),
+    )
+
+
+# --------------------------------------------------------------------------- score and advice
+
+_WEIGHTS = {"repeat": 8, "situation": 12, "task": 12, "action": 24, "result": 18, "link_back": 14}
+
+
+def _score(structure: dict[str, ComponentResult], checks: Checks, delivery: Optional[Delivery],
+           duration_s: Optional[float]) -> int:
+    s = 0.0
+    for c, w in _WEIGHTS.items():
+        r = structure[c]
+        if r.present:
+            s += w * (0.7 + 0.3 * r.confidence)
+    # Quality of the parts present (12 points).
+    if structure["result"].present and checks.result_quantified:
+        s += 4
+    if checks.action_voice == "i":
+        s += 3
+    elif checks.action_voice == "mixed":
+        s += 1.5
+    if structure["repeat"].present and not checks.repeat_verbatim:
+        s += 2
+    if structure["link_back"].present and structure["link_back"].values:
+        s += 3
+    # Problems with the answer as a whole.
+    if checks.hypothetical:
+        s -= 20
+    if checks.on_topic is False:
+        s -= 20
+    lo, hi = TARGET_WORDS
+    if checks.word_count < lo * 0.6:
+        s -= 10
+    elif checks.word_count < lo:
+        s -= 4
+    elif checks.word_count > hi * 1.5:
+        s -= 8
+    elif checks.word_count > hi:
+        s -= 3
+    shares = dict(checks.shares)
+    if shares["situation"] + shares["task"] > 0.4:
+        s -= 4
+    if delivery is not None:
+        if delivery.fillers_per_minute > 6:
+            s -= 4
+        elif delivery.fillers_per_minute > 3:
+            s -= 2
+        if delivery.wpm and (delivery.wpm < 100 or delivery.wpm > 185):
+            s -= 3
+    return int(max(0, min(100, round(s))))
+
+
+def _best_values(sents: Sequence[Sentence], lab: _Labelled, company: Company) -> list[str]:
+    totals = [0.0] * len(company.values)
+    for f in lab.feats:
+        for vi, sc in enumerate(f.value_scores):
+            totals[vi] += sc
+    order = sorted(range(len(totals)), key=lambda vi: -totals[vi])
+    if not order or totals[order[0]] == 0:
+        return [company.values[0].name]
+    return [company.values[vi].name for vi in order[:2] if totals[vi] > 0]
+
+
+def _advice(sents: Sequence[Sentence], structure: dict[str, ComponentResult], checks: Checks,
+            delivery: Optional[Delivery], duration_s: Optional[float], question: Optional[str],
+            company: Optional[Company], lab: _Labelled) -> list[str]:
+    out: list[str] = []
+    first = sents[0].text if sents else ""
+    last = sents[-1].text if sents else ""
+    cname = company.name if company else None
+
+    if checks.on_topic is False:
+        out.append(f"The story does not seem to answer the question asked (\u201c{question}\u201d): "
+                   "pick a story where that is exactly what happened, and say so in your first sentences.")
+    if checks.hypothetical:
+        out.append("You describe what you would do or usually do (" + _quote(
+            next((lab.feats[i].text for i in range(len(sents)) if lab.feats[i].hyp), first), 10)
+            + "); interviewers want one real past story: \u201cLast year, when…, I…\u201d.")
+    if not structure["action"].present:
+        out.append("Say what you did, step by step, in the first person: \u201cFirst I…, then I…\u201d. "
+                   "The action should be the longest part of the answer.")
+    if not structure["result"].present:
+        out.append("Finish the story with its result: what changed because of what you did, with a number "
+                   "if you have one (time saved, error rate, revenue, adoption).")
+    lb = structure["link_back"]
+    if not lb.present:
+        ends_with_lesson = bool(lab.feats and lab.feats[-1].lesson)
+        if company:
+            vals = _best_values(sents, lab, company)
+            target = f"{cname}'s \u2018{vals[0]}\u2019"
+            if ends_with_lesson:
+                out.append(f"Your last sentence, {_quote(last)}, is a general lesson; tie it to {target} instead, "
+                           f"e.g. \u201c…and that is what {vals[0].lower()} means to me.\u201d")
+            else:
+                out.append(f"Close by linking the story to {target}: one sentence on why this is how you would "
+                           f"work at {cname}.")
+        else:
+            if ends_with_lesson:
+                out.append(f"Your last sentence, {_quote(last)}, is a general lesson, not a link back: tie it to "
+                           "the company's values or to the role you are interviewing for.")
+            else:
+                out.append("Close by linking the story to the hiring company's values or to the role "
+                           "(use --company to check against a company's values).")
+    elif company and not lb.values:
+        vals = _best_values(sents, lab, company)
+        out.append(f"Your closing ties to the company but names none of {cname}'s values; make the link "
+                   f"explicit, e.g. to \u2018{vals[0]}\u2019.")
+    if not structure["situation"].present:
+        out.append("Set the scene in one or two sentences before the action: where you were, when, "
+                   "and what was going on.")
+    if not structure["task"].present:
+        out.append("Say what you had to achieve and why it mattered (\u201cMy job was to…\u201d) before what you did.")
+    if not structure["repeat"].present:
+        out.append("Open by playing the question back in your own words (\u201cSo you'd like to hear about a time "
+                   "when…\u201d): it shows you listened and buys a moment to think.")
+    elif checks.repeat_verbatim:
+        out.append(f"Your opening, {_quote(sents[0].text)}, repeats the question word for word; rephrase it in your "
+                   "own words so it sounds like understanding, not echoing.")
+    if structure["result"].present and not checks.result_quantified:
+        out.append("Quantify the result: " + _quote(structure["result"].evidence or "", 12)
+                   + " has no number; add a measure (%, hours saved, revenue, users).")
+    if checks.action_voice == "we":
+        out.append("Your actions are all \u201cwe\u201d: say what you yourself did (\u201cI wrote…\u201d, "
+                   "\u201cI convinced…\u201d); the interviewer is hiring you, not your team.")
+    elif checks.action_voice == "mixed":
+        out.append("Most of your actions say \u201cwe\u201d; make your own part clear with \u201cI\u201d.")
+    shares = dict(checks.shares)
+    setup = shares["situation"] + shares["task"]
+    if setup > 0.4:
+        out.append(f"Set-up (situation and task) takes {setup:.0%} of the answer; keep it under a third and "
+                   "spend the time on your actions.")
+    elif structure["action"].present and shares["action"] < max(shares["situation"], shares["task"], shares["result"]):
+        out.append("Make the action the largest part of the answer: more on what you did and how.")
+    lo, hi = TARGET_WORDS
+    if duration_s is None or delivery is None:
+        if checks.word_count < lo:
+            out.append(f"At {checks.word_count} words the answer is short; aim for about {lo}-{hi} words "
+                       "(1.5-2.5 minutes spoken) with more detail in the action and result.")
+        elif checks.word_count > hi * 1.2:
+            out.append(f"At {checks.word_count} words the answer is long; aim for about {lo}-{hi} words "
+                       "(1.5-2.5 minutes spoken): trim the set-up and side details.")
+    if delivery is not None:
+        out.extend(_delivery_advice(delivery, duration_s))
+    return out
+
+
+def _delivery_advice(d: Delivery, duration_s: Optional[float]) -> list[str]:
+    out = []
+    lo, hi = TARGET_DURATION_S
+    if d.speaking_s and d.speaking_s < lo:
+        out.append(f"You spoke for {d.speaking_s:.0f} s; aim for 1.5-2.5 minutes with more detail in the "
+                   "action and result.")
+    elif d.speaking_s > hi * 1.1:
+        out.append(f"You spoke for {d.speaking_s / 60:.1f} minutes; aim for 1.5-2.5: trim the set-up.")
+    if d.wpm and d.wpm > 175:
+        out.append(f"You spoke at {d.wpm:.0f} words per minute; slow down to about 130-160 so the "
+                   "interviewer can follow.")
+    elif d.wpm and d.wpm < 110:
+        out.append(f"You spoke at {d.wpm:.0f} words per minute; a steadier 130-160 sounds more confident.")
+    if d.fillers and d.fillers_per_minute > 3:
+        top = ", ".join(f"\u201c{w}\u201d \u00d7{n}" for w, n in list(d.filler_counts.items())[:3])
+        out.append(f"{len(d.fillers)} filler words ({d.fillers_per_minute:.1f} per minute: {top}); "
+                   "pause silently instead.")
+    if d.longest_pause_s >= 3.0:
+        p = max(d.pauses, key=lambda p: p.duration_s)
+        out.append(f"A {p.duration_s:.1f} s silence at {p.start_s:.0f} s; a short pause is fine, but know your "
+                   "story well enough to keep it flowing.")
+    return out
+
+
+def component_seconds(sentences: Iterable[Sentence]) -> dict[str, float]:
+    out = {c: 0.0 for c in COMPONENTS}
+    for s in sentences:
+        if s.component and s.start_s is not None and s.end_s is not None:
+            out[s.component] += max(0.0, s.end_s - s.start_s)
+    return out
+
+
+__all__ = ["analyse", "EmptyAnswer", "TARGET_WORDS", "TARGET_DURATION_S", "component_seconds",
+           "text_from_words", "COMPONENT_TITLES"]

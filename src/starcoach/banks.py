@@ -1,0 +1,285 @@
+"""Question banks and company profiles: loading, validating, finding.
+
+Both are TOML files.  The built-in ones ship with the program
+(``question_banks/`` in the source tree); a user adds more by dropping files
+into a folder of their own, by default ``~/.config/starcoach/question_banks``
+(``$XDG_CONFIG_HOME`` is honoured) or any folders named in
+``$STARCOACH_BANKS`` (separated by ``:``).  Each folder holds
+``companies/*.toml`` and ``questions/*.toml``; see docs/question-banks.md.
+A user file with the same id as a built-in one replaces it.
+
+A malformed file is never skipped silently: it raises ``BankError`` naming
+the file, the line and the problem.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable, Optional
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib  # type: ignore[no-redef]
+
+_ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+
+#: The competency vocabulary questions are tagged with.
+COMPETENCIES: tuple[str, ...] = (
+    "ownership", "initiative", "teamwork", "conflict", "failure", "learning", "leadership",
+    "ambiguity", "customer-focus", "data-driven", "deadlines", "communication", "influence",
+    "prioritisation", "data-quality", "stakeholder-management", "technical-depth", "innovation",
+    "mentoring", "ethics", "resilience", "bias-for-action", "feedback", "simplification",
+)
+
+
+class BankError(Exception):
+    """A question bank or company profile that cannot be used (file, line, problem)."""
+
+    def __init__(self, path: Path, problem: str, line: Optional[int] = None):
+        self.path = path
+        self.line = line
+        self.problem = problem
+        where = f"{path}:{line}" if line else str(path)
+        super().__init__(f"{where}: {problem}")
+
+
+@dataclass(frozen=True)
+class CompanyValue:
+    id: str
+    name: str
+    meaning: str
+    cues: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Company:
+    id: str
+    name: str
+    summary: str
+    values: tuple[CompanyValue, ...]
+    path: Path
+
+    def value(self, value_id: str) -> Optional[CompanyValue]:
+        return next((v for v in self.values if v.id == value_id), None)
+
+
+@dataclass(frozen=True)
+class Question:
+    id: str
+    text: str
+    competencies: tuple[str, ...]
+    bank: str
+
+
+@dataclass(frozen=True)
+class Bank:
+    id: str
+    name: str
+    description: str
+    questions: tuple[Question, ...]
+    path: Path
+
+
+def builtin_dir() -> Path:
+    """The banks shipped with the program (installed wheel, or the source tree)."""
+    here = Path(__file__).resolve().parent
+    packaged = here / "question_banks"
+    if packaged.is_dir():
+        return packaged
+    return here.parent.parent / "question_banks"
+
+
+def user_dirs(env: Optional[dict[str, str]] = None) -> list[Path]:
+    env = dict(os.environ) if env is None else env
+    dirs: list[Path] = []
+    config = env.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
+    dirs.append(Path(config) / "starcoach" / "question_banks")
+    for part in env.get("STARCOACH_BANKS", "").split(os.pathsep):
+        if part.strip():
+            dirs.append(Path(part.strip()).expanduser())
+    return dirs
+
+
+def search_dirs(env: Optional[dict[str, str]] = None) -> list[Path]:
+    return [builtin_dir(), *user_dirs(env)]
+
+
+# --------------------------------------------------------------------------- parsing
+
+
+def _read_toml(path: Path) -> tuple[dict[str, Any], str]:
+    try:
+        raw = path.read_bytes()
+    except OSError as e:
+        raise BankError(path, f"cannot read: {e.strerror or e}") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise BankError(path, "not a UTF-8 text file") from None
+    try:
+        return tomllib.loads(text), text
+    except tomllib.TOMLDecodeError as e:
+        msg = str(e)
+        m = re.search(r"\(at line (\d+), column \d+\)", msg)
+        line = int(m.group(1)) if m else None
+        msg = re.sub(r"\s*\(at line \d+, column \d+\)", "", msg)
+        raise BankError(path, f"invalid TOML: {msg}", line) from None
+
+
+def _line_of_table(text: str, table: str, index: int) -> Optional[int]:
+    """Line number of the index-th ``[[table]]`` header, to point at a bad entry."""
+    count = -1
+    for n, line in enumerate(text.splitlines(), start=1):
+        if line.strip().startswith(f"[[{table}]]"):
+            count += 1
+            if count == index:
+                return n
+    return None
+
+
+def _line_of_key(text: str, key: str) -> Optional[int]:
+    for n, line in enumerate(text.splitlines(), start=1):
+        if re.match(rf"\s*{re.escape(key)}\s*=", line):
+            return n
+    return None
+
+
+def _need_str(d: dict[str, Any], key: str, path: Path, line: Optional[int], what: str) -> str:
+    v = d.get(key)
+    if not isinstance(v, str) or not v.strip():
+        raise BankError(path, f"{what}: '{key}' must be a non-empty string", line)
+    return v.strip()
+
+
+def _need_id(d: dict[str, Any], path: Path, line: Optional[int], what: str) -> str:
+    v = _need_str(d, "id", path, line, what)
+    if not _ID_RE.match(v):
+        raise BankError(path, f"{what}: id '{v}' must be lower case letters, digits and '-'", line)
+    return v
+
+
+def _str_list(d: dict[str, Any], key: str, path: Path, line: Optional[int], what: str) -> tuple[str, ...]:
+    v = d.get(key, [])
+    if not isinstance(v, list) or not all(isinstance(x, str) and x.strip() for x in v):
+        raise BankError(path, f"{what}: '{key}' must be a list of strings", line)
+    return tuple(x.strip() for x in v)
+
+
+def load_company(path: Path) -> Company:
+    data, text = _read_toml(path)
+    cid = _need_id(data, path, _line_of_key(text, "id") or 1, "company")
+    name = _need_str(data, "name", path, _line_of_key(text, "name") or 1, "company")
+    summary = data.get("summary", "")
+    if not isinstance(summary, str):
+        raise BankError(path, "company: 'summary' must be a string", _line_of_key(text, "summary"))
+    raw_values = data.get("values")
+    if not isinstance(raw_values, list) or not raw_values:
+        raise BankError(path, "company: needs at least one [[values]] entry", _line_of_key(text, "values"))
+    values = []
+    seen: set[str] = set()
+    for i, v in enumerate(raw_values):
+        line = _line_of_table(text, "values", i)
+        what = f"value #{i + 1}"
+        if not isinstance(v, dict):
+            raise BankError(path, f"{what}: must be a table", line)
+        vid = _need_id(v, path, line, what)
+        if vid in seen:
+            raise BankError(path, f"{what}: duplicate value id '{vid}'", line)
+        seen.add(vid)
+        values.append(CompanyValue(
+            id=vid,
+            name=_need_str(v, "name", path, line, what),
+            meaning=_need_str(v, "meaning", path, line, what),
+            cues=tuple(c.lower() for c in _str_list(v, "cues", path, line, what)),
+        ))
+    return Company(id=cid, name=name, summary=summary.strip(), values=tuple(values), path=path)
+
+
+def load_bank(path: Path) -> Bank:
+    data, text = _read_toml(path)
+    bid = _need_id(data, path, _line_of_key(text, "id") or 1, "bank")
+    name = data.get("name") or bid
+    description = data.get("description", "")
+    raw = data.get("questions")
+    if not isinstance(raw, list) or not raw:
+        raise BankError(path, "bank: needs at least one [[questions]] entry", None)
+    questions = []
+    for i, q in enumerate(raw):
+        line = _line_of_table(text, "questions", i)
+        what = f"question #{i + 1}"
+        if not isinstance(q, dict):
+            raise BankError(path, f"{what}: must be a table", line)
+        comps = _str_list(q, "competencies", path, line, what)
+        unknown = [c for c in comps if c not in COMPETENCIES]
+        if unknown:
+            raise BankError(path, f"{what}: unknown competency '{unknown[0]}' "
+                                  f"(known: {', '.join(COMPETENCIES)})", line)
+        questions.append(Question(
+            id=_need_id(q, path, line, what),
+            text=_need_str(q, "text", path, line, what),
+            competencies=comps,
+            bank=bid,
+        ))
+    return Bank(id=bid, name=str(name), description=str(description), questions=tuple(questions), path=path)
+
+
+# --------------------------------------------------------------------------- catalogue
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    companies: dict[str, Company]
+    banks: dict[str, Bank]
+
+    @property
+    def questions(self) -> list[Question]:
+        out: list[Question] = []
+        for b in self.banks.values():
+            out.extend(b.questions)
+        return out
+
+    def company(self, company_id: str) -> Company:
+        c = self.companies.get(company_id.lower())
+        if c is None:
+            raise UnknownCompany(company_id, sorted(self.companies))
+        return c
+
+
+class UnknownCompany(Exception):
+    def __init__(self, company_id: str, known: Iterable[str]):
+        self.company_id = company_id
+        self.known = list(known)
+        super().__init__(f"unknown company '{company_id}' (known: {', '.join(self.known)})")
+
+
+def _toml_files(folder: Path) -> list[Path]:
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.glob("*.toml") if p.is_file())
+
+
+def load_catalogue(dirs: Optional[list[Path]] = None) -> Catalogue:
+    """Every company and bank in the search folders; later folders override earlier ones."""
+    companies: dict[str, Company] = {}
+    banks: dict[str, Bank] = {}
+    for d in dirs if dirs is not None else search_dirs():
+        for path in _toml_files(d / "companies"):
+            c = load_company(path)
+            if c.id != path.stem:
+                raise BankError(path, f"company id '{c.id}' must match the file name '{path.stem}'",
+                                1)
+            companies[c.id] = c
+        for path in _toml_files(d / "questions"):
+            b = load_bank(path)
+            banks[b.id] = b
+    seen: dict[str, Path] = {}
+    for b in banks.values():
+        for q in b.questions:
+            if q.id in seen and seen[q.id] != b.path:
+                raise BankError(b.path, f"question id '{q.id}' is also used in {seen[q.id]}")
+            seen[q.id] = b.path
+    return Catalogue(companies=companies, banks=banks)

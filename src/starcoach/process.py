@@ -1,0 +1,157 @@
+"""One path from an input (text, audio file or standard input) to an Analysis.
+
+Batch analysis, practice and re-analysis all come through here, so an answer
+is judged the same way wherever it came from.  Every failure an input can
+have becomes an ``Analysis`` with ``error`` set (kind + one-line message);
+nothing here raises for a bad input.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterator, Optional
+
+from starcoach.analysis import EmptyAnswer, analyse
+from starcoach.banks import Company
+from starcoach.model import Analysis, Transcript
+
+AUDIO_EXTENSIONS = frozenset({
+    ".wav", ".wave", ".flac", ".mp3", ".ogg", ".oga", ".opus", ".m4a", ".mp4", ".aac", ".webm", ".aiff",
+    ".aif", ".wma", ".mka", ".caf",
+})
+TEXT_EXTENSIONS = frozenset({".txt", ".text", ".md"})
+
+#: A transcript larger than this is not an interview answer (about 40,000
+#: words, four hours of speech); refusing it keeps a mistaken input (a log
+#: file, a book) from tying up the analyser.
+MAX_TRANSCRIPT_BYTES = 256 * 1024
+
+
+@dataclass(frozen=True)
+class InputError(Exception):
+    kind: str
+    message: str
+
+    def __str__(self) -> str:
+        return self.message
+
+
+def is_audio(path: Path) -> bool:
+    return path.suffix.lower() in AUDIO_EXTENSIONS
+
+
+def expand_inputs(inputs: list[str]) -> Iterator[str]:
+    """Directories become every audio file below them, sorted; others pass through."""
+    for item in inputs:
+        p = Path(item)
+        if item != "-" and p.is_dir():
+            found = sorted(str(f) for f in p.rglob("*") if f.is_file() and is_audio(f))
+            if not found:
+                yield item  # reported as an error: nothing to analyse there
+            yield from found
+        else:
+            yield item
+
+
+def decode_transcript(raw: bytes, name: str) -> str:
+    if len(raw) > MAX_TRANSCRIPT_BYTES:
+        raise InputError("too_large", f"{name}: transcript is {len(raw) / 1024:.0f} KiB; the limit is "
+                                      f"{MAX_TRANSCRIPT_BYTES // 1024} KiB (an answer is a few KiB)")
+    if b"\x00" in raw:
+        raise InputError("not_text", f"{name}: not a text transcript (binary data)")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        try:
+            text = raw.decode("cp1252")
+        except UnicodeDecodeError:
+            raise InputError("not_text", f"{name}: not a text transcript (not UTF-8 text)") from None
+        if sum(ch.isprintable() or ch.isspace() for ch in text) < 0.95 * len(text):
+            raise InputError("not_text", f"{name}: not a text transcript (binary data)")
+    if not text.strip():
+        raise InputError("empty", f"{name}: the transcript is empty")
+    return text
+
+
+def read_text_input(item: str, stdin_read: Callable[[], bytes]) -> str:
+    if item == "-":
+        return decode_transcript(stdin_read(), "standard input")
+    p = Path(item)
+    if not p.exists():
+        raise InputError("missing", f"{item}: no such file")
+    if p.is_dir():
+        raise InputError("empty", f"{item}: the folder has no audio files")
+    try:
+        with open(p, "rb") as fh:
+            raw = fh.read(MAX_TRANSCRIPT_BYTES + 1)
+            if len(raw) > MAX_TRANSCRIPT_BYTES:
+                raw += fh.read(0)
+                size = os.path.getsize(p)
+                raise InputError("too_large", f"{item}: transcript is {size / 1024:.0f} KiB; the limit is "
+                                              f"{MAX_TRANSCRIPT_BYTES // 1024} KiB (an answer is a few KiB)")
+    except PermissionError:
+        raise InputError("unreadable", f"{item}: permission denied") from None
+    except IsADirectoryError:
+        raise InputError("unreadable", f"{item}: is a folder") from None
+    except OSError as e:
+        raise InputError("unreadable", f"{item}: {e.strerror or e}") from None
+    return decode_transcript(raw, item)
+
+
+class TranscriberSource:
+    """Loads the speech model on first use and keeps it for the process."""
+
+    def __init__(self, model: Optional[str] = None, on_load: Optional[Callable[[], None]] = None):
+        self.model = model
+        self._on_load = on_load
+        self._transcriber = None
+
+    def get(self):
+        if self._transcriber is None:
+            from starcoach.transcribe import WhisperTranscriber
+
+            if self._on_load:
+                self._on_load()
+            self._transcriber = WhisperTranscriber(self.model)
+        return self._transcriber
+
+
+def analyse_transcript(transcript: Transcript | str, *, input: str, question: Optional[str],
+                       company: Optional[Company]) -> Analysis:
+    try:
+        if isinstance(transcript, Transcript):
+            from starcoach.delivery import compute_delivery
+
+            return analyse(transcript, question=question, company=company, input=input,
+                           delivery_fn=compute_delivery)
+        return analyse(transcript, question=question, company=company, input=input)
+    except EmptyAnswer:
+        kind = "silent" if isinstance(transcript, Transcript) else "empty"
+        msg = ("no speech was heard in the recording" if kind == "silent" else "the transcript has no words")
+        return Analysis.failed(input, kind, f"{input}: {msg}", question=question,
+                               company=company.id if company else None)
+
+
+def process_input(item: str, *, question: Optional[str], company: Optional[Company],
+                  transcribers: Optional[TranscriberSource] = None,
+                  stdin_read: Callable[[], bytes] = lambda: b"") -> Analysis:
+    """Analyse one input (path or '-'); failures come back as an Analysis with error set."""
+    cid = company.id if company else None
+    try:
+        p = Path(item)
+        if item != "-" and is_audio(p):
+            if transcribers is None:
+                transcribers = TranscriberSource()
+            from starcoach.audio import AudioError
+
+            try:
+                transcript = transcribers.get().transcribe_file(p)
+            except AudioError as e:
+                raise InputError(e.kind, str(e)) from None
+            return analyse_transcript(transcript, input=item, question=question, company=company)
+        text = read_text_input(item, stdin_read)
+        return analyse_transcript(text, input=item, question=question, company=company)
+    except InputError as e:
+        return Analysis.failed(item, e.kind, e.message, question=question, company=cid)

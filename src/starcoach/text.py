@@ -1,0 +1,194 @@
+"""Tokens, stems and sentences for spoken English.
+
+Speech-to-text output is often unpunctuated, lower case and run-on, so
+sentence splitting cannot trust full stops alone: long stretches are cut
+again at the discourse markers people use between the parts of a story
+("so then", "and in the end", "my task was").  Everything here is pure and
+fast (a 5,000-word answer splits in a few milliseconds).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_WORD_RE = re.compile(r"[A-Za-z]+(?:['\u2019][A-Za-z]+)*|\d+(?:[.,]\d+)*%?")
+
+STOPWORDS = frozenset("""
+a an the and or but so if then than that this these those there here of to in on at by for with from
+as into onto about over under up down out off it its it's is are was were be been being am do does did
+doing have has had having i me my mine myself we us our ours you your yours he him his she her they
+them their what which who whom whose when where why how all any both each few more most other some such
+no nor not only same too very can will just don't should now would could might may must shall i'm
+i've i'd i'll we're we've we'd you're you've you'd it'd that's what's let's also really um uh like
+yeah okay ok well oh er ah hmm one get got go went make made thing things lot kind sort
+""".split())
+
+#: Words that make up the frame of nearly every behavioural question; they say
+#: nothing about its topic.
+QUESTION_FRAME = frozenset("""
+tell describe give walk talk share example time times situation situations instance occasion
+experience story stories had ever did do have you your me us about through when where which
+how what why something someone somebody particular specific recent once past previous handle handled
+""".split())
+
+
+def tokens(text: str) -> list[str]:
+    """Lower-case word tokens; apostrophes normalised; numbers kept."""
+    return [t.lower().replace("\u2019", "'") for t in _WORD_RE.findall(text)]
+
+
+_SUFFIXES = (
+    ("ational", "ate"), ("ization", "ize"), ("isation", "ize"), ("fulness", "ful"),
+    ("iveness", "ive"), ("ousness", "ous"), ("ments", "ment"), ("ingly", ""), ("edly", ""),
+    ("ities", "ity"), ("ies", "y"), ("ied", "y"), ("ing", ""), ("ed", ""), ("es", ""), ("ly", ""),
+    ("s", ""),
+)
+
+
+def stem(word: str) -> str:
+    """A light suffix stripper: enough to match 'owned', 'owner', 'ownership'."""
+    w = word.lower().replace("'", "")
+    if len(w) <= 3 or w[0].isdigit():
+        return w
+    for suf, rep in _SUFFIXES:
+        if w.endswith(suf) and len(w) - len(suf) >= 3:
+            w = w[: -len(suf)] + rep
+            break
+    for suf in ("ship", "er", "or", "ment", "ness", "al"):
+        if w.endswith(suf) and len(w) - len(suf) >= 4:
+            w = w[: -len(suf)]
+            break
+    if len(w) > 4 and w[-1] == w[-2] and w[-1] not in "lsz":
+        w = w[:-1]  # 'stopp' (stopped) -> 'stop'
+    if w.endswith("e") and len(w) > 4:
+        w = w[:-1]
+    return w
+
+
+def content_stems(text: str, extra_stop: frozenset[str] = frozenset()) -> list[str]:
+    return [stem(t) for t in tokens(text) if t not in STOPWORDS and t not in extra_stop and len(t) > 1]
+
+
+# --------------------------------------------------------------------------- sentences
+
+
+@dataclass(frozen=True)
+class Piece:
+    """A sentence as a character range of the original text."""
+
+    start: int
+    end: int
+
+
+_ABBREV = re.compile(r"(?:\b(?:e\.g|i\.e|etc|vs|mr|mrs|ms|dr|prof|approx|inc|ltd|st|no)\.$)|(?:\b[A-Z]\.$)",
+                     re.IGNORECASE)
+_END_RE = re.compile(r"[.!?…]+[\"')\]]*(?=\s|$)|\n\s*\n|\n")
+
+#: Places a long run-on stretch may be cut before, strongest first.  Each is a
+#: regex matched at a word boundary; a cut never leaves a piece shorter than
+#: MIN_WORDS.
+_STRONG_BOUNDARIES = [
+    r"so yeah", r"okay so", r"ok so", r"alright so", r"um so", r"uh so", r"and so", r"so then",
+    r"and then", r"after that", r"afterwards", r"as a result", r"in the end", r"at the end of the day",
+    r"eventually", r"ultimately", r"long story short", r"the result", r"the outcome", r"the impact",
+    r"by the end", r"within (?:a|two|three|four|six|\d+) (?:weeks?|months?|days?)",
+    r"my (?:task|job|goal|role|responsibility|assignment|mandate)", r"the (?:goal|task|challenge|problem) was",
+    r"i was (?:asked|tasked|assigned|responsible|brought in)", r"i needed to", r"i had to",
+    r"that'?s (?:why|what|how|exactly|really|the kind|the sort)", r"that is (?:why|what|how)",
+    r"this is (?:why|what|how)", r"which is (?:why|what|how|exactly)", r"and that'?s", r"so that'?s",
+    r"i think (?:that'?s|this|that is)", r"for me", r"i'?m (?:someone|the kind|the type|a person)",
+    r"just to (?:clarify|make sure|confirm|check)", r"so you'?re (?:asking|looking)", r"if i understand",
+    r"in my (?:previous|last|current|first|old|former) (?:role|job|position|company|team)",
+    r"at my (?:previous|last|current|first|old|former)", r"when i was", r"back (?:in|when)",
+    r"last (?:year|spring|summer|fall|autumn|winter|quarter|month)", r"a (?:few|couple of) (?:years|months) ago",
+    r"first(?:ly)?,? i", r"first of all", r"then i", r"then we", r"next i", r"next,? we", r"finally",
+    r"so i", r"so we", r"but", r"because of (?:that|this)", r"anyway", r"i (?:learned|learnt|realized|realised)",
+    r"what i learned", r"looking back", r"in hindsight", r"going forward", r"it taught me",
+]
+_WEAK_BOUNDARIES = [r"i (?!mean\b|guess\b|think\b)", r"we ", r"and ", r"so ", r"which ", r"then "]
+_STRONG_RE = re.compile(r"\b(?:" + "|".join(_STRONG_BOUNDARIES) + r")\b", re.IGNORECASE)
+_WEAK_RE = re.compile(r"\b(?:" + "|".join(_WEAK_BOUNDARIES) + r")", re.IGNORECASE)
+MAX_WORDS = 32
+MIN_WORDS = 6
+
+
+def _word_starts(text: str, start: int, end: int) -> list[int]:
+    return [start + m.start() for m in re.finditer(r"\S+", text[start:end])]
+
+
+def _split_long(text: str, start: int, end: int) -> list[Piece]:
+    """Cut an over-long stretch at discourse markers (greedy, left to right)."""
+    starts = _word_starts(text, start, end)
+    n = len(starts)
+    if n <= MAX_WORDS:
+        return [Piece(start, end)]
+    index_of = {pos: i for i, pos in enumerate(starts)}
+    strong = set()
+    for m in _STRONG_RE.finditer(text[start:end]):
+        i = index_of.get(start + m.start())
+        if i is not None:
+            strong.add(i)
+    weak = set()
+    for m in _WEAK_RE.finditer(text[start:end]):
+        i = index_of.get(start + m.start())
+        if i is not None:
+            weak.add(i)
+    cuts: list[int] = []
+    last = 0
+    for i in range(MIN_WORDS, n - MIN_WORDS + 1):
+        since = i - last
+        if i in strong and since >= MIN_WORDS + 2:
+            cuts.append(i)
+            last = i
+        elif i in weak and since >= 20:
+            cuts.append(i)
+            last = i
+        elif since >= 45:
+            # Nothing to cut at for a long way: cut anyway so one giant
+            # "sentence" cannot swallow several parts of the story.
+            cuts.append(i)
+            last = i
+    pieces = []
+    prev = start
+    for i in cuts:
+        pos = starts[i]
+        pieces.append(Piece(prev, pos))
+        prev = pos
+    pieces.append(Piece(prev, end))
+    return [_trim(text, p) for p in pieces if text[p.start:p.end].strip()]
+
+
+def _trim(text: str, p: Piece) -> Piece:
+    s, e = p.start, p.end
+    while s < e and text[s].isspace():
+        s += 1
+    while e > s and text[e - 1].isspace():
+        e -= 1
+    return Piece(s, e)
+
+
+def split_sentences(text: str) -> list[Piece]:
+    """Sentences of an answer as character ranges, robust to missing punctuation."""
+    pieces: list[Piece] = []
+    pos = 0
+    n = len(text)
+    for m in _END_RE.finditer(text):
+        end = m.end()
+        chunk_before = text[pos:m.start() + 1]
+        if m.group().startswith(".") and _ABBREV.search(chunk_before.rstrip()):
+            continue
+        if text[pos:end].strip():
+            pieces.append(_trim(text, Piece(pos, end)))
+        pos = end
+    if pos < n and text[pos:].strip():
+        pieces.append(_trim(text, Piece(pos, n)))
+    out: list[Piece] = []
+    for p in pieces:
+        if not re.search(r"[A-Za-z0-9]", text[p.start:p.end]):
+            # A stray "..." or "?" belongs to the sentence before it.
+            if out:
+                out[-1] = Piece(out[-1].start, p.end)
+            continue
+        out.extend(_split_long(text, p.start, p.end))
+    return out
