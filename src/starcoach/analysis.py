@@ -91,6 +91,13 @@ _SITUATION_CUES = _rx(
     r"(?:it|this) was (?:a|an|the|during|back|at|when|around)", r"i was (?:on|in) (?:a|the)",
     r"(?:a|the) (?:project|situation|problem|issue) (?:where|in which|that)",
 )
+#: Explicit statements of the task; these outweigh the actions a task sentence mentions in passing.
+_TASK_EXPLICIT = _rx(
+    r"my (?:task|job|goal|role|responsibility|assignment|mandate|mission|objective|brief|remit) (?:was|is|became|there)",
+    r"i was (?:asked|tasked|assigned|responsible|in charge|brought in|put in charge|expected) (?:to|for|with)",
+    r"(?:the|our) (?:goal|challenge|task|objective|ask|aim|mission) (?:was|became)",
+    r"(?:it|this|that) (?:was|fell) (?:up to|on) me",
+)
 _TASK_CUES = _rx(
     r"my (?:task|job|goal|role|responsibility|assignment|mandate|mission|objective|brief|part|remit) (?:was|is|became|there)",
     r"i was (?:asked|tasked|assigned|responsible|in charge|brought in|expected|supposed|given|put in charge|the one)",
@@ -140,7 +147,7 @@ _RESULT_CUES = _rx(
     r"allowed|enabled|brought|gave|caught|prevented|freed|became|turned|went|got|made|drove|lifted|raised|paid off)",
     r"we (?:ended up|saw|got|hit|reached|achieved|delivered|launched|shipped|saved|won|recovered|beat|cut|reduced|"
     r"increased|improved|avoided|caught|closed|kept|retained|met|exceeded|went from)",
-    r"(?:reduc|increas|improv|dropp|rais|boost|doubl|tripl|halv|sav|shrank|shrunk|jump|climb|grew|fell|rose|"
+    r"(?:reduc|increas|improv|dropp|rais|boost|doubled|doubling|tripl|halv|sav|shrank|shrunk|jump|climb|grew|fell|rose|"
     r"declin|lift|shav|went up|went down|came down|went from)\w*",
     r"(?:manager|team|stakeholders?|leadership|client|customers?|users?|ceo|director|vp|boss|they|everyone) "
     r"(?:loved|praised|thanked|adopted|started using|was (?:happy|thrilled|pleased|impressed)|were (?:happy|thrilled|pleased|impressed)|"
@@ -225,9 +232,10 @@ class _ValueLexicon:
         for vi, v in enumerate(company.values):
             name_stems = [s for s in content_stems(v.name) if s not in _GENERIC_VALUE_WORDS]
             if name_stems:
-                add(vi, " ".join(name_stems), 1.6 if len(name_stems) > 1 else 1.2)
+                # The value's own name is the strongest evidence for it.
+                add(vi, " ".join(name_stems), 1.8 if len(name_stems) > 1 else 1.5)
                 for s in name_stems:
-                    add(vi, s, 0.7)
+                    add(vi, s, 0.8)
             for cue in v.cues:
                 n = len(content_stems(cue))
                 add(vi, cue, 1.0 if n > 1 else 0.6)
@@ -257,7 +265,7 @@ class _ValueLexicon:
 
 
 _GENERIC_VALUE_WORDS = frozenset(stem(w) for w in """
-we are be our you your the a an of to and work working thing things people team make always every
+we are be our you your the a an of to and work working thing things people make always every
 """.split())
 
 
@@ -276,6 +284,7 @@ class _Feat:
     sit_cue: int
     stative: int
     task_cue: int
+    task_explicit: int
     act_i: int
     act_we: int
     act_extra: int
@@ -328,6 +337,7 @@ def _features(text: str, q_stems: frozenset[str], lex: Optional[_ValueLexicon]) 
         sit_cue=_count(_SITUATION_CUES, t),
         stative=_count(_STATIVE_RE, t),
         task_cue=_count(_TASK_CUES, t),
+        task_explicit=_count(_TASK_EXPLICIT, t),
         act_i=_count(_ACTION_I, t),
         act_we=_count(_ACTION_WE, t),
         act_extra=_count(_ACTION_ING, t),
@@ -376,18 +386,20 @@ def _emissions(i: int, n: int, f: _Feat, has_company: bool) -> dict[str, float]:
     e["situation"] = sit
 
     # Task: what had to be done, and whose job it was.
-    tsk = 1.8 * _sat(f.task_cue) - 0.3 * _sat(f.res_cue)
+    tsk = 1.8 * _sat(f.task_cue) + 0.8 * _sat(f.task_explicit) - 0.3 * _sat(f.res_cue)
     tsk += 0.4 - 1.6 * abs(p - 0.3)
     e["task"] = tsk - 0.35
 
     # Action: "I" (or "we") doing things, in order; habitual steps count too.
     act = 1.1 * _sat(f.act_i + 0.6 * f.act_we + 0.6 * f.act_extra, 0.8) + 0.4 * _sat(f.seq) + 0.7 * _sat(f.hyp)
-    act -= 0.3 * _sat(f.measure)
+    act -= 0.3 * _sat(f.measure) + 0.5 * _sat(f.task_explicit)
     act += 0.6 - 1.2 * abs(p - 0.55)
     e["action"] = act
 
     # Result: what changed, ideally measured.
     res = 1.5 * _sat(f.res_cue) + 0.6 * _sat(f.measure) - 0.2 * _sat(f.task_cue)
+    if f.lesson and not f.measure:
+        res -= 1.0  # "I learned that..." is reflection, not an outcome
     res += 0.5 - 1.6 * abs(p - 0.8)
     e["result"] = res - 0.25
 
@@ -504,7 +516,7 @@ def _on_topic(question: str, body_text: str) -> tuple[bool, float]:
             hit += 1
             continue
         syns = next((v for k, v in _TOPIC_SYNONYMS.items() if s.startswith(k) or k.startswith(s)), None)
-        if syns and any(re.search(r"\b" + re.escape(x) for x in []) or (x in body_lower) for x in syns):
+        if syns and any(re.search(r"\b" + re.escape(x), body_lower) for x in syns):
             hit += 0.8
     cover = hit / len(topic)
     return cover >= 0.2 or hit >= 2, cover
@@ -643,7 +655,7 @@ def analyse(
                 totals[vi] += sc
         ranked = sorted(range(len(totals)), key=lambda vi: -totals[vi])
         top = totals[ranked[0]] if ranked else 0.0
-        values = tuple(lex.names[vi] for vi in ranked[:3] if totals[vi] >= 0.8 and totals[vi] >= 0.5 * top)
+        values = tuple(lex.names[vi] for vi in ranked[:2] if totals[vi] >= 0.8 and totals[vi] >= 0.7 * top)
 
     structure: dict[str, ComponentResult] = {}
     for c in COMPONENTS:

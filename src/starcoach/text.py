@@ -55,9 +55,12 @@ def stem(word: str) -> str:
         if w.endswith(suf) and len(w) - len(suf) >= 3:
             w = w[: -len(suf)] + rep
             break
-    for suf in ("ship", "er", "or", "ment", "ness", "al"):
-        if w.endswith(suf) and len(w) - len(suf) >= 4:
-            w = w[: -len(suf)]
+    for _ in range(2):  # 'ownership' -> 'owner' -> 'own'
+        for suf in ("ship", "ment", "ness", "er", "or", "al"):
+            if w.endswith(suf) and len(w) - len(suf) >= 3:
+                w = w[: -len(suf)]
+                break
+        else:
             break
     if len(w) > 4 and w[-1] == w[-2] and w[-1] not in "lsz":
         w = w[:-1]  # 'stopp' (stopped) -> 'stop'

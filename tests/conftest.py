@@ -1,0 +1,47 @@
+"""Shared fixtures: every test runs with its own data and config folders."""
+
+from __future__ import annotations
+
+import io
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+
+
+@pytest.fixture(autouse=True)
+def isolated_home(tmp_path, monkeypatch):
+    """Point the data folder and the user's bank folder at temp dirs."""
+    home = tmp_path / "home"
+    (home / ".config").mkdir(parents=True)
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+    monkeypatch.setenv("STARCOACH_HOME", str(tmp_path / "data"))
+    monkeypatch.delenv("STARCOACH_BANKS", raising=False)
+    return home
+
+
+class Run:
+    def __init__(self, code: int, out: str, err: str):
+        self.code, self.out, self.err = code, out, err
+
+    def __repr__(self) -> str:
+        return f"Run(code={self.code}, out={self.out[:300]!r}, err={self.err[:300]!r})"
+
+
+@pytest.fixture
+def cli():
+    """Run the real command in-process: cli(args..., stdin=...) -> Run."""
+    from starcoach.cli import Env, main
+
+    def run(*args: str, stdin: str = "") -> Run:
+        out, err = io.StringIO(), io.StringIO()
+        env = Env(stdout=out, stderr=err, stdin=io.StringIO(stdin), environ=dict(os.environ))
+        code = main(list(args), env)
+        return Run(int(code), out.getvalue(), err.getvalue())
+
+    return run

@@ -1,0 +1,116 @@
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from answers import HYPOTHETICAL, LESSON_ENDING, NO_COMPANY_TIE, QUESTION, STRONG, STT, VERBATIM, WE_ONLY
+from starcoach.analysis import EmptyAnswer, analyse
+from starcoach.banks import load_catalogue
+from starcoach.model import COMPONENTS
+
+
+@pytest.fixture(scope="module")
+def catalogue():
+    return load_catalogue()
+
+
+def present(a):
+    return {c for c in COMPONENTS if a.structure[c].present}
+
+
+def test_strong_answer_has_every_component_and_names_the_value(catalogue):
+    a = analyse(STRONG, question=QUESTION, company=catalogue.company("doordash"))
+    assert present(a) == set(COMPONENTS)
+    assert "Be an owner" in a.structure["link_back"].values
+    assert a.checks.result_quantified and a.checks.action_voice == "i"
+    assert not a.checks.repeat_verbatim and not a.checks.hypothetical and a.checks.on_topic
+    assert a.sentences[0].component == "repeat" and a.sentences[-1].component == "link_back"
+    assert a.score >= 75
+
+
+def test_lesson_ending_is_not_a_link_back_and_advice_quotes_it(catalogue):
+    a = analyse(LESSON_ENDING, question=QUESTION, company=catalogue.company("doordash"))
+    assert not a.structure["link_back"].present
+    assert a.sentences[-1].component is None
+    lesson_advice = [x for x in a.advice if "general lesson" in x]
+    assert lesson_advice and "double-check the data" in lesson_advice[0] and "DoorDash" in lesson_advice[0]
+    strong = analyse(STRONG, question=QUESTION, company=catalogue.company("doordash"))
+    assert a.score < strong.score
+
+
+def test_verbatim_repeat_is_flagged_with_advice_to_rephrase():
+    a = analyse(VERBATIM, question=QUESTION)
+    assert a.structure["repeat"].present and a.checks.repeat_verbatim
+    assert any("word for word" in x for x in a.advice)
+    rephrased = analyse(STRONG, question=QUESTION)
+    assert not rephrased.checks.repeat_verbatim
+
+
+def test_no_repeat_is_detected():
+    body = STRONG.split("? ", 1)[1]
+    a = analyse(body, question=QUESTION)
+    assert not a.structure["repeat"].present
+    assert any("playing the question back" in x for x in a.advice)
+
+
+def test_we_only_actions_get_advice_to_say_i():
+    a = analyse(WE_ONLY)
+    assert a.structure["action"].present and a.checks.action_voice == "we"
+    assert any("all \u201cwe\u201d" in x for x in a.advice)
+
+
+def test_hypothetical_answer_is_recognised():
+    a = analyse(HYPOTHETICAL, question=QUESTION)
+    assert a.checks.hypothetical
+    assert any("real past story" in x for x in a.advice)
+    assert not analyse(STRONG, question=QUESTION).checks.hypothetical
+
+
+def test_tie_to_the_role_counts_without_a_company_but_names_no_value():
+    a = analyse(NO_COMPANY_TIE)
+    assert a.structure["link_back"].present and a.structure["link_back"].values == ()
+
+
+def test_unpunctuated_lower_case_speech(catalogue):
+    a = analyse(STT, question=QUESTION, company=catalogue.company("doordash"))
+    assert present(a) >= {"repeat", "situation", "task", "action", "result", "link_back"}
+    assert a.checks.result_quantified
+
+
+def test_off_topic_story_is_flagged():
+    q = "Tell me about a time you disagreed with your manager."
+    assert analyse(STRONG.split("? ", 1)[1], question=q).checks.on_topic is False
+
+
+def test_empty_answer_raises():
+    with pytest.raises(EmptyAnswer):
+        analyse("  \n ... ")
+
+
+def test_json_has_exactly_the_contract_keys(catalogue):
+    d = analyse(STRONG, question=QUESTION, company=catalogue.company("doordash"), input="a.txt").to_json()
+    for key in ("schema", "input", "question", "company", "transcript", "duration_s", "structure", "sentences",
+                "delivery", "score", "advice", "error"):
+        assert key in d
+    assert d["schema"] == "starcoach.analysis/1" and d["company"] == "doordash" and d["input"] == "a.txt"
+    assert list(d["structure"]) == ["repeat", "situation", "task", "action", "result", "link_back"]
+    for c, v in d["structure"].items():
+        assert set(v) == ({"present", "confidence", "evidence", "values"} if c == "link_back"
+                          else {"present", "confidence", "evidence"})
+        assert 0.0 <= v["confidence"] <= 1.0
+    assert d["delivery"] is None and d["duration_s"] is None and d["error"] is None
+    assert all(s["start_s"] is None and s["component"] in (*COMPONENTS, None) for s in d["sentences"])
+    assert isinstance(d["score"], int) and 0 <= d["score"] <= 100
+    json.dumps(d)
+
+
+def test_five_thousand_words_analyse_quickly(catalogue):
+    text = " ".join([STRONG] * 30)
+    assert len(text.split()) > 5000
+    analyse(text, question=QUESTION, company=catalogue.company("amazon"))  # warm caches
+    t0 = time.perf_counter()
+    analyse(text, question=QUESTION, company=catalogue.company("amazon"))
+    # The 100 ms target is measured by benchmarks/bench_analysis.py; this only
+    # catches an accidental blow-up (quadratic decoding, regex backtracking).
+    assert time.perf_counter() - t0 < 2.0

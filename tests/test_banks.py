@@ -1,0 +1,98 @@
+from pathlib import Path
+
+import pytest
+
+from starcoach.banks import COMPETENCIES, BankError, load_catalogue, load_company, search_dirs
+
+
+def test_builtin_banks_are_complete():
+    cat = load_catalogue()
+    assert len(cat.companies) >= 12
+    assert len(cat.questions) >= 60
+    amazon = cat.company("amazon")
+    names = {v.name for v in amazon.values}
+    for lp in ("Customer Obsession", "Ownership", "Invent and Simplify", "Dive Deep", "Bias for Action",
+               "Deliver Results", "Earn Trust", "Frugality", "Think Big"):
+        assert lp in names
+    assert len(amazon.values) == 16
+    dd = cat.company("DoorDash")
+    assert {"We are leaders", "We are doers", "We are learners", "We are one team"} <= {v.name for v in dd.values}
+    for c in cat.companies.values():
+        for v in c.values:
+            assert v.meaning and len(v.cues) >= 5, (c.id, v.id)
+    used = {t for q in cat.questions for t in q.competencies}
+    assert used == set(COMPETENCIES)
+
+
+def write(dirpath: Path, kind: str, name: str, text: str) -> Path:
+    d = dirpath / kind
+    d.mkdir(parents=True, exist_ok=True)
+    p = d / name
+    p.write_text(text)
+    return p
+
+
+ACME = '''id = "acme"
+name = "Acme Analytics"
+summary = "A made-up company for tests."
+
+[[values]]
+id = "measure-twice"
+name = "Measure twice"
+meaning = "Check the numbers before acting on them."
+cues = ["double-checked", "validated", "sanity check", "reconciled", "verified"]
+'''
+
+
+def test_user_folder_adds_a_company_and_a_bank(isolated_home, cli):
+    user = isolated_home / ".config" / "starcoach" / "question_banks"
+    write(user, "companies", "acme.toml", ACME)
+    write(user, "questions", "mine.toml", 'id = "mine"\n[[questions]]\nid = "my-1"\n'
+          'text = "Tell me about a time you checked a number twice."\ncompetencies = ["data-quality"]\n')
+    cat = load_catalogue(search_dirs())
+    assert cat.company("acme").values[0].name == "Measure twice"
+    assert any(q.id == "my-1" for q in cat.questions)
+    r = cli("companies")
+    assert r.code == 0 and "acme" in r.out
+    r = cli("questions", "--bank", "mine")
+    assert r.code == 0 and "checked a number twice" in r.out
+
+
+def test_malformed_toml_names_file_and_line(isolated_home, cli):
+    user = isolated_home / ".config" / "starcoach" / "question_banks"
+    p = write(user, "companies", "broken.toml", 'id = "broken"\nname = "Broken"\n[[values]]\nid = "x"\nname = \n')
+    with pytest.raises(BankError) as e:
+        load_company(p)
+    assert e.value.line == 5 and "broken.toml:5" in str(e.value)
+    r = cli("companies")
+    assert r.code == 2
+    assert "broken.toml:5" in r.err and "Traceback" not in r.err
+    assert len(r.err.strip().splitlines()) == 1
+
+
+def test_schema_problem_points_at_the_entry(isolated_home):
+    user = isolated_home / ".config" / "starcoach" / "question_banks"
+    text = ACME + '\n[[values]]\nid = "second"\nname = "Second"\ncues = []\n'
+    p = write(user, "companies", "acme.toml", text)
+    with pytest.raises(BankError) as e:
+        load_company(p)
+    assert "value #2" in e.value.problem and "meaning" in e.value.problem
+    assert e.value.line == text.splitlines().index("[[values]]", 5) + 1
+
+
+def test_unknown_competency_is_reported(isolated_home):
+    user = isolated_home / ".config" / "starcoach" / "question_banks"
+    write(user, "questions", "bad.toml", 'id = "bad"\n[[questions]]\nid = "b-1"\ntext = "Q?"\n'
+          'competencies = ["juggling"]\n')
+    with pytest.raises(BankError) as e:
+        load_catalogue(search_dirs())
+    assert "juggling" in str(e.value) and "bad.toml:2" in str(e.value)
+
+
+def test_questions_filters(cli):
+    r = cli("questions", "--competency", "conflict")
+    assert r.code == 0 and "disagree" in r.out.lower()
+    r = cli("questions", "--company", "amazon")
+    assert r.code == 0 and "Amazon values it probes" in r.out
+    assert cli("questions", "--competency", "juggling").code == 2
+    assert cli("questions", "--company", "nope").code == 2
