@@ -55,7 +55,8 @@ class EmptyAnswer(ValueError):
 
 
 def _rx(*parts: str) -> re.Pattern[str]:
-    return re.compile(r"\b(?:" + "|".join(parts) + r")\b", re.IGNORECASE)
+    # Matched against lower-cased text: no IGNORECASE, which is slower.
+    return re.compile(r"\b(?:" + "|".join(parts) + r")\b")
 
 
 # --------------------------------------------------------------------------- cue lexicons
@@ -120,13 +121,13 @@ _ACTION_I = re.compile(
     r"\bi\s+(?:then\s+|first\s+|also\s+|quickly\s+|immediately\s+|personally\s+|eventually\s+|finally\s+|"
     r"actually\s+|just\s+|basically\s+|literally\s+|even\s+|instead\s+|still\s+|next\s+|ended up\s+|went ahead and\s+)?"
     r"(?!(?:" + _STATIVE + r")\b)(?:\w+ed|" + _IRREGULAR_PAST + r")\b",
-    re.IGNORECASE,
+
 )
 _ACTION_WE = re.compile(
     r"\bwe\s+(?:then\s+|first\s+|also\s+|quickly\s+|immediately\s+|eventually\s+|finally\s+|actually\s+|"
     r"just\s+|basically\s+|even\s+|instead\s+|next\s+|ended up\s+|all\s+)?"
     r"(?!(?:" + _STATIVE + r")\b)(?:\w+ed|" + _IRREGULAR_PAST + r")\b",
-    re.IGNORECASE,
+
 )
 _ACTION_ING = _rx(r"i (?:started|began|kicked off|spent \w+ \w+) (?:by |with )?\w+ing",
                   r"i (?:set up|sat down|reached out|dug into|dove into|broke down|walked (?:them|him|her) through)",
@@ -165,7 +166,7 @@ _MEASURE = re.compile(
     r"weeks?|months?|minutes?|seconds?|points?|pp\b|basis points|users|customers|dollars|pounds|euros|people|"
     r"tickets|orders|rows|records|times)|\b(?:" + _NUMBER_WORDS + r")\b(?:\s+(?:percent|per cent|hours?|days?|weeks?|"
     r"minutes?|points?|times|x|thousand|million|dollars|users|customers))?|\b\d{2,}\b|\b\d+(?:\.\d+)\b",
-    re.IGNORECASE,
+
 )
 _LINK_CUES = _rx(
     r"that'?s (?:exactly |really |precisely |just |kind of |sort of )?(?:why|what|how|the kind|the sort|the type|the way|something)",
@@ -202,7 +203,7 @@ _FILLER_SENTENCE = re.compile(
     r"of course|thanks|thank you|that'?s (?:it|all|about it|my answer|the story)|anyway|so yeah|yeah so|"
     r"great question|good question|interesting question|let me think|let me see|hmm let me think|i mean|you know|"
     r"like|that was|basically|that'?s pretty much it|i guess)\W*)+$",
-    re.IGNORECASE,
+
 )
 _GENERIC_TIE_WORDS = frozenset("team company role position organization organisation org".split())
 
@@ -307,17 +308,21 @@ class _Feat:
         return max(self.value_scores, default=0.0)
 
 
-_STATIVE_RE = re.compile(r"\b(?:was|were|had|wasn't|weren't|hadn't|used to)\b", re.IGNORECASE)
-_I_RE = re.compile(r"\bi\b|\bi'(?:m|d|ve|ll)\b|\bmy\b|\bme\b", re.IGNORECASE)
-_WE_RE = re.compile(r"\bwe\b|\bwe'(?:re|d|ve|ll)\b|\bour\b|\bus\b", re.IGNORECASE)
+_STATIVE_RE = re.compile(r"\b(?:was|were|had|wasn't|weren't|hadn't|used to)\b")
+_I_RE = re.compile(r"\bi\b|\bi'(?:m|d|ve|ll)\b|\bmy\b|\bme\b")
+_WE_RE = re.compile(r"\bwe\b|\bwe'(?:re|d|ve|ll)\b|\bour\b|\bus\b")
 
 
 def _count(rx: re.Pattern[str], text: str) -> int:
-    return sum(1 for _ in rx.finditer(text))
+    return len(rx.findall(text))
 
 
-def _features(text: str, q_stems: frozenset[str], lex: Optional[_ValueLexicon]) -> _Feat:
-    t = text.replace("\u2019", "'")
+def _features(text: str, q_stems: frozenset[str], lex: Optional[_ValueLexicon], *,
+              opening: bool = True, closing: bool = True) -> _Feat:
+    """Cue counts for one sentence.  Repeat cues are looked for only near the
+    opening and link-back cues only near the end, where the position priors
+    allow those parts at all (this keeps long transcripts fast)."""
+    t = text.replace("\u2019", "'").lower()
     toks = tokens(t)
     stems_all = [stem(x) for x in toks if x not in STOPWORDS]
     s_set = set(stems_all)
@@ -329,10 +334,10 @@ def _features(text: str, q_stems: frozenset[str], lex: Optional[_ValueLexicon]) 
     return _Feat(
         text=t,
         n_words=len(toks),
-        repeat_cue=_count(_REPEAT_CUES, t),
+        repeat_cue=_count(_REPEAT_CUES, t) if opening else 0,
         q_overlap=q_overlap,
         q_cover=q_cover,
-        you=bool(re.search(r"\byou(?:'re|'d|r)?\b", t, re.IGNORECASE)),
+        you=bool(re.search(r"\byou(?:'re|'d|r)?\b", t)),
         qmark=t.rstrip().endswith("?"),
         sit_cue=_count(_SITUATION_CUES, t),
         stative=_count(_STATIVE_RE, t),
@@ -345,11 +350,11 @@ def _features(text: str, q_stems: frozenset[str], lex: Optional[_ValueLexicon]) 
         hyp=_count(_HYPOTHETICAL, t),
         res_cue=_count(_RESULT_CUES, t),
         measure=_count(_MEASURE, t),
-        link_cue=_count(_LINK_CUES, t),
-        tie=_count(_COMPANY_TIE, t),
+        link_cue=_count(_LINK_CUES, t) if closing else 0,
+        tie=_count(_COMPANY_TIE, t) if closing else 0,
         company_named=company_named,
         value_scores=value_scores,
-        present_self=_count(_PRESENT_SELF, t),
+        present_self=_count(_PRESENT_SELF, t) if closing else 0,
         lesson=_count(_LESSON, t),
         filler=bool(_FILLER_SENTENCE.match(t)) or len(toks) <= 1,
         i_count=_count(_I_RE, t),
@@ -446,20 +451,30 @@ def _transition(prev: str, label: str) -> float:
 def _decode(emis: list[dict[str, float]]) -> list[str]:
     """Viterbi over labels; the state is the last component label seen."""
     states = ("start",) + COMPONENTS
-    best = {s: (-1e9, []) for s in states}
-    best["start"] = (0.0, [])
+    neg = -1e18
+    score = {s: neg for s in states}
+    score["start"] = 0.0
+    back: list[dict[str, tuple[str, str]]] = []
     for e in emis:
-        nxt: dict[str, tuple[float, list[str]]] = {s: (-1e9, []) for s in states}
-        for s, (score, path) in best.items():
-            if score <= -1e8:
+        nxt = {s: neg for s in states}
+        ptr: dict[str, tuple[str, str]] = {}
+        for s, sc0 in score.items():
+            if sc0 <= neg:
                 continue
             for label in _LABELS:
-                sc = score + e[label] + _transition(s, label)
+                sc = sc0 + e[label] + _transition(s, label)
                 ns = s if label == "none" else label
-                if sc > nxt[ns][0]:
-                    nxt[ns] = (sc, path + [label])
-        best = nxt
-    return max(best.values(), key=lambda t: t[0])[1]
+                if sc > nxt[ns]:
+                    nxt[ns] = sc
+                    ptr[ns] = (s, label)
+        score = nxt
+        back.append(ptr)
+    state = max(score, key=lambda s: score[s])
+    labels: list[str] = []
+    for ptr in reversed(back):
+        state, label = ptr[state]
+        labels.append(label)
+    return labels[::-1]
 
 
 # --------------------------------------------------------------------------- answer-level checks
@@ -576,8 +591,9 @@ def _label(text: str, question: Optional[str], company: Optional[Company],
     pieces = split_sentences(text)
     q_stems = frozenset(s for s in content_stems(question)) if question else frozenset()
     lex = _ValueLexicon.build(company) if company else None
-    feats = [_features(text[p.start:p.end], q_stems, lex) for p in pieces]
-    n = len(feats)
+    n = len(pieces)
+    feats = [_features(text[p.start:p.end], q_stems, lex, opening=i < 3, closing=i >= n - 3 or i >= 0.6 * (n - 1))
+             for i, p in enumerate(pieces)]
     emis = [_emissions(i, n, f, lex is not None) for i, f in enumerate(feats)]
     labels = _decode(emis)
     spans = _align_words(text, words) if words else []
