@@ -79,6 +79,14 @@ _REPEAT_CUES = _rx(
     r"(?:so|okay|ok|right|alright),? (?:a|the) (?:time|situation|moment|case|example)",
     r"you asked (?:about|me|for)", r"you mean",
 )
+#: An opening that starts with a noun phrase ("A time I...", "Something where...",
+#: "How I handle...") rather than a subject and verb: the shape of a play-back.
+_FRAGMENT_OPEN = re.compile(
+    r"^(?:(?:so|okay|ok|right|alright|um+|uh+|yeah|yes|sure|well|hmm+|hm|oh|great|good|question|,|\.|-)\s*)*"
+    r"(?:a|an|the|something|some|one|that|this|how|what|when|times?|situations?|examples?|dealing|handling|"
+    r"working|juggling|making|having|getting|going|being|taking|learning|pushing|leading|disagreeing|"
+    r"delivering|giving|receiving|above|any|my)\b"
+    r"(?! (?:few|couple|year|month|week|while|lot|bit|company|startup|team|project|client)\b)")
 _SITUATION_CUES = _rx(
     r"in my (?:previous|last|current|first|old|former|second|prior) (?:role|job|position|company|team|internship|gig)",
     r"at my (?:previous|last|current|first|old|former|prior) (?:role|job|position|company|team|internship|employer)",
@@ -108,6 +116,16 @@ _TASK_CUES = _rx(
     r"(?:my|our) (?:manager|boss|lead|director|vp|ceo|pm|team lead|supervisor) (?:asked|wanted|needed|gave|told) (?:me|us)",
     r"(?:needed|wanted|asked) (?:me|someone) to", r"the stakes", r"if (?:we|i) didn'?t",
     r"i took (?:it |this |that )?on", r"i (?:owned|volunteered to|offered to)", r"had to (?:figure|find|decide|get|make|deliver)",
+    r"(?:had|needed) to be", r"i (?:\w+ ){1,2}(?:had|needed) to", r"i didn'?t want", r"volunteered to",
+    r"i wanted to (?:find|make|know|understand|get|see|fix|figure|prove|check|keep|stop|avoid|show)",
+    r"i was the only one", r"nobody else (?:could|knew|had|was)", r"someone (?:had|needed) to", r"fell to me",
+    r"the (?:deadline|target|requirement|constraint|catch) was", r"without (?:delaying|breaking|losing|missing)",
+    r"(?:asked|wanted|needed|told) (?:me|us) (?:to|if|whether)", r"asked (?:if|whether) (?:i|we) could", r"asked to",
+    r"(?:was|is) (?:\w+ ){0,2}(?:on me|my call|my job|up to me|my responsibility|my problem)", r"i needed",
+    r"(?:i|we) wanted to", r"the (?:goal|aim|task|target|brief|plan) (?:\w+ ){0,3}was to",
+    r"needed (?:it|this|that|them|something) (?:for|by|before)", r"had until", r"(?:have|had|got) (?:just |only )?"
+    r"(?:one|two|three|four|five|six|a|\d+) (?:\w+ )?(?:weeks?|days?|months?|semesters?|quarters?|hours?|sprints?) "
+    r"(?:to|until|before|left)",
 )
 _IRREGULAR_PAST = (
     "built|wrote|ran|made|set|took|met|spoke|went|began|dug|found|brought|sat|put|drew|sent|chose|got|led|"
@@ -131,7 +149,8 @@ _ACTION_WE = re.compile(
 )
 _ACTION_ING = _rx(r"i (?:started|began|kicked off|spent \w+ \w+) (?:by |with )?\w+ing",
                   r"i (?:set up|sat down|reached out|dug into|dove into|broke down|walked (?:them|him|her) through)",
-                  r"(?:so|then) i", r"i (?:asked|told|showed|convinced|persuaded|pushed|proposed|suggested)")
+                  r"(?:so|then) i (?!had\b|needed\b|wanted\b|was\b|knew\b|guess\b|think\b|mean\b|felt\b|'d\b)",
+                  r"i (?:asked|told|showed|convinced|persuaded|pushed|proposed|suggested)")
 _SEQUENCE = _rx(r"first(?:ly)?", r"then", r"next", r"after that", r"afterwards", r"second(?:ly)?",
                 r"third(?:ly)?", r"finally", r"to do (?:that|this)", r"from there", r"step", r"so i", r"meanwhile")
 _HYPOTHETICAL = _rx(
@@ -157,7 +176,19 @@ _RESULT_CUES = _rx(
     r"on time", r"ahead of schedule", r"still (?:in use|running|used)", r"to this day", r"(?:since|from) then",
     r"the (?:model|dashboard|pipeline|tool|system|fix|change|launch|feature|report) (?:is|was|went|now|ended)",
     r"no (?:more|longer)", r"for the first time", r"went live", r"paid off", r"made it",
+    r"(?:hasn'?t|has not|haven'?t|have not|never) (?:\w+ )?(?:happened|broken|failed|come up|missed|slipped|recurred)",
+    r"ever since", r"(?:a|the) (?:week|month|quarter|year) later", r"by (?:the following|next) (?:week|month|quarter|year)",
 )
+#: A third party doing something in the past ("He wrote a review", "The team
+#: adopted it"): late in an answer that is what happened as a result.
+_THIRD_PAST = re.compile(
+    r"^(?:\W*(?:and|so|then|but|after that|eventually|in the end|later|now|actually|um|uh|like|yeah)\W+)*"
+    r"(?:he|she|they|it|everyone|everybody|customers?|users?|stakeholders?|people|leadership|management|"
+    r"the (?:\w+ )?(?:team|manager|client|customer|model|dashboard|pipeline|tool|report|launch|project|company|"
+    r"ceo|cfo|vp|director|pm|product|feature|system|fix|change|rate|number|metric|score|board|school|kids|students)|"
+    r"my (?:manager|boss|lead|team|director|client|professor))\b"
+    r".{0,60}?\b(?:\w+ed|went|got|made|gave|took|came|became|kept|found|wrote|said|told|saw|began|won|grew|fell|"
+    r"rose|left|stayed|stopped|started|ran|hit|beat|cut|brought|sent|did)\b")
 _NUMBER_WORDS = (r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|forty|fifty|"
                  r"sixty|seventy|eighty|ninety|hundred|thousand|million|billion|half|quarter|double|doubled|tripled|"
                  r"halved|percent|per cent|dozen")
@@ -174,7 +205,11 @@ _LINK_CUES = _rx(
     r"(?:this|that|which) is (?:exactly |really |precisely )?(?:why|what|how|the kind|the sort|something)",
     r"(?:this|that|it) (?:is|was) (?:also )?(?:a|the) (?:kind|sort|type) of",
     r"i'?m (?:someone|the kind|the type|a person|somebody|the sort)",
-    r"i (?:always|tend to|try to|like to|would rather|'d rather|care about|believe|want to bring|hope to|aim to|would bring)",
+    r"i (?:always|tend to|try to|like to|care about|believe|want to bring|hope to|aim to|would bring)",
+    r"i(?:'d| would) rather", r"(?:that|this) kind of", r"(?:team|company|place|org|organi[sz]ation|group) like (?:yours|this)",
+    r"the way i see it", r"i'?m (?:really |very |pretty )?(?:into|big on|passionate about|drawn to|excited)",
+    r"what (?:i'?d|i would|you'?d|you would) (?:expect|get|bring)", r"you'?d get", r"that'?s (?:me|who i am|how i)",
+    r"it'?s how i", r"i see (?:myself|that as)",
     r"i(?:'d| would) (?:bring|love to bring|want to bring|apply|do the same)",
     r"resonat\w*", r"align\w*", r"(?:value|values|principle|principles|culture|mission|ethos|mindset|philosophy)",
     r"(?:your|this|the) (?:team|company|org|organization|organisation|role|position|mission|values?|culture|principles?|customers|users|members|hosts|riders|merchants|teams)",
@@ -186,16 +221,19 @@ _COMPANY_TIE = _rx(
     r"(?:your|this) (?:team|company|org|organization|organisation|role|position|mission|values?|culture|principles?|group|business|platform)",
     r"here at", r"at a (?:company|place|team) like (?:this|yours)", r"a (?:company|place|team) like (?:this|yours)",
     r"(?:bring|bringing|apply|applying|do) (?:that|this|the same) (?:here|to)", r"in this role", r"(?:join|joining) (?:you|your)",
+    r"(?:team|company|place|org|organi[sz]ation|group) like (?:yours|this one)", r"like yours", r"with me on",
     r"you (?:all|guys) (?:value|care|talk)", r"(?:you|your) value", r"you(?:'re| are) looking for",
 )
 _PRESENT_SELF = _rx(r"i'?m", r"i am", r"i (?:tend|always|believe|think|care|try|like|love|want|prefer|feel|see|value|know)",
+                    r"i'd rather", r"i would rather", r"i'll",
                     r"i(?:'d| would) rather", r"for me", r"my (?:approach|instinct|philosophy|default|belief|view)")
 _LESSON = _rx(
     r"i (?:learned|learnt|realized|realised|understood|discovered) (?:that|how|to|a lot|the importance|an important|the value|so much)",
     r"(?:it|this|that|the experience|the whole thing|this experience|that experience) (?:taught|showed|reminded) me",
     r"(?:the|my|a|big|biggest|key|main) (?:lesson|takeaway|take-away|learning)s?", r"in hindsight", r"looking back",
     r"next time", r"going forward", r"(?:since then|now) i (?:always|make sure|try|never|double|check|document)",
-    r"if i (?:could|had to) do it (?:again|over)", r"i(?:'d| would) (?:have )?(?:do|done) (?:it |things )?differently",
+    r"if i (?:could|had to) do it (?:again|over)", r"(?:what )?i took away", r"i now (?:always|make sure|try|know)",
+    r"(?:the|my) (?:big |main |key )?(?:lesson|takeaway)", r"i(?:'d| would) (?:have )?(?:do|done) (?:it |things )?differently",
     r"i (?:should|could) have", r"(?:is|are) (?:so |really )?(?:important|key|crucial|essential)",
 )
 _FILLER_SENTENCE = re.compile(
@@ -280,6 +318,9 @@ class _Feat:
     repeat_cue: int
     q_overlap: float
     q_cover: float
+    frag_open: bool
+    third_past: bool
+    past_verbs: int
     you: bool
     qmark: bool
     sit_cue: int
@@ -308,6 +349,7 @@ class _Feat:
         return max(self.value_scores, default=0.0)
 
 
+_PAST_VERB = re.compile(r"\b(?:\w{3,}ed|" + _IRREGULAR_PAST + r"|was|were|had)\b")
 _STATIVE_RE = re.compile(r"\b(?:was|were|had|wasn't|weren't|hadn't|used to)\b")
 _I_RE = re.compile(r"\bi\b|\bi'(?:m|d|ve|ll)\b|\bmy\b|\bme\b")
 _WE_RE = re.compile(r"\bwe\b|\bwe'(?:re|d|ve|ll)\b|\bour\b|\bus\b")
@@ -317,7 +359,7 @@ def _count(rx: re.Pattern[str], text: str) -> int:
     return len(rx.findall(text))
 
 
-def _features(text: str, q_stems: frozenset[str], lex: Optional[_ValueLexicon], *,
+def _features(text: str, q_stems: frozenset[str], q_topic: frozenset[str], lex: Optional[_ValueLexicon], *,
               opening: bool = True, closing: bool = True) -> _Feat:
     """Cue counts for one sentence.  Repeat cues are looked for only near the
     opening and link-back cues only near the end, where the position priors
@@ -328,7 +370,7 @@ def _features(text: str, q_stems: frozenset[str], lex: Optional[_ValueLexicon], 
     s_set = set(stems_all)
     overlap = len(s_set & q_stems)
     q_overlap = overlap / max(1, len(s_set)) if s_set else 0.0
-    q_cover = overlap / max(1, len(q_stems)) if q_stems else 0.0
+    q_cover = len(s_set & q_topic) / len(q_topic) if q_topic else 0.0
     value_scores = lex.scores(stems_all) if lex else []
     company_named = bool(lex and (s_set & lex.company_stems))
     return _Feat(
@@ -337,6 +379,9 @@ def _features(text: str, q_stems: frozenset[str], lex: Optional[_ValueLexicon], 
         repeat_cue=_count(_REPEAT_CUES, t) if opening else 0,
         q_overlap=q_overlap,
         q_cover=q_cover,
+        frag_open=bool(opening and _FRAGMENT_OPEN.match(t)),
+        third_past=bool(_THIRD_PAST.match(t)),
+        past_verbs=_count(_PAST_VERB, t),
         you=bool(re.search(r"\byou(?:'re|'d|r)?\b", t)),
         qmark=t.rstrip().endswith("?"),
         sit_cue=_count(_SITUATION_CUES, t),
@@ -373,16 +418,18 @@ def _sat(x: float, k: float = 1.0) -> float:
     return 1.0 - math.exp(-k * x) if x > 0 else 0.0
 
 
-def _emissions(i: int, n: int, f: _Feat, has_company: bool) -> dict[str, float]:
+def _emissions(i: int, n: int, f: _Feat, has_company: bool, lead: int = 0) -> dict[str, float]:
+    """Scores of sentence i of n for each label; ``lead`` counts opening filler ("Sure.")."""
     p = i / (n - 1) if n > 1 else 0.0
     last = i == n - 1
     e: dict[str, float] = {}
 
     # Repeat: an opening that plays the question back.
-    rep = 2.6 * _sat(f.repeat_cue) + 2.4 * max(f.q_overlap - 0.15, 0) + 1.8 * max(f.q_cover - 0.3, 0)
-    rep += 0.4 * f.you + 0.3 * f.qmark
-    rep -= 0.8 * _sat(f.measure) + 0.6 * _sat(f.act_i)
-    rep += 0.6 if i == 0 else (-0.2 if i == 1 else -6.0)
+    rep = 2.6 * _sat(f.repeat_cue) + 1.6 * max(f.q_overlap - 0.1, 0) + 2.0 * f.q_cover
+    rep += 0.4 * f.you + 0.3 * f.qmark + 1.2 * (f.frag_open and not f.sit_cue)
+    # In "A time I really messed up" the verb belongs to a relative clause.
+    rep -= 0.8 * _sat(f.measure) + (0 if f.frag_open else 0.6 * _sat(f.act_i)) + 0.5 * _sat(f.sit_cue)
+    rep += 0.6 if i - lead <= 0 else (-0.2 if i - lead == 1 else -6.0)
     e["repeat"] = rep - 1.2
 
     # Situation: the scene, told in stative past, early.
@@ -391,18 +438,20 @@ def _emissions(i: int, n: int, f: _Feat, has_company: bool) -> dict[str, float]:
     e["situation"] = sit
 
     # Task: what had to be done, and whose job it was.
-    tsk = 1.8 * _sat(f.task_cue) + 0.8 * _sat(f.task_explicit) - 0.3 * _sat(f.res_cue)
+    tsk = 2.0 * _sat(f.task_cue) + 0.8 * _sat(f.task_explicit) - 0.3 * _sat(f.res_cue)
     tsk += 0.4 - 1.6 * abs(p - 0.3)
-    e["task"] = tsk - 0.35
+    e["task"] = tsk + 0.0
 
     # Action: "I" (or "we") doing things, in order; habitual steps count too.
     act = 1.1 * _sat(f.act_i + 0.6 * f.act_we + 0.6 * f.act_extra, 0.8) + 0.4 * _sat(f.seq) + 0.7 * _sat(f.hyp)
-    act -= 0.3 * _sat(f.measure) + 0.5 * _sat(f.task_explicit)
+    act -= 0.3 * _sat(f.measure) + 0.5 * _sat(f.task_explicit) + 0.35 * _sat(f.task_cue) + 0.4 * f.third_past
     act += 0.6 - 1.2 * abs(p - 0.55)
     e["action"] = act
 
     # Result: what changed, ideally measured.
-    res = 1.5 * _sat(f.res_cue) + 0.6 * _sat(f.measure) - 0.2 * _sat(f.task_cue)
+    res = 1.5 * _sat(f.res_cue) + 0.6 * _sat(f.measure) - 0.2 * _sat(f.task_cue) + 0.6 * f.third_past * (p > 0.4)
+    if f.present_self and not f.past_verbs:
+        res -= 0.6  # "I'd rather...", "I'm someone who...": how I work, not what happened
     if f.lesson and not f.measure:
         res -= 1.0  # "I learned that..." is reflection, not an outcome
     res += 0.5 - 1.6 * abs(p - 0.8)
@@ -412,6 +461,7 @@ def _emissions(i: int, n: int, f: _Feat, has_company: bool) -> dict[str, float]:
     tie = 1.2 * _sat(f.tie) + 0.9 * f.company_named
     val = 0.9 * _sat(f.value_best, 0.8) if has_company else 0.0
     lnk = 1.1 * _sat(f.link_cue) + tie + val + 0.4 * _sat(f.present_self)
+    lnk += 0.5 * (f.present_self > 0 and f.past_verbs == 0)
     if f.lesson and not (f.tie or f.company_named or f.value_best >= 1.0):
         lnk -= 2.0  # a generic lesson learned is not a link back
     lnk -= 0.5 * _sat(f.act_i) + 0.3 * _sat(f.measure)
@@ -433,7 +483,7 @@ def _transition(prev: str, label: str) -> float:
     if label == "none":
         return 0.0
     if label == prev:
-        return 0.35
+        return 0.15
     if label == "repeat":
         return -9.0 if prev != "start" else 0.0
     if prev == "start":
@@ -590,11 +640,15 @@ def _label(text: str, question: Optional[str], company: Optional[Company],
            words: Sequence[Word] = ()) -> _Labelled:
     pieces = split_sentences(text)
     q_stems = frozenset(s for s in content_stems(question)) if question else frozenset()
+    q_topic = frozenset(_topic_stems(question)) if question else frozenset()
     lex = _ValueLexicon.build(company) if company else None
     n = len(pieces)
-    feats = [_features(text[p.start:p.end], q_stems, lex, opening=i < 3, closing=i >= n - 3 or i >= 0.6 * (n - 1))
+    feats = [_features(text[p.start:p.end], q_stems, q_topic, lex, opening=i < 3, closing=i >= n - 3 or i >= 0.6 * (n - 1))
              for i, p in enumerate(pieces)]
-    emis = [_emissions(i, n, f, lex is not None) for i, f in enumerate(feats)]
+    lead = 0
+    while lead < n and feats[lead].filler:
+        lead += 1
+    emis = [_emissions(i, n, f, lex is not None, lead) for i, f in enumerate(feats)]
     labels = _decode(emis)
     spans = _align_words(text, words) if words else []
     sentences = []

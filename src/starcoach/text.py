@@ -42,7 +42,7 @@ def tokens(text: str) -> list[str]:
 _SUFFIXES = (
     ("ational", "ate"), ("ization", "ize"), ("isation", "ize"), ("fulness", "ful"),
     ("iveness", "ive"), ("ousness", "ous"), ("ments", "ment"), ("ingly", ""), ("edly", ""),
-    ("ities", "ity"), ("ies", "y"), ("ied", "y"), ("ing", ""), ("ed", ""), ("es", ""), ("ly", ""),
+    ("ities", "ity"), ("ure", ""), ("ies", "y"), ("ied", "y"), ("ing", ""), ("ed", ""), ("es", ""), ("ly", ""),
     ("s", ""),
 )
 
@@ -94,18 +94,18 @@ _END_RE = re.compile(r"[.!?…]+[\"')\]]*(?=\s|$)|\n\s*\n|\n")
 #: regex matched at a word boundary; a cut never leaves a piece shorter than
 #: MIN_WORDS.
 _STRONG_BOUNDARIES = [
-    r"so yeah", r"okay so", r"ok so", r"alright so", r"um so", r"uh so", r"and so", r"so then",
+    r"so yeah", r"yeah so", r"um yeah", r"okay so", r"ok so", r"alright so", r"um so", r"uh so", r"and so", r"so then",
     r"and then", r"after that", r"afterwards", r"as a result", r"in the end", r"at the end of the day",
     r"eventually", r"ultimately", r"long story short", r"the result", r"the outcome", r"the impact",
     r"by the end", r"within (?:a|two|three|four|six|\d+) (?:weeks?|months?|days?)",
     r"my (?:task|job|goal|role|responsibility|assignment|mandate)", r"the (?:goal|task|challenge|problem) was",
-    r"i was (?:asked|tasked|assigned|responsible|brought in)", r"i needed to", r"i had to",
+    r"i was (?:asked|tasked|assigned|responsible|brought in|supposed|expected)", r"i needed to", r"i had to",
     r"that'?s (?:why|what|how|exactly|really|the kind|the sort)", r"that is (?:why|what|how)",
     r"this is (?:why|what|how)", r"which is (?:why|what|how|exactly)", r"and that'?s", r"so that'?s",
     r"i think (?:that'?s|this|that is)", r"for me", r"i'?m (?:someone|the kind|the type|a person)",
     r"just to (?:clarify|make sure|confirm|check)", r"so you'?re (?:asking|looking)", r"if i understand",
     r"in my (?:previous|last|current|first|old|former) (?:role|job|position|company|team)",
-    r"at my (?:previous|last|current|first|old|former)", r"when i was", r"back (?:in|when)",
+    r"at my (?:previous|last|current|first|old|former|internship|job|company|work)", r"when i was", r"back (?:in|when)",
     r"last (?:year|spring|summer|fall|autumn|winter|quarter|month)", r"a (?:few|couple of) (?:years|months) ago",
     r"first(?:ly)?,? i", r"first of all", r"then i", r"then we", r"next i", r"next,? we", r"finally",
     r"so i", r"so we", r"but", r"because of (?:that|this)", r"anyway", r"i (?:learned|learnt|realized|realised)",
@@ -141,9 +141,17 @@ def _split_long(text: str, start: int, end: int) -> list[Piece]:
             weak.add(i)
     cuts: list[int] = []
     last = 0
-    for i in range(MIN_WORDS, n - MIN_WORDS + 1):
+    for i in range(3, n - MIN_WORDS + 1):
         since = i - last
-        if i in strong and since >= MIN_WORDS + 2:
+        # The opening of an unpunctuated answer is often a short play-back of
+        # the question ("okay so conflict on the team um so at my internship…"):
+        # let it be its own piece.
+        if i in strong and not cuts and start == 0 and 3 <= i <= 16:
+            cuts.append(i)
+            last = i
+        elif i < MIN_WORDS:
+            continue
+        elif i in strong and since >= MIN_WORDS + 2:
             cuts.append(i)
             last = i
         elif i in weak and since >= 20:
