@@ -268,19 +268,23 @@ class _ValueLexicon:
                 return
             index.setdefault(stems[0], []).append((vi, stems, weight))
 
+        company_stems = frozenset(stem(t) for t in tokens(company.name) + [company.id])
         for vi, v in enumerate(company.values):
-            name_stems = [s for s in content_stems(v.name) if s not in _GENERIC_VALUE_WORDS]
+            # "One Microsoft": saying "Microsoft" ties to the company, not to this value.
+            name_stems = [s for s in content_stems(v.name) if s not in _GENERIC_VALUE_WORDS
+                          and not any(s.startswith(c) for c in company_stems)]
             if name_stems:
                 # The value's own name is the strongest evidence for it.
                 add(vi, " ".join(name_stems), 1.8 if len(name_stems) > 1 else 1.5)
                 for s in name_stems:
                     add(vi, s, 0.8)
             for cue in v.cues:
-                n = len(content_stems(cue))
-                add(vi, cue, 1.0 if n > 1 else 0.6)
+                stems = content_stems(cue)
+                if len(stems) == 1 and stems[0] in _GENERIC_VALUE_WORDS:
+                    continue
+                add(vi, cue, 1.0 if len(stems) > 1 else 0.6)
             for s in set(content_stems(v.meaning)) - _GENERIC_VALUE_WORDS:
                 add(vi, s, 0.2)
-        company_stems = frozenset(stem(t) for t in tokens(company.name) + [company.id])
         return cls(names=tuple(v.name for v in company.values), index=index, company_stems=company_stems)
 
     def scores(self, stems: Sequence[str]) -> list[float]:
@@ -303,8 +307,12 @@ class _ValueLexicon:
         return [o + min(wk, 0.4) for o, wk in zip(out, weak)]
 
 
+#: Words too common in any answer to count as evidence for a value on their
+#: own ("I think" is not "Think Big"); they still count inside a cue phrase.
 _GENERIC_VALUE_WORDS = frozenset(stem(w) for w in """
-we are be our you your the a an of to and work working thing things people make always every
+we are be our you your the a an of to and work working thing things people make always every think big right
+lot great good one day better best first small start get take go come know want need like time way new use look
+really just also more most much well even still every each together first
 """.split())
 
 
@@ -776,7 +784,7 @@ def analyse(
                 totals[vi] += sc
         ranked = sorted(range(len(totals)), key=lambda vi: -totals[vi])
         top = totals[ranked[0]] if ranked else 0.0
-        values = tuple(lex.names[vi] for vi in ranked[:2] if totals[vi] >= 0.8 and totals[vi] >= 0.7 * top)
+        values = tuple(lex.names[vi] for vi in ranked[:2] if totals[vi] >= 0.6 and totals[vi] >= 0.7 * top)
 
     structure: dict[str, ComponentResult] = {}
     for c in COMPONENTS:
