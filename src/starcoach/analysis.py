@@ -106,6 +106,9 @@ _TASK_EXPLICIT = _rx(
     r"i was (?:asked|tasked|assigned|responsible|in charge|brought in|put in charge|expected) (?:to|for|with)",
     r"(?:the|our) (?:goal|challenge|task|objective|ask|aim|mission) (?:was|became)",
     r"(?:it|this|that) (?:was|fell) (?:up to|on) me",
+    r"(?:asked|wanted|needed) (?:me|us) (?:to|if|whether)", r"asked (?:if|whether) (?:i|we) could",
+    r"(?:had|have|got) (?:just |only )?(?:one|two|three|four|five|six|a|\d+) (?:\w+ )?(?:weeks?|days?|months?|"
+    r"semesters?|quarters?|hours?|sprints?) to",
 )
 _TASK_CUES = _rx(
     r"my (?:task|job|goal|role|responsibility|assignment|mandate|mission|objective|brief|part|remit) (?:was|is|became|there)",
@@ -123,7 +126,12 @@ _TASK_CUES = _rx(
     r"(?:asked|wanted|needed|told) (?:me|us) (?:to|if|whether)", r"asked (?:if|whether) (?:i|we) could", r"asked to",
     r"(?:was|is) (?:\w+ ){0,2}(?:on me|my call|my job|up to me|my responsibility|my problem)", r"i needed",
     r"(?:i|we) wanted to", r"the (?:goal|aim|task|target|brief|plan) (?:\w+ ){0,3}was to",
-    r"needed (?:it|this|that|them|something) (?:for|by|before)", r"had until", r"(?:have|had|got) (?:just |only )?"
+    r"needed (?:it|this|that|them|something) (?:for|by|before)", r"had until",
+    r"my (?:focus|priority|target|deliverable|charter)", r"(?:hired|brought (?:on|in)|there) to (?!the\b)",
+    r"the (?:point|idea|plan|hope|expectation|requirement|ask) (?:\w+ ){0,2}(?:was|being)",
+    r"made it my (?:job|mission|goal|priority)", r"success (?:meant|would|criteria|looked like|was)",
+    r"(?:was|were) expected to", r"pressure to", r"on the hook", r"took (?:responsibility|ownership) (?:for|of)",
+    r"if (?:it|this|that|we|i) (?:failed|didn'?t|couldn'?t|missed)", r"in charge of", r"responsible for", r"(?:have|had|got) (?:just |only )?"
     r"(?:one|two|three|four|five|six|a|\d+) (?:\w+ )?(?:weeks?|days?|months?|semesters?|quarters?|hours?|sprints?) "
     r"(?:to|until|before|left)",
 )
@@ -442,13 +450,14 @@ def _emissions(i: int, n: int, f: _Feat, has_company: bool, lead: int = 0) -> di
 
     # Situation: the scene, told in stative past, early.
     sit = 1.3 * _sat(f.sit_cue) + 0.35 * _sat(f.stative) - 0.5 * _sat(f.act_i) - 0.4 * _sat(f.res_cue)
+    sit -= 0.5 * _sat(f.task_cue)  # background told to set up what had to be done is the task
     sit += 0.7 - 1.6 * abs(p - 0.15)
     e["situation"] = sit
 
     # Task: what had to be done, and whose job it was.
     tsk = 2.0 * _sat(f.task_cue) + 0.8 * _sat(f.task_explicit) - 0.3 * _sat(f.res_cue)
     tsk += 0.4 - 1.6 * abs(p - 0.3)
-    e["task"] = tsk + 0.0
+    e["task"] = tsk + 0.2
 
     # Action: "I" (or "we") doing things, in order; habitual steps count too.
     act = 1.1 * _sat(f.act_i + 0.6 * f.act_we + 0.6 * f.act_extra, 0.8) + 0.4 * _sat(f.seq) + 0.7 * _sat(f.hyp)
