@@ -93,6 +93,15 @@ def builtin_dir() -> Path:
     return here.parent.parent / "question_banks"
 
 
+def examples_dir() -> Path:
+    """The bundled example answers (the no-microphone demo)."""
+    here = Path(__file__).resolve().parent
+    packaged = here / "examples"
+    if packaged.is_dir():
+        return packaged
+    return here.parent.parent / "examples"
+
+
 def user_dirs(env: Optional[dict[str, str]] = None) -> list[Path]:
     env = dict(os.environ) if env is None else env
     dirs: list[Path] = []

@@ -91,6 +91,43 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--model", metavar="DIR|NAME", help="faster-whisper model directory, or a model size "
                                                        "already in the local cache (default: bundled tiny.en)")
 
+    pr = sub.add_parser("practice", help="practise answering out loud at the microphone",
+                        description="Practice session: each question is shown and spoken, you answer out loud, "
+                                    "and the R-STAR-L feedback appears as soon as you stop (pause ~3 s or press "
+                                    "Enter). Every answer is saved in the data folder.",
+                        formatter_class=argparse.RawDescriptionHelpFormatter,
+                        epilog="examples:\n  starcoach practice --company amazon --questions 2\n"
+                               "  starcoach practice --mic-file examples/answer.wav --no-speak   (no microphone)")
+    pr.add_argument("--company", "-c", metavar="ID", help="practise for this company: questions cover its values "
+                                                          "and the link-back is checked against them")
+    pr.add_argument("--bank", metavar="ID", help="only questions from this bank (see `starcoach questions`)")
+    pr.add_argument("--competency", metavar="X", help="only questions probing this competency")
+    pr.add_argument("--questions", "-n", type=_positive_int, default=3, metavar="N",
+                    help="how many questions (default 3)")
+    pr.add_argument("--question-id", action="append", default=[], metavar="ID",
+                    help="ask this question (repeatable); overrides the automatic choice")
+    pr.add_argument("--think-time", type=_seconds, default=0.0, metavar="S",
+                    help="seconds to think before recording starts (default 0; Enter skips)")
+    pr.add_argument("--max-answer", type=_seconds, default=180.0, metavar="S",
+                    help="longest answer in seconds (default 180)")
+    pr.add_argument("--end-silence", type=_seconds, default=3.0, metavar="S",
+                    help="seconds of silence that end an answer (default 3)")
+    pr.add_argument("--voice", metavar="V", help="text-to-speech voice (see `starcoach devices --voices`)")
+    pr.add_argument("--rate", type=_positive_int, metavar="WPM", help="speaking rate of the question voice")
+    pr.add_argument("--no-speak", action="store_true", help="show questions without speaking them")
+    pr.add_argument("--input-device", metavar="ID", help="microphone index or name (see `starcoach devices`)")
+    pr.add_argument("--mic-file", metavar="FILE", help="feed this recording in as if spoken at the microphone")
+    pr.add_argument("--demo", action="store_true", help="no microphone needed: one question, answered by a "
+                                                        "bundled example recording, through the whole loop")
+    pr.add_argument("--model", metavar="DIR|NAME", help="faster-whisper model directory or cached size name")
+    pr.add_argument("--data-dir", metavar="DIR", help="where sessions are kept (default: $STARCOACH_HOME or "
+                                                      "./recordings)")
+    pr.add_argument("--no-recover", action="store_true", help="do not offer to recover unfinished answers")
+
+    dv = sub.add_parser("devices", help="list microphones and speakers",
+                        description="List audio input and output devices (for --input-device).")
+    dv.add_argument("--voices", action="store_true", help="also list text-to-speech voices")
+
     c = sub.add_parser("companies", help="list company profiles and their values",
                        description="List company profiles. Add your own by dropping a TOML file into "
                                    "~/.config/starcoach/question_banks/companies/ (see docs/question-banks.md).")
@@ -102,6 +139,32 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--competency", metavar="X", help="only questions tagged with this competency")
     q.add_argument("--bank", metavar="ID", help="only this bank")
     return p
+
+
+def _positive_int(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1: {text!r}")
+    return v
+
+
+def _seconds(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if v < 0 or v > 3600:
+        raise argparse.ArgumentTypeError(f"seconds must be between 0 and 3600: {text!r}")
+    return v
+
+
+COMMANDS = {
+    "analyse": "cmd_analyse", "analyze": "cmd_analyse", "companies": "cmd_companies",
+    "questions": "cmd_questions", "practice": "cmd_practice", "devices": "cmd_devices",
+}
 
 
 def main(argv: Optional[Sequence[str]] = None, env: Optional[Env] = None) -> int:
@@ -118,18 +181,11 @@ def main(argv: Optional[Sequence[str]] = None, env: Optional[Env] = None) -> int
         parser.print_help(env.stdout)
         return ExitStatus.OK
     try:
-        if args.command in ("analyse", "analyze"):
-            from starcoach.commands import cmd_analyse
+        name = COMMANDS.get(args.command)
+        if name:
+            from starcoach import commands
 
-            return cmd_analyse(args, env)
-        if args.command == "companies":
-            from starcoach.commands import cmd_companies
-
-            return cmd_companies(args, env)
-        if args.command == "questions":
-            from starcoach.commands import cmd_questions
-
-            return cmd_questions(args, env)
+            return getattr(commands, name)(args, env)
     except UsageError as e:
         print(f"starcoach: {e}", file=env.stderr)
         return ExitStatus.USAGE

@@ -146,3 +146,182 @@ def cmd_questions(args: "argparse.Namespace", env: Env) -> int:
     out.print(t)
     out.print(f"[dim]{len(questions)} questions.[/dim]")
     return ExitStatus.OK
+
+
+def open_store(args: "argparse.Namespace", env: Env):
+    from pathlib import Path
+
+    from starcoach.store import Store, StoreError, default_data_dir
+
+    root = Path(args.data_dir).expanduser() if getattr(args, "data_dir", None) else default_data_dir(env.environ)
+    try:
+        return Store.open(root)
+    except StoreError as e:
+        raise UsageError(str(e)) from None
+
+
+def load_transcriber(model: Optional[str], err):
+    """The speech model, loaded once and warmed up, with a note on standard error."""
+    import time
+
+    from starcoach.transcribe import ModelNotFound, TranscriptionError, WhisperTranscriber
+
+    t0 = time.perf_counter()
+    try:
+        with err.status("Loading the speech model…"):
+            tx = WhisperTranscriber(model)
+            tx.warm_up()
+    except ModelNotFound as e:
+        raise UsageError(str(e)) from None
+    except TranscriptionError as e:
+        raise UsageError(f"cannot load the speech model: {e}") from None
+    err.print(f"[dim]Speech model ready ({time.perf_counter() - t0:.1f} s).[/dim]")
+    return tx
+
+
+def recover_unfinished(store, transcriber, catalogue, keys, out, err) -> None:
+    """Offer to analyse answers whose recording was cut off (crash, kill, power loss)."""
+    from starcoach.process import analyse_transcript
+    from starcoach.record import repair_wav
+    from starcoach.report import analysis_view
+
+    for row in store.unfinished_answers():
+        path = store.absolute(row.audio_path)
+        if path is None or not path.exists() or path.stat().st_size <= 44:
+            store.set_status(row.id, "failed", "the recording was cut off before any audio was saved")
+            continue
+        try:
+            repair_wav(path)
+        except Exception as e:  # a damaged file: keep it, say so, move on
+            err.print(f"[yellow]Could not repair {path}: {e}[/yellow]")
+        from starcoach.audio import AudioError
+
+        q = row.question or "(no question)"
+        choice = keys.ask(f"\n[yellow]An answer from {row.created_at} was not finished[/yellow] "
+                          f"(question: \u201c{q}\u201d, audio kept in {path}).\n"
+                          "[bold]\\[Y][/bold] recover and analyse it now, [bold]\\[n][/bold] later? ",
+                          out, {"y": "yes", "n": "no"}, "y")
+        if choice != "yes":
+            continue
+        try:
+            transcript = transcriber.transcribe_file(path)
+        except AudioError as e:
+            store.set_status(row.id, "failed", str(e))
+            err.print(f"[red]{e}[/red]")
+            continue
+        company = catalogue.companies.get(row.company) if row.company else None
+        a = analyse_transcript(transcript, input=store.relative(path), question=row.question, company=company)
+        store.save_analysis(row.id, a, transcript)
+        store.finish_session(row.session_id, "interrupted")
+        out.print(analysis_view(a) if a.error is None else f"[red]{a.error.message}[/red]")
+
+
+def cmd_practice(args: "argparse.Namespace", env: Env) -> int:
+    from pathlib import Path
+
+    from starcoach.banks import COMPETENCIES
+    from starcoach.practice import Keys, Practice, PracticeOptions
+    from starcoach.record import FileSource, HardwareError, MicrophoneSource
+
+    catalogue = load_catalogue_or_fail(env)
+    company = resolve_company(catalogue, args.company)
+    if args.bank and args.bank not in catalogue.banks:
+        raise UsageError(f"unknown bank '{args.bank}' (known: {', '.join(sorted(catalogue.banks))})")
+    if args.competency and args.competency not in COMPETENCIES:
+        raise UsageError(f"unknown competency '{args.competency}' (known: {', '.join(COMPETENCIES)})")
+    known_ids = {q.id for q in catalogue.questions}
+    for qid in args.question_id:
+        if qid not in known_ids:
+            raise UsageError(f"unknown question id '{qid}' (see `starcoach questions`)")
+    mic_file = Path(args.mic_file) if args.mic_file else None
+    extra_questions = []
+    if args.demo:
+        import json
+
+        from starcoach.banks import Question, examples_dir
+
+        ex = examples_dir()
+        meta = json.loads((ex / "answer.json").read_text())
+        mic_file = ex / "answer.ogg"
+        extra_questions = [Question(id="example", text=meta["question"], competencies=("ownership",), bank="example")]
+        if company is None:
+            company = resolve_company(catalogue, meta.get("company"))
+        args.questions = 1
+    if mic_file is not None and not mic_file.is_file():
+        raise UsageError(f"--mic-file {mic_file}: no such file")
+    out = env.console()
+    err = env.console(err=True)
+    store = open_store(args, env)
+    keys = Keys(env.stdin)
+    try:
+        transcriber = load_transcriber(args.model, err)
+        if not args.no_recover:
+            recover_unfinished(store, transcriber, catalogue, keys, out, err)
+        if mic_file is not None:
+            def source_factory():
+                return FileSource(mic_file, realtime=True)
+        else:
+            device = args.input_device
+            if device is not None and device.isdigit():
+                device = int(device)
+
+            def source_factory():
+                return MicrophoneSource(device=device)
+
+            # Fail before the first question if there is no usable microphone.
+            try:
+                with source_factory():
+                    pass
+            except HardwareError as e:
+                raise UsageError(str(e)) from None
+        speaker = None
+        if not args.no_speak:
+            from starcoach.speak import TtsSpeaker
+
+            speaker = TtsSpeaker(voice=args.voice, rate_wpm=args.rate)
+            if not speaker.available:
+                err.print(f"[dim]Questions will be shown, not spoken ({speaker.unavailable_reason}).[/dim]")
+                speaker = None
+        options = PracticeOptions(
+            company=company, bank=args.bank, competency=args.competency, questions=args.questions,
+            think_time_s=args.think_time, max_answer_s=args.max_answer, end_silence_s=args.end_silence,
+            speak=not args.no_speak, voice=args.voice, rate_wpm=args.rate, input_device=args.input_device,
+            mic_file=mic_file, model=args.model, question_ids=list(args.question_id))
+        if extra_questions:
+            options.question_ids = [q.id for q in extra_questions]
+        practice = Practice(options, catalogue, store, out, keys, speaker=speaker, source_factory=source_factory,
+                            transcriber=transcriber, err=err, extra_questions=extra_questions)
+        try:
+            return practice.run()
+        except HardwareError as e:
+            raise UsageError(str(e)) from None
+    finally:
+        store.close()
+
+
+def cmd_devices(args: "argparse.Namespace", env: Env) -> int:
+    from rich.table import Table
+
+    from starcoach.record import HardwareError, list_devices
+
+    out = env.console()
+    try:
+        devices = list_devices()
+    except HardwareError as e:
+        raise UsageError(str(e)) from None
+    t = Table(box=None, pad_edge=False)
+    for col in ("id", "name", "in", "out", "rate", "default"):
+        t.add_column(col)
+    for d in devices:
+        default = ", ".join(x for x, ok in (("input", d.is_default_input), ("output", d.is_default_output)) if ok)
+        t.add_row(str(d.index), d.name, str(d.inputs), str(d.outputs), f"{d.default_samplerate:.0f}", default)
+    out.print(t)
+    if not any(d.inputs for d in devices):
+        out.print("[yellow]No microphone found. Use `starcoach practice --mic-file FILE` to practise with a "
+                  "recording.[/yellow]")
+    if args.voices:
+        from starcoach.speak import list_voices
+
+        voices = list_voices()
+        out.print(f"\n[bold]Voices[/bold] ({len(voices)}): " + ", ".join(voices[:40]))
+    return ExitStatus.OK

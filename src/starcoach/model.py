@@ -254,7 +254,7 @@ class Analysis:
                           if name in self.structure},
             "sentences": [s.to_json() for s in self.sentences],
             "delivery": self.delivery.to_json() if self.delivery else None,
-            "score": int(self.score),
+            "score": None if self.error else int(self.score),
             "advice": list(self.advice),
             "checks": self.checks.to_json() if self.checks else None,
             "error": {"kind": self.error.kind, "message": self.error.message} if self.error else None,
@@ -263,3 +263,69 @@ class Analysis:
 
 def _round(x: Optional[float], nd: int = 2) -> Optional[float]:
     return None if x is None else round(float(x), nd)
+
+
+# --------------------------------------------------------------------------- reading stored JSON back
+
+
+def transcript_to_json(t: Transcript) -> dict[str, Any]:
+    return {
+        "text": t.text,
+        "duration_s": t.duration_s,
+        "language": t.language,
+        "words": [[w.text, round(w.start_s, 3), round(w.end_s, 3), round(w.probability, 3)] for w in t.words],
+        "speech": [[round(s.start_s, 3), round(s.end_s, 3)] for s in t.speech],
+    }
+
+
+def transcript_from_json(d: dict[str, Any]) -> Transcript:
+    return Transcript(
+        text=d.get("text", ""),
+        words=tuple(Word(str(w[0]), float(w[1]), float(w[2]), float(w[3]) if len(w) > 3 else 1.0)
+                    for w in d.get("words", ())),
+        duration_s=d.get("duration_s"),
+        speech=tuple(Span(float(a), float(b)) for a, b in d.get("speech", ())),
+        language=d.get("language", "en"),
+    )
+
+
+def analysis_from_json(d: dict[str, Any], *, words: tuple[Word, ...] = (),
+                       company_name: Optional[str] = None) -> Analysis:
+    """Rebuild an Analysis from its ``starcoach.analysis/1`` JSON (for replay and export)."""
+    if d.get("schema") != SCHEMA:
+        raise ValueError(f"unsupported analysis schema {d.get('schema')!r}")
+    err = d.get("error")
+    structure = {
+        name: ComponentResult(present=bool(v["present"]), confidence=float(v["confidence"]),
+                              evidence=v.get("evidence"), values=tuple(v.get("values", ())))
+        for name, v in (d.get("structure") or {}).items()
+    }
+    sentences = tuple(Sentence(text=s["text"], component=s.get("component"), start_s=s.get("start_s"),
+                               end_s=s.get("end_s")) for s in d.get("sentences", ()))
+    delivery = None
+    dj = d.get("delivery")
+    if dj:
+        delivery = Delivery(
+            wpm=float(dj["wpm"]),
+            speaking_s=float(dj["speaking_s"]),
+            fillers=tuple(Filler(f["word"], f.get("start_s")) for f in dj["fillers"]["items"]),
+            pauses=tuple(Pause(float(p["start_s"]), float(p["duration_s"])) for p in dj["pauses"]),
+            hedges=tuple(Filler(w, None) for w, n in (dj.get("hedges") or {}).get("counts", {}).items()
+                         for _ in range(int(n))),
+            component_s=tuple((k, float(v)) for k, v in (dj.get("component_s") or {}).items()),
+        )
+    checks = None
+    cj = d.get("checks")
+    if cj:
+        checks = Checks(word_count=int(cj["word_count"]), repeat_verbatim=bool(cj["repeat_verbatim"]),
+                        result_quantified=bool(cj["result_quantified"]), action_voice=cj["action_voice"],
+                        hypothetical=bool(cj["hypothetical"]), on_topic=cj.get("on_topic"),
+                        question_overlap=float(cj.get("question_overlap", 0.0)),
+                        shares=tuple((k, float(v)) for k, v in (cj.get("shares") or {}).items()))
+    return Analysis(
+        input=d.get("input", "-"), question=d.get("question"), company=d.get("company"),
+        transcript=d.get("transcript", ""), duration_s=d.get("duration_s"), structure=structure,
+        sentences=sentences, delivery=delivery, score=int(d.get("score") or 0), advice=tuple(d.get("advice", ())),
+        checks=checks, error=AnalysisError(err["kind"], err["message"]) if err else None,
+        company_name=company_name, words=words,
+    )

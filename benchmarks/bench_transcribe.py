@@ -1,0 +1,109 @@
+"""How fast, and how big, is local transcription?  Load time, warm-up, real-time factor, peak memory.
+
+Speaks the benchmark corpus (benchmarks/prompt_wer.py, ~7 minutes of
+espeak-ng answers) into one long WAV, optionally repeated to reach
+``--minutes``, then in this process:
+
+* model load time   - WhisperTranscriber() with the bundled tiny.en, int8, all cores;
+* warm-up time      - WhisperTranscriber.warm_up();
+* VAD RTF           - Silero VAD alone over the decoded audio;
+* RTF               - transcribe_file() end to end (decode + VAD + Whisper, streamed
+                      in windows), seconds of compute per second of audio;
+* peak RSS          - resource.getrusage(RUSAGE_SELF).ru_maxrss for the whole process.
+
+Targets: RTF <= 0.1, peak RSS < 600 MB.  Run each length in its own process
+(peak RSS is a lifetime maximum):
+
+    .venv/bin/python benchmarks/bench_transcribe.py              # the corpus once
+    .venv/bin/python benchmarks/bench_transcribe.py --minutes 60 # memory stays flat
+
+Figures are recorded in docs/audio.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+
+from prompt_wer import make_corpus  # noqa: E402
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: kilobytes
+
+
+def build_long_wav(directory: Path, minutes: float | None) -> Path:
+    """The corpus answers back to back with 2 s of silence, repeated to ``minutes``."""
+    corpus = make_corpus(directory)
+    once = directory / "corpus_once.wav"
+    gap = directory / "gap.wav"
+    subprocess.run(["sox", "-n", "-r", "22050", "-c", "1", "-b", "16", str(gap), "trim", "0", "2"], check=True)
+    parts = []
+    for a in corpus:
+        parts += [str(a.path), str(gap)]
+    subprocess.run(["sox", *parts, str(once)], check=True)
+    if minutes is None:
+        return once
+    once_s = float(subprocess.run(["soxi", "-D", str(once)], capture_output=True, text=True, check=True).stdout)
+    repeats = max(1, int(minutes * 60 / once_s + 0.999))
+    long = directory / f"corpus_{minutes:g}min.wav"
+    subprocess.run(["sox", *([str(once)] * repeats), str(long)], check=True)
+    return long
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--minutes", type=float, default=None, help="repeat the corpus to this length")
+    ap.add_argument("--strategy", default=None, help="prompt strategy (default: the transcriber's)")
+    ap.add_argument("--model", default=None)
+    args = ap.parse_args(argv)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = build_long_wav(Path(tmp), args.minutes)
+        base_rss = peak_rss_mb()
+
+        from starcoach.audio import SAMPLE_RATE_HZ, iter_audio_chunks, speech_spans
+        from starcoach.transcribe import DEFAULT_PROMPT_STRATEGY, WhisperTranscriber, resolve_model
+
+        strategy = args.strategy or DEFAULT_PROMPT_STRATEGY
+        t0 = time.perf_counter()
+        tr = WhisperTranscriber(resolve_model(args.model), prompt_strategy=strategy)
+        load_s = time.perf_counter() - t0
+        warm_s = tr.warm_up()
+
+        # The VAD alone, window by window as the transcriber runs it.
+        audio_s = 0.0
+        vad_s = 0.0
+        for block in iter_audio_chunks(path, chunk_s=240.0):
+            audio_s += block.size / SAMPLE_RATE_HZ
+            t0 = time.perf_counter()
+            speech_spans(block)
+            vad_s += time.perf_counter() - t0
+
+        t0 = time.perf_counter()
+        result = tr.transcribe_file(path)
+        run_s = time.perf_counter() - t0
+
+    print(f"audio: {audio_s:.0f} s ({audio_s / 60:.1f} min) of espeak-ng speech, "
+          f"{len(result.words)} words; strategy {strategy}, beam {tr.beam_size}, "
+          f"{tr.cpu_threads} threads on {os.cpu_count()} cores")
+    print(f"model load:  {tr.load_s:.2f} s (constructor {load_s:.2f} s)")
+    print(f"warm-up:     {warm_s:.2f} s")
+    print(f"VAD alone:   {vad_s:.2f} s  RTF {vad_s / audio_s:.4f}")
+    print(f"transcribe:  {run_s:.1f} s  RTF {run_s / audio_s:.3f}  (target <= 0.1)")
+    print(f"peak RSS:    {peak_rss_mb():.0f} MB  (python + numpy before the model: {base_rss:.0f} MB; "
+          f"target < 600 MB)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

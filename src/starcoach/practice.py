@@ -1,0 +1,424 @@
+"""The practice loop: ask, listen, judge, repeat; the product's main job.
+
+For each question: show it and speak it, an optional think-time countdown,
+then record with a live level meter until the candidate stops (about 3 s of
+silence after speaking, Enter, or the time limit).  Transcription runs while
+they speak (streaming.LiveTranscriber), so the report follows the end of the
+answer within about a second.  Then: next question, retry, or quit; and a
+session summary at the end.
+
+Nothing is lost: the answer row is stored before recording starts and the
+WAV is written as it is captured (record.WavWriter), so Ctrl-C keeps the
+audio and the session so far, and an answer cut off by a crash or kill is
+offered for recovery at the next start.
+
+The loop talks to the outside through small interfaces (a Speaker, an
+AudioSource factory, a Keys reader, a Console) so it runs the same with a
+real microphone, with ``--mic-file``, and in tests.
+"""
+
+from __future__ import annotations
+
+import os
+import select
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Callable, Optional
+
+from rich.console import Console, Group
+from rich.live import Live
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from starcoach.banks import Catalogue, Company, Question
+from starcoach.model import COMPONENT_TITLES, COMPONENTS, Analysis
+from starcoach.report import COLOURS, analysis_view
+
+
+@dataclass
+class PracticeOptions:
+    company: Optional[Company] = None
+    bank: Optional[str] = None
+    competency: Optional[str] = None
+    questions: int = 3
+    think_time_s: float = 0.0
+    max_answer_s: float = 180.0
+    end_silence_s: float = 3.0
+    speak: bool = True
+    voice: Optional[str] = None
+    rate_wpm: Optional[int] = None
+    input_device: Optional[str] = None
+    mic_file: Optional[Path] = None
+    model: Optional[str] = None
+    focus: Optional[str] = None
+    question_ids: list[str] = field(default_factory=list)
+
+
+class Keys:
+    """Line input from the candidate without blocking the recording loop."""
+
+    def __init__(self, stream: IO[str]):
+        self.stream = stream
+        try:
+            self.fd: Optional[int] = stream.fileno()
+        except (AttributeError, OSError, ValueError):
+            self.fd = None
+        self.eof = False
+
+    @property
+    def interactive(self) -> bool:
+        return self.fd is not None and os.isatty(self.fd)
+
+    def enter_pressed(self) -> bool:
+        """True if a line (Enter) is waiting; consumes it."""
+        if self.fd is None or self.eof:
+            return False
+        try:
+            ready, _, _ = select.select([self.fd], [], [], 0)
+        except (OSError, ValueError):
+            return False
+        if not ready:
+            return False
+        line = self.stream.readline()
+        if line == "":
+            self.eof = True
+            return False
+        return True
+
+    def ask(self, prompt: str, console: Console, choices: dict[str, str], default: str) -> str:
+        """A one-letter menu; with no terminal (a script), the default."""
+        console.print(prompt, end="")
+        if self.eof or self.fd is None:
+            console.print(f"[dim]{default}[/dim]")
+            return choices[default]
+        try:
+            line = self.stream.readline()
+        except (OSError, ValueError):
+            line = ""
+        if line == "":
+            self.eof = True
+            console.print(f"[dim]{default}[/dim]")
+            return choices[default]
+        key = (line.strip().lower() or default)[:1]
+        return choices.get(key, choices[default])
+
+
+@dataclass
+class AnswerOutcome:
+    question: Question
+    analysis: Optional[Analysis]
+    audio_path: Path
+    answer_id: int
+    ended_by: str
+    latency_s: Optional[float] = None
+
+
+class Practice:
+    def __init__(self, options: PracticeOptions, catalogue: Catalogue, store, console: Console, keys: Keys, *,
+                 speaker=None, source_factory: Optional[Callable[[], object]] = None, transcriber=None,
+                 err: Optional[Console] = None, extra_questions: Optional[list[Question]] = None):
+        self.o = options
+        self.catalogue = catalogue
+        self.store = store
+        self.console = console
+        self.err = err or console
+        self.keys = keys
+        self.speaker = speaker
+        self.source_factory = source_factory
+        self.transcriber = transcriber
+        self.outcomes: list[AnswerOutcome] = []
+        self.session_id: Optional[int] = None
+        self.extra_questions = list(extra_questions or [])
+
+    # ----- the whole session
+
+    def run(self) -> int:
+        from starcoach.cli import ExitStatus
+
+        o = self.o
+        self.intro()
+        questions = self.pick_questions()
+        if not questions:
+            self.console.print("[red]No questions match those filters.[/red]")
+            return ExitStatus.USAGE
+        self.session_id = self.store.new_session(
+            "practice", o.company.id if o.company else None,
+            {"questions": [q.id for q, _ in questions], "competency": o.competency, "bank": o.bank,
+             "mic_file": str(o.mic_file) if o.mic_file else None})
+        status = "complete"
+        try:
+            i = 0
+            while i < len(questions):
+                q, values = questions[i]
+                outcome = self.ask_one(q, values, i + 1, len(questions))
+                if outcome.ended_by == "interrupt":
+                    status = "interrupted"
+                    break
+                choice = self.keys.ask("\n[bold]\\[N][/bold]ext question, [bold]\\[r][/bold]etry this one, "
+                                       "[bold]\\[q][/bold]uit? ", self.console,
+                                       {"n": "next", "r": "retry", "q": "quit"}, "n")
+                if choice == "quit":
+                    break
+                if choice == "next":
+                    i += 1
+        except KeyboardInterrupt:
+            status = "interrupted"
+        finally:
+            self.store.finish_session(self.session_id, status)
+        self.summary()
+        if status == "interrupted":
+            self.console.print("[yellow]Stopped. Your answers so far are saved "
+                               f"(session {self.session_id}: `starcoach replay {self.session_id}`).[/yellow]")
+            return ExitStatus.INTERRUPTED
+        return ExitStatus.OK
+
+    def intro(self) -> None:
+        o = self.o
+        title = Text("starcoach practice", style="bold")
+        if o.company:
+            title.append(f" · {o.company.name}", style="bold cyan")
+        lines: list = [title]
+        if o.company:
+            # In brief: each value's name and the first clause of what it means.
+            t = Table.grid(padding=(0, 2))
+            t.add_column(style="bold cyan", no_wrap=True)
+            t.add_column(style="dim", no_wrap=True, overflow="ellipsis", max_width=70)
+            shown = o.company.values[:8]
+            for v in shown:
+                t.add_row(v.name, v.meaning.split(",")[0].split(";")[0].rstrip("."))
+            lines += [Text(f"\nValues to link back to:", style="bold"), t]
+            if len(o.company.values) > len(shown):
+                lines.append(Text(f"… and {len(o.company.values) - len(shown)} more "
+                                  f"(`starcoach companies {o.company.id}`)", style="dim"))
+        else:
+            lines.append(Text("No company chosen: link back to the role or team (use --company ID to practise "
+                              "against a company's values).", style="dim"))
+        lines.append(Text("\nAnswer out loud. R-STAR-L: Repeat the question in your words, Situation, Task, "
+                          "Action, Result, Link back. Stop by pausing for a few seconds or pressing Enter.",
+                          style="dim"))
+        self.console.print(Panel(Group(*lines), border_style="cyan"))
+
+    def pick_questions(self) -> list[tuple[Question, list]]:
+        from starcoach.questions import choose_questions
+
+        o = self.o
+        pool = self.catalogue.questions + self.extra_questions
+        if o.bank:
+            pool = [q for q in pool if q.bank == o.bank]
+        if o.question_ids:
+            by_id = {q.id: q for q in pool}
+            return [(by_id[i], []) for i in o.question_ids if i in by_id]
+        weights = None
+        if o.focus == "gaps" and o.company:
+            from starcoach.coverage import gap_weights
+
+            weights = gap_weights(o.company, self.store)
+        return choose_questions(pool, o.questions, company=o.company, competency=o.competency, weights=weights)
+
+    # ----- one answer
+
+    def ask_one(self, q: Question, values: list, n: int, total: int) -> AnswerOutcome:
+        o = self.o
+        head = Text(f"Question {n}/{total}", style="bold")
+        if values:
+            head.append("   probes: " + ", ".join(v.name for v in values), style="cyan")
+        self.console.print()
+        self.console.print(Panel(Text(q.text, style="bold"), title=head, title_align="left", border_style="magenta"))
+        self.say(q.text)
+        if o.think_time_s > 0:
+            self.countdown(o.think_time_s)
+        return self.record_and_judge(q)
+
+    def say(self, text: str) -> None:
+        if not self.o.speak or self.speaker is None:
+            return
+        from starcoach.speak import SpeechUnavailable
+
+        try:
+            self.speaker.say(text)
+        except SpeechUnavailable as e:
+            self.err.print(f"[dim](not spoken: {e})[/dim]")
+            self.speaker = None
+
+    def countdown(self, seconds: float) -> None:
+        end = time.monotonic() + seconds
+        with Live(console=self.console, transient=True, refresh_per_second=8) as live:
+            while True:
+                left = end - time.monotonic()
+                if left <= 0 or self.keys.enter_pressed():
+                    break
+                live.update(Text(f"Think time: {left:4.1f} s  (Enter to start now)", style="yellow"))
+                time.sleep(0.1)
+
+    def record_and_judge(self, q: Question) -> AnswerOutcome:
+        from starcoach.record import Endpointer, HardwareError, Recorder
+        from starcoach.streaming import LiveTranscriber
+
+        o = self.o
+        assert self.session_id is not None
+        position = len(self.outcomes) + 1
+        wav = self.store.new_audio_path(self.session_id, position)
+        answer_id = self.store.new_answer(self.session_id, position, question=q.text, question_id=q.id,
+                                          company=o.company.id if o.company else None, audio_path=wav)
+        live_tx = LiveTranscriber(self.transcriber)
+        endpointer = Endpointer(end_silence_s=o.end_silence_s)
+        stop = threading.Event()
+        state = {"elapsed": 0.0, "level": -90.0}
+
+        def on_block(samples, elapsed_s, level_dbfs, ep) -> None:
+            live_tx.feed(samples)
+            state["elapsed"], state["level"] = elapsed_s, level_dbfs
+            if self.keys.enter_pressed():
+                stop.set()
+            # A --mic-file with no speech in it would otherwise run to the time limit.
+            if getattr(source, "exhausted", False) and not ep.speech_started:
+                stop.set()
+
+        source = None
+        try:
+            source = self.source_factory()
+        except HardwareError as e:
+            live_tx.cancel()
+            self.store.set_status(answer_id, "failed", str(e))
+            raise
+        recorder = Recorder(source, wav, endpointer, o.max_answer_s, on_block=on_block)
+        result_box: dict = {}
+
+        def render() -> Text:
+            return _meter(state["elapsed"], o.max_answer_s, state["level"], endpointer)
+
+        with Live(render(), console=self.console, transient=True, refresh_per_second=10) as live:
+            done = threading.Event()
+
+            def refresher() -> None:
+                while not done.wait(0.1):
+                    live.update(render())
+
+            t = threading.Thread(target=refresher, daemon=True)
+            t.start()
+            try:
+                with source:
+                    result_box["r"] = recorder.run(stop)
+            finally:
+                done.set()
+                t.join()
+        r = result_box["r"]
+        self.store.mark_recorded(answer_id, r.duration_s)
+        t_end = time.monotonic()
+        if r.ended_by == "interrupt":
+            live_tx.cancel()
+            self.console.print(f"[yellow]Answer stopped; {r.duration_s:.0f} s of audio kept in {wav}.[/yellow]")
+            outcome = AnswerOutcome(q, None, wav, answer_id, "interrupt")
+            self.outcomes.append(outcome)
+            return outcome
+        how = {"silence": "you paused", "enter": "you pressed Enter", "max": "time limit reached"}.get(r.ended_by, "")
+        self.console.print(f"[dim]Recorded {r.duration_s:.1f} s ({how}). Judging…[/dim]")
+        if not r.heard_anything:
+            live_tx.cancel()
+            msg = ("we heard nothing - check your microphone; `starcoach devices` lists them "
+                   "(or use --mic-file to feed a recording)")
+            a = Analysis.failed(str(wav), "silent", msg, question=q.text,
+                                company=o.company.id if o.company else None)
+            self.store.save_analysis(answer_id, a)
+            self.console.print(f"[bold red]{msg}[/bold red]")
+            outcome = AnswerOutcome(q, a, wav, answer_id, r.ended_by)
+            self.outcomes.append(outcome)
+            return outcome
+        transcript = live_tx.finish()
+        from starcoach.process import analyse_transcript
+
+        a = analyse_transcript(transcript, input=self.store.relative(wav), question=q.text, company=o.company)
+        latency = time.monotonic() - t_end
+        self.store.save_analysis(answer_id, a, transcript)
+        if r.overflows:
+            self.err.print(f"[yellow]Warning: the audio device dropped input {r.overflows} times "
+                           "(the machine was too busy); the recording may have gaps.[/yellow]")
+        self.console.print(analysis_view(a))
+        self.console.print(f"[dim]Feedback ready {latency:.2f} s after the answer ended.[/dim]")
+        outcome = AnswerOutcome(q, a, wav, answer_id, r.ended_by, latency)
+        self.outcomes.append(outcome)
+        return outcome
+
+    # ----- the end
+
+    def summary(self) -> None:
+        done = [o for o in self.outcomes if o.analysis is not None and o.analysis.error is None]
+        if not self.outcomes:
+            return
+        t = Table(title="Session summary", title_justify="left", box=None, pad_edge=False)
+        t.add_column("#", justify="right")
+        t.add_column("question")
+        t.add_column("score", justify="right")
+        t.add_column("R S T A R L")
+        t.add_column("time", justify="right")
+        for i, oc in enumerate(self.outcomes, 1):
+            a = oc.analysis
+            if a is None or a.error is not None:
+                t.add_row(str(i), _short(oc.question.text), "—",
+                          Text("not analysed" if a is None else a.error.kind, style="dim"), "")
+                continue
+            marks = Text()
+            for c in COMPONENTS:
+                ok = a.structure[c].present
+                marks.append("\u25cf " if ok else "\u25cb ", style=COLOURS[c] if ok else "dim")
+            dur = a.delivery.speaking_s if a.delivery else 0.0
+            t.add_row(str(i), _short(oc.question.text), str(a.score), marks, f"{dur:.0f}s")
+        self.console.print()
+        self.console.print(t)
+        if done:
+            mean = sum(o.analysis.score for o in done) / len(done)
+            self.console.print(f"Mean score [bold]{mean:.0f}[/bold] over {len(done)} answer(s).")
+            self.console.print(Text("Work on next: ", style="bold") + Text(next_focus([o.analysis for o in done])))
+
+
+def next_focus(analyses: list[Analysis]) -> str:
+    """The one thing to practise next: the most often missing part, else the top advice."""
+    missing = {c: sum(1 for a in analyses if not a.structure[c].present) for c in COMPONENTS}
+    worst = max(COMPONENTS, key=lambda c: (missing[c], -COMPONENTS.index(c)))
+    if missing[worst]:
+        tips = {
+            "repeat": "open every answer by playing the question back in your own words.",
+            "situation": "set the scene in one or two sentences before the action.",
+            "task": "say what you had to achieve and why it mattered.",
+            "action": "say step by step what you did, with \u201cI\u201d.",
+            "result": "end the story with a measured result.",
+            "link_back": "close by tying the story to one of the company's values.",
+        }
+        return (f"{COMPONENT_TITLES[worst]} was missing in {missing[worst]} of {len(analyses)} answers: "
+                + tips[worst])
+    advice = [a.advice[0] for a in analyses if a.advice]
+    return advice[0] if advice else "keep it up: every part of R-STAR-L was there."
+
+
+def _short(text: str, n: int = 60) -> str:
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+def _meter(elapsed_s: float, max_s: float, level_dbfs: float, endpointer) -> Text:
+    width = 30
+    frac = min(1.0, max(0.0, (level_dbfs + 60.0) / 60.0))
+    filled = int(round(frac * width))
+    t = Text()
+    t.append("\u25cf REC ", style="bold red")
+    t.append(f"{int(elapsed_s) // 60}:{elapsed_s % 60:04.1f}", style="bold")
+    left = max(0.0, max_s - elapsed_s)
+    t.append(f"  ({int(left) // 60}:{int(left) % 60:02d} left)  ", style="dim")
+    style = "green" if frac < 0.85 else "red"
+    t.append("\u2588" * filled, style=style)
+    t.append("\u2591" * (width - filled), style="grey35")
+    if getattr(endpointer, "speech_started", False):
+        sil = getattr(endpointer, "trailing_silence_s", 0.0)
+        if sil >= 1.0:
+            t.append(f"  silence {sil:.0f}s", style="yellow")
+    else:
+        t.append("  waiting for you to speak…", style="dim")
+    t.append("   Enter = done", style="dim")
+    return t
+
+
+def stdin_keys() -> Keys:
+    return Keys(sys.stdin)

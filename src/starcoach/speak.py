@@ -1,0 +1,306 @@
+"""Speaking interview questions aloud, offline.
+
+Hearing the question (rather than reading it) is part of the practice: in
+a real interview you have to hold it in your head.  Speech is a nicety,
+though, never a reason to stop: if text-to-speech or the speaker cannot be
+used, :class:`TtsSpeaker` says why in one line (``available`` /
+``unavailable_reason``, or :class:`SpeechUnavailable` from ``say``) and the
+caller simply shows the question.
+
+How: pyttsx3 (driving espeak-ng on Linux) synthesises the question into a
+temporary WAV, and we play that WAV ourselves through PortAudio.  pyttsx3's
+own playback on Linux shells out to ``aplay`` and only *prints* failures,
+returns before or after playback depending on the driver, and has known
+"run loop already started" / "only the first say() is spoken" bugs; playing
+the file ourselves avoids all of that and tells us exactly when the speech
+has finished, so recording never starts while the question is still playing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import sys
+import tempfile
+import threading
+from pathlib import Path
+from typing import Iterator, Optional, Protocol, Union
+
+from starcoach.record import (
+    _PA_INVALID_SAMPLE_RATE,
+    HardwareError,
+    _LinearResampler,
+    _pa_code,
+    _stderr_quietened,
+    load_sounddevice,
+    resolve_device,
+)
+
+__all__ = ["DEFAULT_RATE_WPM", "SilentSpeaker", "Speaker", "SpeechUnavailable", "TtsSpeaker", "list_voices"]
+
+#: espeak's own default (200 wpm) is hurried for a question the candidate has
+#: to hold in mind; interviewers read questions out at roughly this pace.
+DEFAULT_RATE_WPM = 170
+
+#: espeak-ng's usable range; values outside are clamped rather than refused.
+_RATE_RANGE_WPM = (80, 450)
+
+_PLAY_HINT = "the question is shown on screen instead"
+
+# pyttsx3 keeps one engine per driver per process and espeak one synthesiser;
+# two threads synthesising at once would interleave their audio callbacks.
+_TTS_LOCK = threading.Lock()
+
+
+class SpeechUnavailable(HardwareError):
+    """The question cannot be spoken; ``str(error)`` is a one-line reason. Show the question instead."""
+
+
+class Speaker(Protocol):
+    """Something that can read a question aloud."""
+
+    @property
+    def available(self) -> bool: ...
+
+    def say(self, text: str) -> None:
+        """Speak ``text`` and return when the speech has ended; SpeechUnavailable if it cannot."""
+        ...
+
+
+class SilentSpeaker:
+    """Says nothing, successfully (``--no-speak``, tests); remembers what it was asked to say."""
+
+    available = True
+    unavailable_reason: Optional[str] = None
+
+    def __init__(self) -> None:
+        self.said: list[str] = []
+
+    def say(self, text: str) -> None:
+        self.said.append(text)
+
+
+@contextlib.contextmanager
+def _stdout_silenced() -> Iterator[None]:
+    """Swallow everything written to standard output, at both levels, for the duration.
+
+    pyttsx3's espeak driver ``print``s "Audio saved to ..." after every
+    ``save_to_file``, which would break a live terminal view (and pollute
+    ``--json`` output).  ``sys.stdout`` is swapped because Python buffers that
+    print (a pipe is block-buffered, so redirecting only the file descriptor
+    would let it out later); file descriptor 1 is pointed at /dev/null for
+    anything the C library writes directly.  Both are process-wide, so this is
+    held only for the few milliseconds synthesis takes.
+    """
+    with contextlib.suppress(Exception):
+        sys.stdout.flush()
+    try:
+        saved = os.dup(1)
+    except OSError:
+        saved = None
+    try:
+        if saved is not None:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            try:
+                os.dup2(devnull, 1)
+            finally:
+                os.close(devnull)
+        with contextlib.redirect_stdout(io.StringIO()):
+            yield
+    finally:
+        if saved is not None:
+            os.dup2(saved, 1)
+            os.close(saved)
+
+
+def _load_engine():
+    """The pyttsx3 engine, or SpeechUnavailable saying what to install."""
+    try:
+        import pyttsx3
+    except ImportError:
+        raise SpeechUnavailable("text-to-speech is not installed (the pyttsx3 package is missing)") from None
+    try:
+        with _stdout_silenced():
+            return pyttsx3.init()
+    except Exception as exc:  # espeak-ng missing: OSError from ctypes, RuntimeError from the driver
+        raise SpeechUnavailable(
+            "text-to-speech needs espeak-ng (Debian/Ubuntu: sudo apt install espeak-ng) — "
+            f"{_one_line(exc)}") from None
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def list_voices() -> list[str]:
+    """Ids of the installed voices (e.g. ``gmw/en-us``); any of them can be given as ``voice``.
+
+    Empty if text-to-speech is unavailable.
+    """
+    try:
+        engine = _load_engine()
+        with _TTS_LOCK:
+            return [str(v.id) for v in engine.getProperty("voices")]
+    except Exception:
+        return []
+
+
+def _match_voice(engine, wanted: str) -> Optional[str]:
+    """The voice id for ``wanted``: an id, its last part, a language code or a name (any case)."""
+    w = wanted.strip().lower()
+    voices = list(engine.getProperty("voices"))
+    for v in voices:
+        vid = str(v.id).lower()
+        langs = [str(x).lower() for x in (getattr(v, "languages", None) or [])]
+        if w in (vid, vid.rsplit("/", 1)[-1], str(v.name).lower()) or w in langs:
+            return str(v.id)
+    return None
+
+
+class TtsSpeaker:
+    """Speaks through pyttsx3/espeak-ng synthesis and PortAudio playback.
+
+    ``voice`` is a voice id, language code (``en-us``) or name; ``rate_wpm``
+    the speaking rate (default :data:`DEFAULT_RATE_WPM`); ``output_device`` a
+    PortAudio device id or name (default: the system's default output).
+    Checking whether speech works is lazy (first use of ``available`` or
+    ``say``) and costs about 50 ms; synthesising a question takes about 20 ms
+    (espeak-ng is a formant synthesiser), so speech starts at once.
+    """
+
+    def __init__(self, voice: Optional[str] = None, rate_wpm: Optional[int] = None,
+                 output_device: Union[int, str, None] = None):
+        self.voice = voice
+        self.rate_wpm = DEFAULT_RATE_WPM if rate_wpm is None else int(rate_wpm)
+        self.output_device = output_device
+        self._engine = None
+        self._voice_id: Optional[str] = None
+        self._checked = False
+        self._reason: Optional[str] = None
+        #: Seconds the last synthesis took (measured, for reports and tests).
+        self.last_synthesis_s: Optional[float] = None
+
+    # ----- availability
+
+    @property
+    def available(self) -> bool:
+        self._check()
+        return self._reason is None
+
+    @property
+    def unavailable_reason(self) -> Optional[str]:
+        """Why questions cannot be spoken (one line), or None if they can."""
+        self._check()
+        return self._reason
+
+    def _check(self) -> None:
+        if self._checked:
+            return
+        self._checked = True
+        try:
+            engine = _load_engine()
+            if self.voice:
+                with _TTS_LOCK:
+                    self._voice_id = _match_voice(engine, self.voice)
+                if self._voice_id is None:
+                    raise SpeechUnavailable(f"voice {self.voice!r} is not installed — "
+                                            "`starcoach devices --voices` lists them")
+        except SpeechUnavailable as exc:
+            self._reason = str(exc)
+            return
+        self._engine = engine  # synthesis works even if playback does not (synthesise() to a file)
+        try:
+            sd = load_sounddevice(hint=_PLAY_HINT)
+            resolve_device(sd, self.output_device, "output")
+        except HardwareError as exc:
+            self._reason = str(exc)
+
+    # ----- speaking
+
+    def say(self, text: str) -> None:
+        """Speak ``text``; returns when playback has finished.  Raises SpeechUnavailable."""
+        if not text or not text.strip():
+            return
+        if not self.available:
+            raise SpeechUnavailable(self._reason or "speech is unavailable")
+        samples, rate_hz = self.synthesise(text)
+        self.play(samples, rate_hz)
+
+    def synthesise(self, text: str):
+        """(int16 samples, sample rate in Hz) of ``text`` spoken; raises SpeechUnavailable."""
+        import time
+
+        import soundfile as sf
+
+        self._check()
+        engine = self._engine
+        if engine is None:
+            raise SpeechUnavailable(self._reason or "text-to-speech is unavailable")
+        t0 = time.perf_counter()
+        with tempfile.TemporaryDirectory(prefix="starcoach-tts-") as tmp:
+            wav = Path(tmp) / "question.wav"
+            try:
+                with _TTS_LOCK, _stdout_silenced():
+                    if self._voice_id:
+                        engine.setProperty("voice", self._voice_id)
+                    lo, hi = _RATE_RANGE_WPM
+                    engine.setProperty("rate", max(lo, min(hi, self.rate_wpm)))
+                    engine.save_to_file(text, str(wav))
+                    engine.runAndWait()
+            except Exception as exc:
+                raise SpeechUnavailable(f"text-to-speech failed ({_one_line(exc)})") from None
+            if not wav.exists() or wav.stat().st_size <= 44:
+                raise SpeechUnavailable("text-to-speech produced no audio")
+            samples, rate_hz = sf.read(str(wav), dtype="int16", always_2d=False)
+        self.last_synthesis_s = time.perf_counter() - t0
+        if samples.ndim > 1:
+            samples = samples[:, 0].copy()
+        return samples, int(rate_hz)
+
+    def play(self, samples, rate_hz: int) -> None:
+        """Play int16 mono ``samples`` and wait until they have been heard."""
+        import numpy as np
+
+        sd = load_sounddevice(hint=_PLAY_HINT)
+        try:
+            index, info = resolve_device(sd, self.output_device, "output")
+        except HardwareError as exc:
+            raise SpeechUnavailable(str(exc)) from None
+        name = str(info.get("name", index))
+        data = np.ascontiguousarray(np.asarray(samples, dtype=np.int16).reshape(-1, 1))
+        try:
+            try:
+                self._play_at(sd, index, data, int(rate_hz))
+            except sd.PortAudioError as exc:
+                if _pa_code(exc) != _PA_INVALID_SAMPLE_RATE:
+                    raise
+                # The device refuses espeak's 22,050 Hz (some hw: devices): resample to its own rate.
+                dev_rate = int(round(float(info.get("default_samplerate") or 48000)))
+                f = _LinearResampler(rate_hz, dev_rate).process(data[:, 0].astype(np.float32))
+                self._play_at(sd, index, np.clip(np.round(f), -32768, 32767).astype(np.int16).reshape(-1, 1),
+                              dev_rate)
+        except sd.PortAudioError as exc:
+            # Do not try again for every question: from now on the caller just shows them.
+            self._reason = f"cannot play speech on {name!r} ({_one_line(exc)})"
+            raise SpeechUnavailable(self._reason) from None
+
+    @staticmethod
+    def _play_at(sd, index: int, data, rate_hz: int) -> None:
+        # ALSA and PortAudio report a failing device on fd 2 from C as well as to us;
+        # we say it once, in one line, so their lines are hidden while playing.
+        with _stderr_quietened():
+            stream = sd.OutputStream(device=index, samplerate=rate_hz, channels=1, dtype="int16")
+            try:
+                stream.start()
+                stream.write(data)  # blocks until the last buffer is queued
+                stream.stop()  # Pa_StopStream: returns once everything queued has been played
+            except BaseException:
+                # Ctrl-C while speaking: stop at once rather than finish the sentence.
+                with contextlib.suppress(Exception):
+                    stream.abort()
+                raise
+            finally:
+                with contextlib.suppress(Exception):
+                    stream.close()

