@@ -18,5 +18,5 @@ I would rather chase a root cause than ship a number I do not trust, because I o
 espeak-ng -m -s 150 -w /tmp/starcoach-example.wav "$SSML"
 sox /tmp/starcoach-example.wav -r 16000 -c 1 answer.ogg vol 0.9
 rm -f /tmp/starcoach-example.wav
-echo "$SSML" | sed -e 's/<[^>]*>//g' | tr -s ' \n' ' ' | sed 's/^ //; s/ $//' > answer.txt
-echo >> answer.txt
+echo "$SSML" | sed -e 's/<[^>]*>//g' | tr -s ' \n' ' ' | sed 's/^ //; s/ $//' > answer-transcript.txt
+echo >> answer-transcript.txt

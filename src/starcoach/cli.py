@@ -90,6 +90,12 @@ def build_parser() -> argparse.ArgumentParser:
                                                        "on standard output, nothing else")
     a.add_argument("--model", metavar="DIR|NAME", help="faster-whisper model directory, or a model size "
                                                        "already in the local cache (default: bundled tiny.en)")
+    a.add_argument("--manifest", metavar="CSV", help="CSV with columns file, question[, company] giving each "
+                                                    "file's question (else NAME.json / NAME.txt beside it)")
+    a.add_argument("--csv", metavar="FILE", help="also write a CSV summary (one row per input)")
+    a.add_argument("--workers", type=int, metavar="N", help="transcription processes (default: one per core)")
+    a.add_argument("--data-dir", metavar="DIR", help="where results are stored (default: $STARCOACH_HOME or "
+                                                     "./recordings)")
 
     pr = sub.add_parser("practice", help="practise answering out loud at the microphone",
                         description="Practice session: each question is shown and spoken, you answer out loud, "
@@ -128,6 +134,42 @@ def build_parser() -> argparse.ArgumentParser:
                         description="List audio input and output devices (for --input-device).")
     dv.add_argument("--voices", action="store_true", help="also list text-to-speech voices")
 
+    data_dir_help = "data folder (default: $STARCOACH_HOME or ./recordings)"
+    se = sub.add_parser("sessions", help="list stored practice and analysis sessions",
+                        description="List stored sessions: date, company, questions, mean score, total time.")
+    se.add_argument("--data-dir", metavar="DIR", help=data_dir_help)
+
+    rp = sub.add_parser("replay", help="show (and play) a stored session",
+                        description="Show each answer of a session (question, coloured transcript, checklist, "
+                                    "delivery, advice) and play its audio with the words highlighted in time.")
+    rp.add_argument("session", nargs="?", default="latest", metavar="SESSION",
+                    help="session number, or 'latest' (default)")
+    rp.add_argument("--answer", type=_positive_int, metavar="N", help="only answer N of the session")
+    rp.add_argument("--no-audio", action="store_true", help="show without playing the audio")
+    rp.add_argument("--data-dir", metavar="DIR", help=data_dir_help)
+
+    pg = sub.add_parser("progress", help="trends across sessions",
+                        description="Trends over sessions: score, how often each R-STAR-L part is present, "
+                                    "fillers per minute, pace and answer length, and the weakest part to practise.")
+    pg.add_argument("--company", metavar="ID", help="only sessions for this company")
+    pg.add_argument("--data-dir", metavar="DIR", help=data_dir_help)
+
+    ex = sub.add_parser("export", help="export a session as Markdown, JSON or a self-contained HTML page",
+                        description="Export a session for a coach: md, json, or html (one file with the audio "
+                                    "embedded, transcript coloured by component).")
+    ex.add_argument("session", metavar="SESSION", help="session number, or 'latest'")
+    ex.add_argument("--format", choices=("md", "json", "html"), default="html")
+    ex.add_argument("--output", "-o", metavar="FILE", help="write here (default: standard output for md/json, "
+                                                             "session-N.html for html)")
+    ex.add_argument("--data-dir", metavar="DIR", help=data_dir_help)
+
+    ra = sub.add_parser("reanalyse", aliases=["reanalyze"], help="re-run the current analysis on stored answers",
+                        description="Re-run the current R-STAR-L analysis on stored transcripts (no "
+                                    "re-transcription), so improvements reach old sessions.")
+    ra.add_argument("session", nargs="?", metavar="SESSION", help="session number or 'latest'")
+    ra.add_argument("--all", action="store_true", help="every stored session")
+    ra.add_argument("--data-dir", metavar="DIR", help=data_dir_help)
+
     c = sub.add_parser("companies", help="list company profiles and their values",
                        description="List company profiles. Add your own by dropping a TOML file into "
                                    "~/.config/starcoach/question_banks/companies/ (see docs/question-banks.md).")
@@ -164,6 +206,8 @@ def _seconds(text: str) -> float:
 COMMANDS = {
     "analyse": "cmd_analyse", "analyze": "cmd_analyse", "companies": "cmd_companies",
     "questions": "cmd_questions", "practice": "cmd_practice", "devices": "cmd_devices",
+    "sessions": "history:cmd_sessions", "replay": "history:cmd_replay", "progress": "history:cmd_progress",
+    "export": "history:cmd_export", "reanalyse": "history:cmd_reanalyse", "reanalyze": "history:cmd_reanalyse",
 }
 
 
@@ -183,9 +227,11 @@ def main(argv: Optional[Sequence[str]] = None, env: Optional[Env] = None) -> int
     try:
         name = COMMANDS.get(args.command)
         if name:
-            from starcoach import commands
+            import importlib
 
-            return getattr(commands, name)(args, env)
+            module, _, func = name.rpartition(":")
+            mod = importlib.import_module(f"starcoach.{module or 'commands'}")
+            return getattr(mod, func)(args, env)
     except UsageError as e:
         print(f"starcoach: {e}", file=env.stderr)
         return ExitStatus.USAGE

@@ -37,40 +37,106 @@ def resolve_company(catalogue: "Catalogue", company_id: Optional[str]) -> Option
 
 
 def cmd_analyse(args: "argparse.Namespace", env: Env) -> int:
-    from starcoach.process import TranscriberSource, expand_inputs, process_input
+    from pathlib import Path
+
+    from starcoach.batch import Batch, ManifestError, plan, read_manifest, summary_view, write_csv
+    from starcoach.process import expand_inputs
+    from starcoach.report import analysis_view
+    from starcoach.store import StoreError
 
     catalogue = load_catalogue_or_fail(env)
     company = resolve_company(catalogue, args.company)
     if args.inputs.count("-") > 1:
         raise UsageError("standard input ('-') can be given only once")
+    manifest = None
+    if args.manifest:
+        try:
+            manifest = read_manifest(Path(args.manifest))
+        except ManifestError as e:
+            raise UsageError(str(e)) from None
+    if args.workers is not None and args.workers < 1:
+        raise UsageError("--workers must be at least 1")
     err = env.console(err=True)
     out = env.console()
-
-    def on_load() -> None:
-        err.print("[dim]Loading the speech model…[/dim]")
-
-    transcribers = TranscriberSource(args.model, on_load=on_load)
+    items = list(expand_inputs(args.inputs))
+    jobs = plan(items, question=args.question, company_id=company.id if company else None, manifest=manifest)
+    store = None
+    try:
+        store = open_store(args, env)
+    except UsageError as e:
+        err.print(f"[yellow]warning: results will not be stored: {e}[/yellow]")
+    single = len(jobs) == 1
     failed = 0
-    analyses = []
-    for item in expand_inputs(args.inputs):
-        if len(args.inputs) > 1 or item not in args.inputs:
-            err.print(f"[dim]Analysing {item}…[/dim]")
-        try:
-            a = process_input(item, question=args.question, company=company, transcribers=transcribers,
-                              stdin_read=env.read_stdin_bytes)
-        except _model_errors() as e:
-            raise UsageError(str(e)) from None
-        analyses.append(a)
+
+    def on_result(job, a) -> None:
+        nonlocal failed
         if a.error is not None:
             failed += 1
-            err.print(f"[bold red]error:[/bold red] {a.error.message}", markup=True, highlight=False)
+            err.print(f"[bold red]error:[/bold red] {a.error.message}", highlight=False)
         if args.json:
             emit_json(a.to_json(), env)
         elif a.error is None:
-            from starcoach.report import analysis_view
+            if single:
+                out.print(analysis_view(a))
+            else:
+                out.print(f"[bold]{a.score:3d}[/bold]  {a.input}  [dim]{_marks(a)}[/dim]", highlight=False)
 
-            out.print(analysis_view(a))
+    progress = None
+    task = None
+    if any(j.audio for j in jobs) or len(jobs) > 3:
+        from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
+                                   TimeRemainingColumn)
+
+        progress = Progress(TextColumn("[bold]Analysing"), BarColumn(), MofNCompleteColumn(),
+                            TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), TextColumn("ETA"),
+                            TimeRemainingColumn(), console=err, transient=True)
+        task = progress.add_task("analyse", total=len(jobs), rate="")
+    started = [0.0]
+
+    def on_progress(done: int, total: int, audio_s: float) -> None:
+        import time
+
+        if progress is not None:
+            dt = max(1e-6, time.perf_counter() - started[0])
+            progress.update(task, completed=done, rate=f"{done / dt:.2f} files/s")
+
+    batch = Batch(jobs, catalogue, model=args.model, store=store, workers=args.workers,
+                  stdin_read=env.read_stdin_bytes, on_result=on_result, on_progress=on_progress)
+    try:
+        import time
+
+        started[0] = time.perf_counter()
+        if progress is not None:
+            if any(j.audio for j in jobs):
+                err.print(f"[dim]Transcribing with {batch.workers} worker(s)…[/dim]")
+            with progress:
+                result = batch.run()
+        else:
+            result = batch.run()
+    except _model_errors() as e:
+        raise UsageError(str(e)) from None
+    except StoreError as e:
+        raise UsageError(str(e)) from None
+    finally:
+        if store is not None:
+            if batch.session_id is not None:
+                store.finish_session(batch.session_id, "complete")
+            store.close()
+    if args.csv:
+        try:
+            write_csv(Path(args.csv), result.analyses)
+        except OSError as e:
+            err.print(f"[bold red]error:[/bold red] cannot write {args.csv}: {e.strerror or e}")
+            failed += 1
+    if not single:
+        (err if args.json else out).print(summary_view(result))
     return ExitStatus.INPUT_FAILED if failed else ExitStatus.OK
+
+
+def _marks(a) -> str:
+    from starcoach.model import COMPONENT_LETTERS, COMPONENTS
+
+    return " ".join(COMPONENT_LETTERS[c] if a.structure[c].present else "-" for c in COMPONENTS)
 
 
 def _model_errors() -> tuple[type[BaseException], ...]:
@@ -168,8 +234,10 @@ def load_transcriber(model: Optional[str], err):
 
     t0 = time.perf_counter()
     try:
+        from starcoach.transcribe import resolve_model
+
         with err.status("Loading the speech model…"):
-            tx = WhisperTranscriber(model)
+            tx = WhisperTranscriber(resolve_model(model))
             tx.warm_up()
     except ModelNotFound as e:
         raise UsageError(str(e)) from None

@@ -114,7 +114,9 @@ class TranscriberSource:
 
             if self._on_load:
                 self._on_load()
-            self._transcriber = WhisperTranscriber(self.model)
+            from starcoach.transcribe import resolve_model
+
+            self._transcriber = WhisperTranscriber(resolve_model(self.model))
         return self._transcriber
 
 
