@@ -129,6 +129,9 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--data-dir", metavar="DIR", help="where sessions are kept (default: $STARCOACH_HOME or "
                                                       "./recordings)")
     pr.add_argument("--no-recover", action="store_true", help="do not offer to recover unfinished answers")
+    pr.add_argument("--focus", choices=("gaps",), help="gaps: ask the questions probing the company values you "
+                                                       "have covered least, in your vault and past sessions")
+    pr.add_argument("--vault", metavar="FILE", help="story vault file (default: DATA_DIR/vault.toml)")
 
     dv = sub.add_parser("devices", help="list microphones and speakers",
                         description="List audio input and output devices (for --input-device).")
@@ -170,6 +173,27 @@ def build_parser() -> argparse.ArgumentParser:
     ra.add_argument("--all", action="store_true", help="every stored session")
     ra.add_argument("--data-dir", metavar="DIR", help=data_dir_help)
 
+    va = sub.add_parser("vault", help="your story vault: the 2-3 deep stories you reuse across questions",
+                        description="The story vault: a TOML file of your stories (title, kind, bullet points for "
+                                    "situation, task, action and result, the competencies and values each shows). "
+                                    "Default file: vault.toml in the data folder.",
+                        formatter_class=argparse.RawDescriptionHelpFormatter,
+                        epilog="examples:\n  starcoach vault init\n  starcoach vault add\n  starcoach vault list\n"
+                               "  starcoach vault edit\n  starcoach vault coverage --company amazon")
+    va.add_argument("--vault", metavar="FILE", help="the vault file (default: DATA_DIR/vault.toml)")
+    va.add_argument("--data-dir", metavar="DIR", help=data_dir_help)
+    vsub = va.add_subparsers(dest="vault_command", metavar="ACTION", parser_class=_Parser)
+    vsub.add_parser("init", help="create a vault file with an example story to edit")
+    vsub.add_parser("list", help="list the stories")
+    vsub.add_parser("add", help="add a story, answering prompts")
+    ve = vsub.add_parser("edit", help="open the vault in $EDITOR and check it afterwards")
+    ve.add_argument("--editor", metavar="CMD", help="editor command (default: $VISUAL, $EDITOR, then nano/vi)")
+    vs = vsub.add_parser("show", help="show one story in full")
+    vs.add_argument("story", metavar="ID")
+    vc = vsub.add_parser("coverage", help="the company's values against your stories, and which story fits "
+                                          "each question")
+    vc.add_argument("--company", "-c", metavar="ID", required=True)
+
     c = sub.add_parser("companies", help="list company profiles and their values",
                        description="List company profiles. Add your own by dropping a TOML file into "
                                    "~/.config/starcoach/question_banks/companies/ (see docs/question-banks.md).")
@@ -207,7 +231,7 @@ COMMANDS = {
     "analyse": "cmd_analyse", "analyze": "cmd_analyse", "companies": "cmd_companies",
     "questions": "cmd_questions", "practice": "cmd_practice", "devices": "cmd_devices",
     "sessions": "history:cmd_sessions", "replay": "history:cmd_replay", "progress": "history:cmd_progress",
-    "export": "history:cmd_export", "reanalyse": "history:cmd_reanalyse", "reanalyze": "history:cmd_reanalyse",
+    "vault": "vaultcli:cmd_vault", "export": "history:cmd_export", "reanalyse": "history:cmd_reanalyse", "reanalyze": "history:cmd_reanalyse",
 }
 
 

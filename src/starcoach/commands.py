@@ -60,6 +60,13 @@ def cmd_analyse(args: "argparse.Namespace", env: Env) -> int:
     out = env.console()
     items = list(expand_inputs(args.inputs))
     jobs = plan(items, question=args.question, company_id=company.id if company else None, manifest=manifest)
+    if any(j.audio for j in jobs):
+        from starcoach.transcribe import ModelNotFound, resolve_model
+
+        try:
+            resolve_model(args.model)  # fail before any work if there is no usable model
+        except ModelNotFound as e:
+            raise UsageError(str(e)) from None
     store = None
     try:
         store = open_store(args, env)
@@ -354,7 +361,10 @@ def cmd_practice(args: "argparse.Namespace", env: Env) -> int:
             company=company, bank=args.bank, competency=args.competency, questions=args.questions,
             think_time_s=args.think_time, max_answer_s=args.max_answer, end_silence_s=args.end_silence,
             speak=not args.no_speak, voice=args.voice, rate_wpm=args.rate, input_device=args.input_device,
-            mic_file=mic_file, model=args.model, question_ids=list(args.question_id))
+            mic_file=mic_file, model=args.model, question_ids=list(args.question_id), focus=args.focus,
+            vault_path=Path(args.vault) if args.vault else store.root / "vault.toml")
+        if args.focus == "gaps" and company is None:
+            raise UsageError("--focus gaps needs --company (the values to cover)")
         if extra_questions:
             options.question_ids = [q.id for q in extra_questions]
         practice = Practice(options, catalogue, store, out, keys, speaker=speaker, source_factory=source_factory,

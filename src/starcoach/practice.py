@@ -55,6 +55,7 @@ class PracticeOptions:
     mic_file: Optional[Path] = None
     model: Optional[str] = None
     focus: Optional[str] = None
+    vault_path: Optional[Path] = None
     question_ids: list[str] = field(default_factory=list)
 
 
@@ -216,7 +217,7 @@ class Practice:
         if o.focus == "gaps" and o.company:
             from starcoach.coverage import gap_weights
 
-            weights = gap_weights(o.company, self.store)
+            weights = gap_weights(o.company, self.store, o.vault_path)
         return choose_questions(pool, o.questions, company=o.company, competency=o.competency, weights=weights)
 
     # ----- one answer
