@@ -320,7 +320,7 @@ class _ValueLexicon:
 _GENERIC_VALUE_WORDS = frozenset(stem(w) for w in """
 we are be our you your the a an of to and work working thing things people make always every think big right
 lot great good one day better best first small start get take go come know want need like time way new use look
-really just also more most much well even still every each together first
+really just also more most much well even still every each together first team teams
 """.split())
 
 
@@ -952,7 +952,7 @@ def _advice(sents: Sequence[Sentence], structure: dict[str, ComponentResult], ch
             target = f"{cname}'s \u2018{vals[0]}\u2019"
             if ends_with_lesson:
                 out.append(f"Your last sentence, {_quote(last)}, is a general lesson; tie it to {target} instead, "
-                           f"e.g. \u201c…and that is what {vals[0].lower()} means to me.\u201d")
+                           f"e.g. \u201c…and that is what \u2018{vals[0]}\u2019 means to me.\u201d")
             else:
                 out.append(f"Close by linking the story to {target}: one sentence on why this is how you would "
                            f"work at {cname}.")
