@@ -177,7 +177,7 @@ class Batch:
     """Runs jobs; ``on_result(job, analysis)`` is called in input order as results become ready."""
 
     def __init__(self, jobs: list[Job], catalogue: Catalogue, *, model: Optional[str], store=None,
-                 workers: Optional[int] = None, stdin_read: Callable[[], bytes] = lambda: b"",
+                 workers: Optional[int] = None, vault=None, stdin_read: Callable[[], bytes] = lambda: b"",
                  on_result: Optional[Callable[[Job, Analysis], None]] = None,
                  on_progress: Optional[Callable[[int, int, float], None]] = None):
         self.jobs = jobs
@@ -185,6 +185,7 @@ class Batch:
         self.model = model
         self.store = store
         self.stdin_read = stdin_read
+        self.vault = vault
         self.on_result = on_result or (lambda j, a: None)
         self.on_progress = on_progress or (lambda done, total, audio_s: None)
         n_audio = sum(1 for j in jobs if j.audio)
@@ -212,7 +213,7 @@ class Batch:
                                 question=job.question, company=job.company_id)
         else:
             a = analyse_transcript(transcript if transcript is not None else text, input=job.input,
-                                   question=job.question, company=company)
+                                   question=job.question, company=company, vault=self.vault)
         if self.store is not None:
             try:
                 if self.session_id is None:

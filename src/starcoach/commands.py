@@ -107,7 +107,10 @@ def cmd_analyse(args: "argparse.Namespace", env: Env) -> int:
             dt = max(1e-6, time.perf_counter() - started[0])
             progress.update(task, completed=done, rate=f"{done / dt:.2f} files/s")
 
-    batch = Batch(jobs, catalogue, model=args.model, store=store, workers=args.workers,
+    vault = None
+    if store is not None:
+        vault = load_vault_quiet(store.root / "vault.toml", catalogue, err)
+    batch = Batch(jobs, catalogue, model=args.model, store=store, workers=args.workers, vault=vault,
                   stdin_read=env.read_stdin_bytes, on_result=on_result, on_progress=on_progress)
     try:
         import time
@@ -233,6 +236,19 @@ def open_store(args: "argparse.Namespace", env: Env):
         raise UsageError(str(e)) from None
 
 
+def load_vault_quiet(path, catalogue, err):
+    """The story vault if there is one; a broken vault is reported once and ignored."""
+    from starcoach.vault import VaultError, VaultMissing, load
+
+    try:
+        return load(path, catalogue.companies)
+    except VaultMissing:
+        return None
+    except VaultError as e:
+        err.print(f"[yellow]warning: story vault not used: {e} (fix it with `starcoach vault edit`)[/yellow]")
+        return None
+
+
 def load_transcriber(model: Optional[str], err):
     """The speech model, loaded once and warmed up, with a note on standard error."""
     import time
@@ -254,7 +270,7 @@ def load_transcriber(model: Optional[str], err):
     return tx
 
 
-def recover_unfinished(store, transcriber, catalogue, keys, out, err) -> None:
+def recover_unfinished(store, transcriber, catalogue, keys, out, err, vault=None) -> None:
     """Offer to analyse answers whose recording was cut off (crash, kill, power loss)."""
     from starcoach.process import analyse_transcript
     from starcoach.record import repair_wav
@@ -285,7 +301,8 @@ def recover_unfinished(store, transcriber, catalogue, keys, out, err) -> None:
             err.print(f"[red]{e}[/red]")
             continue
         company = catalogue.companies.get(row.company) if row.company else None
-        a = analyse_transcript(transcript, input=store.relative(path), question=row.question, company=company)
+        a = analyse_transcript(transcript, input=store.relative(path), question=row.question, company=company,
+                               vault=vault)
         store.save_analysis(row.id, a, transcript)
         store.finish_session(row.session_id, "interrupted")
         out.print(analysis_view(a) if a.error is None else f"[red]{a.error.message}[/red]")
@@ -330,8 +347,9 @@ def cmd_practice(args: "argparse.Namespace", env: Env) -> int:
     keys = Keys(env.stdin)
     try:
         transcriber = load_transcriber(args.model, err)
+        vault = load_vault_quiet(Path(args.vault) if args.vault else store.root / "vault.toml", catalogue, err)
         if not args.no_recover:
-            recover_unfinished(store, transcriber, catalogue, keys, out, err)
+            recover_unfinished(store, transcriber, catalogue, keys, out, err, vault)
         if mic_file is not None:
             def source_factory():
                 return FileSource(mic_file, realtime=True)
@@ -368,7 +386,7 @@ def cmd_practice(args: "argparse.Namespace", env: Env) -> int:
         if extra_questions:
             options.question_ids = [q.id for q in extra_questions]
         practice = Practice(options, catalogue, store, out, keys, speaker=speaker, source_factory=source_factory,
-                            transcriber=transcriber, err=err, extra_questions=extra_questions)
+                            transcriber=transcriber, err=err, extra_questions=extra_questions, vault=vault)
         try:
             return practice.run()
         except HardwareError as e:

@@ -121,7 +121,7 @@ class AnswerOutcome:
 class Practice:
     def __init__(self, options: PracticeOptions, catalogue: Catalogue, store, console: Console, keys: Keys, *,
                  speaker=None, source_factory: Optional[Callable[[], object]] = None, transcriber=None,
-                 err: Optional[Console] = None, extra_questions: Optional[list[Question]] = None):
+                 err: Optional[Console] = None, extra_questions: Optional[list[Question]] = None, vault=None):
         self.o = options
         self.catalogue = catalogue
         self.store = store
@@ -134,6 +134,7 @@ class Practice:
         self.outcomes: list[AnswerOutcome] = []
         self.session_id: Optional[int] = None
         self.extra_questions = list(extra_questions or [])
+        self.vault = vault
 
     # ----- the whole session
 
@@ -277,6 +278,7 @@ class Practice:
                 stop.set()
             # A --mic-file with no speech in it would otherwise run to the time limit.
             if getattr(source, "exhausted", False) and not ep.speech_started:
+                state["why"] = "the --mic-file ended"
                 stop.set()
 
         source = None
@@ -304,12 +306,13 @@ class Practice:
             try:
                 with source:
                     result_box["r"] = recorder.run(stop)
+                    result_box["t_end"] = time.monotonic()  # end of answer detected (before closing the device)
             finally:
                 done.set()
                 t.join()
         r = result_box["r"]
         self.store.mark_recorded(answer_id, r.duration_s)
-        t_end = time.monotonic()
+        t_end = result_box["t_end"]
         if r.ended_by == "interrupt":
             live_tx.cancel()
             self.console.print(f"[yellow]Answer stopped; {r.duration_s:.0f} s of audio kept in {wav}.[/yellow]")
@@ -317,6 +320,7 @@ class Practice:
             self.outcomes.append(outcome)
             return outcome
         how = {"silence": "you paused", "enter": "you pressed Enter", "max": "time limit reached"}.get(r.ended_by, "")
+        how = state.get("why", how)  # not Enter: the --mic-file ran out before any speech
         self.console.print(f"[dim]Recorded {r.duration_s:.1f} s ({how}). Judging…[/dim]")
         if not r.heard_anything:
             live_tx.cancel()
@@ -332,13 +336,14 @@ class Practice:
         transcript = live_tx.finish()
         from starcoach.process import analyse_transcript
 
-        a = analyse_transcript(transcript, input=self.store.relative(wav), question=q.text, company=o.company)
-        latency = time.monotonic() - t_end
+        a = analyse_transcript(transcript, input=self.store.relative(wav), question=q.text, company=o.company,
+                               vault=self.vault)
         self.store.save_analysis(answer_id, a, transcript)
         if r.overflows:
             self.err.print(f"[yellow]Warning: the audio device dropped input {r.overflows} times "
                            "(the machine was too busy); the recording may have gaps.[/yellow]")
         self.console.print(analysis_view(a))
+        latency = time.monotonic() - t_end  # until the report is on screen
         self.console.print(f"[dim]Feedback ready {latency:.2f} s after the answer ended.[/dim]")
         outcome = AnswerOutcome(q, a, wav, answer_id, r.ended_by, latency)
         self.outcomes.append(outcome)

@@ -121,14 +121,25 @@ class TranscriberSource:
 
 
 def analyse_transcript(transcript: Transcript | str, *, input: str, question: Optional[str],
-                       company: Optional[Company]) -> Analysis:
+                       company: Optional[Company], vault=None) -> Analysis:
+    """Analyse, add delivery for audio, and say which vault story was told and what it left out."""
     try:
         if isinstance(transcript, Transcript):
             from starcoach.delivery import compute_delivery
 
-            return analyse(transcript, question=question, company=company, input=input,
-                           delivery_fn=compute_delivery)
-        return analyse(transcript, question=question, company=company, input=input)
+            a = analyse(transcript, question=question, company=company, input=input,
+                        delivery_fn=compute_delivery)
+        else:
+            a = analyse(transcript, question=question, company=company, input=input)
+        if vault is not None and vault.stories:
+            from dataclasses import replace
+
+            from starcoach.vault import story_feedback
+
+            line = story_feedback(a.transcript, vault)
+            if line:
+                a = replace(a, advice=a.advice + (line,))
+        return a
     except EmptyAnswer:
         kind = "silent" if isinstance(transcript, Transcript) else "empty"
         msg = ("no speech was heard in the recording" if kind == "silent" else "the transcript has no words")

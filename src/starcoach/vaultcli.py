@@ -1,0 +1,534 @@
+"""``starcoach vault``: create, list, show, add, edit and check the story vault.
+
+The vault file is ``--vault FILE``, else ``vault.toml`` in the data folder
+(``--data-dir``, ``$STARCOACH_HOME`` or ``./recordings``).  The format and
+the matching live in ``vault.py``; this module is only the terminal side.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import subprocess
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable, Optional
+
+from starcoach.cli import Env, ExitStatus, UsageError
+from starcoach.commands import load_catalogue_or_fail, resolve_company
+
+if TYPE_CHECKING:
+    import argparse
+
+    from starcoach.banks import Catalogue
+    from starcoach.vault import Vault
+
+#: Below this fit a story is not offered as the answer to a question.
+GOOD_FIT = 0.3
+
+TEMPLATE = '''\
+# starcoach story vault: your 2-3 deep stories, reused across many questions.
+#
+# Keep one success, one failure and one about teamwork or leadership, each
+# deep enough to answer many questions.  Before an interview, map each of the
+# company's values onto a story (`starcoach vault coverage --company ID` shows
+# the gaps); in the interview, tweak a story to fit the question.
+#
+# Each story is a [[story]] table:
+#   id            short name: lower case letters, digits and '-'
+#   title         how you refer to it
+#   kind          success | failure | teamwork | leadership | other
+#   situation, task, action, result
+#                 bullet points, one string each: the facts you want to say.
+#                 Put the numbers in the result ("from 9% to 3%"): starcoach
+#                 tells you when an answer leaves them out.
+#   competencies  what the story shows, from:
+{competencies}
+#   values        company values it shows, as company:value
+#                 (`starcoach companies ID` lists a company's values; the ids
+#                 are the names in lower case with '-' for spaces)
+#
+# The example below is made up: replace it with your own
+# (`starcoach vault edit`, or `starcoach vault add` to answer prompts).
+
+[[story]]
+id = "stale-stock-forecast"
+title = "The stock forecast nobody trusted"
+kind = "success"
+situation = [
+    "Analyst at a regional chain of 40 pharmacies",
+    "Store managers ignored the weekly restock forecast and ordered by gut feel",
+]
+task = ["Find out why, and get the forecast used again before the winter flu season"]
+action = [
+    "Visited three stores and compared their orders with the forecast line by line",
+    "Found that promotions were missing from the model's input and added the promotions calendar",
+    "Sent each manager a one-page weekly note showing where the forecast had been right",
+]
+result = [
+    "Stock-outs of flu medicine fell from 9% to 3% over the winter",
+    "32 of the 40 stores were following the forecast by January",
+]
+competencies = ["data-quality", "influence", "ownership"]
+values = ["amazon:dive-deep", "amazon:earn-trust"]
+'''
+
+
+def template_text() -> str:
+    from starcoach.banks import COMPETENCIES
+
+    lines, line = [], "#                 "
+    for i, c in enumerate(COMPETENCIES):
+        piece = c + (", " if i < len(COMPETENCIES) - 1 else "")
+        if len(line) + len(piece) > 78:
+            lines.append(line.rstrip())
+            line = "#                 "
+        line += piece
+    lines.append(line.rstrip())
+    return TEMPLATE.format(competencies="\n".join(lines))
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def vault_path(args: "argparse.Namespace", env: Env) -> Path:
+    from starcoach.store import default_data_dir
+
+    if getattr(args, "vault", None):
+        return Path(args.vault).expanduser()
+    root = Path(args.data_dir).expanduser() if getattr(args, "data_dir", None) else default_data_dir(env.environ)
+    return root / "vault.toml"
+
+
+def _missing(path: Path) -> UsageError:
+    return UsageError(f"no story vault at {path}; create one with `starcoach vault init`")
+
+
+def load_vault(path: Path, catalogue: "Catalogue") -> "Vault":
+    from starcoach.vault import VaultError, VaultMissing, load
+
+    try:
+        return load(path, catalogue.companies)
+    except VaultMissing:
+        raise _missing(path) from None
+    except VaultError as e:
+        raise UsageError(f"{e} (fix it with `starcoach vault edit`)") from None
+
+
+class _EndOfInput(Exception):
+    pass
+
+
+def _reader(env: Env, out) -> Callable[[str], str]:
+    def ask(prompt: str) -> str:
+        out.print(prompt, end="", markup=True, highlight=False)
+        out.file.flush()
+        line = env.stdin.readline()
+        if not line:
+            out.print()
+            raise _EndOfInput
+        return line.rstrip("\r\n").strip()
+
+    return ask
+
+
+def _value_label(ref: str, catalogue: "Catalogue") -> str:
+    cid, _, vid = ref.partition(":")
+    c = catalogue.companies.get(cid)
+    v = c.value(vid) if c else None
+    return f"{c.name}: {v.name}" if c and v else ref
+
+
+# --------------------------------------------------------------------------- actions
+
+
+def cmd_vault(args: "argparse.Namespace", env: Env) -> int:
+    action = getattr(args, "vault_command", None)
+    if not action:
+        raise UsageError("vault: choose an action: init, list, show ID, add, edit, coverage --company ID "
+                         "(see `starcoach vault --help`)")
+    path = vault_path(args, env)
+    if action == "init":
+        return _init(path, env)
+    if not path.exists():
+        raise _missing(path)
+    return {"list": _list, "show": _show, "add": _add, "edit": _edit, "coverage": _coverage}[action](
+        args, env, path)
+
+
+def _init(path: Path, env: Env) -> int:
+    from starcoach.vault import write_private
+
+    if path.exists():
+        raise UsageError(f"{path} already exists; edit it with `starcoach vault edit` "
+                         "(init never overwrites a vault)")
+    try:
+        write_private(path, template_text())
+    except OSError as e:
+        raise UsageError(f"cannot create {path}: {e.strerror or e}") from None
+    out = env.console()
+    out.print(f"Created [bold]{path}[/bold] with one made-up example story.")
+    out.print("Replace it with your own: [bold]starcoach vault edit[/bold] (in your editor) or "
+              "[bold]starcoach vault add[/bold] (answering prompts).")
+    return ExitStatus.OK
+
+
+def _kind_advice(vault: "Vault") -> Optional[str]:
+    kinds = {s.kind for s in vault.stories}
+    wanted = []
+    if "success" not in kinds:
+        wanted.append("a success")
+    if "failure" not in kinds:
+        wanted.append("a failure")
+    if not kinds & {"teamwork", "leadership"}:
+        wanted.append("a teamwork or leadership story")
+    if not wanted:
+        return None
+    return "A good vault has one success, one failure and one teamwork or leadership story; missing: " + \
+        ", ".join(wanted) + "."
+
+
+def _list(args: "argparse.Namespace", env: Env, path: Path) -> int:
+    from rich.table import Table
+
+    catalogue = load_catalogue_or_fail(env)
+    vault = load_vault(path, catalogue)
+    out = env.console()
+    if not vault.stories:
+        out.print(f"No stories in {path} yet. Add one with [bold]starcoach vault add[/bold].")
+        return ExitStatus.OK
+    t = Table(box=None, pad_edge=False)
+    t.add_column("id", style="bold", no_wrap=True)
+    t.add_column("title")
+    t.add_column("kind")
+    t.add_column("competencies", style="dim", no_wrap=True)
+    t.add_column("values", style="cyan", no_wrap=True)
+    for s in vault.stories:
+        t.add_row(s.id, s.title, s.kind, "\n".join(s.competencies) or "—", "\n".join(s.values) or "—")
+    out.print(t)
+    n = len(vault.stories)
+    out.print(f"[dim]{n} stor{'y' if n == 1 else 'ies'} in {path}. `starcoach vault show ID` shows one in "
+              "full.[/dim]")
+    advice = _kind_advice(vault)
+    if advice:
+        out.print(f"[yellow]{advice}[/yellow]")
+    return ExitStatus.OK
+
+
+def _show(args: "argparse.Namespace", env: Env, path: Path) -> int:
+    from rich.text import Text
+
+    from starcoach.vault import PART_TITLES, PARTS, quantities
+
+    catalogue = load_catalogue_or_fail(env)
+    vault = load_vault(path, catalogue)
+    story = vault.story(args.story)
+    if story is None:
+        ids = ", ".join(s.id for s in vault.stories) or "none yet"
+        raise UsageError(f"no story '{args.story}' in {path} (stories: {ids})")
+    out = env.console()
+    head = Text(story.title, style="bold")
+    head.append(f"  ({story.id}, {story.kind})", style="dim")
+    out.print(head)
+    for p in PARTS:
+        bullets = story.part(p)
+        out.print(f"[bold magenta]{PART_TITLES[p]}[/bold magenta]")
+        if not bullets:
+            out.print("  [dim]—[/dim]")
+        for b in bullets:
+            line = Text("  • ")
+            line.append(b)
+            out.print(line)
+    out.print(f"[bold]Competencies[/bold]  {', '.join(story.competencies) or '—'}")
+    if story.values:
+        out.print("[bold]Values[/bold]        " + "; ".join(f"{v} [dim]({_value_label(v, catalogue)})[/dim]"
+                                                       for v in story.values))
+    else:
+        out.print("[bold]Values[/bold]        — [dim](map company values onto it: values = "
+                  "[\"company:value\"])[/dim]")
+    if story.result and not any(quantities(b) for b in story.result):
+        out.print("[yellow]Tip: no number in the result. A measured result (\"from 9% to 3%\") is what "
+                  "interviewers remember.[/yellow]")
+    elif not story.result:
+        out.print("[yellow]Tip: the story has no result yet.[/yellow]")
+    return ExitStatus.OK
+
+
+def _add(args: "argparse.Namespace", env: Env, path: Path) -> int:
+    from starcoach.banks import COMPETENCIES
+    from starcoach.vault import (
+        KINDS,
+        PART_TITLES,
+        PARTS,
+        Story,
+        VaultError,
+        append_story,
+        check_value_ref,
+        quantities,
+        slugify,
+        valid_id,
+    )
+
+    catalogue = load_catalogue_or_fail(env)
+    vault = load_vault(path, catalogue)
+    out = env.console()
+    ask = _reader(env, out)
+    taken = {s.id for s in vault.stories}
+    kinds = {s.kind for s in vault.stories}
+    out.print(f"New story for [bold]{path}[/bold] (Ctrl-D to stop without saving).")
+    try:
+        title = ""
+        while not title:
+            title = " ".join(ask("[bold]Title[/bold]: ").split())
+            if not title:
+                out.print("[red]A title is needed (a few words you will recognise the story by).[/red]")
+        default_id = slugify(title) or "story"
+        n = 2
+        while default_id in taken:
+            default_id = f"{slugify(title)}-{n}"
+            n += 1
+        while True:
+            sid = ask(f"[bold]Id[/bold] [dim]\\[{default_id}][/dim]: ").lower() or default_id
+            if not valid_id(sid):
+                out.print(f"[red]'{sid}': use lower case letters, digits and '-' (e.g. {slugify(sid) or 'my-story'}).[/red]")
+            elif sid in taken:
+                out.print(f"[red]'{sid}' is already a story in the vault; choose another id.[/red]")
+            else:
+                break
+        default_kind = next((k for k in ("success", "failure", "teamwork") if k not in kinds), "other")
+        while True:
+            kind = ask(f"[bold]Kind[/bold] ({', '.join(KINDS)}) [dim]\\[{default_kind}][/dim]: ").lower() \
+                or default_kind
+            if kind in KINDS:
+                break
+            out.print(f"[red]Unknown kind '{kind}'; use one of: {', '.join(KINDS)}.[/red]")
+        parts: dict[str, tuple[str, ...]] = {}
+        while True:
+            for p in PARTS:
+                out.print(f"[bold]{PART_TITLES[p]}[/bold] [dim]— bullet points, one per line; an empty line "
+                          "ends[/dim]")
+                bullets = []
+                while True:
+                    b = ask("  - ")
+                    if not b:
+                        break
+                    bullets.append(" ".join(b.split()))
+                parts[p] = tuple(bullets)
+            if any(parts.values()):
+                break
+            out.print("[red]A story needs at least one bullet point; let's go through the parts again.[/red]")
+        while True:
+            raw = ask("[bold]Competencies[/bold] it shows [dim](comma-separated; ? lists them)[/dim]: ")
+            if raw.strip() == "?":
+                out.print(", ".join(COMPETENCIES))
+                continue
+            comps = tuple(dict.fromkeys(c.strip().lower() for c in raw.split(",") if c.strip()))
+            bad = [c for c in comps if c not in COMPETENCIES]
+            if not bad:
+                break
+            import difflib
+
+            close = difflib.get_close_matches(bad[0], COMPETENCIES, n=1)
+            hint = f" Did you mean '{close[0]}'?" if close else " Type ? to list them."
+            out.print(f"[red]Unknown competency '{bad[0]}'.{hint}[/red]")
+        while True:
+            raw = ask("[bold]Company values[/bold] it shows [dim](company:value, comma-separated; empty for "
+                      "none)[/dim]: ")
+            values = tuple(dict.fromkeys(v.strip().lower() for v in raw.split(",") if v.strip()))
+            try:
+                for v in values:
+                    check_value_ref(v, catalogue.companies, what="value")
+                break
+            except VaultError as e:
+                out.print(f"[red]{e.problem}[/red]")
+    except _EndOfInput:
+        raise UsageError("input ended before the story was complete; nothing was saved") from None
+    story = Story(id=sid, title=title, kind=kind, competencies=comps, values=values, **parts)
+    try:
+        new = append_story(path, story, catalogue.companies)
+    except VaultError as e:
+        raise UsageError(f"{e}; nothing was saved") from None
+    except OSError as e:
+        raise UsageError(f"cannot write {path}: {e.strerror or e}; nothing was saved") from None
+    out.print(f"Added [bold]{story.title}[/bold] ({story.id}) to {path}: {len(new.stories)} stories.")
+    if not story.result:
+        out.print("[yellow]Tip: the story has no result yet; add one with `starcoach vault edit`.[/yellow]")
+    elif not any(quantities(b) for b in story.result):
+        out.print("[yellow]Tip: no number in the result. A measured result (\"from 9% to 3%\") is what "
+                  "interviewers remember; add it with `starcoach vault edit`.[/yellow]")
+    return ExitStatus.OK
+
+
+def _editor_command(args: "argparse.Namespace", env: Env) -> list[str]:
+    cmd = args.editor or env.environ.get("VISUAL") or env.environ.get("EDITOR")
+    if not cmd:
+        for name in ("nano", "vi"):
+            if shutil.which(name):
+                cmd = name
+                break
+    if not cmd:
+        raise UsageError("no editor found; pass --editor CMD or set $EDITOR")
+    try:
+        return shlex.split(cmd)
+    except ValueError as e:
+        raise UsageError(f"cannot read the editor command {cmd!r}: {e}") from None
+
+
+def _aside_path(path: Path) -> Path:
+    """vault.toml.bak, or vault.toml.bak.2, .3... when that exists (never overwrite kept text)."""
+    bak = path.with_name(path.name + ".bak")
+    n = 2
+    while bak.exists():
+        bak = path.with_name(f"{path.name}.bak.{n}")
+        n += 1
+    return bak
+
+
+def _edit(args: "argparse.Namespace", env: Env, path: Path) -> int:
+    from starcoach.vault import VaultError, load, write_private
+
+    catalogue = load_catalogue_or_fail(env)
+    cmd = _editor_command(args, env)
+    out = env.console()
+    err = env.console(err=True)
+    ask = _reader(env, out)
+    before = path.read_text(encoding="utf-8")
+    while True:
+        try:
+            proc = subprocess.run([*cmd, str(path)])
+        except FileNotFoundError:
+            raise UsageError(f"editor '{cmd[0]}' not found; pass --editor CMD or set $EDITOR") from None
+        except OSError as e:
+            raise UsageError(f"cannot run the editor '{cmd[0]}': {e.strerror or e}") from None
+        if proc.returncode != 0:
+            err.print(f"[yellow]The editor exited with status {proc.returncode}; checking the file anyway.[/yellow]")
+        try:
+            vault = load(path, catalogue.companies)
+        except VaultError as e:
+            if not path.exists():
+                # The editor removed the file: put the text back rather than lose it.
+                write_private(path, before)
+                err.print(f"[red]{path} was removed during the edit; the previous version is back.[/red]")
+                return ExitStatus.INPUT_FAILED
+            err.print("[bold red]The vault has a mistake:[/bold red]")
+            err.print(str(e), markup=False, highlight=False, soft_wrap=True)
+            try:
+                choice = ask("[bold]\\[R][/bold]e-open the editor to fix it, or [bold]\\[k][/bold]eep your text "
+                             "aside and restore the previous version? ").lower()
+            except _EndOfInput:
+                choice = "k"
+            if choice in ("", "r", "re-open", "reopen", "e", "edit"):
+                continue
+            broken = path.read_text(encoding="utf-8")
+            bak = _aside_path(path)
+            write_private(bak, broken)
+            write_private(path, before)
+            err.print(f"Your edited text is kept in [bold]{bak}[/bold]; {path} is back to the version before "
+                      "this edit.")
+            return ExitStatus.INPUT_FAILED
+        n = len(vault.stories)
+        os.chmod(path, 0o600)
+        out.print(f"{path}: {n} stor{'y' if n == 1 else 'ies'}, all valid.")
+        advice = _kind_advice(vault)
+        if advice and n:
+            out.print(f"[yellow]{advice}[/yellow]")
+        return ExitStatus.OK
+
+
+def _open_store_if_any(args: "argparse.Namespace", env: Env):
+    """The data folder's store when it already exists (coverage never creates one)."""
+    from starcoach.store import DB_NAME, Store, StoreError, default_data_dir
+
+    root = Path(args.data_dir).expanduser() if getattr(args, "data_dir", None) else default_data_dir(env.environ)
+    if not (root / DB_NAME).exists():
+        return None
+    try:
+        return Store.open(root)
+    except StoreError as e:
+        env.console(err=True).print(f"[yellow]warning: past answers not counted: {e}[/yellow]")
+        return None
+
+
+def _coverage(args: "argparse.Namespace", env: Env, path: Path) -> int:
+    from rich.table import Table
+    from rich.text import Text
+
+    from starcoach.coverage import value_covers
+    from starcoach.questions import rank_for_company
+    from starcoach.vault import best_story, value_coverage
+
+    catalogue = load_catalogue_or_fail(env)
+    company = resolve_company(catalogue, args.company)
+    assert company is not None
+    vault = load_vault(path, catalogue)
+    store = _open_store_if_any(args, env)
+    try:
+        covers = value_covers(company, store, vault)
+    finally:
+        if store is not None:
+            store.close()
+    refs = value_coverage(vault, company)
+    out = env.console()
+    out.print(f"[bold]{company.name}[/bold]: its values and the stories in your vault that show them")
+    t = Table(box=None, pad_edge=False)
+    t.add_column("value", max_width=30)
+    t.add_column("coverage", no_wrap=True)
+    t.add_column("answers", justify="right")
+    t.add_column("stories that show it")
+    none = one = 0
+    for c in covers:
+        cell = Text()
+        for i, r in enumerate(refs.get(c.value_id, [])):
+            if i:
+                cell.append("\n")
+            cell.append(str(r), style="bold" if not r.inferred else "")
+            if r.inferred:
+                cell.append(f" (inferred: {r.evidence})", style="dim")
+        if not cell:
+            cell.append("—", style="dim")
+        count = len(c.explicit) + len(c.inferred)
+        if count == 0:
+            status, style = "no story", "bold red"
+            none += 1
+        elif count == 1:
+            status, style = "only one" if c.explicit else "only one, inferred", "yellow"
+            one += 1
+        elif not c.explicit:
+            status, style = "inferred only", "yellow"
+        else:
+            status, style = "covered", "green"
+        t.add_row(Text(c.name, style="bold"), Text(status, style=style),
+                  str(c.answers) if c.answers else "[dim]0[/dim]", cell)
+    out.print(t)
+    out.print(f"[dim]answers: past answers for {company.name} whose link back named the value. Inferred: "
+              "from the story's words or competency tags, not from its values list; confirm one by adding "
+              f"\"{company.id}:VALUE-ID\" to the story's values.[/dim]")
+    if none or one:
+        out.print(f"[yellow]{none} of {len(covers)} values have no story and {one} only one. Map each onto a "
+                  "vault story (`starcoach vault edit`), and practise them first with "
+                  f"`starcoach practice --company {company.id} --focus gaps`.[/yellow]")
+    else:
+        out.print(f"[green]Every {company.name} value has at least two stories.[/green]")
+
+    ranked = [(q, vals) for q, vals in rank_for_company(catalogue.questions, company) if vals]
+    out.print()
+    out.print(f"[bold]Questions that probe {company.name}'s values, and the story that fits best[/bold]")
+    q_table = Table(box=None, pad_edge=False)
+    q_table.add_column("id", style="dim", no_wrap=True)
+    q_table.add_column("question", ratio=1)
+    q_table.add_column("probes", style="cyan", max_width=26)
+    q_table.add_column("best story (fit)", no_wrap=True)
+    unfit = 0
+    for q, vals in ranked:
+        best = best_story(vault, q)
+        if best is None or best[1] < GOOD_FIT:
+            unfit += 1
+            cell = Text("no story fits well", style="red")
+        else:
+            cell = Text(best[0].id)
+            cell.append(f" ({best[1]:.2f})", style="dim")
+        q_table.add_row(q.id, q.text, "\n".join(v.name for v in vals), cell)
+    out.print(q_table)
+    out.print(f"[dim]{len(ranked)} questions; {unfit} have no story that fits well "
+              f"(fit below {GOOD_FIT}). `starcoach vault show ID` shows a story.[/dim]")
+    return ExitStatus.OK
