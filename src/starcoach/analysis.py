@@ -33,8 +33,8 @@ from typing import Iterable, Optional, Sequence, Union
 
 from starcoach.banks import Company
 from starcoach.model import (
-    COMPONENTS,
     COMPONENT_TITLES,
+    COMPONENTS,
     Analysis,
     Checks,
     ComponentResult,

@@ -69,7 +69,7 @@ def decode_transcript(raw: bytes, name: str) -> str:
         except UnicodeDecodeError:
             raise InputError("not_text", f"{name}: not a text transcript (not UTF-8 text)") from None
         if sum(ch.isprintable() or ch.isspace() for ch in text) < 0.95 * len(text):
-            raise InputError("not_text", f"{name}: not a text transcript (binary data)")
+            raise InputError("not_text", f"{name}: not a text transcript (binary data)") from None
     if not text.strip():
         raise InputError("empty", f"{name}: the transcript is empty")
     return text
@@ -87,7 +87,6 @@ def read_text_input(item: str, stdin_read: Callable[[], bytes]) -> str:
         with open(p, "rb") as fh:
             raw = fh.read(MAX_TRANSCRIPT_BYTES + 1)
             if len(raw) > MAX_TRANSCRIPT_BYTES:
-                raw += fh.read(0)
                 size = os.path.getsize(p)
                 raise InputError("too_large", f"{item}: transcript is {size / 1024:.0f} KiB; the limit is "
                                               f"{MAX_TRANSCRIPT_BYTES // 1024} KiB (an answer is a few KiB)")
