@@ -192,7 +192,7 @@ class Practice:
             shown = o.company.values[:8]
             for v in shown:
                 t.add_row(v.name, v.meaning.split(",")[0].split(";")[0].rstrip("."))
-            lines += [Text(f"\nValues to link back to:", style="bold"), t]
+            lines += [Text("\nValues to link back to:", style="bold"), t]
             if len(o.company.values) > len(shown):
                 lines.append(Text(f"… and {len(o.company.values) - len(shown)} more "
                                   f"(`starcoach companies {o.company.id}`)", style="dim"))
