@@ -91,8 +91,15 @@ def _m1_initial(db: sqlite3.Connection) -> None:
     """)
 
 
+def _m2_reanalysed_at(db: sqlite3.Connection) -> None:
+    # When `starcoach reanalyse` last replaced the answer's analysis with the then-current rules
+    # (NULL: the analysis is the one made when the answer was given).  Old rows keep NULL.
+    _run_script(db, "ALTER TABLE answers ADD COLUMN reanalysed_at TEXT")
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[sqlite3.Connection], None]]] = [
     (1, "sessions and answers", _m1_initial),
+    (2, "answers.reanalysed_at", _m2_reanalysed_at),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
@@ -330,3 +337,29 @@ class Store:
         self.db.execute("UPDATE answers SET status = ?, error = coalesce(?, error) WHERE id = ?",
                         (status, error, answer_id))
 
+    # ----- history (sessions, replay, progress, export, reanalyse)
+
+    def mark_reanalysed(self, answer_id: int) -> None:
+        """Record that the answer's stored analysis was just re-made by ``starcoach reanalyse``."""
+        self.db.execute("UPDATE answers SET reanalysed_at = ? WHERE id = ?", (_now(), answer_id))
+
+    def reanalysed_at(self, session_id: int) -> dict[int, str]:
+        """answer id -> when it was last re-analysed (UTC ISO time), for the answers of a session that were."""
+        rows = self.db.execute("SELECT id, reanalysed_at FROM answers WHERE session_id = ? "
+                               "AND reanalysed_at IS NOT NULL", (session_id,)).fetchall()
+        return {int(r[0]): str(r[1]) for r in rows}
+
+    def schema_versions(self) -> list[int]:
+        """The migrations applied to this database, in order."""
+        return [int(r[0]) for r in self.db.execute("SELECT version FROM schema_migrations ORDER BY version")]
+
+    def damaged(self, exc: BaseException) -> StoreError:
+        """The one-line error for a database that fails part-way through a command (damaged pages)."""
+        return damaged_database_error(self.root / DB_NAME, exc)
+
+
+def damaged_database_error(path: Path, exc: BaseException) -> StoreError:
+    """Same advice as :meth:`Store.open` gives for a file that is not a database."""
+    reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return StoreError(f"{path} is not a usable starcoach database ({reason}); move it aside and "
+                      "run again to start a new one (your audio files are kept)")

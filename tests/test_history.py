@@ -1,0 +1,912 @@
+"""sessions, replay, progress, export and reanalyse, on sessions built by the real code.
+
+The data folder is filled the way practice and batch analysis fill it: the
+Store API, analysis.analyse on answers written here, and one answer spoken by
+espeak-ng, transcribed by the bundled Whisper model and stored with its WAV
+as practice stores it.  The faults from the "Faults" issue are reproduced
+for real: a deleted WAV, a database of random bytes, a damaged database, a
+database written by the previous schema, and two processes writing at once.
+The HTML export is opened in headless Chromium.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import json
+import os
+import re
+import shutil
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+import wave
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from starcoach import history
+from starcoach.banks import load_catalogue, search_dirs
+from starcoach.model import COMPONENT_TITLES, COMPONENTS, Analysis, Transcript, Word
+from starcoach.process import analyse_transcript
+from starcoach.store import DB_NAME, Store, default_data_dir
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+
+# ----------------------------------------------------------------------------- answers written for these tests
+
+SPOKEN_QUESTION = "Tell me about a time you took ownership of a problem."
+SPOKEN = (
+    "So you'd like to hear about a time I took charge of a problem that nobody owned. "
+    "Last winter I was a support engineer at a small travel company. "
+    "Our booking emails were arriving hours late and customers kept calling us. "
+    "My goal was to get the emails out on time before the holiday rush. "
+    "I measured the queue, I found a stuck retry job, and I rewrote it to send in batches. "
+    "After that, emails went out within two minutes and support calls dropped by thirty percent. "
+    "That is the kind of customer obsession I would bring to Amazon."
+)
+
+STAKEHOLDER_Q = "Tell me about a time you worked with a difficult stakeholder."
+STAKEHOLDER = (
+    "You want to know about a time I dealt with a difficult stakeholder. "
+    "Two years ago I was a junior designer at an insurance firm. "
+    "The head of sales wanted the quote form changed every single week. "
+    "I needed to keep the release plan stable. "
+    "I booked a weekly review with him, I wrote down each request, and I showed him what each change would delay."
+)
+
+RELIABILITY_Q = "Describe a time you made a system more reliable."
+RELIABILITY = (
+    "At my previous job I ran the data platform for a food delivery app. "
+    "The nightly import of restaurant menus failed about twice a week. "
+    "I had to make it reliable before we launched in three new cities. "
+    "I added retries, I split the import into smaller jobs and I set up an alert for the on-call engineer. "
+    "Failures dropped from eight a month to zero over the next quarter. "
+    "I care about owning the systems our customers depend on, and that ownership is what I would bring to Amazon."
+)
+
+SCRIPT = "<script>alert(1)</script>"
+SECURITY_Q = "Tell me about a time you found a serious bug."
+SECURITY = (
+    "So you're asking about a time I found a serious bug. "
+    "Last year I was testing our internal search page at a logistics firm. "
+    f"I typed {SCRIPT} into the search box and the page ran it. "
+    "My job was to report it and help fix it before the next release. "
+    "I wrote up the steps, I showed the team the popup, and I paired with the developer on escaping the output. "
+    "The fix shipped in two days and a scan found no other pages with the same bug. "
+    "I like working that carefully, and I think it fits Google's focus on the user."
+)
+
+#: Fixed session times (UTC); shown in New York local time (EST in early March) by the tests.
+STARTED = {1: "2024-03-04T14:30:00+00:00", 2: "2024-03-05T14:30:00+00:00", 3: "2024-03-06T09:15:00+00:00"}
+LOCAL = {1: "2024-03-04 09:30", 2: "2024-03-05 09:30", 3: "2024-03-06 04:15"}
+
+
+# ----------------------------------------------------------------------------- the spoken answer (once per module)
+
+
+@dataclass(frozen=True)
+class Spoken:
+    wav: Path
+    transcript: Transcript
+
+
+@pytest.fixture(scope="module")
+def spoken(tmp_path_factory) -> Spoken:
+    if not shutil.which("espeak-ng") or not shutil.which("sox"):
+        pytest.fail("espeak-ng and sox are needed (scripts/bootstrap.sh installs them)")
+    from starcoach.transcribe import WhisperTranscriber, resolve_model
+
+    d = tmp_path_factory.mktemp("spoken")
+    raw, wav = d / "raw.wav", d / "answer.wav"
+    subprocess.run(["espeak-ng", "-s", "150", "-w", str(raw), SPOKEN], check=True, capture_output=True)
+    # Practice records 16 kHz mono 16-bit PCM (record.WavWriter).
+    subprocess.run(["sox", str(raw), "-r", "16000", "-c", "1", "-b", "16", str(wav)], check=True,
+                   capture_output=True)
+    transcript = WhisperTranscriber(resolve_model(None)).transcribe_file(wav)
+    assert len(transcript.words) > 60 and "travel company" in transcript.text
+    return Spoken(wav, transcript)
+
+
+@pytest.fixture
+def new_york():
+    """Local time is New York's, so 'local time' is checked against a zone that is not UTC."""
+    old = os.environ.get("TZ")
+    os.environ["TZ"] = "America/New_York"
+    time.tzset()
+    yield
+    if old is None:
+        del os.environ["TZ"]
+    else:
+        os.environ["TZ"] = old
+    time.tzset()
+
+
+def catalogue():
+    return load_catalogue(search_dirs(dict(os.environ)))
+
+
+def data_dir() -> Path:
+    return default_data_dir(dict(os.environ))
+
+
+def store_spoken(store: Store, spoken: Spoken, company) -> int:
+    """Store the spoken answer exactly as practice.Practice.record_and_judge does."""
+    sid = store.new_session("practice", company.id, {"questions": ["ownership-1"], "competency": None,
+                                                      "bank": None, "mic_file": None})
+    wav = store.new_audio_path(sid, 1)
+    aid = store.new_answer(sid, 1, question=SPOKEN_QUESTION, question_id="ownership-1", company=company.id,
+                           audio_path=wav)
+    shutil.copyfile(spoken.wav, wav)
+    store.mark_recorded(aid, spoken.transcript.duration_s)
+    a = analyse_transcript(spoken.transcript, input=store.relative(wav), question=SPOKEN_QUESTION, company=company)
+    store.save_analysis(aid, a, spoken.transcript)
+    store.finish_session(sid, "complete")
+    return sid
+
+
+def store_written(store: Store, answers: list[tuple[str, str, str, str]]) -> int:
+    """Store written answers as batch analysis does: (file name, question, company, text)."""
+    cat = catalogue()
+    sid = store.new_session("analyse", None, {"inputs": len(answers)})
+    for i, (name, q, cid, text) in enumerate(answers):
+        aid = store.new_answer(sid, i + 1, question=q, company=cid, source=name, audio_path=None, status="recorded")
+        a = analyse_transcript(text, input=name, question=q, company=cat.companies[cid])
+        store.save_analysis(aid, a, None)
+    store.finish_session(sid, "complete")
+    return sid
+
+
+@pytest.fixture
+def built(spoken, new_york) -> dict:
+    """Three sessions: 1 practice (spoken, Amazon), 2 analyse (two written, Amazon), 3 analyse (written, Google)."""
+    cat = catalogue()
+    with Store.open(data_dir()) as store:
+        s1 = store_spoken(store, spoken, cat.companies["amazon"])
+        s2 = store_written(store, [("stakeholder.txt", STAKEHOLDER_Q, "amazon", STAKEHOLDER),
+                                   ("reliability.txt", RELIABILITY_Q, "amazon", RELIABILITY)])
+        s3 = store_written(store, [("security.txt", SECURITY_Q, "google", SECURITY)])
+        assert (s1, s2, s3) == (1, 2, 3)
+        for sid, when in STARTED.items():
+            store.db.execute("UPDATE sessions SET started_at = ? WHERE id = ?", (when, sid))
+        wav = store.absolute(store.answers(1)[0].audio_path)
+    return {"wav": wav, "root": data_dir()}
+
+
+def stored() -> dict[int, list]:
+    """session id -> its answer rows, read back from the database."""
+    with Store.open(data_dir()) as store:
+        return {s.id: store.answers(s.id) for s in store.sessions()}
+
+
+def analyses(session_id: int) -> list[Analysis]:
+    return [r.analysis() for r in stored()[session_id]]
+
+
+def line_matching(out: str, pattern: str) -> str:
+    found = [ln for ln in out.splitlines() if re.fullmatch(pattern, ln.strip())]
+    assert len(found) == 1, f"{pattern!r} not found once in:\n{out}"
+    return found[0]
+
+
+# ----------------------------------------------------------------------------- sessions
+
+
+def test_sessions_with_an_empty_store_says_how_to_start(cli):
+    r = cli("sessions")
+    assert r.code == 0 and r.err == ""
+    assert r.out.split() == (f"No sessions yet in {data_dir()}. Start one with `starcoach practice --company "
+                             "amazon`, or judge recordings with `starcoach analyse FILE`.").split()
+
+
+def test_sessions_lists_date_in_local_time_kind_company_answered_score_and_time(built, cli):
+    r = cli("sessions")
+    assert r.code == 0, r
+    head = r.out.splitlines()[0].split()
+    assert head == ["#", "date", "kind", "company", "answered", "mean", "score", "time"]
+    a1, a2, a3 = analyses(1), analyses(2), analyses(3)
+    mean2 = (a2[0].score + a2[1].score) / 2
+    line_matching(r.out, rf"1\s+{LOCAL[1]}\s+practice\s+Amazon\s+1\s+{a1[0].score}\s+0:35")
+    line_matching(r.out, rf"2\s+{LOCAL[2]}\s+analyse\s+Amazon\s+2\s+{mean2:.0f}\s+—")
+    line_matching(r.out, rf"3\s+{LOCAL[3]}\s+analyse\s+Google\s+1\s+{a3[0].score}\s+—")
+    assert "3 session(s). `starcoach replay N` shows one" in r.out
+
+
+def test_sessions_marks_interrupted_and_counts_unanalysed_answers(built, cli):
+    with Store.open(data_dir()) as store:
+        store.new_answer(2, 3, question="A question left unanswered", status="recording")
+        store.finish_session(2, "interrupted")
+    r = cli("sessions")
+    line_matching(r.out, rf"2\s+{LOCAL[2]}\s+analyse \(interrupted\)\s+Amazon\s+2 of 3\s+\d+\s+—")
+
+
+# ----------------------------------------------------------------------------- replay
+
+
+def test_word_at_maps_playback_time_to_the_word_being_heard():
+    words = (Word("So", 0.0, 0.3), Word("last", 0.5, 0.8), Word("year", 0.8, 1.2),
+             Word("I", 2.5, 2.6), Word("led", 2.6, 2.9))
+    assert history.word_at(words, -0.1) is None
+    assert history.word_at((), 3.0) is None
+    # The word stays lit through the pause after it (1.2 s - 2.5 s) and after the last word.
+    assert [history.word_at(words, t) for t in (0.0, 0.29, 0.4, 0.5, 0.79, 0.8, 1.9, 2.5, 2.599, 2.7, 60.0)] == \
+        [0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4]
+    # Whisper's times can step back a hair: the highlight never jumps backwards.
+    jittery = (Word("we", 1.0, 1.2), Word("shipped", 1.19, 1.5), Word("it", 1.5, 1.6))
+    seq = [history.word_at(jittery, t / 100) for t in range(100, 170)]
+    assert seq == sorted(seq) and seq[-1] == 2
+    late = (Word("um", 1.0, 1.2), Word("so", 1.3, 1.5))
+    assert history.word_at(late, 0.99) is None and history.word_at(late, 1.0) == 0
+
+
+class FakePlayer:
+    """Stands in for AudioPlayer: the position moves on by ``step_s`` (or along ``positions``) when asked."""
+
+    def __init__(self, samples, rate_hz, step_s=0.25, positions=None):
+        self.samples, self.rate_hz, self.step_s = samples, rate_hz, step_s
+        self.duration_s = len(samples) / rate_hz
+        self.positions = list(positions) if positions is not None else None
+        self.t = 0.0
+        self.started = self.stopped = False
+
+    def start(self):
+        self.started = True
+
+    def position_s(self):
+        if self.positions is not None:
+            self.t = self.positions.pop(0) if self.positions else self.duration_s
+        else:
+            self.t += self.step_s
+        return self.t
+
+    @property
+    def done(self):
+        return self.t >= self.duration_s
+
+    def stop(self):
+        self.stopped = True
+
+
+class NoKeys:
+    def enter_pressed(self):
+        return False
+
+
+def test_playback_lights_each_word_in_time(spoken):
+    a = analyse_transcript(spoken.transcript, input="answer.wav", question=SPOKEN_QUESTION, company=None)
+    assert a.words == spoken.transcript.words
+    # Ask at every word's start (and just before it), then at 0.1 s steps, all in playback order.
+    starts = [w.start_s for w in a.words]
+    times = sorted({*starts, *(max(0.0, t - 0.005) for t in starts), *np.arange(0, a.words[-1].end_s, 0.1)})
+    player = FakePlayer(np.zeros(int(spoken.transcript.duration_s * 16000), np.float32), 16000, positions=times)
+    frames = []
+    from rich.console import Console
+
+    console = Console(file=io.StringIO(), force_terminal=True, width=100)
+    outcome = history.play_with_highlight(console, a, player, NoKeys(), poll_s=0.0,
+                                          on_frame=lambda t, k: frames.append((t, k)))
+    assert outcome == "finished" and player.started and player.stopped
+    for t, k in frames:
+        started = [i for i, w in enumerate(a.words) if w.start_s <= t]
+        assert k == (started[-1] if started else None)
+    lit = {k for _, k in frames if k is not None}
+    assert lit == set(range(len(a.words)))  # every word was lit at some point, in order
+    assert [k for _, k in frames if k is not None] == sorted(k for _, k in frames if k is not None)
+    # What the terminal saw: the word under the cursor in reverse video inside the coloured transcript.
+    screen = console.file.getvalue()
+    assert "\x1b[" in screen and "Playing" in screen and "Enter or Ctrl-C skips" in screen
+
+
+def test_enter_skips_playback(spoken):
+    a = analyse_transcript(spoken.transcript, input="answer.wav", question=None, company=None)
+    player = FakePlayer(np.zeros(16000 * 30, np.float32), 16000)
+
+    class Enter:
+        n = 0
+
+        def enter_pressed(self):
+            self.n += 1
+            return self.n > 3
+
+    from rich.console import Console
+
+    out = history.play_with_highlight(Console(file=io.StringIO()), a, player, Enter(), poll_s=0.0)
+    assert out == "skipped" and player.stopped and player.t < 2.0
+
+
+class FakeSoundDevice:
+    """The parts of sounddevice AudioPlayer uses; the 'device' pulls blocks on a thread like PortAudio."""
+
+    class PortAudioError(Exception):
+        pass
+
+    class CallbackStop(Exception):
+        pass
+
+    def __init__(self, refuse_hz=None):
+        self.refuse_hz = refuse_hz
+        self.played: list[np.ndarray] = []
+        self.rates: list[int] = []
+        sd = self
+
+        class OutputStream:
+            latency = 0.0
+
+            def __init__(self, device, samplerate, channels, dtype, callback, finished_callback):
+                if samplerate == sd.refuse_hz:
+                    raise sd.PortAudioError("Invalid sample rate", -9997)
+                assert channels == 1 and dtype == "int16"
+                sd.rates.append(samplerate)
+                self.cb, self.fin, self.stopped = callback, finished_callback, False
+
+            def start(self):
+                def run():
+                    while not self.stopped:
+                        out = np.full((512, 1), 12345, np.int16)
+                        try:
+                            self.cb(out, 512, None, None)
+                        except sd.CallbackStop:
+                            sd.played.append(out.copy())
+                            break
+                        sd.played.append(out.copy())
+                    self.fin()
+
+                threading.Thread(target=run, daemon=True).start()
+
+            def abort(self):
+                self.stopped = True
+
+            def close(self):
+                pass
+
+        self.OutputStream = OutputStream
+
+
+def test_audio_player_hands_every_sample_to_the_device_and_tracks_the_position():
+    samples = np.sin(np.arange(16000 * 2 + 123) / 10.0).astype(np.float32)
+    sd = FakeSoundDevice()
+    player = history.AudioPlayer(sd, 0, {"name": "fake"}, samples, 16000)
+    assert player.position_s() == 0.0 and not player.done
+    player.start()
+    deadline = time.monotonic() + 10
+    while not player.done and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert player.done
+    heard = np.concatenate(sd.played)[:, 0]
+    pcm = np.round(samples * 32767).astype(np.int16)
+    assert np.array_equal(heard[:samples.size], pcm) and not heard[samples.size:].any()
+    assert player.position_s() == pytest.approx(samples.size / 16000)
+    player.stop()
+
+    # A device that refuses 16 kHz gets the audio at its own rate, same length in seconds.
+    sd48 = FakeSoundDevice(refuse_hz=16000)
+    p48 = history.AudioPlayer(sd48, 0, {"name": "hw", "default_samplerate": 48000.0}, samples, 16000)
+    assert sd48.rates == [48000] and p48.duration_s == pytest.approx(samples.size / 16000)
+    p48.start()
+    while not p48.done:
+        time.sleep(0.01)
+    assert p48.position_s() == pytest.approx(samples.size / 16000, abs=1e-3)
+
+
+def test_replay_no_audio_shows_question_transcript_checklist_delivery_and_advice(built, cli):
+    r = cli("replay", "1", "--no-audio")
+    assert r.code == 0 and r.err == "", r
+    (a,) = analyses(1)
+    lines = r.out.splitlines()
+    assert lines[0].split("·")[0].strip() == "Session 1"
+    assert f"practice  ·  {LOCAL[1]}  ·  Amazon  ·  1 answer(s)  ·  mean score {a.score}" in lines[0]
+    assert lines[1].startswith("Answer 1 of 1 ─")
+    assert lines[2] == f"Q: {SPOKEN_QUESTION}"
+    assert lines[3] == f"sessions/00001/answer-01.wav  ·  company: Amazon  ·  {a.duration_s:.1f} s  ·  " \
+                       f"{a.checks.word_count} words"
+    flat = " ".join(re.sub(r"[│╭╮╰╯─]", " ", r.out).split())
+    assert " ".join(a.sentences[1].text.split()) in flat
+    for c in COMPONENTS:
+        mark = "✓" if a.structure[c].present else "✗"
+        assert re.search(rf"{COMPONENT_TITLES[c]}\s+{mark}\s+{a.structure[c].confidence:.0%}", r.out), c
+    assert f"Score {a.score}/100" in r.out
+    assert re.search(rf"│ Pace\s+{a.delivery.wpm:.0f} words/min \(comfortable: 120-170\)", r.out)
+    assert re.search(rf"│ Length\s+0:{a.delivery.speaking_s:04.1f} spoken", r.out)
+    assert "Delivery" in r.out and "What to work on" in r.out
+    assert " ".join(a.advice[0].split()[:6]) in flat
+
+
+def test_replay_defaults_to_the_latest_session_and_shows_markup_as_text(built, cli):
+    r = cli("replay", "--no-audio")
+    assert r.code == 0
+    assert r.out.startswith("Session 3")
+    assert f"Q: {SECURITY_Q}" in r.out and SCRIPT in r.out
+    assert "Delivery" not in r.out  # a written answer has no delivery metrics
+
+
+def test_replay_one_answer_and_bad_references(built, cli):
+    r = cli("replay", "2", "--answer", "2", "--no-audio")
+    assert r.code == 0
+    assert "Answer 2 of 2" in r.out and f"Q: {RELIABILITY_Q}" in r.out and STAKEHOLDER_Q not in r.out
+    r = cli("replay", "2", "--answer", "3")
+    assert (r.code, r.out, r.err) == (2, "", "starcoach: session 2 has 2 answer(s); there is no answer 3\n")
+    r = cli("replay", "9")
+    assert r.code == 2 and r.err == f"starcoach: no session '9' in {data_dir()} (`starcoach sessions` lists them)\n"
+    empty = cli("replay", "--data-dir", str(data_dir().parent / "elsewhere"))
+    assert empty.code == 2 and "no sessions stored in" in empty.err and "starcoach practice" in empty.err
+
+
+def test_replay_with_the_audio_file_deleted_shows_the_rest_and_says_so(built, cli):
+    built["wav"].unlink()
+    r = cli("replay", "1")
+    assert r.code == 0 and r.err == ""
+    assert "R-STAR-L" in r.out and "Delivery" in r.out and "What to work on" in r.out
+    missing = [ln for ln in r.out.splitlines() if "missing" in ln]
+    assert missing == [f"Audio file missing: {built['wav']} (the rest of the answer is shown above)."]
+
+
+class TtyIO(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def run_in_terminal(*args):
+    from starcoach.cli import Env, main
+
+    out, err = TtyIO(), io.StringIO()
+    code = main(list(args), Env(stdout=out, stderr=err, stdin=io.StringIO(""), environ=dict(os.environ)))
+    return int(code), out.getvalue(), err.getvalue()
+
+
+def test_replay_in_a_terminal_plays_the_answer_audio(built, monkeypatch):
+    made = []
+
+    def factory(samples, rate_hz):
+        made.append(FakePlayer(samples, rate_hz, step_s=4.0))
+        return made[-1]
+
+    monkeypatch.setattr(history, "open_output", lambda: factory)
+    code, out, err = run_in_terminal("replay", "1")
+    assert code == 0, err
+    (p,) = made
+    with wave.open(str(built["wav"])) as w:
+        frames = w.getnframes()
+    assert p.started and p.stopped and p.rate_hz == 16000 and len(p.samples) == frames
+    assert "Playing" in out
+
+
+REPLAY_CHILD = """
+    import io, json, os
+    from starcoach.cli import Env, main
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    out, err = Terminal(), io.StringIO()
+    code = main(["replay", "1"], Env(stdout=out, stderr=err, stdin=io.StringIO(""), environ=dict(os.environ)))
+    print(json.dumps({"code": int(code), "err": err.getvalue(), "out": out.getvalue()}))
+"""
+
+
+def test_replay_in_a_terminal_plays_through_portaudio(built, tmp_path):
+    """The real sounddevice path, into ALSA's file plugin (a virtual speaker: see test_record.py)."""
+    from test_record import HAVE_TOOLS, alsa_env, run_child, write_asound
+
+    if not HAVE_TOOLS:
+        pytest.skip("needs espeak-ng, sox and ALSA's alsa.conf")
+    played = tmp_path / "played.raw"
+    conf = write_asound(tmp_path, None, played)
+    result, proc = run_child(REPLAY_CHILD, alsa_env(conf))
+    assert result["code"] == 0 and result["err"] == "", result
+    assert "Playing" in result["out"] and "Audio not played" not in result["out"]
+    assert "ALSA lib" not in proc.stderr
+    heard = np.fromfile(played, dtype="<i2")
+    with wave.open(str(built["wav"])) as w:
+        sent = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2")
+    # Every sample of the answer reached the speaker, in order: after whatever silence PortAudio primes
+    # the device with, and before the zeros that pad the last buffer.
+    lead = int(np.flatnonzero(heard)[0]) - int(np.flatnonzero(sent)[0])
+    assert 0 <= lead < 16000 and heard.size >= lead + sent.size
+    assert np.abs(heard[lead:lead + sent.size].astype(int) - sent).max() <= 1
+    assert not heard[:lead].any() and not heard[lead + sent.size:].any()
+
+
+def test_replay_in_a_terminal_with_no_output_device_says_why(built):
+    from starcoach.record import HardwareError, list_devices
+
+    try:
+        if any(d.outputs for d in list_devices()):
+            pytest.skip("this machine has a sound output; the no-device path is covered by the fake above")
+    except HardwareError:
+        pass
+    code, out, err = run_in_terminal("replay", "1")
+    assert code == 0
+    notes = [ln for ln in re.sub(r"\x1b\[[0-9;]*m", "", out).splitlines() if ln.startswith("Audio not played")]
+    assert len(notes) == 1 and ("no speaker found" in notes[0] or "PortAudio" in notes[0])
+
+
+# ----------------------------------------------------------------------------- progress
+
+
+def test_progress_with_no_sessions(cli):
+    r = cli("progress")
+    assert r.code == 0
+    assert " ".join(r.out.split()) == ("No analysed answers yet, so no progress to show. Start with `starcoach "
+                                      "practice --company amazon`; each session adds a point to the charts.")
+
+
+def test_progress_with_one_session(spoken, new_york, cli):
+    with Store.open(data_dir()) as store:
+        store_spoken(store, spoken, catalogue().companies["amazon"])
+        store.db.execute("UPDATE sessions SET started_at = ?", (STARTED[1],))
+    (a,) = analyses(1)
+    r = cli("progress")
+    assert r.code == 0, r
+    assert r.out.splitlines()[0] == "Progress over 1 session(s), 1 answer(s)"
+    line_matching(r.out, rf"1\s+{LOCAL[1]}\s+1\s+█+░*\s+{a.score}\s+[●○ ]+")
+    spark = history.sparkline([a.score], 0, 100)
+    line_matching(r.out, rf"Mean score\s+{spark}\s+{a.score}\s+{a.score}\s+—")
+    d = a.delivery
+    line_matching(r.out, rf"Words per minute\s+{history.sparkline([d.wpm])}\s+{d.wpm:.0f}\s+{d.wpm:.0f}\s+—")
+    line_matching(r.out, rf"Answer length \(spoken\)\s+\S\s+{history.clock(d.speaking_s)}\s+"
+                         rf"{history.clock(d.speaking_s)}\s+—")
+    assert "this session" in r.out
+
+
+def test_progress_over_many_sessions_charts_each_measure_and_names_the_part_to_practise(built, cli):
+    per_session = {sid: analyses(sid) for sid in (1, 2, 3)}
+    r = cli("progress")
+    assert r.code == 0, r
+    assert r.out.splitlines()[0] == "Progress over 3 session(s), 4 answer(s)"
+    means = [sum(a.score for a in per_session[s]) / len(per_session[s]) for s in (1, 2, 3)]
+    def change(d, unit=""):
+        return re.escape(f"{d:+.0f}{unit}" if round(d) else f"0{unit}")
+
+    line_matching(r.out, rf"Mean score\s+{history.sparkline(means, 0, 100)}\s+{means[0]:.0f}\s+{means[2]:.0f}\s+"
+                         + change(means[2] - means[0]))
+    for c in COMPONENTS:
+        pct = [100 * sum(a.structure[c].present for a in per_session[s]) / len(per_session[s]) for s in (1, 2, 3)]
+        line_matching(r.out, rf"{COMPONENT_TITLES[c]} present\s+{history.sparkline(pct, 0, 100)}\s+"
+                             rf"{pct[0]:.0f}%\s+{pct[2]:.0f}%\s+" + change(pct[2] - pct[0], "%"))
+    # Delivery is measured only in the spoken session: dots for the written ones, nothing to compare.
+    d = per_session[1][0].delivery
+    line_matching(r.out, rf"Words per minute\s+{history.sparkline([d.wpm])}··\s+{d.wpm:.0f}\s+{d.wpm:.0f}\s+—")
+    fpm = f"{d.fillers_per_minute:.1f}"
+    line_matching(r.out, rf"Fillers per minute\s+{history.sparkline([d.fillers_per_minute], 0)}··\s+{fpm}\s+"
+                         rf"{fpm}\s+—")
+    words = [sum(a.checks.word_count for a in per_session[s]) / len(per_session[s]) for s in (1, 2, 3)]
+    line_matching(r.out, rf"Answer length \(words\)\s+{history.sparkline(words, 0)}\s+{words[0]:.0f}\s+"
+                         rf"{words[2]:.0f}\s+" + change(words[2] - words[0]))
+    # The weakest part over the recent sessions, with its tip.
+    everything = [a for s in (1, 2, 3) for a in per_session[s]]
+    rate = {c: sum(a.structure[c].present for a in everything) for c in COMPONENTS}
+    worst = min(COMPONENTS, key=lambda c: (rate[c], COMPONENTS.index(c)))
+    flat = " ".join(re.sub(r"[│╭╮╰╯─]", " ", r.out).split())
+    assert rate[worst] < 4, "the written answers were meant to leave a part out"
+    assert (f"Practise next: {COMPONENT_TITLES[worst]} — present in {rate[worst]} of 4 answers "
+            f"({100 * rate[worst] / 4:.0f}%) over the last 3 sessions.") in flat
+    assert "Tip: " + history.TIPS[worst][0].upper() + " ".join(history.TIPS[worst][1:].split())[:40] in flat
+
+
+def test_progress_for_one_company(built, cli):
+    r = cli("progress", "--company", "google")
+    assert r.code == 0
+    (a,) = analyses(3)
+    assert r.out.splitlines()[0] == "Progress over 1 session(s), 1 answer(s) · Google"
+    line_matching(r.out, rf"3\s+{LOCAL[3]}\s+1\s+█+░*\s+{a.score}\s+[●○ ]+")
+    r = cli("progress", "--company", "stripe")
+    assert r.code == 0
+    assert " ".join(r.out.split()) == ("No analysed answers for company 'stripe' yet (sessions exist for: amazon, "
+                                      "google). Practise with `starcoach practice --company stripe`.")
+
+
+def test_weakest_component_is_the_lowest_rate_over_recent_sessions():
+    def st(i, present, n=2):
+        return history.SessionStats(i, STARTED[1], n, 50.0, present, None, None, None, None)
+
+    full = dict.fromkeys(COMPONENTS, 2)
+    old_gap = st(1, {**dict.fromkeys(COMPONENTS, 10), "repeat": 0}, n=10)
+    recent = [st(i, {**full, "result": 1, "link_back": 1}) for i in range(2, 7)]
+    # Session 1 (no repeat at all) is older than the last five: the recent gaps count.
+    assert history.weakest_component([old_gap, *recent]) == ("result", 5, 10, 5)
+    assert history.weakest_component([old_gap, *recent], recent=6)[0] == "repeat"
+    assert history.sparkline([0, 50, 100, None], 0, 100) == "▁▅█·"
+    assert history.sparkline([7, 7]) == "▅▅"
+
+
+# ----------------------------------------------------------------------------- export
+
+
+def test_export_json_is_the_session_and_its_stored_analyses(built, cli):
+    r = cli("export", "2", "--format", "json")
+    assert r.code == 0 and r.err == ""
+    obj = json.loads(r.out)
+    assert obj["schema"] == "starcoach.session/1"
+    rows = stored()[2]
+    assert obj["answers"] == [json.loads(row.analysis_json) for row in rows]
+    assert [a["schema"] for a in obj["answers"]] == ["starcoach.analysis/1"] * 2
+    s = obj["session"]
+    assert (s["id"], s["kind"], s["status"], s["started_at"], s["answers"]) == (2, "analyse", "complete",
+                                                                              STARTED[2], 2)
+    assert s["mean_score"] == round(sum(row.score for row in rows) / 2, 1)
+
+
+def test_export_markdown_escapes_markup_and_has_every_part(built, cli, tmp_path):
+    r = cli("export", "3", "--format", "md")
+    assert r.code == 0
+    (a,) = analyses(3)
+    md = r.out
+    assert md.startswith("# starcoach session 3\n\n- Date: 2024-03-06 04:15 (local time)\n")
+    assert f"## 1. {SECURITY_Q}" in md and f"**Score: {a.score}/100**" in md
+    assert SCRIPT not in md and "&lt;script&gt;alert(1)&lt;/script&gt;" in md
+    for c in COMPONENTS:
+        assert f"| {COMPONENT_TITLES[c]} | {'yes' if a.structure[c].present else 'no'} |" in md
+    assert "- **Action:** I wrote up the steps" in md
+    assert "- Delivery: written answer: no delivery metrics" in md
+    out = tmp_path / "s3.md"
+    r = cli("export", "3", "--format", "md", "-o", str(out))
+    assert r.code == 0 and out.read_text() == md and r.out.startswith(f"Wrote {out} (")
+    assert out.stat().st_mode & 0o777 == 0o600
+
+
+def audio_src(page: str) -> bytes:
+    m = re.search(r'<audio controls preload="metadata" src="data:audio/wav;base64,([A-Za-z0-9+/=]+)">', page)
+    assert m, "no embedded audio"
+    return base64.b64decode(m.group(1))
+
+
+def test_export_html_embeds_the_audio_and_colours_the_transcript(built, cli, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    r = cli("export", "1", "--format", "html")
+    assert r.code == 0, r
+    page_path = tmp_path / "session-1.html"
+    assert r.out.startswith("Wrote session-1.html (") and "1 answer(s)" in r.out
+    page = page_path.read_text()
+    wav = audio_src(page)
+    with wave.open(io.BytesIO(wav)) as w, wave.open(str(built["wav"])) as orig:
+        assert (w.getframerate(), w.getnchannels(), w.getsampwidth()) == (16000, 1, 2)
+        assert w.getnframes() == orig.getnframes()
+    assert "http://" not in page and "https://" not in page  # self-contained
+    (a,) = analyses(1)
+    for sent in a.sentences:
+        if sent.component:
+            assert f'data-component="{sent.component}"' in page
+
+
+def test_export_with_the_audio_file_deleted_has_a_note_instead(built, cli, tmp_path):
+    built["wav"].unlink()
+    out = tmp_path / "s1.html"
+    r = cli("export", "1", "--format", "html", "-o", str(out))
+    assert r.code == 0
+    page = out.read_text()
+    assert "<audio" not in page and f'<p class="note">Audio file missing: {built["wav"]}</p>' in page
+    assert r.err.strip() == f"Answer 1: audio file missing: {built['wav']} (exported without it)."
+    md = cli("export", "1", "--format", "md").out
+    assert f"*Audio file missing:* `{built['wav']}`" in md
+
+
+def chromium(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
+    if CHROMIUM is None:
+        pytest.skip("chromium is not installed (apt-get install chromium; scripts/bootstrap.sh installs it)")
+    profile = tmp_path / "chromium-profile"
+    profile.mkdir(exist_ok=True)
+    return subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                           "--disable-component-update", "--disable-sync", "--no-first-run",
+                           f"--user-data-dir={profile}", *args], capture_output=True, text=True, timeout=180)
+
+
+def png_size(path: Path) -> tuple[int, int]:
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR"
+    return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+
+
+def test_html_export_in_headless_chromium(built, cli, tmp_path):
+    pages = {}
+    for sid in (1, 3):
+        out = tmp_path / f"session-{sid}.html"
+        assert cli("export", str(sid), "--format", "html", "-o", str(out)).code == 0
+        pages[sid] = out
+    # The spoken answer: transcript coloured by component, the checklist, the audio as a data: URI.
+    p = chromium(tmp_path, "--dump-dom", pages[1].as_uri())
+    dom = p.stdout
+    assert "<main>" in dom, p.stderr[-2000:]
+    (a,) = analyses(1)
+    for sent in a.sentences:
+        cls = (sent.component or "none").replace("_", "-")
+        assert re.search(rf'<span class="c c-{cls}" data-component="{sent.component or "none"}" title="[^"]+">'
+                         rf"{re.escape(sent.text.replace('&', '&amp;'))}</span>", dom), sent
+    for c in COMPONENTS:
+        assert f'<tr data-component="{c}">' in dom and f">{COMPONENT_TITLES[c]}</td>" in dom
+    assert re.search(r'<audio controls="" preload="metadata" src="data:audio/wav;base64,[A-Za-z0-9+/]{1000}', dom)
+    assert f"{a.delivery.wpm:.0f} words/min" in dom and "What to work on" in dom
+    # The answer with markup in it: shown as text, never run.
+    dom3 = chromium(tmp_path, "--dump-dom", pages[3].as_uri()).stdout
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in dom3
+    assert "<script" not in dom3.lower()
+    # A picture to look at (STARCOACH_KEEP_SCREENSHOT=FILE keeps it): the page renders at the asked size.
+    shot = tmp_path / "export.png"
+    chromium(tmp_path, f"--screenshot={shot}", "--window-size=1100,1600", "--hide-scrollbars", pages[1].as_uri())
+    assert png_size(shot) == (1100, 1600) and shot.stat().st_size > 30_000
+    if os.environ.get("STARCOACH_KEEP_SCREENSHOT"):
+        shutil.copyfile(shot, os.environ["STARCOACH_KEEP_SCREENSHOT"])
+
+
+# ----------------------------------------------------------------------------- reanalyse
+
+
+def test_reanalyse_rejudges_stored_transcripts_without_transcribing(built, cli, monkeypatch):
+    import starcoach.transcribe
+
+    def no_transcription(*a, **k):
+        raise AssertionError("reanalyse must not transcribe")
+
+    monkeypatch.setattr(starcoach.transcribe, "WhisperTranscriber", no_transcription)
+    before = {r.id: json.loads(r.analysis_json) for rows in stored().values() for r in rows}
+    # Pretend answers were judged by an older, harsher version.
+    with sqlite3.connect(built["root"] / DB_NAME) as db:
+        for aid, obj in before.items():
+            db.execute("UPDATE answers SET score = 3, analysis = ? WHERE id = ?",
+                       (json.dumps({**obj, "score": 3, "advice": ["old advice"]}), aid))
+    r = cli("reanalyse", "--all")
+    assert r.code == 0, r
+    assert r.out.splitlines()[0].split() == ["session", "#", "question", "old", "new", "change"]
+    for sid, n, q in ((1, 1, SPOKEN_QUESTION), (2, 1, STAKEHOLDER_Q), (2, 2, RELIABILITY_Q), (3, 1, SECURITY_Q)):
+        new = before[[r.id for r in stored()[sid]][n - 1]]["score"]
+        short = re.escape(history._short(q, 50))
+        line_matching(r.out, rf"{sid}\s+{n}\s+{short}\s+3\s+→\s+{new}\s+\+{new - 3}")
+    assert r.out.splitlines()[-1] == "Re-analysed 4 answer(s) in 3 session(s) with the current rules; 4 score(s) " \
+                                     "changed."
+    after = {r.id: json.loads(r.analysis_json) for rows in stored().values() for r in rows}
+    assert after == before  # same rules, same transcripts: the original analyses, delivery included
+    with Store.open(built["root"]) as store:
+        assert set(store.reanalysed_at(1)) == {1}
+    replay = cli("replay", "1", "--no-audio")
+    assert "Re-analysed 2024" not in replay.out and "Re-analysed 20" in replay.out
+
+
+def test_reanalyse_one_session_with_a_company_no_longer_known(built, cli):
+    with sqlite3.connect(built["root"] / DB_NAME) as db:
+        db.execute("UPDATE answers SET company = 'acme' WHERE session_id = 3")
+    r = cli("reanalyse", "latest")
+    assert r.code == 0
+    assert r.err.strip() == ("note: company 'acme' is no longer in the question banks: answers for it are "
+                             "analysed without its values")
+    (row,) = stored()[3]
+    obj = json.loads(row.analysis_json)
+    assert obj["company"] is None and obj["structure"]["link_back"]["values"] == []
+    assert "1 answer(s) in 1 session(s)" in r.out
+
+
+def test_reanalyse_usage(cli, built):
+    assert cli("reanalyse").code == 2
+    r = cli("reanalyse", "2", "--all")
+    assert (r.code, r.err) == (2, "starcoach: give a session or --all, not both\n")
+
+
+# ----------------------------------------------------------------------------- faults
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+COMMANDS = [("sessions",), ("replay", "--no-audio"), ("progress",), ("export", "1", "--format", "json"),
+            ("reanalyse", "--all")]
+
+
+def test_a_database_of_random_bytes_is_one_clear_error_and_the_audio_is_kept(built, cli):
+    db = built["root"] / DB_NAME
+    db.write_bytes(os.urandom(64 * 1024))
+    wav_before, db_before = digest(built["wav"]), digest(db)
+    for args in COMMANDS:
+        r = cli(*args)
+        assert r.code == 2 and r.out == "", (args, r)
+        assert r.err == (f"starcoach: {db} is not a usable starcoach database (file is not a database); move it "
+                         "aside and run again to start a new one (your audio files are kept)\n"), args
+    assert digest(built["wav"]) == wav_before and digest(db) == db_before
+    assert sorted(p.name for p in built["root"].iterdir()) == ["sessions", DB_NAME]
+
+
+def test_a_database_damaged_inside_is_one_clear_error(built, cli):
+    db = built["root"] / DB_NAME
+    data = bytearray(db.read_bytes())
+    page = int.from_bytes(data[16:18], "big")
+    assert len(data) > 3 * page
+    data[page:] = os.urandom(len(data) - page)  # keep the header and schema page, ruin every table
+    db.write_bytes(bytes(data))
+    for args in COMMANDS:
+        r = cli(*args)
+        assert r.code == 2, (args, r)
+        assert r.err.startswith(f"starcoach: {db} is not a usable starcoach database (") and r.err.count("\n") == 1
+        assert r.err.endswith("move it aside and run again to start a new one (your audio files are kept)\n")
+        assert "Traceback" not in r.out + r.err
+    assert built["wav"].is_file()
+
+
+def test_a_database_from_the_previous_schema_is_migrated_on_open_and_keeps_its_data(built, cli, monkeypatch):
+    import starcoach.store as store_mod
+
+    old_root = built["root"].parent / "old"
+    # Exactly what the previous release (schema 1: migration 1 only) would have written.
+    with monkeypatch.context() as m:
+        m.setattr(store_mod, "MIGRATIONS", store_mod.MIGRATIONS[:1])
+        m.setattr(store_mod, "SCHEMA_VERSION", 1)
+        with Store.open(old_root) as store:
+            store_written(store, [("stakeholder.txt", STAKEHOLDER_Q, "amazon", STAKEHOLDER),
+                                  ("reliability.txt", RELIABILITY_Q, "amazon", RELIABILITY)])
+            store.db.execute("UPDATE sessions SET started_at = ?", (STARTED[2],))
+    with sqlite3.connect(old_root / DB_NAME) as db:
+        assert [r[0] for r in db.execute("SELECT version FROM schema_migrations")] == [1]
+        assert "reanalysed_at" not in [r[1] for r in db.execute("PRAGMA table_info(answers)")]
+        old_sessions = db.execute("SELECT * FROM sessions").fetchall()
+        old_answers = db.execute("SELECT * FROM answers ORDER BY id").fetchall()
+    assert len(old_answers) == 2
+
+    r = cli("sessions", "--data-dir", str(old_root))
+    assert r.code == 0, r
+    line_matching(r.out, rf"1\s+{LOCAL[2]}\s+analyse\s+Amazon\s+2\s+\d+\s+—")
+    with sqlite3.connect(old_root / DB_NAME) as db:
+        assert [r[0] for r in db.execute("SELECT version FROM schema_migrations ORDER BY version")] == [1, 2]
+        cols = [r[1] for r in db.execute("PRAGMA table_info(answers)")]
+        assert cols[-1] == "reanalysed_at"
+        assert db.execute("SELECT * FROM sessions").fetchall() == old_sessions
+        assert [row[:-1] for row in db.execute("SELECT * FROM answers ORDER BY id")] == old_answers
+        assert {row[-1] for row in db.execute("SELECT * FROM answers")} == {None}
+    # The migrated data is fully usable: replay it, re-analyse it (which uses the new column).
+    assert f"Q: {RELIABILITY_Q}" in cli("replay", "--no-audio", "--data-dir", str(old_root)).out
+    assert cli("reanalyse", "1", "--data-dir", str(old_root)).code == 0
+    with Store.open(old_root) as store:
+        assert store.schema_versions() == [1, 2] and set(store.reanalysed_at(1)) == {1, 2}
+
+
+WRITER = r"""
+import sys, time
+from pathlib import Path
+from starcoach.process import analyse_transcript
+from starcoach.store import Store
+
+root, go, tag, n = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3], int(sys.argv[4])
+text = sys.stdin.read()
+a = analyse_transcript(text, input=f"{tag}.txt", question="Q", company=None)
+while not go.exists():
+    time.sleep(0.005)
+with Store.open(root) as store:          # both open (and migrate) a brand-new folder at the same moment
+    sid = store.new_session("analyse", None, {"writer": tag})
+    for i in range(n):
+        aid = store.new_answer(sid, i + 1, question=f"{tag} {i}", source=f"{tag}-{i}.txt", status="recorded")
+        store.save_analysis(aid, a)
+    store.finish_session(sid)
+print(sid)
+"""
+
+
+def test_two_processes_writing_at_once_lose_nothing(tmp_path, cli):
+    root = tmp_path / "shared"
+    go = tmp_path / "go"
+    script = tmp_path / "writer.py"
+    script.write_text(WRITER)
+    n = 150
+    procs = [subprocess.Popen([sys.executable, str(script), str(root), str(go), tag, str(n)],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for tag in ("alpha", "beta")]
+    for p in procs:
+        p.stdin.write(RELIABILITY)
+        p.stdin.close()
+    time.sleep(1.5)  # both have imported and analysed; now start together
+    go.touch()
+    results = [(p.wait(timeout=120), p.stdout.read(), p.stderr.read()) for p in procs]
+    for code, _out, err in results:
+        assert code == 0 and err == "", err
+    assert sorted(int(out) for _, out, _ in results) == [1, 2]
+    with Store.open(root) as store:
+        assert store.schema_versions() == [1, 2]
+        for s in store.sessions():
+            rows = store.answers(s.id)
+            assert [r.position for r in rows] == list(range(1, n + 1))
+            assert {r.status for r in rows} == {"analysed"} and None not in {r.score for r in rows}
+            tag = s.settings["writer"]
+            assert [r.question for r in rows] == [f"{tag} {i}" for i in range(n)]
+    r = cli("sessions", "--data-dir", str(root))
+    assert r.code == 0 and len(re.findall(rf"analyse\s+—\s+{n}\s", r.out)) == 2
