@@ -9,6 +9,7 @@ espeak-ng answers) into one long WAV, optionally repeated to reach
 * VAD RTF           - Silero VAD alone over the decoded audio;
 * RTF               - transcribe_file() end to end (decode + VAD + Whisper, streamed
                       in windows), seconds of compute per second of audio;
+* analysis         - R-STAR-L analysis and delivery metrics on the transcript;
 * peak RSS          - resource.getrusage(RUSAGE_SELF).ru_maxrss for the whole process.
 
 Targets: RTF <= 0.1, peak RSS < 600 MB.  Run each length in its own process
@@ -46,14 +47,16 @@ def build_long_wav(directory: Path, minutes: float | None) -> Path:
     corpus = make_corpus(directory)
     once = directory / "corpus_once.wav"
     gap = directory / "gap.wav"
-    subprocess.run(["sox", "-n", "-r", "22050", "-c", "1", "-b", "16", str(gap), "trim", "0", "2"], check=True)
+    subprocess.run(["sox", "-n", "-r", "22050", "-c", "1", "-b", "16", str(gap), "trim", "0", "2"],
+                   check=True)
     parts = []
     for a in corpus:
         parts += [str(a.path), str(gap)]
     subprocess.run(["sox", *parts, str(once)], check=True)
     if minutes is None:
         return once
-    once_s = float(subprocess.run(["soxi", "-D", str(once)], capture_output=True, text=True, check=True).stdout)
+    once_s = float(subprocess.run(["soxi", "-D", str(once)], capture_output=True, text=True,
+                                  check=True).stdout)
     repeats = max(1, int(minutes * 60 / once_s + 0.999))
     long = directory / f"corpus_{minutes:g}min.wav"
     subprocess.run(["sox", *([str(once)] * repeats), str(long)], check=True)
@@ -72,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
         base_rss = peak_rss_mb()
 
         from starcoach.audio import SAMPLE_RATE_HZ, iter_audio_chunks, speech_spans
-        from starcoach.transcribe import DEFAULT_PROMPT_STRATEGY, WhisperTranscriber, resolve_model
+        from starcoach.transcribe import DEFAULT_PROMPT_STRATEGY, WINDOW_S, WhisperTranscriber, resolve_model
 
         strategy = args.strategy or DEFAULT_PROMPT_STRATEGY
         t0 = time.perf_counter()
@@ -83,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
         # The VAD alone, window by window as the transcriber runs it.
         audio_s = 0.0
         vad_s = 0.0
-        for block in iter_audio_chunks(path, chunk_s=240.0):
+        for block in iter_audio_chunks(path, chunk_s=WINDOW_S):
             audio_s += block.size / SAMPLE_RATE_HZ
             t0 = time.perf_counter()
             speech_spans(block)
@@ -93,6 +96,16 @@ def main(argv: list[str] | None = None) -> int:
         result = tr.transcribe_file(path)
         run_s = time.perf_counter() - t0
 
+        # The analysis the user sees next (R-STAR-L + delivery), on the whole transcript.
+        from starcoach.banks import load_catalogue
+        from starcoach.process import analyse_transcript
+
+        company = load_catalogue().company("doordash")
+        t0 = time.perf_counter()
+        analysed = analyse_transcript(result, input=str(path), company=company,
+                                      question="Tell me about a time you took ownership of a problem.")
+        analysis_s = time.perf_counter() - t0
+
     print(f"audio: {audio_s:.0f} s ({audio_s / 60:.1f} min) of espeak-ng speech, "
           f"{len(result.words)} words; strategy {strategy}, beam {tr.beam_size}, "
           f"{tr.cpu_threads} threads on {os.cpu_count()} cores")
@@ -100,6 +113,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"warm-up:     {warm_s:.2f} s")
     print(f"VAD alone:   {vad_s:.2f} s  RTF {vad_s / audio_s:.4f}")
     print(f"transcribe:  {run_s:.1f} s  RTF {run_s / audio_s:.3f}  (target <= 0.1)")
+    print(f"analysis:    {analysis_s:.2f} s  (R-STAR-L + delivery, score {analysed.score})")
+    total = run_s + analysis_s
+    print(f"transcribe + analysis: RTF {total / audio_s:.3f}  (target <= 0.1)")
     print(f"peak RSS:    {peak_rss_mb():.0f} MB  (python + numpy before the model: {base_rss:.0f} MB; "
           f"target < 600 MB)")
     return 0

@@ -16,7 +16,11 @@ for each strategy:
               transcript (the "prompt skipped a sentence" failure);
 * RTF       - transcription seconds per audio second.
 
-Run:  .venv/bin/python benchmarks/prompt_wer.py [--strategies a,b] [--beam N]
+With ``--pauses`` it measures instead how well the VAD times the silences
+(against the runs of digital silence in the espeak-ng audio), for several
+VAD paddings, clean and with added white noise.
+
+Run:  .venv/bin/python benchmarks/prompt_wer.py [--strategies a,b] [--beam N] [--pauses]
 Figures are recorded in docs/audio.md.  The corpus and the helpers here are
 also used by benchmarks/bench_transcribe.py.
 """
@@ -275,10 +279,6 @@ def longest_missing_runs(matched: list[bool], min_run: int = 4) -> int:
     return runs
 
 
-_FILLER_TOKENS = {"um", "uh", "er", "ah", "hmm", "like", "you", "know", "i", "mean", "kind", "sort", "of",
-                  "basically", "actually", "literally"}
-
-
 def content_words(text: str) -> list[str]:
     """Normalised words with the filler items removed (per delivery.find_fillers)."""
     from starcoach.delivery import filler_word_indices
@@ -342,6 +342,69 @@ class Score:
                 f"skipped runs {self.skipped_runs:2d}  RTF {self.compute_s / self.audio_s:.3f}")
 
 
+# --------------------------------------------------------------------------- pauses
+
+#: VAD settings compared by --pauses (the first is faster-whisper's default
+#: padding; PAUSE_VAD_OPTIONS is what starcoach uses).
+PAUSE_VAD_VARIANTS = {
+    "pad 400 ms (faster-whisper default)": {"speech_pad_ms": 400, "min_silence_duration_ms": 300},
+    "pad 100 ms": {"speech_pad_ms": 100},
+    "pad 30 ms": {"speech_pad_ms": 30},
+    "pad 0 ms (starcoach)": {},
+}
+
+
+def true_silences_s(path: Path, min_s: float = 0.25) -> list[tuple[float, float]]:
+    """(start_s, duration_s) of the runs of digital silence espeak-ng writes between words."""
+    import numpy as np
+    import soundfile as sf
+
+    x, rate = sf.read(str(path))
+    quiet = np.abs(x) < 1e-4
+    edges = np.diff(np.concatenate([[0], quiet.astype(int), [0]]))
+    starts, ends = np.where(edges == 1)[0], np.where(edges == -1)[0]
+    return [(a / rate, (b - a) / rate) for a, b in zip(starts, ends)
+            if (b - a) / rate >= min_s and a > 0 and b < len(x)]
+
+
+def pause_accuracy(corpus: list[SpokenAnswer], noise_db: float | None = None) -> None:
+    """Silence durations by the VAD against the true runs of zeros, per VAD variant."""
+    import numpy as np
+
+    from starcoach.audio import PAUSE_VAD_OPTIONS, find_pauses, load_audio, speech_spans
+
+    truth = {a.name: true_silences_s(a.path) for a in corpus}
+    audio = {a.name: load_audio(a.path) for a in corpus}
+    n_true = sum(1 for v in truth.values() for _, d in v if d >= 1.0)
+    label = "clean" if noise_db is None else f"white noise at {noise_db:g} dB"
+    print(f"pauses ({label}): {n_true} true silences >= 1.0 s")
+    for name, opts in PAUSE_VAD_VARIANTS.items():
+        errors, missed, spurious = [], 0, 0
+        for a in corpus:
+            x = audio[a.name]
+            if noise_db is not None:
+                rng = np.random.default_rng(0)
+                x = x + (rng.standard_normal(x.size) * 10 ** (noise_db / 20)).astype(np.float32)
+            spans = speech_spans(x, options={**PAUSE_VAD_OPTIONS, **opts})
+            measured = find_pauses(spans, 0.0, len(x) / 16000, min_pause_s=1.0)
+            used = set()
+            for start, dur in truth[a.name]:
+                mid = start + dur / 2
+                match = [p for p in measured if abs(p.start_s + p.duration_s / 2 - mid) < 0.5]
+                if dur >= 1.0:
+                    if match:
+                        errors.append(match[0].duration_s - dur)
+                    else:
+                        missed += 1
+                used.update(match)
+            spurious += sum(1 for p in measured if p not in used or
+                            not any(abs(p.start_s + p.duration_s / 2 - (s + d / 2)) < 0.5 and d >= 0.95
+                                    for s, d in truth[a.name]))
+        e = np.array(errors) if errors else np.zeros(1)
+        print(f"  {name:<38} mean error {e.mean():+.3f} s  worst {np.abs(e).max():.3f} s  "
+              f"missed {missed}/{n_true}  spurious {spurious}")
+
+
 def main(argv: list[str] | None = None) -> int:
     from starcoach.audio import load_audio
     from starcoach.transcribe import PROMPT_STRATEGIES, WhisperTranscriber, resolve_model
@@ -355,12 +418,19 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--model", default=None)
     ap.add_argument("--show", action="store_true", help="print each transcript")
     ap.add_argument("--keep", type=Path, default=None, help="directory for the WAVs (default: temporary)")
+    ap.add_argument("--pauses", action="store_true",
+                    help="instead: pause durations by the VAD against the true silences")
     args = ap.parse_args(argv)
 
     with tempfile.TemporaryDirectory() as tmp:
         directory = args.keep or Path(tmp)
         directory.mkdir(parents=True, exist_ok=True)
         corpus = make_corpus(directory)
+        if args.pauses:
+            pause_accuracy(corpus)
+            pause_accuracy(corpus, noise_db=-40)
+            pause_accuracy(corpus, noise_db=-35)
+            return 0
         audio = {a.name: load_audio(a.path) for a in corpus}
         total_s = sum(len(x) for x in audio.values()) / 16000
         print(f"corpus: {len(corpus)} answers, {total_s:.0f} s of espeak-ng speech, "

@@ -189,7 +189,8 @@ def test_phrase_split_by_punctuation_is_not_the_phrase() -> None:
 def test_mixed_answer_counts_each_filler_once_in_order() -> None:
     text = ("So, um, in my last role, uh, we were, like, moving to a new database. I mean, basically "
             "the team was, you know, kind of stuck. Hmm, we actually shipped it.")
-    assert fillers(text) == ["um", "uh", "like", "i mean", "basically", "you know", "kind of", "hmm", "actually"]
+    assert fillers(text) == ["um", "uh", "like", "i mean", "basically", "you know", "kind of", "hmm",
+                             "actually"]
 
 
 def test_filler_word_indices_cover_phrase_words() -> None:
@@ -301,7 +302,8 @@ def test_compute_delivery_counts_only_real_words_for_pace() -> None:
 
 
 def test_compute_delivery_falls_back_to_word_gaps_without_vad() -> None:
-    ws = [Word("We", 0.0, 0.5), Word("shipped.", 0.5, 1.0), Word("Then", 3.0, 3.4), Word("stopped.", 3.4, 4.0)]
+    ws = [Word("We", 0.0, 0.5), Word("shipped.", 0.5, 1.0),
+          Word("Then", 3.0, 3.4), Word("stopped.", 3.4, 4.0)]
     d = compute_delivery(Transcript(text="", words=tuple(ws), speech=()), [])
     assert d.pauses == (Pause(1.0, 2.0),)
 

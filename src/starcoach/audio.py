@@ -158,7 +158,8 @@ def _unopenable(p: Path, exc: BaseException) -> AudioError:
     """The right AudioError for a file FFmpeg could not open."""
     kind = _sniff(p)
     if kind == "audio":
-        return AudioError("unreadable", p, f"is damaged or truncated; it cannot be decoded ({_one_line(exc)})")
+        return AudioError("unreadable", p,
+                          f"is damaged or truncated; it cannot be decoded ({_one_line(exc)})")
     if kind == "text":
         return AudioError("not_audio", p, "is a text file, not audio")
     return AudioError("not_audio", p, "is not an audio file (no decoder recognises it)")
@@ -257,7 +258,9 @@ class _Decoder:
         self._pending = [rest] if rest.size else []
         self._pending_samples = rest.size
         block = np.array(block, dtype=np.float32)  # a copy: `joined` may be large
-        # Downmixing stereo sums channels at -3 dB each and can exceed full scale.
+        # Float WAVs can hold NaN/inf, which would poison the VAD and Whisper; and
+        # downmixing stereo sums channels at -3 dB each, which can exceed full scale.
+        np.nan_to_num(block, copy=False, nan=0.0, posinf=1.0, neginf=-1.0)
         np.clip(block, -1.0, 1.0, out=block)
         return block
 
@@ -298,7 +301,9 @@ def _open_checked(path: Union[str, os.PathLike], first_block_s: float):
     return p, dec, first
 
 
-def iter_audio_chunks(path: Union[str, os.PathLike], chunk_s: float = DEFAULT_CHUNK_S) -> Iterator["np.ndarray"]:
+def iter_audio_chunks(
+    path: Union[str, os.PathLike], chunk_s: float = DEFAULT_CHUNK_S
+) -> Iterator["np.ndarray"]:
     """Decode ``path`` as consecutive mono 16 kHz float32 blocks of ``chunk_s`` seconds.
 
     Every block but the last is exactly ``chunk_s`` long.  Memory stays at

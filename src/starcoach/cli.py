@@ -103,7 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
                                     "Enter). Every answer is saved in the data folder.",
                         formatter_class=argparse.RawDescriptionHelpFormatter,
                         epilog="examples:\n  starcoach practice --company amazon --questions 2\n"
-                               "  starcoach practice --mic-file examples/answer.wav --no-speak   (no microphone)")
+                               "  starcoach practice --mic-file examples/answer.ogg --no-speak   (no microphone)")
     pr.add_argument("--company", "-c", metavar="ID", help="practise for this company: questions cover its values "
                                                           "and the link-back is checked against them")
     pr.add_argument("--bank", metavar="ID", help="only questions from this bank (see `starcoach questions`)")

@@ -85,7 +85,12 @@ _HESITATIONS: tuple[tuple[re.Pattern, str], ...] = tuple(
 )
 
 
-def _hesitation(norm: str) -> Optional[str]:
+def hesitation_form(word: str) -> Optional[str]:
+    """The contract's form ("um", "uh", "er", "ah", "hmm") of a hesitation sound, else None.
+
+    ``word`` may carry case and punctuation as Whisper writes it ("Umm,").
+    """
+    norm = word.strip().strip(_EDGE_PUNCT).lower()
     for pattern, form in _HESITATIONS:
         if pattern.match(norm):
             return form
@@ -266,7 +271,7 @@ def _match_fillers(words: Sequence[Word]) -> list[tuple[str, list[int], Optional
         form = _PHRASE_FILLERS.get((t.norm,))
         if form:
             found.append((form, [t.index], t.start_s))
-        elif (h := _hesitation(t.norm)) is not None:
+        elif (h := hesitation_form(t.norm)) is not None:
             found.append((h, [t.index], t.start_s))
         elif t.norm in _WORD_FILLERS:
             found.append((t.norm, [t.index], t.start_s))
@@ -342,7 +347,9 @@ def _pauses_from_word_gaps(words: Sequence[Word], min_pause_s: float = 1.0) -> t
     # Only when there are no VAD spans.  Whisper stretches words over
     # silences, so this under-reports; better than claiming there were none.
     return tuple(
-        Pause(a.end_s, b.start_s - a.end_s) for a, b in zip(words, words[1:]) if b.start_s - a.end_s >= min_pause_s
+        Pause(a.end_s, b.start_s - a.end_s)
+        for a, b in zip(words, words[1:])
+        if b.start_s - a.end_s >= min_pause_s
     )
 
 
