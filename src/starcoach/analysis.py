@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 from typing import Iterable, Optional, Sequence, Union
 
@@ -265,6 +265,8 @@ class _ValueLexicon:
     #: first stem -> list of (value index, stems, weight)
     index: dict[str, list[tuple[int, tuple[str, ...], float]]]
     company_stems: frozenset[str]
+    #: two consecutive words of a value's name (stop words included) -> values
+    name_pairs: dict[tuple[str, str], tuple[int, ...]] = field(default_factory=dict)
 
     @classmethod
     def build(cls, company: Company) -> "_ValueLexicon":
@@ -277,6 +279,7 @@ class _ValueLexicon:
             index.setdefault(stems[0], []).append((vi, stems, weight))
 
         company_stems = frozenset(stem(t) for t in tokens(company.name) + [company.id])
+        pairs: dict[tuple[str, str], set[int]] = {}
         for vi, v in enumerate(company.values):
             # "One Microsoft": saying "Microsoft" ties to the company, not to this value.
             name_stems = [s for s in content_stems(v.name) if s not in _GENERIC_VALUE_WORDS
@@ -286,6 +289,15 @@ class _ValueLexicon:
                 add(vi, " ".join(name_stems), 1.8 if len(name_stems) > 1 else 1.5)
                 for s in name_stems:
                     add(vi, s, 0.8)
+            # Two words of the name in a row ("one team" of "We are one team") are
+            # strong evidence even when each word alone is too common to count.
+            whole = [stem(t) for t in tokens(v.name)]
+            for a, b in zip(whole, whole[1:]):
+                if any(x.startswith(c) for x in (a, b) for c in company_stems):
+                    continue
+                if a in _FUNCTION_STEMS or b in _FUNCTION_STEMS:
+                    continue
+                pairs.setdefault((a, b), set()).add(vi)
             for cue in v.cues:
                 stems = content_stems(cue)
                 if len(stems) == 1 and stems[0] in _GENERIC_VALUE_WORDS:
@@ -293,9 +305,10 @@ class _ValueLexicon:
                 add(vi, cue, 1.0 if len(stems) > 1 else 0.6)
             for s in set(content_stems(v.meaning)) - _GENERIC_VALUE_WORDS:
                 add(vi, s, 0.2)
-        return cls(names=tuple(v.name for v in company.values), index=index, company_stems=company_stems)
+        return cls(names=tuple(v.name for v in company.values), index=index, company_stems=company_stems,
+                   name_pairs={k: tuple(sorted(v)) for k, v in pairs.items()})
 
-    def scores(self, stems: Sequence[str]) -> list[float]:
+    def scores(self, stems: Sequence[str], all_stems: Sequence[str] = ()) -> list[float]:
         out = [0.0] * len(self.names)
         weak = [0.0] * len(self.names)
         matched: set[tuple[int, tuple[str, ...]]] = set()
@@ -311,9 +324,26 @@ class _ValueLexicon:
                             weak[vi] += w
                         else:
                             out[vi] += w
+        named: set[int] = set()
+        for pair in zip(all_stems, all_stems[1:]):
+            named.update(self.name_pairs.get(pair, ()))
+        for vi in named:
+            out[vi] += 1.2
         # Words of a value's explanation are weak evidence: at most two count.
         return [o + min(wk, 0.4) for o, wk in zip(out, weak)]
 
+
+#: A closing that points back at what was just said ("and that's the habit
+#: I'd bring", "which is how ...", "I think this is what ... means").
+_ANAPHORIC_TIE = re.compile(
+    r"^\W*(?:(?:and|so|but|honestly|yeah)\W+)*(?:(?:i|i'd|i'm)\s+(?:think|guess|believe|feel|know|would say)\W+)?"
+    r"(?:that|this|which|it|those|these)\b", re.IGNORECASE)
+
+#: Grammar words: a pair of name words with one of these ("a plan", "the room")
+#: is too common to point at a value.
+_FUNCTION_STEMS = frozenset(stem(w) for w in """
+a an the of at to for in on and or but not we are be is it our you your with by as from
+""".split())
 
 #: Words too common in any answer to count as evidence for a value on their
 #: own ("I think" is not "Think Big"); they still count inside a cue phrase.
@@ -387,7 +417,7 @@ def _features(text: str, q_stems: frozenset[str], q_topic: frozenset[str], lex: 
     overlap = len(s_set & q_stems)
     q_overlap = overlap / max(1, len(s_set)) if s_set else 0.0
     q_cover = len(s_set & q_topic) / len(q_topic) if q_topic else 0.0
-    value_scores = lex.scores(stems_all) if lex else []
+    value_scores = lex.scores(stems_all, [stem(x) for x in toks]) if lex else []
     company_named = bool(lex and (s_set & lex.company_stems))
     return _Feat(
         text=t,
@@ -791,6 +821,12 @@ def analyse(
         for i in by_comp["link_back"]:
             for vi, sc in enumerate(lab.feats[i].value_scores):
                 totals[vi] += sc
+        first = by_comp["link_back"][0]
+        if first > 0 and _ANAPHORIC_TIE.match(sents[first].text):
+            # "... and that's what being an owner means": the value is in what
+            # "that" points back to, the sentence before.
+            for vi, sc in enumerate(lab.feats[first - 1].value_scores):
+                totals[vi] += 0.8 * sc
         ranked = sorted(range(len(totals)), key=lambda vi: -totals[vi])
         top = totals[ranked[0]] if ranked else 0.0
         values = tuple(lex.names[vi] for vi in ranked[:2] if totals[vi] >= 0.6 and totals[vi] >= 0.7 * top)
