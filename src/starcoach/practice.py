@@ -20,6 +20,7 @@ real microphone, with ``--mic-file``, and in tests.
 from __future__ import annotations
 
 import os
+import re
 import select
 import sys
 import threading
@@ -191,7 +192,7 @@ class Practice:
             t.add_column(style="dim", no_wrap=True, overflow="ellipsis", max_width=70)
             shown = o.company.values[:8]
             for v in shown:
-                t.add_row(v.name, v.meaning.split(",")[0].split(";")[0].rstrip("."))
+                t.add_row(v.name, _gist(v.meaning))
             lines += [Text("\nValues to link back to:", style="bold"), t]
             if len(o.company.values) > len(shown):
                 lines.append(Text(f"… and {len(o.company.values) - len(shown)} more "
@@ -428,3 +429,11 @@ def _meter(elapsed_s: float, max_s: float, level_dbfs: float, endpointer) -> Tex
 
 def stdin_keys() -> Keys:
     return Keys(sys.stdin)
+
+
+def _gist(meaning: str, limit: int = 70) -> str:
+    """The first clause of a value's meaning, cut at a word boundary for the values brief."""
+    first = re.split(r"(?<=[.;])\s", meaning.strip(), maxsplit=1)[0].rstrip(".;")
+    if len(first) <= limit:
+        return first
+    return first[:limit].rsplit(" ", 1)[0].rstrip(",;:") + "…"
