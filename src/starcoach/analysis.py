@@ -186,6 +186,8 @@ _RESULT_CUES = _rx(
     r"no (?:more|longer)", r"for the first time", r"went live", r"paid off", r"made it",
     r"(?:hasn'?t|has not|haven'?t|have not|never) (?:\w+ )?(?:happened|broken|failed|come up|missed|slipped|recurred)",
     r"ever since", r"(?:a|the) (?:week|month|quarter|year) later", r"by (?:the following|next) (?:week|month|quarter|year)",
+    r"ended up", r"(?:every|each) (?:\w+ )?(?:day|week|month|quarter|season|year|release|sprint|cycle) since",
+    r"(?:came|landed|stayed|ended) (?:in )?within", r"we (?:finished|completed|wrapped up)",
 )
 #: A third party doing something in the past ("He wrote a review", "The team
 #: adopted it"): late in an answer that is what happened as a result.
