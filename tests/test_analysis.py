@@ -113,3 +113,21 @@ def test_five_thousand_words_analyse_quickly(catalogue):
     # The 100 ms target is measured by benchmarks/bench_analysis.py; this only
     # catches an accidental blow-up (quadratic decoding, regex backtracking).
     assert time.perf_counter() - t0 < 2.0
+
+
+def test_opening_that_plays_back_a_different_question_is_pointed_out(catalogue):
+    doordash = catalogue.company("doordash")
+    # The story fits this question too, but the opening plays back another one.
+    a = analyse(STRONG, question="Tell me about a time you used data to change a decision.", company=doordash)
+    assert not a.structure["repeat"].present and a.checks.on_topic is not False  # None: no concept to check
+    hint = [x for x in a.advice if "plays back a different question" in x]
+    assert hint and "used data to change a decision" in hint[0] and "So you'd like to hear" in hint[0]
+    assert not any(x.startswith("Open by playing the question back") for x in a.advice)
+    # Off topic as well: the off-topic advice says it once, without a second line about the opening.
+    b = analyse(STRONG, question="Tell me about a time you had to persuade a sceptical executive.", company=doordash)
+    assert b.checks.on_topic is False
+    assert any("does not seem to answer the question" in x for x in b.advice)
+    assert not any("different question" in x or x.startswith("Open by playing") for x in b.advice)
+    # Asked the question it was told for, the opening is a good repeat.
+    c = analyse(STRONG, question=QUESTION, company=doordash)
+    assert c.structure["repeat"].present and not any("different question" in x for x in c.advice)

@@ -1010,7 +1010,17 @@ def _advice(sents: Sequence[Sentence], structure: dict[str, ComponentResult], ch
                    "and what was going on.")
     if not structure["task"].present:
         out.append("Say what you had to achieve and why it mattered (\u201cMy job was to…\u201d) before what you did.")
-    if not structure["repeat"].present:
+    # An opening that frames a question ("So you'd like to hear about...") sharing
+    # almost nothing with the one asked: a misheard or different question.
+    played_back = next((i for i, f in enumerate(lab.feats[:2])
+                        if f.repeat_cue and f.q_overlap < 0.15
+                        and _REPEAT_CUES.search(sents[i].text[:60].lower().replace("\u2019", "'"))), None)
+    if not structure["repeat"].present and question and played_back is not None:
+        if checks.on_topic is not False:  # else the off-topic advice already says it
+            out.append(f"Your opening, {_quote(sents[played_back].text)}, plays back a different question "
+                       f"from the one asked ({_quote(question)}); check you are answering what was asked, "
+                       "and restate that.")
+    elif not structure["repeat"].present:
         out.append("Open by playing the question back in your own words (\u201cSo you'd like to hear about a time "
                    "when…\u201d): it shows you listened and buys a moment to think.")
     elif checks.repeat_verbatim:
