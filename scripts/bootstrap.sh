@@ -2,10 +2,20 @@
 # Sets up everything starcoach needs on a Debian machine, and does nothing
 # that is already done (safe to run again): the system packages for audio,
 # speech and PortAudio; a virtual environment in .venv; the project in it.
+#
+#   scripts/bootstrap.sh          what `starcoach` needs to run (./run.sh)
+#   scripts/bootstrap.sh --test   that, plus what the tests need (./test.sh):
+#                                 sox and tmux for test audio and terminals,
+#                                 Chromium for the HTML export, pytest and ruff
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-SYSTEM_PACKAGES=(python3-venv libportaudio2 libsndfile1 espeak-ng alsa-utils sox tmux chromium)
+extras=""
+SYSTEM_PACKAGES=(python3-venv libportaudio2 libsndfile1 espeak-ng alsa-utils)
+if [ "${1:-}" = "--test" ]; then
+  extras="[test]"
+  SYSTEM_PACKAGES+=(sox tmux chromium)
+fi
 
 missing=()
 for p in "${SYSTEM_PACKAGES[@]}"; do
@@ -25,12 +35,14 @@ if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv
 fi
 
-# Reinstall only when the project's metadata changed since the last install.
+# Reinstall only when the project's metadata changed since the last install,
+# or when the tests need extras the last install did not bring ([test] covers both).
 stamp=.venv/.starcoach-installed
-want=$(sha256sum pyproject.toml | cut -d' ' -f1)
-if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+hash=$(sha256sum pyproject.toml | cut -d' ' -f1)
+have=$(cat "$stamp" 2>/dev/null || true)
+if [ "$have" != "$hash [test]" ] && [ "$have" != "$hash $extras" ]; then
   echo "starcoach setup: installing the project into .venv (first time takes a minute)" >&2
   .venv/bin/python -m pip install -q --upgrade pip >&2
-  .venv/bin/python -m pip install -q -e ".[test]" >&2
-  echo "$want" > "$stamp"
+  .venv/bin/python -m pip install -q -e ".$extras" >&2
+  echo "$hash $extras" > "$stamp"
 fi
