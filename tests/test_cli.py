@@ -97,3 +97,21 @@ def test_real_command_in_a_subprocess(tmp_path):
     p = subprocess.run([exe, "--help"], capture_output=True, text=True)
     assert p.returncode == 0 and "practice" in p.stdout
     assert time.perf_counter() - t0 < 5  # start-up target (0.3 s) is measured in benchmarks/
+
+
+def test_a_database_failure_mid_command_is_one_line_not_a_traceback(cli, tmp_path, monkeypatch):
+    import sqlite3
+
+    from starcoach import batch
+
+    def locked(self):
+        raise sqlite3.OperationalError("database is locked")
+
+    monkeypatch.setattr(batch.Batch, "run", locked)
+    answer = tmp_path / "a.txt"
+    answer.write_text("I fixed the report and the error rate fell from six to two percent.\n")
+    r = cli("analyse", str(answer), "--question", "Tell me about a time you fixed something.")
+    assert r.code == 2 and "Traceback" not in r.err
+    assert r.err.strip().splitlines() == ["starcoach: the session database failed (it stayed locked by another "
+                                          "starcoach process; try again when that one has finished); the "
+                                          "recordings in the data folder are kept"]

@@ -99,7 +99,7 @@ class Spoken:
 @pytest.fixture(scope="module")
 def spoken(tmp_path_factory) -> Spoken:
     if not shutil.which("espeak-ng") or not shutil.which("sox"):
-        pytest.fail("espeak-ng and sox are needed (scripts/bootstrap.sh installs them)")
+        pytest.fail("espeak-ng and sox are needed (scripts/bootstrap.sh --test installs them)")
     from starcoach.transcribe import WhisperTranscriber, resolve_model
 
     d = tmp_path_factory.mktemp("spoken")
@@ -300,6 +300,22 @@ def test_playback_lights_each_word_in_time(spoken):
     # What the terminal saw: the word under the cursor in reverse video inside the coloured transcript.
     screen = console.file.getvalue()
     assert "\x1b[" in screen and "Playing" in screen and "Enter or Ctrl-C skips" in screen
+
+
+def test_playback_to_the_end_lights_a_last_word_placed_at_the_very_end():
+    # Whisper can clamp the last word's start to the end of the audio; the loop stops when the
+    # audio is done, and the final frame must still light that word.
+    words = (Word("we", 0.1, 0.4), Word("shipped", 0.5, 0.9), Word("it.", 1.0, 1.0))
+    a = analyse_transcript(Transcript(text="we shipped it.", words=words, duration_s=1.0, speech=()),
+                           input="a.wav", question=None, company=None)
+    player = FakePlayer(np.zeros(15990, np.float32), 16000, positions=[0.2, 0.6, 0.995])  # ends at 0.999 s
+    frames = []
+    from rich.console import Console
+
+    console = Console(file=io.StringIO(), force_terminal=True, width=100)
+    assert history.play_with_highlight(console, a, player, NoKeys(), poll_s=0.0,
+                                       on_frame=lambda t, k: frames.append((t, k))) == "finished"
+    assert [k for _, k in frames] == [0, 1, 1, 1, 2]
 
 
 def test_enter_skips_playback(spoken):
@@ -688,7 +704,7 @@ def test_export_with_the_audio_file_deleted_has_a_note_instead(built, cli, tmp_p
 
 def chromium(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
     if CHROMIUM is None:
-        pytest.skip("chromium is not installed (apt-get install chromium; scripts/bootstrap.sh installs it)")
+        pytest.skip("chromium is not installed (apt-get install chromium; scripts/bootstrap.sh --test installs it)")
     profile = tmp_path / "chromium-profile"
     profile.mkdir(exist_ok=True)
     return subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -910,3 +926,49 @@ def test_two_processes_writing_at_once_lose_nothing(tmp_path, cli):
             assert [r.question for r in rows] == [f"{tag} {i}" for i in range(n)]
     r = cli("sessions", "--data-dir", str(root))
     assert r.code == 0 and len(re.findall(rf"analyse\s+—\s+{n}\s", r.out)) == 2
+
+
+OPENER = """
+import os, sys, time
+from starcoach.store import Store
+root, go = sys.argv[1], sys.argv[2]
+while not os.path.exists(go):
+    time.sleep(0.001)
+Store.open(root).close()
+"""
+
+
+def test_processes_opening_a_new_data_folder_at_the_same_moment_all_get_it(tmp_path):
+    # Turning a new database to WAL while another process does the same fails at once with
+    # "database is locked" unless the opener waits: each round starts three at the same instant.
+    script = tmp_path / "opener.py"
+    script.write_text(OPENER)
+    for round_ in range(6):
+        root, go = tmp_path / f"data{round_}", tmp_path / f"go{round_}"
+        procs = [subprocess.Popen([sys.executable, str(script), str(root), str(go)], stderr=subprocess.PIPE,
+                                  text=True) for _ in range(3)]
+        time.sleep(0.4)  # all three have imported starcoach and are waiting
+        go.touch()
+        for p in procs:
+            assert p.wait(timeout=60) == 0, p.stderr.read()
+        with Store.open(root) as store:
+            assert store.schema_versions() == [1, 2]
+
+
+def test_a_database_held_by_another_process_is_one_clear_line_not_damage(tmp_path, cli, monkeypatch):
+    import starcoach.store
+
+    root = tmp_path / "data"
+    root.mkdir()
+    holder = sqlite3.connect(root / DB_NAME, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")  # a fresh database, locked by another writer
+    monkeypatch.setattr(starcoach.store, "BUSY_TIMEOUT_S", 0.3)
+    try:
+        r = cli("sessions", "--data-dir", str(root))
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert r.code == 2 and r.out == ""
+    assert r.err.count("\n") == 1 and "in use by another starcoach process" in r.err, r.err
+    assert "move it aside" not in r.err
+    assert cli("sessions", "--data-dir", str(root)).code == 0  # once it is free, all is well

@@ -709,3 +709,33 @@ def test_coverage_counts_past_answers_that_linked_the_value(tmp_path, cli):
     assert r.code == 0, r
     row = next(ln for ln in r.out.splitlines() if ln.startswith("Bias for action"))
     assert "no story" in row and " 2 " in row, row
+
+
+def test_reanalyse_judges_with_the_vault_as_analyse_does(tmp_path, cli):
+    import json
+    import sqlite3
+
+    from starcoach.store import DB_NAME
+
+    data_vault().parent.mkdir(parents=True, exist_ok=True)
+    write_vault(data_vault().parent)
+    answer = tmp_path / "answer.txt"
+    answer.write_text("At the delivery start-up I was the grocery analyst and about four percent of orders were "
+                      "marked as failed deliveries. I pulled a month of raw app events and traced the failed "
+                      "orders to drivers losing signal at the door. I wrote a query that reclassified those orders "
+                      "from the GPS traces and walked the engineering lead through twenty examples. False "
+                      "failures went down a lot and operations cancelled the retraining programme.\n")
+    r = cli("analyse", str(answer), "--question", "Tell me about a time you found a problem nobody had noticed.",
+            "--company", "doordash", "--json")
+    assert r.code == 0, r
+    told = [x for x in json.loads(r.out)["advice"] if x.startswith("You told your story 'Ghost failed deliveries'")]
+    assert told, r.out
+    db = data_vault().parent / DB_NAME
+    with sqlite3.connect(db) as con:  # an analysis stored by an older version, without the story line
+        (obj,) = [json.loads(row[0]) for row in con.execute("SELECT analysis FROM answers")]
+        con.execute("UPDATE answers SET analysis = ?", (json.dumps({**obj, "advice": []}),))
+    r = cli("reanalyse", "--all")
+    assert r.code == 0, r
+    with sqlite3.connect(db) as con:
+        (advice,) = [json.loads(row[0])["advice"] for row in con.execute("SELECT analysis FROM answers")]
+    assert told[0] in advice

@@ -29,6 +29,7 @@ import math
 import re
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
+from functools import lru_cache
 from typing import Iterable, Optional, Sequence, Union
 
 from starcoach.banks import Company
@@ -48,6 +49,12 @@ from starcoach.text import QUESTION_FRAME, STOPWORDS, content_stems, split_sente
 #: Spoken answers of 1.5-2.5 minutes run to about this many words.
 TARGET_WORDS = (200, 350)
 TARGET_DURATION_S = (90.0, 150.0)
+#: A comfortable conversational pace, words per minute; outside it the advice says so.
+COMFORTABLE_WPM = (120.0, 170.0)
+#: Fillers per minute above which the advice asks for silent pauses instead.
+FILLERS_OK_PER_MIN = 3.0
+#: A silence this long (seconds) is called out.
+LONG_PAUSE_S = 3.0
 
 
 class EmptyAnswer(ValueError):
@@ -333,6 +340,12 @@ class _ValueLexicon:
             out[vi] += 1.2
         # Words of a value's explanation are weak evidence: at most two count.
         return [o + min(wk, 0.4) for o, wk in zip(out, weak)]
+
+
+@lru_cache(maxsize=64)
+def _lexicon(company: Company) -> _ValueLexicon:
+    """The company's value lexicon, built once per company (companies are frozen)."""
+    return _ValueLexicon.build(company)
 
 
 #: A closing that points back at what was just said ("and that's the habit
@@ -741,7 +754,7 @@ def _label(text: str, question: Optional[str], company: Optional[Company],
     pieces = split_sentences(text)
     q_stems = frozenset(s for s in content_stems(question)) if question else frozenset()
     q_topic = frozenset(_topic_stems(question)) if question else frozenset()
-    lex = _ValueLexicon.build(company) if company else None
+    lex = _lexicon(company) if company else None
     n = len(pieces)
     feats = [_features(text[p.start:p.end], q_stems, q_topic, lex, opening=i < 3, closing=i >= n - 3 or i >= 0.6 * (n - 1))
              for i, p in enumerate(pieces)]
@@ -817,7 +830,7 @@ def analyse(
 
     # ----- link-back values
     values: tuple[str, ...] = ()
-    lex = _ValueLexicon.build(company) if company else None
+    lex = _lexicon(company) if company else None
     if lex and by_comp["link_back"]:
         totals = [0.0] * len(lex.names)
         for i in by_comp["link_back"]:
@@ -1062,16 +1075,18 @@ def _delivery_advice(d: Delivery, duration_s: Optional[float]) -> list[str]:
                    "action and result.")
     elif d.speaking_s > hi * 1.1:
         out.append(f"You spoke for {d.speaking_s / 60:.1f} minutes; aim for 1.5-2.5: trim the set-up.")
-    if d.wpm and d.wpm > 175:
-        out.append(f"You spoke at {d.wpm:.0f} words per minute; slow down to about 130-160 so the "
+    slow, fast = COMFORTABLE_WPM
+    if d.wpm and d.wpm > fast:
+        out.append(f"You spoke at {d.wpm:.0f} words per minute; slow down to {slow:.0f}-{fast:.0f} so the "
                    "interviewer can follow.")
-    elif d.wpm and d.wpm < 110:
-        out.append(f"You spoke at {d.wpm:.0f} words per minute; a steadier 130-160 sounds more confident.")
-    if d.fillers and d.fillers_per_minute > 3:
+    elif d.wpm and d.wpm < slow:
+        out.append(f"You spoke at {d.wpm:.0f} words per minute; a steadier {slow:.0f}-{fast:.0f} sounds more "
+                   "confident.")
+    if d.fillers and d.fillers_per_minute > FILLERS_OK_PER_MIN:
         top = ", ".join(f"\u201c{w}\u201d \u00d7{n}" for w, n in list(d.filler_counts.items())[:3])
         out.append(f"{len(d.fillers)} filler words ({d.fillers_per_minute:.1f} per minute: {top}); "
                    "pause silently instead.")
-    if d.longest_pause_s >= 3.0:
+    if d.longest_pause_s >= LONG_PAUSE_S:
         p = max(d.pauses, key=lambda p: p.duration_s)
         out.append(f"A {p.duration_s:.1f} s silence at {p.start_s:.0f} s; a short pause is fine, but know your "
                    "story well enough to keep it flowing.")
@@ -1086,5 +1101,6 @@ def component_seconds(sentences: Iterable[Sentence]) -> dict[str, float]:
     return out
 
 
-__all__ = ["analyse", "EmptyAnswer", "TARGET_WORDS", "TARGET_DURATION_S", "component_seconds",
+__all__ = ["analyse", "EmptyAnswer", "TARGET_WORDS", "TARGET_DURATION_S", "COMFORTABLE_WPM", "FILLERS_OK_PER_MIN",
+           "LONG_PAUSE_S", "component_seconds",
            "text_from_words", "COMPONENT_TITLES"]

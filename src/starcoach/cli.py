@@ -264,6 +264,18 @@ def main(argv: Optional[Sequence[str]] = None, env: Optional[Env] = None) -> int
         return ExitStatus.INTERRUPTED
     except BrokenPipeError:
         return ExitStatus.OK
+    except Exception as e:
+        sqlite3 = sys.modules.get("sqlite3")  # loaded only by commands that use the data folder
+        if sqlite3 is None or not isinstance(e, sqlite3.DatabaseError):
+            raise
+        from starcoach.text import first_line
+
+        reason = first_line(e)
+        if "locked" in reason or "busy" in reason:
+            reason = "it stayed locked by another starcoach process; try again when that one has finished"
+        print(f"starcoach: the session database failed ({reason}); the recordings in the data folder are "
+              "kept", file=env.stderr)
+        return ExitStatus.USAGE
     parser.print_help(env.stderr)
     return ExitStatus.USAGE
 

@@ -38,8 +38,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Optional, Sequence
 
+from starcoach.analysis import COMFORTABLE_WPM, FILLERS_OK_PER_MIN, TARGET_DURATION_S
 from starcoach.cli import Env, ExitStatus, UsageError
-from starcoach.model import COMPONENT_LETTERS, COMPONENT_TITLES, COMPONENTS, Analysis, Word
+from starcoach.model import COMPONENT_LETTERS, COMPONENT_TITLES, COMPONENTS, Analysis, ComponentResult, Word
+from starcoach.text import first_line
 
 if TYPE_CHECKING:
     import argparse
@@ -54,9 +56,6 @@ SESSION_SCHEMA = "starcoach.session/1"
 CHART_SESSIONS = 20
 RECENT_SESSIONS = 5
 
-#: Comfortable ranges, as in report.delivery_panel.
-PACE_WPM = (120.0, 170.0)
-FILLERS_OK_PER_MIN = 3.0
 
 SPARK_BLOCKS = "\u2581\u2582\u2583\u2584\u2585\u2586\u2587\u2588"
 
@@ -341,7 +340,7 @@ class AudioPlayer:
                 dev_rate = int(round(float(device_info.get("default_samplerate") or 48000)))
                 self._open(device_index, _int16(_LinearResampler(rate_hz, dev_rate).process(data)), dev_rate)
         except sd.PortAudioError as exc:
-            raise HardwareError(f"cannot play audio on {self._name!r} ({_one_line(exc)}); "
+            raise HardwareError(f"cannot play audio on {self._name!r} ({first_line(exc)}); "
                                 "use --no-audio to replay without sound") from None
 
     def _open(self, index: int, data, rate_hz: int) -> None:
@@ -369,7 +368,7 @@ class AudioPlayer:
                 self._stream.start()
         except self._sd.PortAudioError as exc:
             self._done.set()
-            raise HardwareError(f"cannot play audio on {self._name!r} ({_one_line(exc)})") from None
+            raise HardwareError(f"cannot play audio on {self._name!r} ({first_line(exc)})") from None
 
     def position_s(self) -> float:
         latency = float(getattr(self._stream, "latency", 0.0) or 0.0)
@@ -395,11 +394,6 @@ def _int16(samples):
     import numpy as np
 
     return np.clip(np.round(samples * 32767.0), -32768, 32767).astype(np.int16)
-
-
-def _one_line(exc: BaseException) -> str:
-    text = str(exc.args[0] if getattr(exc, "args", None) else exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def open_output() -> Callable[[Any, int], AudioPlayer]:
@@ -435,6 +429,13 @@ def play_with_highlight(console: "Console", a: Analysis, player, keys, *, poll_s
                     on_frame(t, word_at(a.words, t))
                 live.update(playback_view(a, t, duration_s), refresh=True)
                 time.sleep(poll_s)
+            else:
+                # Played to the end: everything was heard, the last word included, even when
+                # Whisper put its start at the very end of the audio (the loop may stop first).
+                t = max(duration_s, a.words[-1].start_s) if a.words else duration_s
+                if on_frame is not None:
+                    on_frame(t, word_at(a.words, t))
+                live.update(playback_view(a, t, duration_s), refresh=True)
         except KeyboardInterrupt:
             outcome = "skipped"
         finally:
@@ -628,10 +629,11 @@ def next_practice(stats: Sequence[SessionStats], company=None) -> "RenderableTyp
     if fpm and sum(fpm) / len(fpm) > FILLERS_OK_PER_MIN:
         t.append(f"Practise next: fewer fillers ({sum(fpm) / len(fpm):.1f}/min). Tip: when you feel an "
                  "\u201cum\u201d coming, pause silently instead \u2014 a one-second pause sounds confident.")
-    elif wpm and not PACE_WPM[0] <= sum(wpm) / len(wpm) <= PACE_WPM[1]:
+    elif wpm and not COMFORTABLE_WPM[0] <= sum(wpm) / len(wpm) <= COMFORTABLE_WPM[1]:
         avg = sum(wpm) / len(wpm)
-        how = "slow down" if avg > PACE_WPM[1] else "pick up the pace"
-        t.append(f"Practise next: pace ({avg:.0f} words/min; comfortable is 120-170). Tip: {how} \u2014 "
+        how = "slow down" if avg > COMFORTABLE_WPM[1] else "pick up the pace"
+        t.append(f"Practise next: pace ({avg:.0f} words/min; comfortable is "
+                 f"{COMFORTABLE_WPM[0]:.0f}-{COMFORTABLE_WPM[1]:.0f}). Tip: {how} \u2014 "
                  "time one answer at 2 minutes and aim for about 300 words.")
     else:
         t.append("Practise next: harder questions \u2014 `starcoach questions --company ID` lists the ones "
@@ -719,10 +721,10 @@ def progress_view(stats: Sequence[SessionStats], *, skipped: int = 0, company=No
     row("Fillers per minute", [s.fillers_per_min for s in shown], lambda v: f"{v:.1f}", lo=0, better=-1,
         good=lambda v: v <= FILLERS_OK_PER_MIN)
     row("Words per minute", [s.wpm for s in shown], num, better=0,
-        good=lambda v: PACE_WPM[0] <= v <= PACE_WPM[1])
+        good=lambda v: COMFORTABLE_WPM[0] <= v <= COMFORTABLE_WPM[1])
     row("Answer length (words)", [s.words for s in shown], num, lo=0, better=0)
     row("Answer length (spoken)", [s.spoken_s for s in shown], clock, lo=0, better=0,
-        good=lambda v: 90 <= v <= 150)
+        good=lambda v: TARGET_DURATION_S[0] <= v <= TARGET_DURATION_S[1])
     return Group(head, Text(""), bars, Text(""), trends, Text(""), next_practice(stats, company))
 
 
@@ -782,8 +784,8 @@ def cmd_progress(args: "argparse.Namespace", env: Env) -> int:
 
 
 def delivery_rows(a: Analysis) -> list[tuple[str, str]]:
-    """The delivery metrics as (label, value) text, for Markdown and HTML."""
-    from starcoach.analysis import TARGET_DURATION_S
+    """The delivery metrics as (label, value) text, for Markdown and HTML (the terminal report's wording)."""
+    from starcoach.report import delivery_lines
 
     rows: list[tuple[str, str]] = []
     if a.checks is not None:
@@ -792,27 +794,23 @@ def delivery_rows(a: Analysis) -> list[tuple[str, str]]:
     if d is None:
         rows.append(("Delivery", "written answer: no delivery metrics"))
         return rows
-    lo, hi = TARGET_DURATION_S
-    rows.append(("Length", f"{clock(d.speaking_s)} spoken (target {clock(lo)}-{clock(hi)})"))
-    rows.append(("Pace", f"{d.wpm:.0f} words/min (comfortable: 120-170)"))
-    if d.fillers:
-        counts = ", ".join(f"{w} \u00d7{n}" for w, n in d.filler_counts.items())
-        rows.append(("Fillers", f"{len(d.fillers)} ({d.fillers_per_minute:.1f}/min): {counts}"))
-    else:
-        rows.append(("Fillers", "none"))
-    if d.hedges:
-        hc: dict[str, int] = {}
-        for h in d.hedges:
-            hc[h.word] = hc.get(h.word, 0) + 1
-        rows.append(("Hedges", ", ".join(f"{w} \u00d7{n}" for w, n in hc.items())))
-    if d.pauses:
-        rows.append(("Pauses \u22651s", ", ".join(f"{p.duration_s:.1f}s at {p.start_s:.0f}s" for p in d.pauses)))
-    else:
-        rows.append(("Pauses \u22651s", "none"))
+    rows += [(label, text) for label, text, _ in delivery_lines(d, max_pauses=None)]
     parts = [f"{COMPONENT_TITLES[c]} {s:.0f}s" for c, s in d.component_s if s > 0]
     if parts:
         rows.append(("Time per part", ", ".join(parts)))
     return rows
+
+
+def checklist_rows(a: Analysis) -> Iterator[tuple[str, "ComponentResult", str]]:
+    """(component, its result, evidence text with the link-back values named first), in R-STAR-L order."""
+    for c in COMPONENTS:
+        r = a.structure.get(c)
+        if r is None:
+            continue
+        ev = r.evidence or ""
+        if c == "link_back" and r.values:
+            ev = f"[{', '.join(r.values)}] " + ev
+        yield c, r, ev
 
 
 def session_json(s: "SessionRow", answers: Sequence[StoredAnswer], names: dict[str, str]) -> dict[str, Any]:
@@ -872,13 +870,7 @@ def session_markdown(s: "SessionRow", answers: Sequence[StoredAnswer], names: di
             label = COMPONENT_TITLES.get(sent.component or "", "Other")
             lines.append(f"- **{label}:** {_md(sent.text)}")
         lines += ["", "### R-STAR-L", "", "| | Part | Present | Sure | Evidence |", "|---|---|---|---|---|"]
-        for c in COMPONENTS:
-            r = a.structure.get(c)
-            if r is None:
-                continue
-            ev = r.evidence or ""
-            if c == "link_back" and r.values:
-                ev = f"[{', '.join(r.values)}] " + ev
+        for c, r, ev in checklist_rows(a):
             lines.append(f"| {COMPONENT_LETTERS[c]} | {COMPONENT_TITLES[c]} | {'yes' if r.present else 'no'} | "
                          f"{r.confidence:.0%} | {_md(ev) or '—'} |")
         lines += ["", "### Delivery", ""]
@@ -944,8 +936,7 @@ def wav_data_uri(path: Path) -> str:
 
     from starcoach.audio import SAMPLE_RATE_HZ, load_audio
 
-    samples = load_audio(path)
-    pcm = np.clip(np.round(np.asarray(samples, dtype=np.float32) * 32767.0), -32768, 32767).astype("<i2")
+    pcm = _int16(np.asarray(load_audio(path), dtype=np.float32)).astype("<i2")
     buf = io.BytesIO()
     with wave.open(buf, "wb") as w:
         w.setnchannels(1)
@@ -1018,13 +1009,7 @@ def session_html(s: "SessionRow", answers: Sequence[StoredAnswer], names: dict[s
         parts.append('<p class="transcript">' + " ".join(spans) + "</p>")
         parts.append('<h3>R-STAR-L</h3><table class="checklist"><thead><tr><th></th><th>Part</th><th>Present</th>'
                      "<th>Sure</th><th>Evidence</th></tr></thead><tbody>")
-        for c in COMPONENTS:
-            r = a.structure.get(c)
-            if r is None:
-                continue
-            ev = r.evidence or ""
-            if c == "link_back" and r.values:
-                ev = f"[{', '.join(r.values)}] " + ev
+        for c, r, ev in checklist_rows(a):
             cls = c.replace("_", "-")
             mark = '<span class="yes">\u2713 yes</span>' if r.present else '<span class="no">\u2717 no</span>'
             parts.append(f'<tr data-component="{c}"><td class="l-{cls}">{COMPONENT_LETTERS[c]}</td>'
@@ -1109,8 +1094,12 @@ class Reanalysed:
 
 
 def reanalyse_session(store: "Store", session: "SessionRow", catalogue,
-                      notes: Callable[[str], None]) -> tuple[list[Reanalysed], int]:
-    """Judge every stored answer of ``session`` again; (results, answers skipped for want of a transcript)."""
+                      notes: Callable[[str], None], vault=None) -> tuple[list[Reanalysed], int]:
+    """Judge every stored answer of ``session`` again; (results, answers skipped for want of a transcript).
+
+    With the story vault, as `analyse` and `practice` judge: the advice says which story was told
+    and what of it was left out.
+    """
     from starcoach.process import analyse_transcript
 
     done: list[Reanalysed] = []
@@ -1140,7 +1129,7 @@ def reanalyse_session(store: "Store", session: "SessionRow", catalogue,
                       "without its values")
         question = row.question if row.question is not None else (old or {}).get("question")
         input_name = (old or {}).get("input") or row.source or row.audio_path or f"answer {row.id}"
-        a = analyse_transcript(answer, input=input_name, question=question, company=company)
+        a = analyse_transcript(answer, input=input_name, question=question, company=company, vault=vault)
         store.save_analysis(row.id, a)
         store.mark_reanalysed(row.id)
         done.append(Reanalysed(session.id, n, question, row.score, a))
@@ -1188,6 +1177,9 @@ def cmd_reanalyse(args: "argparse.Namespace", env: Env) -> int:
     results: list[Reanalysed] = []
     skipped = 0
     with _opened(args, env) as store:
+        from starcoach.commands import load_vault_quiet
+
+        vault = load_vault_quiet(store.root / "vault.toml", catalogue, err)
         if args.all:
             sessions = store.sessions()
             if not sessions:
@@ -1199,7 +1191,7 @@ def cmd_reanalyse(args: "argparse.Namespace", env: Env) -> int:
             say(err, f"note: {message}", "yellow")
 
         for s in sessions:
-            done, skip = reanalyse_session(store, s, catalogue, note)
+            done, skip = reanalyse_session(store, s, catalogue, note, vault)
             results += done
             skipped += skip
     if results:

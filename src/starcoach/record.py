@@ -45,6 +45,7 @@ from typing import Any, Callable, Iterator, Literal, Optional, Protocol, Union
 import numpy as np
 
 from starcoach.audio import PAUSE_VAD_OPTIONS, SAMPLE_RATE_HZ, AudioError, load_audio, speech_spans
+from starcoach.text import first_line
 
 __all__ = [
     "AudioSource", "DeviceInfo", "Endpointer", "FileSource", "HardwareError", "MicrophoneSource",
@@ -90,7 +91,7 @@ def load_sounddevice(hint: str = _HINT_MIC_FILE):
         if "portaudio" in str(exc).lower():
             raise HardwareError("PortAudio library not found — install it "
                                 "(Debian/Ubuntu: sudo apt install libportaudio2)" + tail) from None
-        raise HardwareError(f"cannot load the audio library ({_first_line(exc)}){tail}") from None
+        raise HardwareError(f"cannot load the audio library ({first_line(exc)}){tail}") from None
     except ImportError:
         raise HardwareError("the sounddevice package is missing — reinstall starcoach" + tail) from None
     return sd
@@ -131,11 +132,6 @@ def _pa_code(exc: BaseException) -> Optional[int]:
     return None
 
 
-def _first_line(exc: BaseException) -> str:
-    text = str(exc.args[0] if getattr(exc, "args", None) else exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
-
-
 @dataclass(frozen=True)
 class DeviceInfo:
     """One sound device as PortAudio sees it (for ``starcoach devices``)."""
@@ -163,7 +159,7 @@ def list_devices() -> list[DeviceInfo]:
             devices = sd.query_devices()
             host_apis = sd.query_hostapis()
     except sd.PortAudioError as exc:
-        raise HardwareError(f"cannot list sound devices ({_first_line(exc)})") from None
+        raise HardwareError(f"cannot list sound devices ({first_line(exc)})") from None
     default_in, default_out = _default_devices(sd)
     out = []
     for d in devices:
@@ -198,7 +194,7 @@ def resolve_device(sd, device: DeviceSpec, kind: Literal["input", "output"]) -> 
         with _stderr_quietened():
             devices = sd.query_devices()
     except sd.PortAudioError as exc:
-        raise HardwareError(f"cannot list sound devices ({_first_line(exc)})") from None
+        raise HardwareError(f"cannot list sound devices ({first_line(exc)})") from None
     if device is None:
         idx = _default_devices(sd)[0 if kind == "input" else 1]
         if idx < 0 or idx >= len(devices) or devices[idx][channels_key] < 1:
@@ -223,7 +219,7 @@ def resolve_device(sd, device: DeviceSpec, kind: Literal["input", "output"]) -> 
         with _stderr_quietened():
             info = dict(sd.query_devices(device, kind))
     except (ValueError, sd.PortAudioError) as exc:
-        reason = _first_line(exc)
+        reason = first_line(exc)
         if "multiple" in reason.lower():
             raise HardwareError(f"several {kind} devices match {device!r} — use the id from "
                                 f"`starcoach devices` with {flag}") from None
@@ -391,7 +387,7 @@ class MicrophoneSource:
                 break
         if stream is None:
             raise HardwareError(f"microphone {name!r} cannot record mono or stereo at {rates[0]} or "
-                                f"{default_rate} Hz ({_first_line(last_exc) if last_exc else 'unsupported'}) "
+                                f"{default_rate} Hz ({first_line(last_exc) if last_exc else 'unsupported'}) "
                                 f"— pick another with --input-device") from None
         try:
             with _stderr_quietened():
@@ -442,7 +438,7 @@ class MicrophoneSource:
 
 def _open_error(name: str, exc: BaseException) -> HardwareError:
     code = _pa_code(exc)
-    reason = _first_line(exc)
+    reason = first_line(exc)
     reason = reason.split(": ", 1)[1] if reason.startswith("Error opening") and ": " in reason else reason
     if code == _PA_DEVICE_UNAVAILABLE:
         return HardwareError(f"microphone {name!r} is busy ({reason}) — close the program using it, or pick "

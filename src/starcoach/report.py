@@ -124,39 +124,55 @@ def timeline(a: Analysis, width: int = 60) -> Text:
     return bar
 
 
-def delivery_panel(a: Analysis) -> Optional[Panel]:
-    d: Optional[Delivery] = a.delivery
-    if d is None:
-        return None
-    from starcoach.analysis import TARGET_DURATION_S
+def _mss(seconds: float) -> str:
+    return f"{seconds // 60:.0f}:{seconds % 60:02.0f}"
+
+
+def delivery_lines(d: Delivery, *, max_pauses: Optional[int] = 6) -> list[tuple[str, str, Optional[bool]]]:
+    """(label, text, within the target?) per delivery metric; None: no target.
+
+    One wording for the terminal report and the Markdown/HTML exports.
+    """
+    from starcoach.analysis import COMFORTABLE_WPM, FILLERS_OK_PER_MIN, LONG_PAUSE_S, TARGET_DURATION_S
 
     lo, hi = TARGET_DURATION_S
-    grid = Table.grid(padding=(0, 2))
-    grid.add_column(style="bold")
-    grid.add_column()
+    slow, fast = COMFORTABLE_WPM
     span = d.speaking_s
-    ok = lo <= span <= hi
-    grid.add_row("Length", Text(f"{span // 60:.0f}:{span % 60:04.1f} spoken (target 1:30-2:30)",
-                                style="green" if ok else "yellow"))
-    pace_ok = 120 <= d.wpm <= 170
-    grid.add_row("Pace", Text(f"{d.wpm:.0f} words/min (comfortable: 120-170)", style="green" if pace_ok else "yellow"))
+    rows: list[tuple[str, str, Optional[bool]]] = [
+        ("Length", f"{span // 60:.0f}:{span % 60:04.1f} spoken (target {_mss(lo)}-{_mss(hi)})", lo <= span <= hi),
+        ("Pace", f"{d.wpm:.0f} words/min (comfortable: {slow:.0f}-{fast:.0f})", slow <= d.wpm <= fast),
+    ]
     if d.fillers:
         counts = ", ".join(f"{w} \u00d7{n}" for w, n in d.filler_counts.items())
-        grid.add_row("Fillers", Text(f"{len(d.fillers)} ({d.fillers_per_minute:.1f}/min): {counts}",
-                                     style="green" if d.fillers_per_minute <= 3 else "yellow"))
+        rows.append(("Fillers", f"{len(d.fillers)} ({d.fillers_per_minute:.1f}/min): {counts}",
+                     d.fillers_per_minute <= FILLERS_OK_PER_MIN))
     else:
-        grid.add_row("Fillers", Text("none", style="green"))
+        rows.append(("Fillers", "none", True))
     if d.hedges:
         hc: dict[str, int] = {}
         for h in d.hedges:
             hc[h.word] = hc.get(h.word, 0) + 1
-        grid.add_row("Hedges", ", ".join(f"{w} \u00d7{n}" for w, n in hc.items()))
+        rows.append(("Hedges", ", ".join(f"{w} \u00d7{n}" for w, n in hc.items()), None))
     if d.pauses:
-        ps = ", ".join(f"{p.duration_s:.1f}s at {p.start_s:.0f}s" for p in d.pauses[:6])
-        more = f" (+{len(d.pauses) - 6} more)" if len(d.pauses) > 6 else ""
-        grid.add_row("Pauses \u22651s", Text(ps + more, style="yellow" if d.longest_pause_s >= 3 else ""))
+        shown = d.pauses if max_pauses is None else d.pauses[:max_pauses]
+        text = ", ".join(f"{p.duration_s:.1f}s at {p.start_s:.0f}s" for p in shown)
+        if len(shown) < len(d.pauses):
+            text += f" (+{len(d.pauses) - len(shown)} more)"
+        rows.append(("Pauses \u22651s", text, False if d.longest_pause_s >= LONG_PAUSE_S else None))
     else:
-        grid.add_row("Pauses \u22651s", "none")
+        rows.append(("Pauses \u22651s", "none", None))
+    return rows
+
+
+def delivery_panel(a: Analysis) -> Optional[Panel]:
+    d: Optional[Delivery] = a.delivery
+    if d is None:
+        return None
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold")
+    grid.add_column()
+    for label, text, ok in delivery_lines(d):
+        grid.add_row(label, Text(text, style="" if ok is None else ("green" if ok else "yellow")))
     if d.component_s:
         parts = Text()
         for c, s in d.component_s:

@@ -36,6 +36,7 @@ from starcoach.record import (
     load_sounddevice,
     resolve_device,
 )
+from starcoach.text import first_line
 
 __all__ = ["DEFAULT_RATE_WPM", "SilentSpeaker", "Speaker", "SpeechUnavailable", "TtsSpeaker", "list_voices"]
 
@@ -126,12 +127,7 @@ def _load_engine():
     except Exception as exc:  # espeak-ng missing: OSError from ctypes, RuntimeError from the driver
         raise SpeechUnavailable(
             "text-to-speech needs espeak-ng (Debian/Ubuntu: sudo apt install espeak-ng) — "
-            f"{_one_line(exc)}") from None
-
-
-def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
+            f"{first_line(exc)}") from None
 
 
 def list_voices() -> list[str]:
@@ -250,7 +246,7 @@ class TtsSpeaker:
                     engine.save_to_file(text, str(wav))
                     engine.runAndWait()
             except Exception as exc:
-                raise SpeechUnavailable(f"text-to-speech failed ({_one_line(exc)})") from None
+                raise SpeechUnavailable(f"text-to-speech failed ({first_line(exc)})") from None
             if not wav.exists() or wav.stat().st_size <= 44:
                 raise SpeechUnavailable("text-to-speech produced no audio")
             samples, rate_hz = sf.read(str(wav), dtype="int16", always_2d=False)
@@ -283,7 +279,7 @@ class TtsSpeaker:
                               dev_rate)
         except sd.PortAudioError as exc:
             # Do not try again for every question: from now on the caller just shows them.
-            self._reason = f"cannot play speech on {name!r} ({_one_line(exc)})"
+            self._reason = f"cannot play speech on {name!r} ({first_line(exc)})"
             raise SpeechUnavailable(self._reason) from None
 
     @staticmethod

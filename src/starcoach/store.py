@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -170,18 +171,25 @@ class Store:
         path = root / DB_NAME
         new = not path.exists()
         try:
-            db = sqlite3.connect(path, timeout=10.0, isolation_level=None)
+            db = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
             if new:
                 os.chmod(path, 0o600)
-            db.execute("PRAGMA busy_timeout = 10000")
-            db.execute("PRAGMA journal_mode = WAL")
+            db.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+            # Switching a new database to WAL while another process opens it fails at once with
+            # "database is locked" (SQLite does not wait on its busy handler there): wait here.
+            _when_unlocked(lambda: db.execute("PRAGMA journal_mode = WAL"))
             db.execute("PRAGMA foreign_keys = ON")
             store = cls(root, db)
             store._migrate()
             db.execute("SELECT count(*) FROM sessions").fetchone()
+        except StoreError:
+            raise
+        except sqlite3.OperationalError as e:
+            if _is_locked(e):
+                raise _busy_error(path) from None
+            raise damaged_database_error(path, e) from None
         except sqlite3.DatabaseError as e:
-            raise StoreError(f"{path} is not a usable starcoach database ({e}); move it aside and "
-                             "run again to start a new one (your audio files are kept)") from None
+            raise damaged_database_error(path, e) from None
         return store
 
     def _migrate(self) -> None:
@@ -354,8 +362,40 @@ class Store:
         return [int(r[0]) for r in self.db.execute("SELECT version FROM schema_migrations ORDER BY version")]
 
     def damaged(self, exc: BaseException) -> StoreError:
-        """The one-line error for a database that fails part-way through a command (damaged pages)."""
+        """The one-line error for a database that fails part-way through a command: damaged pages,
+        or held by another process for longer than the busy timeout."""
+        if isinstance(exc, sqlite3.OperationalError) and _is_locked(exc):
+            return _busy_error(self.root / DB_NAME)
         return damaged_database_error(self.root / DB_NAME, exc)
+
+
+#: How long a command waits for another starcoach process to let go of the database.
+BUSY_TIMEOUT_S = 10.0
+
+
+def _is_locked(exc: BaseException) -> bool:
+    text = str(exc).lower()
+    return "locked" in text or "busy" in text
+
+
+def _busy_error(path: Path) -> StoreError:
+    return StoreError(f"{path} is in use by another starcoach process and stayed locked for "
+                      f"{BUSY_TIMEOUT_S:.0f} s; try again when it has finished (nothing was lost)")
+
+
+def _when_unlocked(fn: Callable[[], Any], timeout_s: Optional[float] = None) -> Any:
+    """Run ``fn``, retrying while SQLite says the database is locked, for up to ``timeout_s``
+    (default :data:`BUSY_TIMEOUT_S`)."""
+    deadline = time.monotonic() + (BUSY_TIMEOUT_S if timeout_s is None else timeout_s)
+    pause = 0.01
+    while True:
+        try:
+            return fn()
+        except sqlite3.OperationalError as e:
+            if not _is_locked(e) or time.monotonic() >= deadline:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, 0.2)
 
 
 def damaged_database_error(path: Path, exc: BaseException) -> StoreError:

@@ -205,3 +205,14 @@ def split_sentences(text: str) -> list[Piece]:
             continue
         out.extend(_split_long(text, p.start, p.end))
     return out
+
+
+def first_line(exc: BaseException) -> str:
+    """An exception's message as one line for the user, or its type's name if it has none.
+
+    The first argument when it is a string (PortAudioError's str() is a tuple),
+    else str(exc) (an OSError's "[Errno 2] ...").
+    """
+    msg = exc.args[0] if exc.args and isinstance(exc.args[0], str) else str(exc)
+    text = msg.strip()
+    return text.splitlines()[0] if text else type(exc).__name__

@@ -50,6 +50,7 @@ from starcoach.audio import (  # noqa: E402  (the environment must be set first)
 )
 from starcoach.delivery import hesitation_form  # noqa: E402
 from starcoach.model import Span, Transcript, Word  # noqa: E402
+from starcoach.text import first_line  # noqa: E402
 
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
@@ -241,7 +242,7 @@ class WhisperTranscriber:
             )
         except Exception as exc:  # ctranslate2 raises RuntimeError/ValueError for bad files
             raise ModelNotFound(f"cannot load the speech model from {self.model_path}: "
-                                f"{_first_line(exc)}; {MODEL_HELP}") from None
+                                f"{first_line(exc)}; {MODEL_HELP}") from None
         self.load_s = time.perf_counter() - t0
 
     # ----------------------------------------------------------------- public
@@ -261,7 +262,7 @@ class WhisperTranscriber:
             for _ in segments:  # the generator does the work
                 pass
         except Exception as exc:
-            raise TranscriptionError(f"the speech model failed to run: {_first_line(exc)}") from None
+            raise TranscriptionError(f"the speech model failed to run: {first_line(exc)}") from None
         return time.perf_counter() - t0
 
     def transcribe(self, audio: "np.ndarray") -> Transcript:
@@ -368,7 +369,7 @@ class WhisperTranscriber:
             raw = [(w.word, float(w.start), float(w.end), float(w.probability))
                    for s in segments for w in (s.words or ())]
         except Exception as exc:
-            raise TranscriptionError(f"transcription failed: {_first_line(exc)}") from None
+            raise TranscriptionError(f"transcription failed: {first_line(exc)}") from None
         window_end_s = offset_s + window.size / SAMPLE_RATE_HZ
         out: list[Word] = []
         for raw_text, start, end, prob in raw:
@@ -395,11 +396,6 @@ class WhisperTranscriber:
 
 
 # --------------------------------------------------------------------------- helpers (pure)
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def _whisper_pieces(spans: Sequence[Span], offset_s: float, window_s: float) -> list[_Piece]:
