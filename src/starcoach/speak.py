@@ -46,6 +46,8 @@ DEFAULT_RATE_WPM = 170
 
 #: espeak-ng's usable range; values outside are clamped rather than refused.
 _RATE_RANGE_WPM = (80, 450)
+#: How often synthesis is tried before the question is only shown.
+_SYNTH_ATTEMPTS = 3
 
 _PLAY_HINT = "the question is shown on screen instead"
 
@@ -237,17 +239,22 @@ class TtsSpeaker:
         t0 = time.perf_counter()
         with tempfile.TemporaryDirectory(prefix="starcoach-tts-") as tmp:
             wav = Path(tmp) / "question.wav"
-            try:
-                with _TTS_LOCK, _stdout_silenced():
-                    if self._voice_id:
-                        engine.setProperty("voice", self._voice_id)
-                    lo, hi = _RATE_RANGE_WPM
-                    engine.setProperty("rate", max(lo, min(hi, self.rate_wpm)))
-                    engine.save_to_file(text, str(wav))
-                    engine.runAndWait()
-            except Exception as exc:
-                raise SpeechUnavailable(f"text-to-speech failed ({first_line(exc)})") from None
-            if not wav.exists() or wav.stat().st_size <= 44:
+            # pyttsx3's espeak driver now and then ends the run without writing the file
+            # (measured: about 1 synthesis in 150); asking again gets it.
+            for _attempt in range(_SYNTH_ATTEMPTS):
+                try:
+                    with _TTS_LOCK, _stdout_silenced():
+                        if self._voice_id:
+                            engine.setProperty("voice", self._voice_id)
+                        lo, hi = _RATE_RANGE_WPM
+                        engine.setProperty("rate", max(lo, min(hi, self.rate_wpm)))
+                        engine.save_to_file(text, str(wav))
+                        engine.runAndWait()
+                except Exception as exc:
+                    raise SpeechUnavailable(f"text-to-speech failed ({first_line(exc)})") from None
+                if wav.exists() and wav.stat().st_size > 44:
+                    break
+            else:
                 raise SpeechUnavailable("text-to-speech produced no audio")
             samples, rate_hz = sf.read(str(wav), dtype="int16", always_2d=False)
         self.last_synthesis_s = time.perf_counter() - t0
