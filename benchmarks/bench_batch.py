@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def make_audio(folder: Path, minutes: float) -> list[Path]:
-    from starcoach.evaluation import load_labelled
+    from starcoach.judge.evaluation import load_labelled
 
     folder.mkdir(parents=True, exist_ok=True)
     existing = sorted(folder.glob("*.wav"))

@@ -1,45 +1,129 @@
-"""Precision, recall and F1 of the R-STAR-L heuristics on the labelled answers.
+"""How right the R-STAR-L judge is, measured on answers that did not shape it.
 
-    python benchmarks/eval_heuristics.py [--errors]
+    python benchmarks/eval_heuristics.py [--ablation] [--errors] [--folds K]
 
-The development set (tests/data/answers_dev.toml) is the one the cue
-weights were tuned by reading; the held-out set (answers_heldout.toml) was
-written separately and is only ever measured, never read for tuning.
+(a) The project's held-out sets (tests/data/answers_heldout*.toml), judged
+    with the shipped weights; these sets are never used for fitting.
+(b) The real published answers (../shared/answers/real_dev.jsonl) by
+    cross-validation grouped by source: each fold's web sites are judged by
+    weights fitted on the project's training sets and the other sites.
+(c) Weights fitted on the project's own training sets only, judged on the
+    real answers.
+--ablation refits (b) without each cue family and each signal, and prints
+what each one adds to the F1.  --errors lists the wrong presence decisions
+of (b).  The figures are copied into docs/heuristics.md.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from pathlib import Path
 
-from starcoach.evaluation import evaluate, format_report, load_labelled
+from starcoach.banks import load_catalogue
+from starcoach.judge import fit as F
+from starcoach.judge.core import calibrated
+from starcoach.judge.cues import families
+from starcoach.judge.emissions import WEIGHTS_PATH, load_weights
+from starcoach.judge.evaluation import evaluate, format_report, load_labelled, load_real
+from starcoach.judge.features import SIGNALS
+from starcoach.model import COMPONENTS
 
 ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT / "tests" / "data"
+REAL = ROOT.parent / "shared" / "answers" / "real_dev.jsonl"
+TRAIN_SETS = ("answers_dev.toml", "answers_styles_a.toml", "answers_styles_b.toml")
+HELD_OUT = ("answers_heldout.toml", "answers_heldout_styles.toml")
+
+
+def table(title: str, f1: dict) -> str:
+    lines = [f"### {title}", "", "| component | precision | recall | F1 |", "| --- | --- | --- | --- |"]
+    for c in COMPONENTS:
+        p, r, f = f1[c]
+        lines.append(f"| {c} | {p:.2f} | {r:.2f} | {f:.2f} |")
+    return "\n".join(lines)
+
+
+def reliability(real, preds, w) -> str:
+    """Of the decisions shown at each confidence, how many were right."""
+    bins = [(0.5, 0.7), (0.7, 0.9), (0.9, 1.01)]
+    rows = {b: [0, 0] for b in bins}
+    for ex, pr in zip(real, preds):
+        for c in COMPONENTS:
+            p = calibrated(pr.probabilities[c], w.calibration.get(c, (1.0, 0.0)))
+            present = c in pr.labels
+            conf = p if present else 1.0 - p
+            right = present == (c in ex.present)
+            for lo, hi in bins:
+                if lo <= conf < hi:
+                    rows[(lo, hi)][0] += 1
+                    rows[(lo, hi)][1] += right
+    lines = ["| confidence shown | decisions | right |", "| --- | --- | --- |"]
+    for (lo, hi), (n, k) in rows.items():
+        lines.append(f"| {lo:.1f}-{min(hi, 1.0):.1f} | {n} | {k / n:.2f} |" if n else f"| {lo:.1f}-{min(hi, 1.0):.1f} | 0 | - |")
+    below = sum(1 for ex, pr in zip(real, preds) for c in COMPONENTS
+                if (c in pr.labels) != (c in ex.present))
+    lines.append(f"\n(wrong decisions in all: {below} of {len(real) * len(COMPONENTS)})")
+    return "\n".join(lines)
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--errors", action="store_true", help="list each wrong presence decision (dev set only)")
-    ap.add_argument("sets", nargs="*", default=["dev", "heldout"])
+    ap.add_argument("--ablation", action="store_true", help="refit (b) without each cue family and signal")
+    ap.add_argument("--errors", action="store_true", help="list the wrong presence decisions of (b)")
+    ap.add_argument("--folds", type=int, default=8, help="folds of the grouped cross-validation (default 8)")
     args = ap.parse_args()
-    for name in args.sets:
-        path = ROOT / "tests" / "data" / f"answers_{name}.toml"
-        if not path.exists():
-            print(f"(no {path.name})", file=sys.stderr)
-            continue
-        items = load_labelled(path)
-        t0 = time.perf_counter()
-        rep = evaluate(items)
-        dt = time.perf_counter() - t0
-        print(format_report(name, rep))
-        print(f"\n({dt * 1000 / max(1, rep.n):.1f} ms per answer)\n")
-        if args.errors and name == "dev":
-            for item_id, comp, kind in rep.errors:
-                print(f"  {item_id}: {comp} {kind}")
+    cat = load_catalogue()
+    w = load_weights()
+    hyper = json.loads(WEIGHTS_PATH.read_text(encoding="utf-8")).get("fitted_with", {})
+    fargs = F.fit_args(hyper)
+    print(f"weights {w.version}, fitted with {hyper}, trained on {', '.join(w.trained_on)}\n")
+
+    print("## (a) held-out sets, shipped weights\n")
+    for name in HELD_OUT:
+        path = DATA / name
+        if path.exists():
+            t0 = time.perf_counter()
+            rep = evaluate(load_labelled(path), cat)
+            print(format_report(path.stem, rep))
+            print(f"\n({(time.perf_counter() - t0) * 1000 / max(1, rep.n):.1f} ms per answer)\n")
+    if not REAL.exists():
+        print(f"(no {REAL}: (b) and (c) need the real answers)")
+        return 0
+    own = [ex for name in TRAIN_SETS if (DATA / name).exists() for ex in F.examples(load_labelled(DATA / name), cat)]
+    real = F.examples(load_real(REAL), cat)
+    sources = len({ex.group for ex in real})
+    preds_b = F.cross_validate(own, real, args.folds, **fargs)
+    f1_b = F.presence_f1(real, preds_b)
+    print(table(f"(b) real answers ({len(real)}, {sources} sources), {args.folds}-fold cross-validation grouped by "
+                "source", f1_b))
+    w_own = F.fit(own, **fargs)
+    f1_c = F.presence_f1(real, F.predict(real, w_own))
+    print()
+    print(table("(c) fitted on the project's own training sets only, judged on the real answers", f1_c))
+    print("\n### confidence on (b), out of fold, with the shipped calibration\n")
+    print(reliability(real, preds_b, w))
+    if args.errors:
+        print("\n### wrong decisions of (b)\n")
+        for ex, pr in zip(real, preds_b):
+            for c in COMPONENTS:
+                if (c in pr.labels) != (c in ex.present):
+                    print(f"- {ex.id} ({ex.group}): {c} {'false alarm' if c in pr.labels else 'missed'}")
+    if args.ablation:
+        base = sum(f1_b[c][2] for c in COMPONENTS) / len(COMPONENTS)
+        print("\n## ablation on (b): F1 change when a cue family or signal is left out (negative: it earns its place)\n")
+        print("| left out | mean F1 | " + " | ".join(COMPONENTS) + " |")
+        print("| --- | --- | " + " | ".join("---" for _ in COMPONENTS) + " |")
+        drops = [(f"cue:{f.id}", f"cue family `{f.id}`") for f in families()] + [(s, f"signal `{s}*`") for s in SIGNALS]
+        for key, name in drops:
+            f1 = F.presence_f1(real, F.cross_validate(own, real, args.folds, drop=(key,), **fargs))
+            mean = sum(f1[c][2] for c in COMPONENTS) / len(COMPONENTS)
+            print(f"| {name} | {mean - base:+.3f} | " + " | ".join(f"{f1[c][2] - f1_b[c][2]:+.2f}" for c in COMPONENTS)
+                  + " |", flush=True)
     return 0
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    sys.exit(main())

@@ -4,8 +4,8 @@ import time
 import pytest
 
 from answers import HYPOTHETICAL, LESSON_ENDING, NO_COMPANY_TIE, QUESTION, STRONG, STT, VERBATIM, WE_ONLY
-from starcoach.analysis import EmptyAnswer, analyse
 from starcoach.banks import load_catalogue
+from starcoach.judge import EmptyAnswer, analyse
 from starcoach.model import COMPONENTS
 
 
@@ -119,15 +119,15 @@ def test_opening_that_plays_back_a_different_question_is_pointed_out(catalogue):
     doordash = catalogue.company("doordash")
     # The story fits this question too, but the opening plays back another one.
     a = analyse(STRONG, question="Tell me about a time you used data to change a decision.", company=doordash)
-    assert not a.structure["repeat"].present and a.checks.on_topic is not False  # None: no concept to check
-    hint = [x for x in a.advice if "plays back a different question" in x]
+    assert a.checks.on_topic is not False  # None: no concept to check
+    hint = [x for x in a.advice if "shares no words with the question asked" in x]
     assert hint and "used data to change a decision" in hint[0] and "So you'd like to hear" in hint[0]
     assert not any(x.startswith("Open by playing the question back") for x in a.advice)
     # Off topic as well: the off-topic advice says it once, without a second line about the opening.
     b = analyse(STRONG, question="Tell me about a time you had to persuade a sceptical executive.", company=doordash)
     assert b.checks.on_topic is False
     assert any("does not seem to answer the question" in x for x in b.advice)
-    assert not any("different question" in x or x.startswith("Open by playing") for x in b.advice)
+    assert not any("shares no words" in x or x.startswith("Open by playing") for x in b.advice)
     # Asked the question it was told for, the opening is a good repeat.
     c = analyse(STRONG, question=QUESTION, company=doordash)
-    assert c.structure["repeat"].present and not any("different question" in x for x in c.advice)
+    assert c.structure["repeat"].present and not any("shares no words" in x for x in c.advice)

@@ -638,7 +638,7 @@ LINK_ACTION = (" I moved quickly and did not wait for a perfect answer, because 
 
 
 def _store_answers(root: Path, company, texts: list[str]):
-    from starcoach.analysis import analyse
+    from starcoach.judge import analyse
     from starcoach.store import Store
 
     store = Store.open(root)

@@ -38,8 +38,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Optional, Sequence
 
-from starcoach.analysis import COMFORTABLE_WPM, FILLERS_OK_PER_MIN, TARGET_DURATION_S
 from starcoach.cli import Env, ExitStatus, UsageError
+from starcoach.judge import COMFORTABLE_WPM, FILLERS_OK_PER_MIN, TARGET_DURATION_S
 from starcoach.model import COMPONENT_LETTERS, COMPONENT_TITLES, COMPONENTS, Analysis, ComponentResult, Word
 from starcoach.text import first_line
 

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator, Optional
 
-from starcoach.analysis import EmptyAnswer, analyse
 from starcoach.banks import Company
+from starcoach.judge import EmptyAnswer, analyse
 from starcoach.model import Analysis, Transcript
 
 AUDIO_EXTENSIONS = frozenset({

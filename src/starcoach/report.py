@@ -133,7 +133,7 @@ def delivery_lines(d: Delivery, *, max_pauses: Optional[int] = 6) -> list[tuple[
 
     One wording for the terminal report and the Markdown/HTML exports.
     """
-    from starcoach.analysis import COMFORTABLE_WPM, FILLERS_OK_PER_MIN, LONG_PAUSE_S, TARGET_DURATION_S
+    from starcoach.judge import COMFORTABLE_WPM, FILLERS_OK_PER_MIN, LONG_PAUSE_S, TARGET_DURATION_S
 
     lo, hi = TARGET_DURATION_S
     slow, fast = COMFORTABLE_WPM

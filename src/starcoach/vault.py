@@ -874,7 +874,7 @@ _INFER_AT = 1.0
 
 
 def _value_phrases(company: Company) -> list[list[tuple[tuple[str, ...], float, str]]]:
-    from starcoach.analysis import _GENERIC_VALUE_WORDS
+    from starcoach.judge.lexicon import GENERIC_VALUE_WORDS as _GENERIC_VALUE_WORDS
 
     company_stems = {stem(t) for t in tokens(company.name) + [company.id]}
     out = []

@@ -1,24 +1,25 @@
 """Measures the analysis heuristics against labelled answers.
 
-A labelled answer (tests/data/answers_*.toml) is a list of ``[label, text]``
-segments plus answer-level facts (values linked, quantified, on topic,
-hypothetical).  We report, per component, precision / recall / F1 of the
+A labelled answer (tests/data/answers_*.toml, or the JSON Lines of real
+published answers beside the project in ../shared/answers/) is a list of
+``[label, text]`` segments plus answer-level facts (values linked,
+quantified, on topic, hypothetical).  We report, per component, precision / recall / F1 of the
 answer-level *presence* decision (what the user sees in the checklist), and
 the share of words whose predicted component matches the gold one (which
 judges sentence labelling without depending on where sentences are cut).
 
-Run ``python benchmarks/eval_heuristics.py`` for the table.
+Run ``python benchmarks/eval_heuristics.py`` for the tables.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
-from starcoach.analysis import analyse
-from starcoach.banks import Catalogue, load_catalogue
+from starcoach.banks import Catalogue, UnknownCompany, load_catalogue
 from starcoach.model import COMPONENTS, Analysis
 
 try:
@@ -40,10 +41,21 @@ class Labelled:
     on_topic: bool
     hypothetical: bool
     segments: tuple[tuple[str, str], ...]
+    #: where the answer comes from (a set's name, or a real answer's web site): answers of one source share a style
+    source: str = ""
 
     @property
     def text(self) -> str:
         return " ".join(t.strip() for _, t in self.segments)
+
+    def char_labels(self) -> list[str]:
+        """The gold label of every character of ``text``."""
+        out: list[str] = []
+        for k, (label, t) in enumerate(self.segments):
+            if k:
+                out.append(out[-1] if out else "none")
+            out.extend([label] * len(t.strip()))
+        return out
 
     @property
     def present(self) -> set[str]:
@@ -62,8 +74,28 @@ def load_labelled(path: Path) -> list[Labelled]:
             id=a["id"], question=a.get("question", ""), company=a.get("company") or None,
             tags=tuple(a.get("tags", ())), values=tuple(a.get("values", ())),
             quantified=bool(a.get("quantified", False)), on_topic=bool(a.get("on_topic", True)),
-            hypothetical=bool(a.get("hypothetical", False)), segments=segs,
+            hypothetical=bool(a.get("hypothetical", False)), segments=segs, source=path.stem,
         ))
+    return out
+
+
+def load_real(path: Path) -> list[Labelled]:
+    """Real published answers, one JSON object a line (``id``, ``source``, ``question``,
+    ``company``, ``segments``); grouped by the web site they were published on."""
+    out = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if not line.strip():
+            continue
+        a = json.loads(line)
+        segs = tuple((str(x[0]), str(x[1])) for x in a["segments"])
+        for label, _ in segs:
+            if label not in LABELS:
+                raise ValueError(f"{path}: {a['id']}: unknown label {label!r}")
+        src = str(a.get("source") or "")
+        host = src.split("/")[2] if src.count("/") >= 2 else src
+        out.append(Labelled(id=a["id"], question=a.get("question") or "", company=a.get("company") or None,
+                            tags=(), values=(), quantified=False, on_topic=True, hypothetical=False,
+                            segments=segs, source=host))
     return out
 
 
@@ -134,12 +166,14 @@ def _word_labels_pred(a: Analysis) -> list[str]:
     return out
 
 
-def evaluate(items: list[Labelled], catalogue: Optional[Catalogue] = None) -> Report:
+def evaluate(items: list[Labelled], catalogue: Optional[Catalogue] = None, weights=None) -> Report:
+    from starcoach.judge import analyse
+
     catalogue = catalogue or load_catalogue()
     rep = Report()
     for item in items:
-        company = catalogue.company(item.company) if item.company else None
-        a = analyse(item.text, question=item.question or None, company=company, input=item.id)
+        company = _company(catalogue, item.company)
+        a = analyse(item.text, question=item.question or None, company=company, input=item.id, weights=weights)
         rep.n += 1
         gold = item.present
         for c in COMPONENTS:
@@ -169,6 +203,16 @@ def evaluate(items: list[Labelled], catalogue: Optional[Catalogue] = None) -> Re
             for name in {v.name for v in company.values}:
                 rep.values.add(name in gold_names, name in pred_names)
     return rep
+
+
+def _company(catalogue: Catalogue, cid: Optional[str]):
+    # A real answer may name a company the catalogue has no profile for: judged without one.
+    if not cid:
+        return None
+    try:
+        return catalogue.company(cid)
+    except UnknownCompany:
+        return None
 
 
 def format_report(name: str, rep: Report) -> str:

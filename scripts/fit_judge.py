@@ -1,0 +1,108 @@
+"""Fit the R-STAR-L judge's weights and write src/starcoach/judge/weights.json.
+
+    python scripts/fit_judge.py [--check]
+
+Trains on the development sets (tests/data/answers_dev.toml and the
+answers_styles_*.toml sets) and on the real published answers in
+../shared/answers/real_dev.jsonl when that folder is there.  The held-out
+sets (answers_heldout*.toml) are never read.  The two decoding weights and
+the L2 penalty are chosen by grouped cross-validation on the real answers
+(mean component F1); the confidence is calibrated on out-of-fold
+predictions over all training answers.  Deterministic: the same data give
+the same file.  ``--check`` fits and compares with the file on disk
+instead of writing it (exit 1 when they differ), with the grid point the
+file on disk was fitted with (the search is the slow part).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "src"))
+
+from starcoach.banks import load_catalogue  # noqa: E402
+from starcoach.judge import fit as F  # noqa: E402
+from starcoach.judge.emissions import WEIGHTS_PATH  # noqa: E402
+from starcoach.judge.evaluation import load_labelled, load_real  # noqa: E402
+from starcoach.model import COMPONENTS  # noqa: E402
+
+DATA = ROOT / "tests" / "data"
+REAL = ROOT.parent / "shared" / "answers" / "real_dev.jsonl"
+TRAIN_SETS = ("answers_dev.toml", "answers_styles_a.toml", "answers_styles_b.toml")
+#: The grid the cross-validation chooses from: the L2 penalty, how much the
+#: transitions count, how much of the label prior the emissions give back, and
+#: how much each answer counts by where it comes from (a real published answer
+#: more than one written here; the first development set, which nearly always
+#: opens with a play-back and closes with a link back, less).
+GRID = [dict(l2=l2, transition_weight=tw, prior_correction=0.5, real_weight=3.0, dev_weight=dw)
+        for l2 in (1.0, 2.0) for tw in (0.5, 1.0) for dw in (0.5, 1.0)]
+
+
+def training_data():
+    cat = load_catalogue()
+    own = [ex for name in TRAIN_SETS if (DATA / name).exists()
+           for ex in F.examples(load_labelled(DATA / name), cat)]
+    real = F.examples(load_real(REAL), cat) if REAL.exists() else []
+    return own, real
+
+
+def choose(own, real, folds: int = 8) -> dict:
+    """The grid point with the best mean component F1 on the real answers, out of fold."""
+    if not real:
+        return GRID[0]
+    best, best_f1 = GRID[0], -1.0
+    for args in GRID:
+        preds = F.cross_validate(own, real, folds, **F.fit_args(args))
+        f1 = F.presence_f1(real, preds)
+        mean = sum(f1[c][2] for c in COMPONENTS) / len(COMPONENTS)
+        print(f"  {args}: mean F1 {mean:.3f}", file=sys.stderr)
+        if mean > best_f1:
+            best, best_f1 = args, mean
+    return best
+
+
+def calibrate(pool, args: dict, folds: int = 8) -> dict[str, tuple[float, float]]:
+    preds = F.cross_validate([], pool, folds, **F.fit_args(args))
+    return {c: F.platt([p.probabilities[c] for p in preds], [c in ex.present for ex in pool]) for c in COMPONENTS}
+
+
+def build(args: dict | None = None) -> dict:
+    """Fit and calibrate; ``args`` (a grid point) skips the grid search."""
+    own, real = training_data()
+    if args is None:
+        args = choose(own, real)
+    pool = own + real
+    w = F.fit(pool, version="1", **F.fit_args(args))
+    w = replace(w, calibration=calibrate(pool, args))
+    d = w.to_json()
+    d["fitted_with"] = args
+    return d
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--check", action="store_true", help="compare with the weights on disk instead of writing")
+    args = ap.parse_args()
+    if args.check:
+        stored = json.loads(WEIGHTS_PATH.read_text(encoding="utf-8")) if WEIGHTS_PATH.exists() else {}
+        data = build(stored.get("fitted_with"))
+    else:
+        data = build()
+    text = json.dumps(data, indent=1, sort_keys=True) + "\n"
+    if args.check:
+        same = WEIGHTS_PATH.exists() and WEIGHTS_PATH.read_text(encoding="utf-8") == text
+        print("weights.json is up to date" if same else "weights.json differs from a fresh fit")
+        return 0 if same else 1
+    WEIGHTS_PATH.write_text(text, encoding="utf-8")
+    print(f"wrote {WEIGHTS_PATH.relative_to(ROOT)}: {len(data['coef']['none'])} features per label, "
+          f"trained on {', '.join(data['trained_on'])}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

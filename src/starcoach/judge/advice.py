@@ -1,0 +1,182 @@
+"""Advice: concrete, prioritised suggestions that quote the candidate's own words.
+
+Where the judge is unsure a part is missing (its confidence below
+``UNSURE_BELOW``), the advice asks the candidate to make it explicit rather
+than telling them they left it out.
+"""
+
+from __future__ import annotations
+
+from typing import Optional, Sequence
+
+from starcoach.banks import Company
+from starcoach.judge.cues import family, normalise
+from starcoach.judge.features import SentenceCues
+from starcoach.judge.score import (
+    COMFORTABLE_WPM,
+    FILLERS_OK_PER_MIN,
+    LONG_PAUSE_S,
+    TARGET_DURATION_S,
+    TARGET_WORDS,
+    UNSURE_BELOW,
+)
+from starcoach.model import Checks, ComponentResult, Delivery, Sentence
+from starcoach.text import content_stems
+
+
+def quote(text: str, max_words: int = 14) -> str:
+    words = text.strip().split()
+    q = " ".join(words[:max_words])
+    if len(words) > max_words:
+        q = q.rstrip(",;:") + "…"
+    return f"\u201c{q}\u201d"
+
+
+def best_values(cues: Sequence[SentenceCues], company: Company) -> list[str]:
+    """The values the whole answer comes closest to (for "link it to ..." advice)."""
+    totals = [0.0] * len(company.values)
+    for c in cues:
+        for vi, sc in enumerate(c.value_scores):
+            totals[vi] += sc
+    order = sorted(range(len(totals)), key=lambda vi: -totals[vi])
+    if not order or totals[order[0]] == 0:
+        return [company.values[0].name]
+    return [company.values[vi].name for vi in order[:2] if totals[vi] > 0]
+
+
+def _missing(r: ComponentResult, sure: str, unsure: str) -> str:
+    return unsure if r.confidence < UNSURE_BELOW else sure
+
+
+def advice(sents: Sequence[Sentence], cues: Sequence[SentenceCues], structure: dict[str, ComponentResult],
+           checks: Checks, delivery: Optional[Delivery], duration_s: Optional[float], question: Optional[str],
+           company: Optional[Company]) -> list[str]:
+    out: list[str] = []
+    first = sents[0].text if sents else ""
+    last = sents[-1].text if sents else ""
+    cname = company.name if company else None
+
+    if checks.on_topic is False:
+        out.append(f"The story does not seem to answer the question asked (\u201c{question}\u201d): "
+                   "pick a story where that is exactly what happened, and say so in your first sentences.")
+    if checks.hypothetical:
+        hyp = next((sents[i].text for i, c in enumerate(cues) if c.n("action.hypothetical")), first)
+        out.append("You describe what you would do or usually do (" + quote(hyp, 10)
+                   + "); interviewers want one real past story: \u201cLast year, when…, I…\u201d.")
+    if not structure["action"].present:
+        out.append(_missing(structure["action"],
+                            "Say what you did, step by step, in the first person: \u201cFirst I…, then I…\u201d. "
+                            "The action should be the longest part of the answer.",
+                            "It is not clear which steps you took yourself; say them in the first person, "
+                            "in order: \u201cFirst I…, then I…\u201d."))
+    if not structure["result"].present:
+        out.append(_missing(structure["result"],
+                            "Finish the story with its result: what changed because of what you did, with a number "
+                            "if you have one (time saved, error rate, revenue, adoption).",
+                            "The result is hard to pick out: say plainly what changed because of what you did, "
+                            "with a number if you have one."))
+    lb = structure["link_back"]
+    if not lb.present:
+        ends_with_lesson = bool(cues and cues[-1].n("lesson"))
+        if company:
+            vals = best_values(cues, company)
+            target = f"{cname}'s \u2018{vals[0]}\u2019"
+            if ends_with_lesson:
+                out.append(f"Your last sentence, {quote(last)}, is a general lesson; tie it to {target} instead, "
+                           f"e.g. \u201c…and that is what \u2018{vals[0]}\u2019 means to me.\u201d")
+            else:
+                out.append(f"Close by linking the story to {target}: one sentence on why this is how you would "
+                           f"work at {cname}.")
+        elif ends_with_lesson:
+            out.append(f"Your last sentence, {quote(last)}, is a general lesson, not a link back: tie it to "
+                       "the company's values or to the role you are interviewing for.")
+        else:
+            out.append("Close by linking the story to the hiring company's values or to the role "
+                       "(use --company to check against a company's values).")
+    elif company and not lb.values:
+        vals = best_values(cues, company)
+        out.append(f"Your closing ties to the company but names none of {cname}'s values; make the link "
+                   f"explicit, e.g. to \u2018{vals[0]}\u2019.")
+    if not structure["situation"].present:
+        out.append(_missing(structure["situation"],
+                            "Set the scene in one or two sentences before the action: where you were, when, "
+                            "and what was going on.",
+                            "The scene may be there but it is brief: say where and when this was, and what was "
+                            "going on, before the action."))
+    if not structure["task"].present:
+        out.append(_missing(structure["task"],
+                            "Say what you had to achieve and why it mattered (\u201cMy job was to…\u201d) before "
+                            "what you did.",
+                            "Your task is only implied: say it in so many words (\u201cMy job was to…\u201d) "
+                            "before what you did."))
+    # An opening that frames a question ("So you'd like to hear about...") sharing
+    # no word with the one asked: a misheard or different question, or a bold
+    # paraphrase; the judge cannot tell which, so it asks.
+    frame = family("repeat.frame")
+    played_back = next((i for i, c in enumerate(cues[:2])
+                        if c.n("repeat.frame") and c.q_overlap < 0.15 and c.q_cover == 0.0
+                        and len(content_stems(sents[i].text)) >= 8
+                        and frame.regex.search(normalise(sents[i].text[:60]))), None)
+    if question and played_back is not None:
+        if checks.on_topic is not False:  # else the off-topic advice already says it
+            out.append(f"Your opening, {quote(sents[played_back].text)}, shares no words with the question asked "
+                       f"({quote(question)}): if it plays back a different question, check you are answering what "
+                       "was asked, and restate that.")
+    elif not structure["repeat"].present:
+        out.append("Open by playing the question back in your own words (\u201cSo you'd like to hear about a time "
+                   "when…\u201d): it shows you listened and buys a moment to think.")
+    elif checks.repeat_verbatim:
+        out.append(f"Your opening, {quote(sents[0].text)}, repeats the question word for word; rephrase it in your "
+                   "own words so it sounds like understanding, not echoing.")
+    if structure["result"].present and not checks.result_quantified:
+        out.append("Quantify the result: " + quote(structure["result"].evidence or "", 12)
+                   + " has no number; add a measure (%, hours saved, revenue, users).")
+    if checks.action_voice == "we":
+        out.append("Your actions are all \u201cwe\u201d: say what you yourself did (\u201cI wrote…\u201d, "
+                   "\u201cI convinced…\u201d); the interviewer is hiring you, not your team.")
+    elif checks.action_voice == "mixed":
+        out.append("Most of your actions say \u201cwe\u201d; make your own part clear with \u201cI\u201d.")
+    shares = dict(checks.shares)
+    setup = shares["situation"] + shares["task"]
+    if setup > 0.4:
+        out.append(f"Set-up (situation and task) takes {setup:.0%} of the answer; keep it under a third and "
+                   "spend the time on your actions.")
+    elif structure["action"].present and shares["action"] < max(shares["situation"], shares["task"], shares["result"]):
+        out.append("Make the action the largest part of the answer: more on what you did and how.")
+    lo, hi = TARGET_WORDS
+    if duration_s is None or delivery is None:
+        if checks.word_count < lo:
+            out.append(f"At {checks.word_count} words the answer is short; aim for about {lo}-{hi} words "
+                       "(1.5-2.5 minutes spoken) with more detail in the action and result.")
+        elif checks.word_count > hi * 1.2:
+            out.append(f"At {checks.word_count} words the answer is long; aim for about {lo}-{hi} words "
+                       "(1.5-2.5 minutes spoken): trim the set-up and side details.")
+    if delivery is not None:
+        out.extend(delivery_advice(delivery))
+    return out
+
+
+def delivery_advice(d: Delivery) -> list[str]:
+    out = []
+    lo, hi = TARGET_DURATION_S
+    if d.speaking_s and d.speaking_s < lo:
+        out.append(f"You spoke for {d.speaking_s:.0f} s; aim for 1.5-2.5 minutes with more detail in the "
+                   "action and result.")
+    elif d.speaking_s > hi * 1.1:
+        out.append(f"You spoke for {d.speaking_s / 60:.1f} minutes; aim for 1.5-2.5: trim the set-up.")
+    slow, fast = COMFORTABLE_WPM
+    if d.wpm and d.wpm > fast:
+        out.append(f"You spoke at {d.wpm:.0f} words per minute; slow down to {slow:.0f}-{fast:.0f} so the "
+                   "interviewer can follow.")
+    elif d.wpm and d.wpm < slow:
+        out.append(f"You spoke at {d.wpm:.0f} words per minute; a steadier {slow:.0f}-{fast:.0f} sounds more "
+                   "confident.")
+    if d.fillers and d.fillers_per_minute > FILLERS_OK_PER_MIN:
+        top = ", ".join(f"\u201c{w}\u201d \u00d7{n}" for w, n in list(d.filler_counts.items())[:3])
+        out.append(f"{len(d.fillers)} filler words ({d.fillers_per_minute:.1f} per minute: {top}); "
+                   "pause silently instead.")
+    if d.longest_pause_s >= LONG_PAUSE_S:
+        p = max(d.pauses, key=lambda p: p.duration_s)
+        out.append(f"A {p.duration_s:.1f} s silence at {p.start_s:.0f} s; a short pause is fine, but know your "
+                   "story well enough to keep it flowing.")
+    return out

@@ -1,0 +1,133 @@
+"""Answer-level checks: what no single sentence shows.
+
+A verbatim repeat, a measured result, "I" or "we" in the actions, a
+hypothetical answer ("I would..."), a story that answers a different
+question, how the words are shared between the parts, and which company
+values the closing names.  Each is a plain rule over the sentence cues and
+the decoded labels, measured in docs/heuristics.md.
+"""
+
+from __future__ import annotations
+
+import re
+from difflib import SequenceMatcher
+from functools import lru_cache
+from typing import Optional, Sequence
+
+from starcoach.banks import Company
+from starcoach.judge.cues import CUES_DIR, normalise
+from starcoach.judge.features import SentenceCues
+from starcoach.judge.lexicon import lexicon
+from starcoach.judge.pipeline import topic_stems
+from starcoach.model import COMPONENTS, Checks
+from starcoach.text import stem, tokens
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib  # type: ignore[no-redef]
+
+#: A closing that points back at what was just said ("and that's the habit
+#: I'd bring", "which is how ...", "I think this is what ... means").
+ANAPHORIC_TIE = re.compile(
+    r"^\W*(?:(?:and|so|but|honestly|yeah)\W+)*(?:(?:i|i'd|i'm)\s+(?:think|guess|believe|feel|know|would say)\W+)?"
+    r"(?:that|this|which|it|those|these)\b", re.IGNORECASE)
+
+#: Value evidence a closing needs to name a value, and how close to the best a second one must come.
+VALUE_NAMED_AT, VALUE_SECOND_SHARE, ANAPHORIC_SHARE = 0.6, 0.7, 0.8
+
+
+@lru_cache(maxsize=2)
+def concepts(language: str = "en") -> dict[str, tuple[re.Pattern[str], re.Pattern[str]]]:
+    """Question concept -> (pattern in the question, markers in the story)."""
+    data = tomllib.loads((CUES_DIR / f"concepts_{language}.toml").read_text(encoding="utf-8"))
+    return {k: (re.compile(r"\b(?:" + v["question"] + r")\b"), re.compile(r"\b(?:" + v["answer"] + r")\b"))
+            for k, v in data["concept"].items()}
+
+
+def question_concepts(question: str) -> list[str]:
+    q = normalise(question)
+    return [k for k, (qrx, _) in concepts().items() if qrx.search(q)]
+
+
+def on_topic(question: str, body_text: str) -> tuple[Optional[bool], float]:
+    """Whether the story answers the question: None when the question's topic is not recognised."""
+    body = normalise(body_text)
+    topic = topic_stems(question)
+    body_stems = {stem(t) for t in tokens(body)}
+    cover = len(topic & body_stems) / len(topic) if topic else 0.0
+    found = question_concepts(question)
+    if not found:
+        return None, cover
+    table = concepts()
+    hits = sum(1 for k in found if table[k][1].search(body))
+    return hits > 0 or cover >= 0.5, cover
+
+
+def verbatim(question: str, opening: str) -> bool:
+    q = tokens(question)
+    s = tokens(opening)
+    if len(q) < 4 or not s:
+        return False
+    m = SequenceMatcher(None, q, s, autojunk=False)
+    blocks = m.get_matching_blocks()
+    matched = sum(b.size for b in blocks)
+    longest = max((b.size for b in blocks), default=0)
+    return matched / len(q) >= 0.85 and longest >= 0.6 * len(q)
+
+
+def linked_values(cues: Sequence[SentenceCues], texts: Sequence[str], link_idx: Sequence[int],
+                  company: Optional[Company]) -> tuple[str, ...]:
+    """The company values the link-back sentences tie to (at most two)."""
+    if not company or not link_idx:
+        return ()
+    lex = lexicon(company)
+    totals = [0.0] * len(lex.names)
+    for i in link_idx:
+        for vi, sc in enumerate(cues[i].value_scores):
+            totals[vi] += sc
+    first = link_idx[0]
+    if first > 0 and ANAPHORIC_TIE.match(texts[first]):
+        # "... and that's what being an owner means": the value is in what
+        # "that" points back to, the sentence before.
+        for vi, sc in enumerate(cues[first - 1].value_scores):
+            totals[vi] += ANAPHORIC_SHARE * sc
+    ranked = sorted(range(len(totals)), key=lambda vi: -totals[vi])
+    top = totals[ranked[0]] if ranked else 0.0
+    return tuple(lex.names[vi] for vi in ranked[:2]
+                 if totals[vi] >= VALUE_NAMED_AT and totals[vi] >= VALUE_SECOND_SHARE * top)
+
+
+def answer_checks(text: str, question: Optional[str], cues: Sequence[SentenceCues], texts: Sequence[str],
+                  labels: Sequence[Optional[str]]) -> Checks:
+    by_comp: dict[str, list[int]] = {c: [i for i, lab in enumerate(labels) if lab == c] for c in COMPONENTS}
+    all_tokens = tokens(text)
+    word_count = len(all_tokens)
+    is_verbatim = bool(question and by_comp["repeat"] and verbatim(question, texts[by_comp["repeat"][0]]))
+    quantified = any(cues[i].n("result.measure") for i in by_comp["result"])
+    acts = by_comp["action"]
+    act_i = sum(cues[i].n("action.i_past") + cues[i].n("action.i_phrases") for i in acts)
+    act_we = sum(cues[i].n("action.we_past") for i in acts)
+    i_refs = sum(cues[i].i_count for i in acts)
+    we_refs = sum(cues[i].we_count for i in acts)
+    if not acts:
+        voice = "none"
+    elif (act_i == 0 and act_we > 0) or (i_refs == 0 and we_refs > 0):
+        voice = "we"
+    elif act_we > act_i and we_refs > 2 * i_refs:
+        voice = "mixed"
+    else:
+        voice = "i"
+    hyp = sum(c.n("action.hypothetical") for c in cues)
+    past = sum(c.n("action.i_past") + c.n("action.we_past") for c in cues)
+    hypothetical = hyp >= 2 and hyp >= past
+    body = " ".join(t for t, lab in zip(texts, labels) if lab != "repeat")
+    topic, overlap = on_topic(question, body) if question else (None, 0.0)
+    counts = {c: 0 for c in COMPONENTS}
+    for c, lab in zip(cues, labels):
+        if lab:
+            counts[lab] += c.n_words
+    total = max(1, word_count)
+    return Checks(word_count=word_count, repeat_verbatim=is_verbatim, result_quantified=quantified,
+                  action_voice=voice, hypothetical=hypothetical, on_topic=topic, question_overlap=overlap,
+                  shares=tuple((c, counts[c] / total) for c in COMPONENTS))

@@ -1,0 +1,86 @@
+"""Cue families: the phrasings the judge looks for, kept as data.
+
+A family (``cues/en.toml``) is one kind of phrasing: "a time or place phrase
+opening the answer", "being given the task", "how others took the outcome".
+Each has an id, regular expressions, and example sentences it must and must
+not match, so a pattern that can never fire (a stray backslash) fails a test
+instead of going quietly dead.  A family is only evidence; how much it counts
+for each component is fitted from labelled answers (``weights.json``).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib  # type: ignore[no-redef]
+
+CUES_DIR = Path(__file__).resolve().parent / "cues"
+
+#: Where a family is looked for: anywhere, only in the first sentences, or only near the end.
+SCOPES = ("any", "opening", "closing")
+
+
+@dataclass(frozen=True)
+class Family:
+    id: str
+    about: str
+    scope: str
+    regex: re.Pattern[str]
+    match: tuple[str, ...]
+    nomatch: tuple[str, ...]
+    #: every pattern starts with "^": matched per sentence, never across a whole answer
+    anchored: bool = False
+
+    def count(self, text: str) -> int:
+        """Matches in ``text``, which is already lower-cased with plain apostrophes."""
+        return len(self.regex.findall(text))
+
+
+def normalise(text: str) -> str:
+    """The form every pattern is matched against: lower case, straight apostrophes."""
+    return text.replace("\u2019", "'").replace("\u2018", "'").lower()
+
+
+def _compile(fid: str, mode: str, patterns: list[str]) -> re.Pattern[str]:
+    if not patterns:
+        raise ValueError(f"cue family {fid}: no patterns")
+    if mode == "words":
+        # Matched against lower-cased text: no IGNORECASE, which is slower.
+        return re.compile(r"\b(?:" + "|".join(patterns) + r")\b")
+    if mode == "raw":
+        return re.compile("|".join(f"(?:{p})" for p in patterns))
+    raise ValueError(f"cue family {fid}: unknown mode {mode!r}")
+
+
+@lru_cache(maxsize=4)
+def families(language: str = "en") -> tuple[Family, ...]:
+    """The cue families of one language, compiled once per process."""
+    data = tomllib.loads((CUES_DIR / f"{language}.toml").read_text(encoding="utf-8"))
+    out = []
+    seen: set[str] = set()
+    for f in data["family"]:
+        fid = str(f["id"])
+        if fid in seen:
+            raise ValueError(f"cue family {fid}: defined twice")
+        seen.add(fid)
+        scope = str(f.get("scope", "any"))
+        if scope not in SCOPES:
+            raise ValueError(f"cue family {fid}: unknown scope {scope!r}")
+        out.append(Family(id=fid, about=str(f.get("about", "")), scope=scope,
+                          regex=_compile(fid, str(f.get("mode", "words")), list(f["patterns"])),
+                          match=tuple(f.get("match", ())), nomatch=tuple(f.get("nomatch", ())),
+                          anchored=all(str(p).startswith("^") for p in f["patterns"])))
+    return tuple(out)
+
+
+def family(fid: str, language: str = "en") -> Family:
+    for f in families(language):
+        if f.id == fid:
+            return f
+    raise KeyError(fid)

@@ -1,0 +1,239 @@
+"""Fitting the judge's weights from labelled answers (numpy; not needed at run time).
+
+``scripts/fit_judge.py`` calls ``fit`` on the training sets and writes
+weights.json; ``benchmarks/eval_heuristics.py`` uses the same functions for
+grouped cross-validation and the ablation.  The model, kept small enough to
+read as a table:
+
+- emissions: multinomial logistic regression from a sentence's named
+  features (features.py) to its label, with an L2 penalty;
+- transitions: how often each label follows the last component seen in the
+  training answers (add-one smoothed), as log probabilities;
+- two decoding weights, chosen by grouped cross-validation: how much the
+  transitions count, and how much of the label prior the emissions give back;
+- calibration: per component, Platt scaling of the presence probability
+  measured out of fold, so that "0.9" means right about nine times in ten.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Callable, Iterable, Optional, Sequence
+
+import numpy as np
+
+from starcoach.banks import Catalogue
+from starcoach.judge.decode import STATES, label_marginals, presence_probabilities, viterbi
+from starcoach.judge.emissions import LABELS, Weights, emission_scores
+from starcoach.judge.evaluation import Labelled, _company
+from starcoach.judge.pipeline import featurise
+from starcoach.model import COMPONENTS
+
+
+@dataclass(frozen=True)
+class Example:
+    """One labelled answer as the judge sees it: features and gold label per sentence."""
+
+    id: str
+    #: the answer's set or web site; cross-validation never splits a group, which is
+    #: the site for real answers (one style) and the answer itself for written ones
+    source: str
+    group: str
+    features: tuple[dict[str, float], ...]
+    labels: tuple[str, ...]
+    present: frozenset[str]
+
+
+def examples(items: Iterable[Labelled], catalogue: Catalogue) -> list[Example]:
+    out = []
+    for item in items:
+        text = item.text
+        chars = item.char_labels()
+        fz = featurise(text, item.question or None, _company(catalogue, item.company))
+        labels = []
+        for p in fz.pieces:
+            span = chars[p.start:p.end]
+            counts: dict[str, int] = {}
+            for ch, lab in zip(text[p.start:p.end], span):
+                if not ch.isspace():
+                    counts[lab] = counts.get(lab, 0) + 1
+            labels.append(max(counts, key=lambda k: counts[k]) if counts else "none")
+        real = "." in item.source  # a web site's host name
+        out.append(Example(item.id, item.source, item.source if real else f"{item.source}:{item.id}",
+                           fz.features, tuple(labels), frozenset(item.present)))
+    return out
+
+
+def _keep(name: str, drop: Sequence[str]) -> bool:
+    return not any(name == d or name.startswith(d) for d in drop)
+
+
+def fit(train: Sequence[Example], *, l2: float = 1.0, transition_weight: float = 1.0,
+        prior_correction: float = 0.5, drop: Sequence[str] = (), steps: int = 300,
+        group_weight: Optional[Callable[[str], float]] = None, version: str = "dev") -> Weights:
+    names = sorted({k for ex in train for f in ex.features for k in f if _keep(k, drop)})
+    col = {k: j for j, k in enumerate(names)}
+    rows = [(f, lab, ex.group) for ex in train for f, lab in zip(ex.features, ex.labels)]
+    x = np.zeros((len(rows), len(names)))
+    y = np.zeros(len(rows), dtype=int)
+    sw = np.ones(len(rows))
+    li = {lab: k for k, lab in enumerate(LABELS)}
+    for r, (f, lab, group) in enumerate(rows):
+        for k, v in f.items():
+            j = col.get(k)
+            if j is not None:
+                x[r, j] = v
+        y[r] = li[lab]
+        if group_weight:
+            sw[r] = group_weight(group)
+    w, b = _logistic(x, y, sw, l2=l2, steps=steps)
+    counts = np.bincount(y, minlength=len(LABELS)) + 1.0
+    log_prior = {lab: float(math.log(counts[k] / counts.sum())) for lab, k in li.items()}
+    return Weights(
+        version=version,
+        bias={lab: round(float(b[k]), 4) for lab, k in li.items()},
+        coef={lab: {n: round(float(w[j, k]), 4) for j, n in enumerate(names) if abs(w[j, k]) >= 1e-4}
+              for lab, k in li.items()},
+        log_prior={k: round(v, 4) for k, v in log_prior.items()},
+        transitions=transitions([ex.labels for ex in train]),
+        transition_weight=transition_weight, prior_correction=prior_correction,
+        calibration={c: (1.0, 0.0) for c in COMPONENTS},
+        trained_on=tuple(sorted({ex.source if "." not in ex.source else "real" for ex in train})),
+    )
+
+
+def _logistic(x: np.ndarray, y: np.ndarray, sw: np.ndarray, *, l2: float, steps: int) -> tuple[np.ndarray, np.ndarray]:
+    """Multinomial logistic regression by Newton-free full-batch Adam (deterministic: starts at zero)."""
+    n, d = x.shape
+    k = len(LABELS)
+    onehot = np.zeros((n, k))
+    onehot[np.arange(n), y] = 1.0
+    w = np.zeros((d, k))
+    b = np.zeros(k)
+    mw, vw, mb, vb = np.zeros_like(w), np.zeros_like(w), np.zeros_like(b), np.zeros_like(b)
+    total = sw.sum()
+    lr, b1, b2, eps = 0.1, 0.9, 0.999, 1e-8
+    for t in range(1, steps + 1):
+        z = x @ w + b
+        z -= z.max(axis=1, keepdims=True)
+        p = np.exp(z)
+        p /= p.sum(axis=1, keepdims=True)
+        g = (p - onehot) * sw[:, None] / total
+        gw = x.T @ g + l2 * w / total
+        gb = g.sum(axis=0)
+        mw = b1 * mw + (1 - b1) * gw
+        vw = b2 * vw + (1 - b2) * gw * gw
+        mb = b1 * mb + (1 - b1) * gb
+        vb = b2 * vb + (1 - b2) * gb * gb
+        step = lr * math.sqrt(1 - b2 ** t) / (1 - b1 ** t)
+        w -= step * mw / (np.sqrt(vw) + eps)
+        b -= step * mb / (np.sqrt(vb) + eps)
+    return w, b
+
+
+def transitions(sequences: Iterable[Sequence[str]]) -> dict[str, dict[str, float]]:
+    """log P(label | last component seen), add-one smoothed."""
+    counts = {s: {lab: 1.0 for lab in LABELS} for s in STATES}
+    for seq in sequences:
+        state = "start"
+        for lab in seq:
+            counts[state][lab] += 1
+            if lab != "none":
+                state = lab
+    out = {}
+    for s, row in counts.items():
+        total = sum(row.values())
+        out[s] = {lab: round(math.log(v / total), 4) for lab, v in row.items()}
+    return out
+
+
+@dataclass(frozen=True)
+class Prediction:
+    id: str
+    labels: tuple[str, ...]
+    probabilities: dict[str, float]  # uncalibrated P(present) per component
+
+
+def predict(exs: Sequence[Example], w: Weights) -> list[Prediction]:
+    out = []
+    for ex in exs:
+        emis = [emission_scores(f, w) for f in ex.features]
+        labels = viterbi(emis, w.transitions, w.transition_weight)
+        probs = presence_probabilities(label_marginals(emis, w.transitions, w.transition_weight))
+        out.append(Prediction(ex.id, tuple(labels), probs))
+    return out
+
+
+def presence_f1(exs: Sequence[Example], preds: Sequence[Prediction]) -> dict[str, tuple[float, float, float]]:
+    """Per component (precision, recall, F1) of the answer-level presence decision."""
+    out = {}
+    for c in COMPONENTS:
+        tp = fp = fn = 0
+        for ex, pr in zip(exs, preds):
+            gold, pred = c in ex.present, c in pr.labels
+            tp += gold and pred
+            fp += pred and not gold
+            fn += gold and not pred
+        p = tp / (tp + fp) if tp + fp else 1.0
+        r = tp / (tp + fn) if tp + fn else 1.0
+        out[c] = (p, r, 2 * p * r / (p + r) if p + r else 0.0)
+    return out
+
+
+def grouped_folds(exs: Sequence[Example], k: int) -> list[list[int]]:
+    """Indices of ``exs`` in ``k`` folds, never splitting a group (source); largest groups first."""
+    groups: dict[str, list[int]] = {}
+    for i, ex in enumerate(exs):
+        groups.setdefault(ex.group, []).append(i)
+    folds: list[list[int]] = [[] for _ in range(min(k, len(groups)))]
+    for _, idx in sorted(groups.items(), key=lambda g: (-len(g[1]), g[0])):
+        min(folds, key=len).extend(idx)
+    return folds
+
+
+def cross_validate(pool: Sequence[Example], test: Sequence[Example], k: int,
+                   **fit_args) -> list[Prediction]:
+    """Out-of-fold predictions for ``test``: each fold is predicted by weights fitted
+    on ``pool`` plus the other folds of ``test`` (grouped by source)."""
+    preds: list[Optional[Prediction]] = [None] * len(test)
+    for fold in grouped_folds(test, k):
+        held = set(fold)
+        train = list(pool) + [ex for i, ex in enumerate(test) if i not in held]
+        w = fit(train, **fit_args)
+        for i, pr in zip(fold, predict([test[i] for i in fold], w)):
+            preds[i] = pr
+    return [p for p in preds if p is not None]
+
+
+def platt(probs: Sequence[float], gold: Sequence[bool]) -> tuple[float, float]:
+    """(a, b) of logistic(a * logit(p) + b) fitted to the outcomes, lightly regularised towards (1, 0)."""
+    z = np.array([_logit(p) for p in probs])
+    t = np.array(gold, dtype=float)
+    a, b = 1.0, 0.0
+    for _ in range(500):
+        q = 1.0 / (1.0 + np.exp(-(a * z + b)))
+        ga = float(((q - t) * z).mean()) + 0.01 * (a - 1.0)
+        gb = float((q - t).mean()) + 0.01 * b
+        a -= 0.5 * ga
+        b -= 0.5 * gb
+    return round(a, 4), round(b, 4)
+
+
+def _logit(p: float) -> float:
+    p = min(1 - 1e-6, max(1e-6, p))
+    return math.log(p / (1 - p))
+
+
+def fit_args(args: dict) -> dict:
+    """A grid point (as stored in weights.json's ``fitted_with``) -> keyword arguments of ``fit``.
+
+    ``real_weight`` and ``dev_weight`` say how much an answer counts by where it
+    comes from: a real published answer (its source is a web site) more than one
+    written for the project; the first development set, which nearly always opens
+    with a play-back and closes with a link back, less.
+    """
+    a = dict(args)
+    real_w, dev_w = float(a.pop("real_weight", 1.0)), float(a.pop("dev_weight", 1.0))
+    a["group_weight"] = lambda g: real_w if "." in g else (dev_w if g.startswith("answers_dev:") else 1.0)
+    return a
