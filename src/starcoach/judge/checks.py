@@ -4,7 +4,8 @@ A verbatim repeat, a measured result, "I" or "we" in the actions, a
 hypothetical answer ("I would..."), a story that answers a different
 question, how the words are shared between the parts, and which company
 values the closing names.  Each is a plain rule over the sentence cues and
-the decoded labels, measured in docs/heuristics.md.
+the decoded labels, measured in docs/heuristics.md (which values a closing
+names is values.py).
 """
 
 from __future__ import annotations
@@ -14,10 +15,8 @@ from difflib import SequenceMatcher
 from functools import lru_cache
 from typing import Optional, Sequence
 
-from starcoach.banks import Company
 from starcoach.judge.cues import CUES_DIR, normalise
 from starcoach.judge.features import SentenceCues
-from starcoach.judge.lexicon import lexicon
 from starcoach.judge.pipeline import topic_stems
 from starcoach.model import COMPONENTS, Checks
 from starcoach.text import stem, tokens
@@ -26,16 +25,6 @@ try:
     import tomllib
 except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib  # type: ignore[no-redef]
-
-#: A closing that points back at what was just said ("and that's the habit
-#: I'd bring", "which is how ...", "I think this is what ... means").
-ANAPHORIC_TIE = re.compile(
-    r"^\W*(?:(?:and|so|but|honestly|yeah)\W+)*(?:(?:i|i'd|i'm)\s+(?:think|guess|believe|feel|know|would say)\W+)?"
-    r"(?:that|this|which|it|those|these)\b", re.IGNORECASE)
-
-#: Value evidence a closing needs to name a value, and how close to the best a second one must come.
-VALUE_NAMED_AT, VALUE_SECOND_SHARE, ANAPHORIC_SHARE = 0.6, 0.7, 0.8
-
 
 @lru_cache(maxsize=2)
 def concepts(language: str = "en") -> dict[str, tuple[re.Pattern[str], re.Pattern[str]]]:
@@ -74,28 +63,6 @@ def verbatim(question: str, opening: str) -> bool:
     matched = sum(b.size for b in blocks)
     longest = max((b.size for b in blocks), default=0)
     return matched / len(q) >= 0.85 and longest >= 0.6 * len(q)
-
-
-def linked_values(cues: Sequence[SentenceCues], texts: Sequence[str], link_idx: Sequence[int],
-                  company: Optional[Company]) -> tuple[str, ...]:
-    """The company values the link-back sentences tie to (at most two)."""
-    if not company or not link_idx:
-        return ()
-    lex = lexicon(company)
-    totals = [0.0] * len(lex.names)
-    for i in link_idx:
-        for vi, sc in enumerate(cues[i].value_scores):
-            totals[vi] += sc
-    first = link_idx[0]
-    if first > 0 and ANAPHORIC_TIE.match(texts[first]):
-        # "... and that's what being an owner means": the value is in what
-        # "that" points back to, the sentence before.
-        for vi, sc in enumerate(cues[first - 1].value_scores):
-            totals[vi] += ANAPHORIC_SHARE * sc
-    ranked = sorted(range(len(totals)), key=lambda vi: -totals[vi])
-    top = totals[ranked[0]] if ranked else 0.0
-    return tuple(lex.names[vi] for vi in ranked[:2]
-                 if totals[vi] >= VALUE_NAMED_AT and totals[vi] >= VALUE_SECOND_SHARE * top)
 
 
 def answer_checks(text: str, question: Optional[str], cues: Sequence[SentenceCues], texts: Sequence[str],

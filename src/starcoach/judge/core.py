@@ -20,11 +20,12 @@ from typing import Callable, Optional, Sequence, Union
 
 from starcoach.banks import Company
 from starcoach.judge.advice import advice as make_advice
-from starcoach.judge.checks import answer_checks, linked_values
-from starcoach.judge.decode import label_marginals, presence_probabilities, viterbi
+from starcoach.judge.checks import answer_checks
+from starcoach.judge.decode import label_marginals, presence_probabilities, settle_lead, viterbi
 from starcoach.judge.emissions import Weights, emission_scores, load_weights
 from starcoach.judge.pipeline import featurise
 from starcoach.judge.score import score as make_score
+from starcoach.judge.values import linked_values
 from starcoach.model import COMPONENTS, Analysis, ComponentResult, Delivery, Sentence, Transcript, Word
 from starcoach.text import tokens
 
@@ -89,7 +90,7 @@ def analyse(
 
     fz = featurise(text, question, company)
     emis = [emission_scores(x, w) for x in fz.features]
-    labels = viterbi(emis, w.transitions, w.transition_weight)
+    labels = settle_lead(viterbi(emis, w.transitions, w.transition_weight), fz.lead)
     probs = presence_probabilities(label_marginals(emis, w.transitions, w.transition_weight))
     texts = [text[p.start:p.end] for p in fz.pieces]
     comp_labels: list[Optional[str]] = [None if lab == "none" else lab for lab in labels]
@@ -111,7 +112,8 @@ def analyse(
                               start_char=p.start, end_char=p.end))
 
     link_idx = [i for i, lab in enumerate(comp_labels) if lab == "link_back"]
-    values = linked_values(fz.cues, texts, link_idx, company)
+    values = linked_values(tuple(v.name for v in company.values) if company else (), fz.cues, texts, link_idx,
+                           w.value_model)
     structure: dict[str, ComponentResult] = {}
     for c in COMPONENTS:
         idx = [i for i, lab in enumerate(comp_labels) if lab == c]

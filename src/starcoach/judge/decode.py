@@ -115,3 +115,15 @@ def presence_probabilities(marginals: Sequence[Mapping[str, float]]) -> dict[str
         log_none = sum(math.log(max(1e-12, 1.0 - min(1.0, m[c]))) for m in marginals)
         out[c] = 1.0 - math.exp(log_none)
     return out
+
+
+def settle_lead(labels: Sequence[str], lead: int) -> list[str]:
+    """Opening fillers ("Sure.", "Okay, so.") belong to what follows them: part of
+    the play-back when the next sentence plays the question back, else nothing."""
+    out = list(labels)
+    if 0 < lead < len(out):
+        for i in range(lead):
+            out[i] = "repeat" if out[lead] == "repeat" else "none"
+    elif lead >= len(out):
+        out = ["none"] * len(out)
+    return out

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Mapping, Optional
@@ -40,6 +40,8 @@ class Weights:
     #: component -> (a, b): calibrated P(present) = logistic(a * logit(p) + b)
     calibration: Mapping[str, tuple[float, float]]
     trained_on: tuple[str, ...] = ()
+    #: the value model (values.py): {"bias": b, "coef": {feature: weight}}; empty: the evidence rule
+    value_model: Mapping = field(default_factory=dict)
 
     @cached_property
     def rows(self) -> dict[str, tuple[float, ...]]:
@@ -63,7 +65,8 @@ class Weights:
                 "log_prior": dict(self.log_prior),
                 "transitions": {k: dict(v) for k, v in self.transitions.items()},
                 "transition_weight": self.transition_weight, "prior_correction": self.prior_correction,
-                "calibration": {k: list(v) for k, v in self.calibration.items()}}
+                "calibration": {k: list(v) for k, v in self.calibration.items()},
+                "value_model": dict(self.value_model)}
 
     @classmethod
     def from_json(cls, d: dict) -> "Weights":
@@ -73,7 +76,7 @@ class Weights:
                    transitions=d["transitions"], transition_weight=float(d["transition_weight"]),
                    prior_correction=float(d["prior_correction"]),
                    calibration={k: (float(v[0]), float(v[1])) for k, v in d.get("calibration", {}).items()},
-                   trained_on=tuple(d.get("trained_on", ())))
+                   trained_on=tuple(d.get("trained_on", ())), value_model=d.get("value_model", {}))
 
 
 @lru_cache(maxsize=4)

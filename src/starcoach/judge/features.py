@@ -45,6 +45,7 @@ class SentenceCues:
     q_overlap: float  # share of the sentence's content words that are in the question
     q_cover: float  # share of the question's topic words the sentence has
     value_scores: tuple[float, ...]  # evidence per company value (empty without a company)
+    value_evidence: tuple[tuple[int, ...], ...]  # per value, counts of each kind (lexicon.KINDS)
     company_named: bool
     i_count: int
     we_count: int
@@ -89,11 +90,12 @@ def sentence_cues(text: str, q_stems: frozenset[str], q_topic: frozenset[str], l
         k = f.count(t) if f.anchored or not whole else found.get(f.id, 0)
         if k:
             counts[f.id] = k
+    v_scores, v_evidence = lex.evidence(content, [stem(x) for x in toks]) if lex else ((), ())
     return SentenceCues(
-        text=t, n_words=len(toks), counts=counts,
+        text=t, n_words=len(toks), counts=counts, value_evidence=v_evidence,
         q_overlap=len(s_set & q_stems) / len(s_set) if s_set else 0.0,
         q_cover=len(s_set & q_topic) / len(q_topic) if q_topic else 0.0,
-        value_scores=tuple(lex.scores(content, [stem(x) for x in toks])) if lex else (),
+        value_scores=v_scores,
         company_named=bool(lex and (s_set & lex.company_stems)),
         i_count=found.get("_i", 0), we_count=found.get("_we", 0), past_verbs=found.get("_past", 0),
         you=bool(found.get("_you", 0)), qmark=t.rstrip().endswith("?"),
@@ -151,6 +153,10 @@ def feature_values(c: SentenceCues, i: int, n: int, lead: int, has_company: bool
         "repeat:fragment_short": float(c.n("repeat.fragment") > 0 and c.n_words <= 12),
         "q:cover_high_first": float(first and c.q_cover >= 0.5),
         "link:untied_closing": float(closing and not tied),
+        # A scene and a task told in one sentence ("In my last role, my team was under pressure to ship..."):
+        # which one it counts as is learned from the labelled answers.
+        "task:in_scene": float((c.n("situation.time_place_open") > 0 or c.n("situation.scene") > 0)
+                               and any(c.n(k) for k in ("task.assigned", "task.goal", "task.stakes", "task.ownership"))),
     })
     if answer is not None:
         x["answer:hypothetical"] = answer.hypothetical_share

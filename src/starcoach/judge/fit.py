@@ -24,10 +24,11 @@ from typing import Callable, Iterable, Optional, Sequence
 import numpy as np
 
 from starcoach.banks import Catalogue
-from starcoach.judge.decode import STATES, label_marginals, presence_probabilities, viterbi
+from starcoach.judge.decode import STATES, label_marginals, presence_probabilities, settle_lead, viterbi
 from starcoach.judge.emissions import LABELS, Weights, emission_scores
 from starcoach.judge.evaluation import Labelled, _company
 from starcoach.judge.pipeline import featurise
+from starcoach.judge.values import value_features
 from starcoach.model import COMPONENTS
 
 
@@ -43,6 +44,10 @@ class Example:
     features: tuple[dict[str, float], ...]
     labels: tuple[str, ...]
     present: frozenset[str]
+    lead: int = 0
+    #: for an answer with a company and a link back: per company value, its features
+    #: (values.value_features on the gold closing) and whether the closing names it
+    value_rows: tuple[tuple[dict[str, float], bool], ...] = ()
 
 
 def examples(items: Iterable[Labelled], catalogue: Catalogue) -> list[Example]:
@@ -60,8 +65,15 @@ def examples(items: Iterable[Labelled], catalogue: Catalogue) -> list[Example]:
                     counts[lab] = counts.get(lab, 0) + 1
             labels.append(max(counts, key=lambda k: counts[k]) if counts else "none")
         real = "." in item.source  # a web site's host name
+        company = _company(catalogue, item.company)
+        value_rows: tuple[tuple[dict[str, float], bool], ...] = ()
+        link_idx = [i for i, lab in enumerate(labels) if lab == "link_back"]
+        if company and link_idx and "link_back" in item.present:
+            texts = [text[p.start:p.end] for p in fz.pieces]
+            feats = value_features(fz.cues, texts, link_idx)
+            value_rows = tuple((f, v.id in item.values) for f, v in zip(feats, company.values))
         out.append(Example(item.id, item.source, item.source if real else f"{item.source}:{item.id}",
-                           fz.features, tuple(labels), frozenset(item.present)))
+                           fz.features, tuple(labels), frozenset(item.present), fz.lead, value_rows))
     return out
 
 
@@ -99,14 +111,16 @@ def fit(train: Sequence[Example], *, l2: float = 1.0, transition_weight: float =
         transitions=transitions([ex.labels for ex in train]),
         transition_weight=transition_weight, prior_correction=prior_correction,
         calibration={c: (1.0, 0.0) for c in COMPONENTS},
+        value_model=fit_values(train, l2=l2),
         trained_on=tuple(sorted({ex.source if "." not in ex.source else "real" for ex in train})),
     )
 
 
-def _logistic(x: np.ndarray, y: np.ndarray, sw: np.ndarray, *, l2: float, steps: int) -> tuple[np.ndarray, np.ndarray]:
-    """Multinomial logistic regression by Newton-free full-batch Adam (deterministic: starts at zero)."""
+def _logistic(x: np.ndarray, y: np.ndarray, sw: np.ndarray, *, l2: float, steps: int,
+              classes: int = len(LABELS)) -> tuple[np.ndarray, np.ndarray]:
+    """Multinomial logistic regression by full-batch Adam (deterministic: starts at zero)."""
     n, d = x.shape
-    k = len(LABELS)
+    k = classes
     onehot = np.zeros((n, k))
     onehot[np.arange(n), y] = 1.0
     w = np.zeros((d, k))
@@ -130,6 +144,37 @@ def _logistic(x: np.ndarray, y: np.ndarray, sw: np.ndarray, *, l2: float, steps:
         w -= step * mw / (np.sqrt(vw) + eps)
         b -= step * mb / (np.sqrt(vb) + eps)
     return w, b
+
+
+def fit_values(train: Sequence[Example], *, l2: float = 1.0, steps: int = 1000) -> dict:
+    """The value model: binary logistic regression over (closing, value) pairs."""
+    rows = [r for ex in train for r in ex.value_rows]
+    if not rows or not any(g for _, g in rows):
+        return {}
+    names = sorted({k for f, _ in rows for k in f})
+    col = {k: j for j, k in enumerate(names)}
+    x = np.zeros((len(rows), len(names)))
+    y = np.zeros(len(rows), dtype=int)
+    for r, (f, gold) in enumerate(rows):
+        for k, v in f.items():
+            x[r, col[k]] = v
+        y[r] = int(gold)
+    # Two-class softmax = logistic regression; class 1 is "named".
+    w, b = _logistic(x, y, np.ones(len(rows)), l2=l2, steps=steps, classes=2)
+    coef = w[:, 1] - w[:, 0]
+    bias = float(b[1] - b[0])
+    # The probability above which a value counts as named: the best F1 on the training closings.
+    p = 1.0 / (1.0 + np.exp(-(x @ coef + bias)))
+    best_t, best_f1 = 0.5, -1.0
+    for t in np.arange(0.2, 0.65, 0.05):
+        tp = float(((p >= t) & (y == 1)).sum())
+        fp = float(((p >= t) & (y == 0)).sum())
+        fn = float(((p < t) & (y == 1)).sum())
+        f1 = 2 * tp / (2 * tp + fp + fn) if tp else 0.0
+        if f1 > best_f1 + 1e-9:
+            best_t, best_f1 = round(float(t), 2), f1
+    return {"bias": round(bias, 4), "threshold": best_t,
+            "coef": {n: round(float(c), 4) for n, c in zip(names, coef) if abs(c) >= 1e-4}}
 
 
 def transitions(sequences: Iterable[Sequence[str]]) -> dict[str, dict[str, float]]:
@@ -159,7 +204,7 @@ def predict(exs: Sequence[Example], w: Weights) -> list[Prediction]:
     out = []
     for ex in exs:
         emis = [emission_scores(f, w) for f in ex.features]
-        labels = viterbi(emis, w.transitions, w.transition_weight)
+        labels = settle_lead(viterbi(emis, w.transitions, w.transition_weight), ex.lead)
         probs = presence_probabilities(label_marginals(emis, w.transitions, w.transition_weight))
         out.append(Prediction(ex.id, tuple(labels), probs))
     return out

@@ -29,10 +29,13 @@ lot great good one day better best first small start get take go come know want 
 really just also more most much well even still every each together first team teams
 """.split())
 
-#: Weights of the evidence kinds (hand-set; the judge's fitted weights decide
-#: how much the total counts for a link back).
-NAME_PHRASE_W, NAME_WORD_W, NAME_PAIR_W = 1.8, 0.8, 1.2
-CUE_PHRASE_W, CUE_WORD_W, MEANING_WORD_W, MEANING_CAP = 1.0, 0.6, 0.2, 0.4
+#: The kinds of evidence for a value, and what each weighs in the summary score
+#: (hand-set; the sentence model and the value model in weights.json are fitted
+#: on top of them).  A one-word name counts as a name phrase of weight 1.5.
+KINDS = ("name_phrase", "name_word", "name_pair", "cue_phrase", "cue_word", "meaning")
+KIND_WEIGHTS = {"name_phrase": 1.8, "name_word": 0.8, "name_pair": 1.2, "cue_phrase": 1.0, "cue_word": 0.6,
+                "meaning": 0.2}
+MEANING_CAP = 0.4
 
 
 @dataclass(frozen=True)
@@ -40,20 +43,20 @@ class ValueLexicon:
     """A company's value cues indexed by first stem, for one pass per sentence."""
 
     names: tuple[str, ...]
-    #: first stem -> list of (value index, stems, weight)
-    index: dict[str, list[tuple[int, tuple[str, ...], float]]]
+    #: first stem -> list of (value index, stems, kind, weight)
+    index: dict[str, list[tuple[int, tuple[str, ...], str, float]]]
     company_stems: frozenset[str]
     #: two consecutive words of a value's name (stop words included) -> values
     name_pairs: dict[tuple[str, str], tuple[int, ...]] = field(default_factory=dict)
 
     @classmethod
     def build(cls, company: Company) -> "ValueLexicon":
-        index: dict[str, list[tuple[int, tuple[str, ...], float]]] = {}
+        index: dict[str, list[tuple[int, tuple[str, ...], str, float]]] = {}
 
-        def add(vi: int, phrase: str, weight: float) -> None:
+        def add(vi: int, phrase: str, kind: str, weight: float) -> None:
             stems = tuple(content_stems(phrase))
             if stems:
-                index.setdefault(stems[0], []).append((vi, stems, weight))
+                index.setdefault(stems[0], []).append((vi, stems, kind, weight))
 
         company_stems = frozenset(stem(t) for t in tokens(company.name) + [company.id])
         pairs: dict[tuple[str, str], set[int]] = {}
@@ -62,9 +65,9 @@ class ValueLexicon:
             name_stems = [s for s in content_stems(v.name) if s not in GENERIC_VALUE_WORDS
                           and not any(s.startswith(c) for c in company_stems)]
             if name_stems:
-                add(vi, " ".join(name_stems), NAME_PHRASE_W if len(name_stems) > 1 else 1.5)
+                add(vi, " ".join(name_stems), "name_phrase", KIND_WEIGHTS["name_phrase"] if len(name_stems) > 1 else 1.5)
                 for s in name_stems:
-                    add(vi, s, NAME_WORD_W)
+                    add(vi, s, "name_word", KIND_WEIGHTS["name_word"])
             # Two words of the name in a row ("one team" of "We are one team") are
             # strong evidence even when each word alone is too common to count.
             whole = [stem(t) for t in tokens(v.name)]
@@ -78,26 +81,32 @@ class ValueLexicon:
                 stems = content_stems(cue)
                 if len(stems) == 1 and stems[0] in GENERIC_VALUE_WORDS:
                     continue
-                add(vi, cue, CUE_PHRASE_W if len(stems) > 1 else CUE_WORD_W)
-            for s in set(content_stems(v.meaning)) - GENERIC_VALUE_WORDS:
-                add(vi, s, MEANING_WORD_W)
+                kind = "cue_phrase" if len(stems) > 1 else "cue_word"
+                add(vi, cue, kind, KIND_WEIGHTS[kind])
+            for s in sorted(set(content_stems(v.meaning)) - GENERIC_VALUE_WORDS):
+                add(vi, s, "meaning", KIND_WEIGHTS["meaning"])
         return cls(names=tuple(v.name for v in company.values), index=index, company_stems=company_stems,
                    name_pairs={k: tuple(sorted(v)) for k, v in pairs.items()})
 
-    def scores(self, stems: Sequence[str], all_stems: Sequence[str] = ()) -> list[float]:
-        """Evidence per value in a sentence: ``stems`` are its content stems, ``all_stems`` every word's."""
+    def evidence(self, stems: Sequence[str], all_stems: Sequence[str] = ()
+                 ) -> tuple[tuple[float, ...], tuple[tuple[int, ...], ...]]:
+        """Per value, the evidence in a sentence as one number, and as counts of each kind (KINDS order).
+
+        ``stems`` are its content stems, ``all_stems`` every word's (for name pairs)."""
         out = [0.0] * len(self.names)
         weak = [0.0] * len(self.names)
+        counts = [[0] * len(KINDS) for _ in self.names]
         matched: set[tuple[int, tuple[str, ...]]] = set()
         n = len(stems)
         for i, s in enumerate(stems):
-            for vi, pat, w in self.index.get(s, ()):
+            for vi, pat, kind, w in self.index.get(s, ()):
                 k = len(pat)
                 if k == 1 or (i + k <= n and tuple(stems[i:i + k]) == pat):
                     key = (vi, pat)
                     if key not in matched:
                         matched.add(key)
-                        if w < 0.5:
+                        counts[vi][_KIND_INDEX[kind]] += 1
+                        if kind == "meaning":
                             weak[vi] += w
                         else:
                             out[vi] += w
@@ -105,9 +114,17 @@ class ValueLexicon:
         for pair in zip(all_stems, all_stems[1:]):
             named.update(self.name_pairs.get(pair, ()))
         for vi in named:
-            out[vi] += NAME_PAIR_W
-        # Words of a value's explanation are weak evidence: only a little of it counts.
-        return [o + min(wk, MEANING_CAP) for o, wk in zip(out, weak)]
+            out[vi] += KIND_WEIGHTS["name_pair"]
+            counts[vi][_KIND_INDEX["name_pair"]] += 1
+        # The words of a value's explanation are weak evidence: only a little of them counts.
+        return (tuple(o + min(wk, MEANING_CAP) for o, wk in zip(out, weak)), tuple(tuple(c) for c in counts))
+
+    def scores(self, stems: Sequence[str], all_stems: Sequence[str] = ()) -> list[float]:
+        """Evidence per value in a sentence, as one number."""
+        return list(self.evidence(stems, all_stems)[0])
+
+
+_KIND_INDEX = {k: i for i, k in enumerate(KINDS)}
 
 
 @lru_cache(maxsize=64)
