@@ -63,9 +63,9 @@ from typing import Optional
 
 import numpy as np
 
-from starcoach.analysis import analyse
 from starcoach.banks import load_catalogue
-from starcoach.evaluation import load_labelled
+from starcoach.judge import analyse
+from starcoach.judge.evaluation import load_labelled
 from starcoach.text import STOPWORDS, split_sentences, tokens
 
 ROOT = Path(__file__).resolve().parent.parent
