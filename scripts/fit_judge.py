@@ -5,10 +5,11 @@
 Trains on the development sets (tests/data/answers_dev.toml and the
 answers_styles_*.toml sets) and on the real published answers in
 ../shared/answers/real_dev.jsonl when that folder is there.  The held-out
-sets (answers_heldout*.toml) are never read.  The two decoding weights and
-the L2 penalty are chosen by grouped cross-validation on the real answers
-(mean component F1); the confidence is calibrated on out-of-fold
-predictions over all training answers.  Deterministic: the same data give
+sets (answers_heldout*.toml) are never read.  The settings in GRID (L2
+penalty, transition weight, how much the first development set counts) are
+chosen by grouped cross-validation on the real answers (mean component
+F1); the confidence is calibrated on out-of-fold predictions over all
+training answers.  Deterministic: the same data give
 the same file.  ``--check`` fits and compares with the file on disk
 instead of writing it (exit 1 when they differ), with the grid point the
 file on disk was fitted with (the search is the slow part).
@@ -28,12 +29,10 @@ sys.path.insert(0, str(ROOT / "src"))
 from starcoach.banks import load_catalogue  # noqa: E402
 from starcoach.judge import fit as F  # noqa: E402
 from starcoach.judge.emissions import WEIGHTS_PATH  # noqa: E402
-from starcoach.judge.evaluation import load_labelled, load_real  # noqa: E402
 from starcoach.model import COMPONENTS  # noqa: E402
 
 DATA = ROOT / "tests" / "data"
 REAL = ROOT.parent / "shared" / "answers" / "real_dev.jsonl"
-TRAIN_SETS = ("answers_dev.toml", "answers_styles_a.toml", "answers_styles_b.toml")
 #: The grid the cross-validation chooses from: the L2 penalty, how much the
 #: transitions count, how much of the label prior the emissions give back, and
 #: how much each answer counts by where it comes from (a real published answer
@@ -44,11 +43,7 @@ GRID = [dict(l2=l2, transition_weight=tw, prior_correction=0.5, real_weight=3.0,
 
 
 def training_data():
-    cat = load_catalogue()
-    own = [ex for name in TRAIN_SETS if (DATA / name).exists()
-           for ex in F.examples(load_labelled(DATA / name), cat)]
-    real = F.examples(load_real(REAL), cat) if REAL.exists() else []
-    return own, real
+    return F.training_examples(DATA, REAL, load_catalogue())
 
 
 def choose(own, real, folds: int = 8) -> dict:

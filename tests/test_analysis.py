@@ -131,3 +131,91 @@ def test_opening_that_plays_back_a_different_question_is_pointed_out(catalogue):
     # Asked the question it was told for, the opening is a good repeat.
     c = analyse(STRONG, question=QUESTION, company=doordash)
     assert c.structure["repeat"].present and not any("shares no words" in x for x in c.advice)
+
+
+def test_unsure_parts_are_marked_and_asked_about_not_declared_missing():
+    import io
+
+    from rich.console import Console
+
+    from starcoach.judge import UNSURE_BELOW
+    from starcoach.model import ComponentResult
+    from starcoach.report import checklist
+
+    a = analyse("Last spring I was on the data team at a bank, and we had a backlog of two hundred report requests. "
+                "I sorted them by who was waiting, wrote a template for the ten most common ones and cleared the "
+                "rest over three weeks. The backlog fell by 40 percent and the analysts got their Fridays back.",
+                question="Tell me about a time you cleared a backlog.")
+    # Make the task decision an unsure one, as the judge reports it when its evidence is thin.
+    structure = dict(a.structure)
+    structure["task"] = ComponentResult(present=False, confidence=UNSURE_BELOW - 0.1, evidence=None)
+    from dataclasses import replace
+
+    b = replace(a, structure=structure)
+    out = io.StringIO()
+    Console(file=out, width=100, color_system=None).print(checklist(b))
+    text = out.getvalue()
+    task_line = next(line for line in text.splitlines() if "Task" in line)
+    assert "?" in task_line and "\u2717" not in task_line
+    assert "not sure either way" in text
+    # The advice for an unsure missing task asks to make it explicit instead of saying it is missing.
+    from starcoach.judge.advice import advice
+    from starcoach.judge.pipeline import featurise
+
+    fz = featurise(a.transcript, a.question, None)
+    lines = advice(a.sentences, fz.cues, structure, a.checks, None, None, a.question, None)
+    assert any("only implied" in x for x in lines)
+    assert not any(x.startswith("Say what you had to achieve") for x in lines)
+
+
+def test_every_value_name_said_in_a_closing_counts_as_its_name(catalogue):
+    from starcoach.judge.lexicon import KINDS, lexicon
+    from starcoach.text import content_stems, stem, tokens
+
+    for company in catalogue.companies.values():
+        lex = lexicon(company)
+        has_name = {vi for entries in lex.index.values() for vi, _, kind, _ in entries if kind == "name_phrase"}
+        has_name |= {vi for vis in lex.name_pairs.values() for vi in vis}
+        assert len(has_name) >= len(company.values) - 2, company.id  # names of common words only ("Think Big") drop out
+        for vi, v in enumerate(company.values):
+            if vi not in has_name:
+                continue
+            s = f"That is what {v.name} means to me, and it is how I would work here."
+            _, counts = lex.evidence(content_stems(s), [stem(t) for t in tokens(s)])
+            named = counts[vi][KINDS.index("name_phrase")] + counts[vi][KINDS.index("name_pair")]
+            assert named, (company.id, v.name)
+
+
+def test_a_filler_before_a_word_for_word_repeat_does_not_hide_it():
+    q = "Tell me about a time you disagreed with a product manager about which metric should define success."
+    body = (" Last year I was the analyst on the growth team. I pulled the retention data and showed the PM that"
+            " signups hid a drop in week-four use. We switched the target and retention rose by 8 percent.")
+    plain = analyse(q + body, question=q)
+    with_filler = analyse("Sure. " + q + body, question=q)
+    assert plain.checks.repeat_verbatim and with_filler.checks.repeat_verbatim
+    assert any("word for word" in x for x in with_filler.advice)
+    assert with_filler.score <= plain.score
+
+
+def test_cues_are_counted_within_each_sentence_only():
+    from starcoach.judge.pipeline import featurise
+
+    fz = featurise("If a build fails on Friday. I would roll it back.", None, None)
+    assert fz.cues[1].n("action.hypothetical") == 1
+
+
+def test_an_answer_that_opens_with_an_action_is_not_a_play_back():
+    a = analyse("I rebuilt the nightly pipeline in two weeks. It saved a day of waiting for every report.",
+                question="Tell me about a time you improved a process.")
+    assert not a.structure["repeat"].present and a.structure["action"].present
+    assert a.checks.result_quantified  # "saved a day" is a measure
+
+
+def test_a_lesson_about_the_role_of_something_is_not_a_link_back():
+    a = analyse(STRONG.rsplit(". ", 1)[0] + ". Looking back, the role of a clear plan was key.", question=QUESTION)
+    assert a.sentences[-1].component != "link_back"
+
+
+def test_without_a_question_a_plain_play_back_is_still_a_repeat():
+    a = analyse(STRONG)
+    assert a.structure["repeat"].present and a.sentences[0].component == "repeat"

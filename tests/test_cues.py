@@ -62,3 +62,8 @@ def test_weights_name_only_features_the_families_can_produce():
         for name in coef:
             if name.startswith("cue:"):
                 assert name in ids, (label, name)
+
+
+def test_no_family_repeats_a_pattern():
+    for f in tomllib.loads((CUES / "en.toml").read_text(encoding="utf-8"))["family"]:
+        assert len(f["patterns"]) == len(set(f["patterns"])), f["id"]

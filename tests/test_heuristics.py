@@ -15,7 +15,7 @@ import pytest
 from starcoach.banks import load_catalogue
 from starcoach.judge import fit as F
 from starcoach.judge.emissions import load_weights
-from starcoach.judge.evaluation import evaluate, load_labelled, load_real
+from starcoach.judge.evaluation import evaluate, load_labelled
 from starcoach.model import COMPONENTS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -54,9 +54,7 @@ def test_answer_level_checks(heldout):
 @pytest.mark.skipif(not REAL.exists(), reason=f"no real answers at {REAL}")
 def test_real_answers_cross_validated_by_source():
     cat = load_catalogue()
-    own = [ex for n in ("answers_dev.toml", "answers_styles_a.toml", "answers_styles_b.toml")
-           for ex in F.examples(load_labelled(DATA / n), cat)]
-    real = F.examples(load_real(REAL), cat)
+    own, real = F.training_examples(DATA, REAL, cat)
     import json
     hyper = json.loads((ROOT / "src/starcoach/judge/weights.json").read_text())["fitted_with"]
     f1 = F.presence_f1(real, F.cross_validate(own, real, 8, **F.fit_args(hyper)))

@@ -13,6 +13,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from starcoach.judge.score import UNSURE_BELOW
 from starcoach.model import COMPONENT_LETTERS, COMPONENT_TITLES, COMPONENTS, Analysis, Delivery
 
 #: One colour per component, shared by the transcript, checklist and timeline.
@@ -67,11 +68,17 @@ def checklist(a: Analysis) -> Table:
     table.add_column("", width=1)
     table.add_column("sure", justify="right")
     table.add_column("evidence", overflow="fold", ratio=1)
+    unsure = False
     for c in COMPONENTS:
         r = a.structure.get(c)
         if r is None:
             continue
-        mark = Text("\u2713", style="bold green") if r.present else Text("\u2717", style="bold red")
+        unsure = unsure or r.confidence < UNSURE_BELOW
+        if r.confidence < UNSURE_BELOW:
+            # The judge is not sure either way: say so rather than tick or cross.
+            mark = Text("?", style="bold yellow")
+        else:
+            mark = Text("\u2713", style="bold green") if r.present else Text("\u2717", style="bold red")
         ev = r.evidence or ""
         if len(ev) > 110:
             ev = ev[:107].rstrip() + "…"
@@ -79,6 +86,9 @@ def checklist(a: Analysis) -> Table:
             ev = f"[{', '.join(r.values)}] " + ev
         table.add_row(Text(COMPONENT_LETTERS[c], style=f"bold {COLOURS[c]}"), COMPONENT_TITLES[c], mark,
                       f"{r.confidence:.0%}", Text(ev, style="italic") if ev else Text("—", style="dim"))
+    if unsure:
+        table.caption = "? the judge is not sure either way: make that part plain"
+        table.caption_justify = "left"
     return table
 
 

@@ -50,7 +50,8 @@ def _missing(r: ComponentResult, sure: str, unsure: str) -> str:
 
 def advice(sents: Sequence[Sentence], cues: Sequence[SentenceCues], structure: dict[str, ComponentResult],
            checks: Checks, delivery: Optional[Delivery], duration_s: Optional[float], question: Optional[str],
-           company: Optional[Company]) -> list[str]:
+           company: Optional[Company], lead: int = 0) -> list[str]:
+    """``lead`` counts the opening fillers ("Sure."), which are never quoted as the opening."""
     out: list[str] = []
     first = sents[0].text if sents else ""
     last = sents[-1].text if sents else ""
@@ -76,7 +77,11 @@ def advice(sents: Sequence[Sentence], cues: Sequence[SentenceCues], structure: d
                             "The result is hard to pick out: say plainly what changed because of what you did, "
                             "with a number if you have one."))
     lb = structure["link_back"]
-    if not lb.present:
+    if not lb.present and lb.confidence < UNSURE_BELOW:
+        target = f"{cname}'s values" if cname else "the company's values or the role"
+        out.append(f"Your closing, {quote(last)}, may be meant as a link back, but it is not plain: say in one "
+                   f"sentence how this story shows the way you would work, tied to {target}.")
+    elif not lb.present:
         ends_with_lesson = bool(cues and cues[-1].n("lesson"))
         if company:
             vals = best_values(cues, company)
@@ -113,7 +118,7 @@ def advice(sents: Sequence[Sentence], cues: Sequence[SentenceCues], structure: d
     # no word with the one asked: a misheard or different question, or a bold
     # paraphrase; the judge cannot tell which, so it asks.
     frame = family("repeat.frame")
-    played_back = next((i for i, c in enumerate(cues[:2])
+    played_back = next((i for i, c in enumerate(cues[lead:lead + 2], start=lead)
                         if c.n("repeat.frame") and c.q_overlap < 0.15 and c.q_cover == 0.0
                         and len(content_stems(sents[i].text)) >= 8
                         and frame.regex.search(normalise(sents[i].text[:60]))), None)
@@ -126,7 +131,8 @@ def advice(sents: Sequence[Sentence], cues: Sequence[SentenceCues], structure: d
         out.append("Open by playing the question back in your own words (\u201cSo you'd like to hear about a time "
                    "when…\u201d): it shows you listened and buys a moment to think.")
     elif checks.repeat_verbatim:
-        out.append(f"Your opening, {quote(sents[0].text)}, repeats the question word for word; rephrase it in your "
+        opening = next((s.text for s in sents[lead:] if s.component == "repeat"), first)
+        out.append(f"Your opening, {quote(opening)}, repeats the question word for word; rephrase it in your "
                    "own words so it sounds like understanding, not echoing.")
     if structure["result"].present and not checks.result_quantified:
         out.append("Quantify the result: " + quote(structure["result"].evidence or "", 12)
@@ -146,14 +152,22 @@ def advice(sents: Sequence[Sentence], cues: Sequence[SentenceCues], structure: d
     lo, hi = TARGET_WORDS
     if duration_s is None or delivery is None:
         if checks.word_count < lo:
-            out.append(f"At {checks.word_count} words the answer is short; aim for about {lo}-{hi} words "
+            words = "word" if checks.word_count == 1 else "words"
+            out.append(f"At {checks.word_count} {words} the answer is short; aim for about {lo}-{hi} words "
                        "(1.5-2.5 minutes spoken) with more detail in the action and result.")
         elif checks.word_count > hi * 1.2:
             out.append(f"At {checks.word_count} words the answer is long; aim for about {lo}-{hi} words "
                        "(1.5-2.5 minutes spoken): trim the set-up and side details.")
     if delivery is not None:
         out.extend(delivery_advice(delivery))
+    if checks.hypothetical or checks.word_count < SHORT_ANSWER_WORDS:
+        # With no real story to work on, a list of every missing part helps less than the first few steps.
+        out = out[:MAX_LINES_WITHOUT_STORY]
     return out
+
+
+#: Below this many words (or for a hypothetical answer) the advice keeps only its first lines.
+SHORT_ANSWER_WORDS, MAX_LINES_WITHOUT_STORY = 40, 3
 
 
 def delivery_advice(d: Delivery) -> list[str]:

@@ -66,11 +66,13 @@ def verbatim(question: str, opening: str) -> bool:
 
 
 def answer_checks(text: str, question: Optional[str], cues: Sequence[SentenceCues], texts: Sequence[str],
-                  labels: Sequence[Optional[str]]) -> Checks:
+                  labels: Sequence[Optional[str]], lead: int = 0) -> Checks:
+    """``lead``: opening fillers ("Sure."), which are never the words a repeat is judged by."""
     by_comp: dict[str, list[int]] = {c: [i for i, lab in enumerate(labels) if lab == c] for c in COMPONENTS}
     all_tokens = tokens(text)
     word_count = len(all_tokens)
-    is_verbatim = bool(question and by_comp["repeat"] and verbatim(question, texts[by_comp["repeat"][0]]))
+    played = [i for i in by_comp["repeat"] if i >= lead]
+    is_verbatim = bool(question and played and verbatim(question, texts[played[0]]))
     quantified = any(cues[i].n("result.measure") for i in by_comp["result"])
     acts = by_comp["action"]
     act_i = sum(cues[i].n("action.i_past") + cues[i].n("action.i_phrases") for i in acts)

@@ -21,7 +21,7 @@ from typing import Callable, Optional, Sequence, Union
 from starcoach.banks import Company
 from starcoach.judge.advice import advice as make_advice
 from starcoach.judge.checks import answer_checks
-from starcoach.judge.decode import label_marginals, presence_probabilities, settle_lead, viterbi
+from starcoach.judge.decode import forbid_repeat, label_marginals, presence_probabilities, settle_lead, viterbi
 from starcoach.judge.emissions import Weights, emission_scores, load_weights
 from starcoach.judge.pipeline import featurise
 from starcoach.judge.score import score as make_score
@@ -89,7 +89,7 @@ def analyse(
     w = weights or load_weights()
 
     fz = featurise(text, question, company)
-    emis = [emission_scores(x, w) for x in fz.features]
+    emis = forbid_repeat([emission_scores(x, w) for x in fz.features], fz.repeat_ok)
     labels = settle_lead(viterbi(emis, w.transitions, w.transition_weight), fz.lead)
     probs = presence_probabilities(label_marginals(emis, w.transitions, w.transition_weight))
     texts = [text[p.start:p.end] for p in fz.pieces]
@@ -124,7 +124,7 @@ def analyse(
             evidence=" ".join(texts[i] for i in idx) if idx else None,
             values=values if c == "link_back" else ())
 
-    checks = answer_checks(text, question, fz.cues, texts, comp_labels)
+    checks = answer_checks(text, question, fz.cues, texts, comp_labels, fz.lead)
     delivery: Optional[Delivery] = None
     duration_s = transcript.duration_s if transcript else None
     if transcript is not None and words and delivery_fn is not None:
@@ -134,6 +134,7 @@ def analyse(
         company_name=company.name if company else None, transcript=text, duration_s=duration_s,
         structure=structure, sentences=tuple(sents), delivery=delivery,
         score=make_score(structure, checks, delivery),
-        advice=tuple(make_advice(sents, fz.cues, structure, checks, delivery, duration_s, question, company)),
+        advice=tuple(make_advice(sents, fz.cues, structure, checks, delivery, duration_s, question, company,
+                                 lead=fz.lead)),
         checks=checks, words=tuple(words),
     )

@@ -4,9 +4,12 @@ The state is the last component seen ("start" before any); a "none"
 sentence (filler, an aside, a lesson) keeps the state.  The transition
 table (fitted, in weights.json) makes the framework's order likely and
 back-and-forth (action, result, action) possible; a play-back of the
-question can only open the answer.  Viterbi picks the best path; the
-forward algorithm gives, per component, the probability that any sentence
-carries it, which is the confidence the report shows.
+question can only open the answer.  Viterbi picks the best path;
+forward-backward gives each sentence's label marginals, and a noisy-or
+over them the probability that the answer has each component (an
+approximation: the sentences are taken as independent given their
+marginals; the calibration in weights.json is fitted on top of it, and
+docs/heuristics.md shows how well the result is calibrated).
 """
 
 from __future__ import annotations
@@ -126,4 +129,16 @@ def settle_lead(labels: Sequence[str], lead: int) -> list[str]:
             out[i] = "repeat" if out[lead] == "repeat" else "none"
     elif lead >= len(out):
         out = ["none"] * len(out)
+    return out
+
+
+def forbid_repeat(emis: Sequence[Sequence[float]], ok: Sequence[bool]) -> list[list[float]]:
+    """Emission scores with "repeat" ruled out for the sentences that cannot be a play-back."""
+    ri = LABELS.index("repeat")
+    out = []
+    for e, allowed in zip(emis, ok):
+        e = list(e)
+        if not allowed:
+            e[ri] = _NEG
+        out.append(e)
     return out

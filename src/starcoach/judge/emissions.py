@@ -51,7 +51,7 @@ class Weights:
 
     @cached_property
     def offsets(self) -> tuple[float, ...]:
-        """Per label: the bias less the share of the prior the decoder takes back."""
+        """Per label, its bias (in LABELS order)."""
         return tuple(self.bias.get(label, 0.0) for label in LABELS)
 
     @cached_property

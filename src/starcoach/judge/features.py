@@ -30,6 +30,12 @@ _WE_RE = re.compile(r"\bwe\b|\bwe'(?:re|d|ve|ll)\b|\bour\b|\bus\b")
 _YOU_RE = re.compile(r"\byou(?:'re|'d|r)?\b")
 
 
+def closing_start(n: int) -> int:
+    """The first sentence of "the closing" of an answer of ``n`` sentences: the last
+    CLOSING_SENTENCES, or everything from CLOSING_SHARE of the way on, whichever is more."""
+    return max(0, min(n - CLOSING_SENTENCES, math.ceil(CLOSING_SHARE * (n - 1))))
+
+
 def sat(x: float, k: float = 1.0) -> float:
     """Diminishing returns for counts: one cue counts fully, more add less."""
     return 1.0 - math.exp(-k * x) if x > 0 else 0.0
@@ -60,9 +66,6 @@ class SentenceCues:
     def value_best(self) -> float:
         return max(self.value_scores, default=0.0)
 
-    @property
-    def filler(self) -> bool:
-        return bool(self.counts.get("none.filler_sentence")) or self.n_words <= 1
 
 
 #: Pronoun and tense counts, found like the cue families.
@@ -118,14 +121,14 @@ class AnswerCues:
 
 
 def feature_values(c: SentenceCues, i: int, n: int, lead: int, has_company: bool,
-                   answer: Optional[AnswerCues] = None) -> dict[str, float]:
+                   answer: Optional[AnswerCues] = None, has_question: bool = True) -> dict[str, float]:
     """Named feature values of sentence ``i`` of ``n``; ``lead`` counts opening filler sentences ("Sure.")."""
     p = i / (n - 1) if n > 1 else 0.0
     first = i == lead
     x: dict[str, float] = {f"cue:{fid}": sat(k) for fid, k in c.counts.items()}
     tie = c.n("link.company") > 0 or c.company_named
     tied = tie or c.n("link.values_words") > 0 or c.value_best >= 0.6
-    closing = i >= n - CLOSING_SENTENCES
+    closing = i >= closing_start(n)
     x.update({
         "pos:first": float(first),
         "pos:second": float(i == lead + 1),
@@ -134,30 +137,31 @@ def feature_values(c: SentenceCues, i: int, n: int, lead: int, has_company: bool
         "pos:penultimate": float(i == n - 2 and n > 2),
         "pos:p": p,
         "pos:p2": p * p,
-        "q:overlap": c.q_overlap,
-        "q:cover": c.q_cover,
-        "q:overlap_first": c.q_overlap * first,
-        "q:cover_first": c.q_cover * first,
+        "q:absent": float(not has_question),
         "len:short": float(c.n_words <= 3),
         "len:words": min(c.n_words, 40) / 40.0,
         "pron:i": sat(c.i_count),
         "pron:we": sat(c.we_count),
         "pron:you": float(c.you),
-        "punct:question": float(c.qmark),
-        "verb:past": sat(c.past_verbs),
+                "verb:past": sat(c.past_verbs),
         "verb:none_past": float(c.past_verbs == 0),
         "lesson:untied": float(c.n("lesson") > 0 and not tie),
         "link:present_self_no_past": float(c.n("link.self_present") > 0 and c.past_verbs == 0),
         "repeat:fragment_no_scene": float(c.n("repeat.fragment") > 0 and c.n("situation.scene") == 0),
-        "repeat:first_no_overlap": float(first and c.q_overlap < 0.1),
+
         "repeat:fragment_short": float(c.n("repeat.fragment") > 0 and c.n_words <= 12),
-        "q:cover_high_first": float(first and c.q_cover >= 0.5),
+
         "link:untied_closing": float(closing and not tied),
         # A scene and a task told in one sentence ("In my last role, my team was under pressure to ship..."):
         # which one it counts as is learned from the labelled answers.
         "task:in_scene": float((c.n("situation.time_place_open") > 0 or c.n("situation.scene") > 0)
                                and any(c.n(k) for k in ("task.assigned", "task.goal", "task.stakes", "task.ownership"))),
     })
+    if has_question:
+        # Without a question there is nothing to overlap with: no evidence either way.
+        x.update({"q:overlap": c.q_overlap, "q:cover": c.q_cover, "q:overlap_first": c.q_overlap * first,
+                  "q:cover_first": c.q_cover * first, "q:cover_high_first": float(first and c.q_cover >= 0.5),
+                  "repeat:first_no_overlap": float(first and c.q_overlap < 0.1)})
     if answer is not None:
         x["answer:hypothetical"] = answer.hypothetical_share
         x["answer:past"] = answer.past_share
@@ -168,4 +172,4 @@ def feature_values(c: SentenceCues, i: int, n: int, lead: int, has_company: bool
 
 
 #: Feature-name prefixes that are signals rather than cue families (for the ablation).
-SIGNALS = ("pos:", "q:", "len:", "pron:", "punct:", "verb:", "lesson:", "link:", "repeat:", "value:", "answer:")
+SIGNALS = ("pos:", "q:", "len:", "pron:", "verb:", "lesson:", "link:", "repeat:", "value:", "answer:")

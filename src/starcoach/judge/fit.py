@@ -9,8 +9,10 @@ read as a table:
   features (features.py) to its label, with an L2 penalty;
 - transitions: how often each label follows the last component seen in the
   training answers (add-one smoothed), as log probabilities;
-- two decoding weights, chosen by grouped cross-validation: how much the
-  transitions count, and how much of the label prior the emissions give back;
+- settings chosen by grouped cross-validation on the real answers
+  (scripts/fit_judge.py's GRID): the L2 penalty, how much the transitions
+  count, and how much an answer weighs by where it comes from; how much of
+  the label prior the emissions give back is fixed at one half;
 - calibration: per component, Platt scaling of the presence probability
   measured out of fold, so that "0.9" means right about nine times in ten.
 """
@@ -19,14 +21,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable, Iterable, Optional, Sequence
 
 import numpy as np
 
 from starcoach.banks import Catalogue
-from starcoach.judge.decode import STATES, label_marginals, presence_probabilities, settle_lead, viterbi
+from starcoach.judge.decode import STATES, forbid_repeat, label_marginals, presence_probabilities, settle_lead, viterbi
 from starcoach.judge.emissions import LABELS, Weights, emission_scores
-from starcoach.judge.evaluation import Labelled, _company
+from starcoach.judge.evaluation import Labelled, _company, load_labelled, load_real
 from starcoach.judge.pipeline import featurise
 from starcoach.judge.values import value_features
 from starcoach.model import COMPONENTS
@@ -37,21 +40,29 @@ class Example:
     """One labelled answer as the judge sees it: features and gold label per sentence."""
 
     id: str
-    #: the answer's set or web site; cross-validation never splits a group, which is
-    #: the site for real answers (one style) and the answer itself for written ones
+    #: the answer's set (file name) or, for a real answer, the web site it was published on
     source: str
+    #: what cross-validation never splits: the site for real answers (one style), the answer itself otherwise
     group: str
     features: tuple[dict[str, float], ...]
     labels: tuple[str, ...]
     present: frozenset[str]
     lead: int = 0
+    repeat_ok: tuple[bool, ...] = ()
     #: for an answer with a company and a link back: per company value, its features
     #: (values.value_features on the gold closing) and whether the closing names it
     value_rows: tuple[tuple[dict[str, float], bool], ...] = ()
 
 
-def examples(items: Iterable[Labelled], catalogue: Catalogue) -> list[Example]:
+def examples(items: Iterable[Labelled], catalogue: Catalogue, *, also_without_question: bool = False) -> list[Example]:
+    """``also_without_question``: each answer a second time with no question given, as
+    `starcoach analyse` is often run (the twin is in the same group, so cross-validation
+    never sees an answer's twin while judging it)."""
     out = []
+    items = list(items)
+    if also_without_question:
+        from dataclasses import replace
+        items = items + [replace(i, question="") for i in items if i.question]
     for item in items:
         text = item.text
         chars = item.char_labels()
@@ -73,8 +84,21 @@ def examples(items: Iterable[Labelled], catalogue: Catalogue) -> list[Example]:
             feats = value_features(fz.cues, texts, link_idx)
             value_rows = tuple((f, v.id in item.values) for f, v in zip(feats, company.values))
         out.append(Example(item.id, item.source, item.source if real else f"{item.source}:{item.id}",
-                           fz.features, tuple(labels), frozenset(item.present), fz.lead, value_rows))
+                           fz.features, tuple(labels), frozenset(item.present), fz.lead, fz.repeat_ok,
+                           value_rows))
     return out
+
+
+#: The training sets in tests/data; the held-out sets (answers_heldout*.toml) are never among them.
+TRAIN_SETS = ("answers_dev.toml", "answers_styles_a.toml", "answers_styles_b.toml", "answers_styles_c.toml")
+
+
+def training_examples(data_dir: Path, real_path: Path, catalogue: Catalogue) -> tuple[list[Example], list[Example]]:
+    """(the project's training answers, each also without its question; the real answers)."""
+    own = [ex for name in TRAIN_SETS if (data_dir / name).exists()
+           for ex in examples(load_labelled(data_dir / name), catalogue, also_without_question=True)]
+    real = examples(load_real(real_path), catalogue) if real_path.exists() else []
+    return own, real
 
 
 def _keep(name: str, drop: Sequence[str]) -> bool:
@@ -203,7 +227,7 @@ class Prediction:
 def predict(exs: Sequence[Example], w: Weights) -> list[Prediction]:
     out = []
     for ex in exs:
-        emis = [emission_scores(f, w) for f in ex.features]
+        emis = forbid_repeat([emission_scores(f, w) for f in ex.features], ex.repeat_ok or [True] * len(ex.features))
         labels = settle_lead(viterbi(emis, w.transitions, w.transition_weight), ex.lead)
         probs = presence_probabilities(label_marginals(emis, w.transitions, w.transition_weight))
         out.append(Prediction(ex.id, tuple(labels), probs))

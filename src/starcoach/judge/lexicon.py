@@ -26,7 +26,8 @@ a an the of at to for in on and or but not we are be is it our you your with by 
 GENERIC_VALUE_WORDS = frozenset(stem(w) for w in """
 we are be our you your the a an of to and work working thing things people make always every think big right
 lot great good one day better best first small start get take go come know want need like time way new use look
-really just also more most much well even still every each together first team teams
+really just also more most much well even still each together team teams value values core principle
+principles culture
 """.split())
 
 #: The kinds of evidence for a value, and what each weighs in the summary score
@@ -53,10 +54,10 @@ class ValueLexicon:
     def build(cls, company: Company) -> "ValueLexicon":
         index: dict[str, list[tuple[int, tuple[str, ...], str, float]]] = {}
 
-        def add(vi: int, phrase: str, kind: str, weight: float) -> None:
-            stems = tuple(content_stems(phrase))
+        def add(vi: int, stems: Sequence[str], kind: str, weight: float) -> None:
+            # ``stems`` are stemmed already: stemming twice is not idempotent ("obsess" -> "obses").
             if stems:
-                index.setdefault(stems[0], []).append((vi, stems, kind, weight))
+                index.setdefault(stems[0], []).append((vi, tuple(stems), kind, weight))
 
         company_stems = frozenset(stem(t) for t in tokens(company.name) + [company.id])
         pairs: dict[tuple[str, str], set[int]] = {}
@@ -65,9 +66,9 @@ class ValueLexicon:
             name_stems = [s for s in content_stems(v.name) if s not in GENERIC_VALUE_WORDS
                           and not any(s.startswith(c) for c in company_stems)]
             if name_stems:
-                add(vi, " ".join(name_stems), "name_phrase", KIND_WEIGHTS["name_phrase"] if len(name_stems) > 1 else 1.5)
+                add(vi, name_stems, "name_phrase", KIND_WEIGHTS["name_phrase"] if len(name_stems) > 1 else 1.5)
                 for s in name_stems:
-                    add(vi, s, "name_word", KIND_WEIGHTS["name_word"])
+                    add(vi, (s,), "name_word", KIND_WEIGHTS["name_word"])
             # Two words of the name in a row ("one team" of "We are one team") are
             # strong evidence even when each word alone is too common to count.
             whole = [stem(t) for t in tokens(v.name)]
@@ -82,9 +83,9 @@ class ValueLexicon:
                 if len(stems) == 1 and stems[0] in GENERIC_VALUE_WORDS:
                     continue
                 kind = "cue_phrase" if len(stems) > 1 else "cue_word"
-                add(vi, cue, kind, KIND_WEIGHTS[kind])
+                add(vi, stems, kind, KIND_WEIGHTS[kind])
             for s in sorted(set(content_stems(v.meaning)) - GENERIC_VALUE_WORDS):
-                add(vi, s, "meaning", KIND_WEIGHTS["meaning"])
+                add(vi, (s,), "meaning", KIND_WEIGHTS["meaning"])
         return cls(names=tuple(v.name for v in company.values), index=index, company_stems=company_stems,
                    name_pairs={k: tuple(sorted(v)) for k, v in pairs.items()})
 
@@ -118,10 +119,6 @@ class ValueLexicon:
             counts[vi][_KIND_INDEX["name_pair"]] += 1
         # The words of a value's explanation are weak evidence: only a little of them counts.
         return (tuple(o + min(wk, MEANING_CAP) for o, wk in zip(out, weak)), tuple(tuple(c) for c in counts))
-
-    def scores(self, stems: Sequence[str], all_stems: Sequence[str] = ()) -> list[float]:
-        """Evidence per value in a sentence, as one number."""
-        return list(self.evidence(stems, all_stems)[0])
 
 
 _KIND_INDEX = {k: i for i, k in enumerate(KINDS)}

@@ -7,7 +7,6 @@ unpunctuated speech included.
 
 from __future__ import annotations
 
-from bisect import bisect_right
 from dataclasses import dataclass
 from typing import Optional
 
@@ -15,11 +14,10 @@ from starcoach.banks import Company
 from starcoach.judge.cues import families, family, normalise
 from starcoach.judge.features import (
     BASICS,
-    CLOSING_SENTENCES,
-    CLOSING_SHARE,
     OPENING_SENTENCES,
     AnswerCues,
     SentenceCues,
+    closing_start,
     feature_values,
     sentence_cues,
 )
@@ -46,30 +44,33 @@ class Featurised:
     cues: tuple[SentenceCues, ...]
     features: tuple[dict[str, float], ...]
     lead: int  # opening filler sentences ("Sure.", "Okay.")
+    #: per sentence: may it be a play-back of the question at all (``could_repeat``)
+    repeat_ok: tuple[bool, ...] = ()
 
 
 def _found(text: str, pieces: list[Piece], fams, opening_end: int, closing_from: int) -> list[dict[str, int]]:
     """Matches of every unanchored family (and the pronoun and tense counts) in each
-    sentence, found in one pass over the whole answer: one regular-expression call
-    per family instead of one per family and sentence, which halves the time on
-    long transcripts.  A match must lie inside one sentence."""
+    sentence.  The answer is lower-cased once and each pattern searched within each
+    sentence's bounds (``pos``/``endpos``: a word boundary or a look-ahead at a bound
+    sees the sentence alone), which saves a copy of every sentence per family."""
     norm = normalise(text)
-    out: list[dict[str, int]] = [{} for _ in pieces]
-    if len(norm) != len(text) or not pieces:  # lower-casing changed the length: offsets would not line up
-        return [{k: len(rx.findall(normalise(text[p.start:p.end]))) for k, rx in BASICS.items()}
-                | {f.id: f.count(normalise(text[p.start:p.end])) for f in fams if not f.anchored} for p in pieces]
-    starts = [p.start for p in pieces]
-    lo_char = {"opening": 0, "closing": pieces[closing_from].start if closing_from < len(pieces) else len(text),
-               "any": 0}
-    hi_char = {"opening": pieces[opening_end - 1].end if opening_end > 0 else 0, "closing": len(text),
-               "any": len(text)}
-    jobs = [(k, rx, "any") for k, rx in BASICS.items()] + [(f.id, f.regex, f.scope) for f in fams if not f.anchored]
-    for key, rx, scope in jobs:
-        for m in rx.finditer(norm, lo_char[scope], hi_char[scope]):
-            i = bisect_right(starts, m.start()) - 1
-            if i >= 0 and m.end() <= pieces[i].end:
-                d = out[i]
-                d[key] = d.get(key, 0) + 1
+    if len(norm) != len(text):  # lower-casing changed the length: offsets would not line up
+        return [{k: len(rx.findall(t)) for k, rx in BASICS.items()} | {f.id: f.count(t) for f in fams if not f.anchored}
+                for t in (normalise(text[p.start:p.end]) for p in pieces)]
+    out: list[dict[str, int]] = []
+    for i, p in enumerate(pieces):
+        d: dict[str, int] = {}
+        for k, rx in BASICS.items():
+            n = len(rx.findall(norm, p.start, p.end))
+            if n:
+                d[k] = n
+        for f in fams:
+            if f.anchored or (f.scope == "opening" and i >= opening_end) or (f.scope == "closing" and i < closing_from):
+                continue
+            n = len(f.regex.findall(norm, p.start, p.end))
+            if n:
+                d[f.id] = n
+        out.append(d)
     return out
 
 
@@ -83,12 +84,31 @@ def featurise(text: str, question: Optional[str], company: Optional[Company]) ->
     lead = 0
     while lead < n and _is_filler(text[pieces[lead].start:pieces[lead].end]):
         lead += 1
-    closing_from = min(i for i in range(n + 1) if i >= n - CLOSING_SENTENCES or i >= CLOSING_SHARE * (n - 1))
+    closing_from = closing_start(n)
     opening_end = min(n, lead + OPENING_SENTENCES)
     found = _found(text, pieces, fams, opening_end, closing_from)
     cues = [sentence_cues(text[p.start:p.end], q_stems, q_topic, lex, fams=fams, found=found[i],
                           opening=i < opening_end, closing=i >= closing_from)
             for i, p in enumerate(pieces)]
     whole = AnswerCues.of(cues)
-    feats = tuple(feature_values(c, i, n, lead, lex is not None, whole) for i, c in enumerate(cues))
-    return Featurised(tuple(pieces), tuple(cues), feats, lead)
+    feats = tuple(feature_values(c, i, n, lead, lex is not None, whole, has_question=bool(question))
+                  for i, c in enumerate(cues))
+    ok = tuple(could_repeat(c, bool(question)) for c in cues)
+    return Featurised(tuple(pieces), tuple(cues), feats, lead, ok)
+
+
+#: How much of the question a sentence must share to pass for a play-back without framing words.
+REPEAT_OVERLAP, REPEAT_COVER = 0.2, 0.3
+
+
+def could_repeat(c: SentenceCues, has_question: bool) -> bool:
+    """A play-back looks like one: framing words ("you'd like to hear about", "a time
+    when I"), a noun-phrase opening, a dash or question mark, or the question's own
+    words.  "I rebuilt the pipeline." opening an answer is the story, not a repeat."""
+    if any(c.n(k) for k in REPEAT_FAMILIES):
+        return True
+    return has_question and (c.q_overlap >= REPEAT_OVERLAP or c.q_cover >= REPEAT_COVER)
+
+
+REPEAT_FAMILIES = ("repeat.frame", "repeat.fragment", "repeat.dash_or_question", "repeat.interjection",
+                   "repeat.acknowledge")

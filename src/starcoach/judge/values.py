@@ -35,7 +35,7 @@ MAX_NAMED = 2
 def value_features(cues: Sequence[SentenceCues], texts: Sequence[str], link_idx: Sequence[int]
                    ) -> list[dict[str, float]]:
     """Named features of each company value for the closing sentences ``link_idx``."""
-    if not cues or not cues[0].value_scores and not any(c.value_scores for c in cues):
+    if not any(c.value_scores for c in cues):
         return []
     nv = len(next(c for c in cues if c.value_scores).value_scores)
     closing = [0.0] * nv
