@@ -219,3 +219,30 @@ def test_a_lesson_about_the_role_of_something_is_not_a_link_back():
 def test_without_a_question_a_plain_play_back_is_still_a_repeat():
     a = analyse(STRONG)
     assert a.structure["repeat"].present and a.sentences[0].component == "repeat"
+
+
+def test_a_task_told_inside_the_scene_is_pointed_at_not_called_missing():
+    from dataclasses import replace
+
+    from starcoach.judge.advice import advice
+    from starcoach.judge.pipeline import featurise
+    from starcoach.model import ComponentResult
+
+    text = ("At my last job as a junior developer I was asked to build a billing export in two weeks. "
+            "I split it into three parts and wrote the riskiest one first. It shipped on time.")
+    a = analyse(text, question="Tell me about a time you delivered under a deadline.")
+    # Whatever the model decides, when that first sentence counts as the scene and no task is found,
+    # the advice points at the task inside it instead of calling it missing.
+    sents = [replace(s, component=c) for s, c in zip(a.sentences, ("situation", "action", "result"))]
+    structure = dict(a.structure)
+    structure["task"] = ComponentResult(present=False, confidence=0.95, evidence=None)
+    fz = featurise(text, a.question, None)
+    lines = advice(sents, fz.cues, structure, a.checks, None, None, a.question, None)
+    assert any("task is told inside another sentence" in x and "At my last job" in x for x in lines)
+    assert not any(x.startswith("Say what you had to achieve") for x in lines)
+
+
+def test_with_nothing_to_go_on_the_link_advice_offers_values_rather_than_picking_one(catalogue):
+    a = analyse("I fixed it. It worked.", company=catalogue.company("salesforce"))
+    line = next(x for x in a.advice if x.startswith("Close by linking"))
+    assert "one of Salesforce's values" in line and ", " in line and " or " in line

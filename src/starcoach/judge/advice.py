@@ -40,8 +40,15 @@ def best_values(cues: Sequence[SentenceCues], company: Company) -> list[str]:
             totals[vi] += sc
     order = sorted(range(len(totals)), key=lambda vi: -totals[vi])
     if not order or totals[order[0]] == 0:
-        return [company.values[0].name]
+        # Nothing in the story points at any value: offer the first few, not one as if chosen.
+        return [v.name for v in company.values[:3]]
     return [company.values[vi].name for vi in order[:2] if totals[vi] > 0]
+
+
+def _either(names: Sequence[str]) -> str:
+    """\u2018A\u2019, \u2018B\u2019 or \u2018C\u2019."""
+    q = [f"\u2018{n}\u2019" for n in names]
+    return q[0] if len(q) == 1 else ", ".join(q[:-1]) + " or " + q[-1]
 
 
 def _missing(r: ComponentResult, sure: str, unsure: str) -> str:
@@ -85,7 +92,8 @@ def advice(sents: Sequence[Sentence], cues: Sequence[SentenceCues], structure: d
         ends_with_lesson = bool(cues and cues[-1].n("lesson"))
         if company:
             vals = best_values(cues, company)
-            target = f"{cname}'s \u2018{vals[0]}\u2019"
+            target = (f"{cname}'s \u2018{vals[0]}\u2019" if len(vals) == 1 else
+                      f"one of {cname}'s values (" + _either(vals) + ")")
             if ends_with_lesson:
                 out.append(f"Your last sentence, {quote(last)}, is a general lesson; tie it to {target} instead, "
                            f"e.g. \u201c…and that is what \u2018{vals[0]}\u2019 means to me.\u201d")
@@ -101,14 +109,27 @@ def advice(sents: Sequence[Sentence], cues: Sequence[SentenceCues], structure: d
     elif company and not lb.values:
         vals = best_values(cues, company)
         out.append(f"Your closing ties to the company but names none of {cname}'s values; make the link "
-                   f"explicit, e.g. to \u2018{vals[0]}\u2019.")
-    if not structure["situation"].present:
+                   "explicit, e.g. to " + _either(vals) + ".")
+    scene_in_other = [sents[i].text for i, c in enumerate(cues)
+                      if sents[i].component and sents[i].component != "situation"
+                      and (c.n("situation.time_place_open") or c.n("situation.scene"))]
+    if not structure["situation"].present and scene_in_other:
+        # The scene is there, told inside another part's sentence.
+        out.append(f"You set the scene inside another sentence ({quote(scene_in_other[0], 10)}); give it a sentence "
+                   "of its own first (where you were, when, what was going on), so the task and actions stand out.")
+    elif not structure["situation"].present:
         out.append(_missing(structure["situation"],
                             "Set the scene in one or two sentences before the action: where you were, when, "
                             "and what was going on.",
                             "The scene may be there but it is brief: say where and when this was, and what was "
                             "going on, before the action."))
-    if not structure["task"].present:
+    task_in_other = [sents[i].text for i, c in enumerate(cues)
+                     if sents[i].component and sents[i].component != "task"
+                     and any(c.n(k) for k in ("task.assigned", "task.goal", "task.stakes"))]
+    if not structure["task"].present and task_in_other:
+        out.append(f"Your task is told inside another sentence ({quote(task_in_other[0], 10)}); say it on its own "
+                   "(\u201cMy job was to…, by…\u201d) so the interviewer hears what was at stake.")
+    elif not structure["task"].present:
         out.append(_missing(structure["task"],
                             "Say what you had to achieve and why it mattered (\u201cMy job was to…\u201d) before "
                             "what you did.",
