@@ -57,10 +57,15 @@ def test_real_answers_cross_validated_by_source():
     own, real = F.training_examples(DATA, REAL, cat)
     import json
     hyper = json.loads((ROOT / "src/starcoach/judge/weights.json").read_text())["fitted_with"]
-    f1 = F.presence_f1(real, F.cross_validate(own, real, 8, **F.fit_args(hyper)))
-    floors = {"repeat": 0.3, "situation": 0.95, "task": 0.72, "action": 0.95, "result": 0.83, "link_back": 0.95}
+    preds = F.cross_validate(own, real, 8, **F.fit_args(hyper))
+    f1 = F.presence_f1(real, preds)
+    floors = {"situation": 0.95, "task": 0.75, "action": 0.95, "result": 0.85, "link_back": 0.95}
     for c, floor in floors.items():
         assert f1[c][2] >= floor, (c, f1[c])
+    # Only 4 of the 40 open with a play-back, too few for an F1 floor; what a candidate must not get
+    # is a play-back credited that is not there (real answers rarely have one).
+    false_repeats = sum(1 for ex, pr in zip(real, preds) if "repeat" in pr.labels and "repeat" not in ex.present)
+    assert false_repeats <= 2, false_repeats
 
 
 @pytest.mark.skipif(not REAL.exists(), reason=f"no real answers at {REAL}")

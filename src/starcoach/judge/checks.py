@@ -10,10 +10,11 @@ names is values.py).
 
 from __future__ import annotations
 
+import math
 import re
 from difflib import SequenceMatcher
 from functools import lru_cache
-from typing import Optional, Sequence
+from typing import Mapping, Optional, Sequence
 
 from starcoach.judge.cues import CUES_DIR, normalise
 from starcoach.judge.features import SentenceCues
@@ -39,18 +40,42 @@ def question_concepts(question: str) -> list[str]:
     return [k for k, (qrx, _) in concepts().items() if qrx.search(q)]
 
 
-def on_topic(question: str, body_text: str) -> tuple[Optional[bool], float]:
-    """Whether the story answers the question: None when the question's topic is not recognised."""
+def topic_features(question: str, body_text: str) -> tuple[Optional[dict[str, float]], float]:
+    """Signs that the story is about what the question asks: its concepts' markers and its
+    topic words; (None, cover) when the question raises no concept the judge knows."""
     body = normalise(body_text)
     topic = topic_stems(question)
-    body_stems = {stem(t) for t in tokens(body)}
+    body_tokens = tokens(body)
+    body_stems = {stem(t) for t in body_tokens}
     cover = len(topic & body_stems) / len(topic) if topic else 0.0
     found = question_concepts(question)
     if not found:
         return None, cover
     table = concepts()
-    hits = sum(1 for k in found if table[k][1].search(body))
-    return hits > 0 or cover >= 0.5, cover
+    matches = sum(len(table[k][1].findall(body)) for k in found)
+    per_100 = 100.0 * matches / max(1, len(body_tokens))
+    x = {"topic:any_marker": float(matches > 0), "topic:markers": 1.0 - 0.5 ** matches,
+         "topic:per_100_words": min(1.0, per_100 / 5.0), "topic:cover": cover,
+         "topic:short": float(len(body_tokens) < 60)}
+    return {k: v for k, v in x.items() if v}, cover
+
+
+#: Without a fitted topic model: off topic when no marker of the question's concepts shows
+#: and the story has under half of the question's topic words.
+RULE_COVER = 0.5
+
+
+def on_topic(question: str, body_text: str, model: Optional[Mapping] = None) -> tuple[Optional[bool], float]:
+    """Whether the story answers the question (None when the question's topic is not recognised),
+    and the share of the question's topic words the story has."""
+    x, cover = topic_features(question, body_text)
+    if x is None:
+        return None, cover
+    if model:
+        z = float(model.get("bias", 0.0)) + sum(model.get("coef", {}).get(k, 0.0) * v for k, v in x.items())
+        p_off = 1.0 / (1.0 + math.exp(-z))
+        return p_off < float(model.get("threshold", 0.5)), cover
+    return bool(x.get("topic:any_marker")) or cover >= RULE_COVER, cover
 
 
 def verbatim(question: str, opening: str) -> bool:
@@ -66,7 +91,7 @@ def verbatim(question: str, opening: str) -> bool:
 
 
 def answer_checks(text: str, question: Optional[str], cues: Sequence[SentenceCues], texts: Sequence[str],
-                  labels: Sequence[Optional[str]], lead: int = 0) -> Checks:
+                  labels: Sequence[Optional[str]], lead: int = 0, topic_model: Optional[Mapping] = None) -> Checks:
     """``lead``: opening fillers ("Sure."), which are never the words a repeat is judged by."""
     by_comp: dict[str, list[int]] = {c: [i for i, lab in enumerate(labels) if lab == c] for c in COMPONENTS}
     all_tokens = tokens(text)
@@ -91,7 +116,7 @@ def answer_checks(text: str, question: Optional[str], cues: Sequence[SentenceCue
     past = sum(c.n("action.i_past") + c.n("action.we_past") for c in cues)
     hypothetical = hyp >= 2 and hyp >= past
     body = " ".join(t for t, lab in zip(texts, labels) if lab != "repeat")
-    topic, overlap = on_topic(question, body) if question else (None, 0.0)
+    topic, overlap = on_topic(question, body, topic_model) if question else (None, 0.0)
     counts = {c: 0 for c in COMPONENTS}
     for c, lab in zip(cues, labels):
         if lab:

@@ -124,7 +124,7 @@ def analyse(
             evidence=" ".join(texts[i] for i in idx) if idx else None,
             values=values if c == "link_back" else ())
 
-    checks = answer_checks(text, question, fz.cues, texts, comp_labels, fz.lead)
+    checks = answer_checks(text, question, fz.cues, texts, comp_labels, fz.lead, w.topic_model)
     delivery: Optional[Delivery] = None
     duration_s = transcript.duration_s if transcript else None
     if transcript is not None and words and delivery_fn is not None:

@@ -42,6 +42,8 @@ class Weights:
     trained_on: tuple[str, ...] = ()
     #: the value model (values.py): {"bias": b, "coef": {feature: weight}}; empty: the evidence rule
     value_model: Mapping = field(default_factory=dict)
+    #: the off-topic model (checks.on_topic): {"bias", "coef", "threshold"} for P(off topic); empty: the rule
+    topic_model: Mapping = field(default_factory=dict)
 
     @cached_property
     def rows(self) -> dict[str, tuple[float, ...]]:
@@ -66,7 +68,7 @@ class Weights:
                 "transitions": {k: dict(v) for k, v in self.transitions.items()},
                 "transition_weight": self.transition_weight, "prior_correction": self.prior_correction,
                 "calibration": {k: list(v) for k, v in self.calibration.items()},
-                "value_model": dict(self.value_model)}
+                "value_model": dict(self.value_model), "topic_model": dict(self.topic_model)}
 
     @classmethod
     def from_json(cls, d: dict) -> "Weights":
@@ -76,7 +78,8 @@ class Weights:
                    transitions=d["transitions"], transition_weight=float(d["transition_weight"]),
                    prior_correction=float(d["prior_correction"]),
                    calibration={k: (float(v[0]), float(v[1])) for k, v in d.get("calibration", {}).items()},
-                   trained_on=tuple(d.get("trained_on", ())), value_model=d.get("value_model", {}))
+                   trained_on=tuple(d.get("trained_on", ())), value_model=d.get("value_model", {}),
+                   topic_model=d.get("topic_model", {}))
 
 
 @lru_cache(maxsize=4)

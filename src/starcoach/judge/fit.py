@@ -27,6 +27,7 @@ from typing import Callable, Iterable, Optional, Sequence
 import numpy as np
 
 from starcoach.banks import Catalogue
+from starcoach.judge.checks import topic_features
 from starcoach.judge.decode import STATES, forbid_repeat, label_marginals, presence_probabilities, settle_lead, viterbi
 from starcoach.judge.emissions import LABELS, Weights, emission_scores
 from starcoach.judge.evaluation import Labelled, _company, load_labelled, load_real
@@ -52,6 +53,8 @@ class Example:
     #: for an answer with a company and a link back: per company value, its features
     #: (values.value_features on the gold closing) and whether the closing names it
     value_rows: tuple[tuple[dict[str, float], bool], ...] = ()
+    #: for an answer to a question the judge knows the concept of: topic features, and whether it is off topic
+    topic_row: Optional[tuple[dict[str, float], bool]] = None
 
 
 def examples(items: Iterable[Labelled], catalogue: Catalogue, *, also_without_question: bool = False) -> list[Example]:
@@ -83,14 +86,21 @@ def examples(items: Iterable[Labelled], catalogue: Catalogue, *, also_without_qu
             texts = [text[p.start:p.end] for p in fz.pieces]
             feats = value_features(fz.cues, texts, link_idx)
             value_rows = tuple((f, v.id in item.values) for f, v in zip(feats, company.values))
+        topic_row = None
+        if item.question and not real:
+            body = " ".join(t for lab, t in item.segments if lab != "repeat")
+            x, _ = topic_features(item.question, body)
+            if x is not None:
+                topic_row = (x, not item.on_topic)
         out.append(Example(item.id, item.source, item.source if real else f"{item.source}:{item.id}",
                            fz.features, tuple(labels), frozenset(item.present), fz.lead, fz.repeat_ok,
-                           value_rows))
+                           value_rows, topic_row))
     return out
 
 
 #: The training sets in tests/data; the held-out sets (answers_heldout*.toml) are never among them.
-TRAIN_SETS = ("answers_dev.toml", "answers_styles_a.toml", "answers_styles_b.toml", "answers_styles_c.toml")
+TRAIN_SETS = ("answers_dev.toml", "answers_styles_a.toml", "answers_styles_b.toml", "answers_styles_c.toml",
+              "answers_styles_d.toml", "answers_styles_e.toml")
 
 
 def training_examples(data_dir: Path, real_path: Path, catalogue: Catalogue) -> tuple[list[Example], list[Example]]:
@@ -136,6 +146,7 @@ def fit(train: Sequence[Example], *, l2: float = 1.0, transition_weight: float =
         transition_weight=transition_weight, prior_correction=prior_correction,
         calibration={c: (1.0, 0.0) for c in COMPONENTS},
         value_model=fit_values(train, l2=l2),
+        topic_model=fit_binary([ex.topic_row for ex in train if ex.topic_row], l2=l2),
         trained_on=tuple(sorted({ex.source if "." not in ex.source else "real" for ex in train})),
     )
 
@@ -170,9 +181,14 @@ def _logistic(x: np.ndarray, y: np.ndarray, sw: np.ndarray, *, l2: float, steps:
     return w, b
 
 
-def fit_values(train: Sequence[Example], *, l2: float = 1.0, steps: int = 1000) -> dict:
+def fit_values(train: Sequence[Example], *, l2: float = 1.0) -> dict:
     """The value model: binary logistic regression over (closing, value) pairs."""
-    rows = [r for ex in train for r in ex.value_rows]
+    return fit_binary([r for ex in train for r in ex.value_rows], l2=l2)
+
+
+def fit_binary(rows: Sequence[tuple[dict[str, float], bool]], *, l2: float = 1.0, steps: int = 1000) -> dict:
+    """Logistic regression of a yes/no outcome on named features, with the probability
+    threshold that gives the best F1 on the training rows."""
     if not rows or not any(g for _, g in rows):
         return {}
     names = sorted({k for f, _ in rows for k in f})
@@ -183,11 +199,10 @@ def fit_values(train: Sequence[Example], *, l2: float = 1.0, steps: int = 1000) 
         for k, v in f.items():
             x[r, col[k]] = v
         y[r] = int(gold)
-    # Two-class softmax = logistic regression; class 1 is "named".
+    # Two-class softmax = logistic regression; class 1 is "yes".
     w, b = _logistic(x, y, np.ones(len(rows)), l2=l2, steps=steps, classes=2)
     coef = w[:, 1] - w[:, 0]
     bias = float(b[1] - b[0])
-    # The probability above which a value counts as named: the best F1 on the training closings.
     p = 1.0 / (1.0 + np.exp(-(x @ coef + bias)))
     best_t, best_f1 = 0.5, -1.0
     for t in np.arange(0.2, 0.65, 0.05):
