@@ -5,7 +5,9 @@ environment (streams, variables), so tests run the real command in-process.
 Only the standard library is imported at start-up; everything heavy is
 imported by the command that needs it, so ``starcoach --help`` is instant.
 Exit statuses follow the public contract: 0 all inputs analysed, 1 at least
-one input failed, 2 usage error, 130 interrupted.
+one input failed, 2 usage error, 130 interrupted; and, added to it, 3 when
+something could not be stored (disk full, read-only database) so that results
+or a recording were not kept in full (docs/json.md).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import json
 import os
 import sys
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import IO, Optional, Sequence
 
 
@@ -23,6 +26,9 @@ class ExitStatus(enum.IntEnum):
     OK = 0
     INPUT_FAILED = 1
     USAGE = 2
+    #: Results or a recording could not be stored (disk full, read-only or failing database);
+    #: what was stored before is kept and the message says what was not.  Beats INPUT_FAILED.
+    STORAGE = 3
     INTERRUPTED = 130
 
 
@@ -271,6 +277,13 @@ def main(argv: Optional[Sequence[str]] = None, env: Optional[Env] = None) -> int
         from starcoach.text import first_line
 
         reason = first_line(e)
+        from starcoach.store import DB_NAME, default_data_dir, storage_error
+
+        data_dir = getattr(args, "data_dir", None)
+        storage = storage_error((Path(data_dir) if data_dir else default_data_dir(env.environ)) / DB_NAME, e)
+        if storage is not None:
+            print(f"starcoach: {storage}", file=env.stderr)
+            return ExitStatus.STORAGE
         if "locked" in reason or "busy" in reason:
             reason = "it stayed locked by another starcoach process; try again when that one has finished"
         print(f"starcoach: the session database failed ({reason}); the recordings in the data folder are "
