@@ -113,6 +113,9 @@ def _check_file(path: Union[str, os.PathLike]) -> Path:
         raise AudioError("missing", p, "no such file")
     if p.is_dir():
         raise AudioError("unreadable", p, "is a directory, not an audio file")
+    if not p.is_file():  # a FIFO or a device: reading it could block for ever, and it is read twice
+        raise AudioError("unreadable", p, "is not a regular file (a pipe or a device); save the recording "
+                                          "to a file first")
     try:
         with open(p, "rb") as fh:
             head = fh.read(512)

@@ -34,7 +34,7 @@ from typing import Callable, Iterable, Optional
 
 from starcoach.banks import Catalogue, Company, UnknownCompany
 from starcoach.model import Analysis, Transcript, transcript_from_json, transcript_to_json
-from starcoach.process import InputError, analyse_transcript, is_audio, read_text_input
+from starcoach.process import InputError, analyse_transcript, check_path, is_audio, read_text_input
 
 TRANSCRIPT_CACHE_VERSION = "1"
 
@@ -263,11 +263,9 @@ class Batch:
                     record(job, self._finish(job, error=(e.kind, e.message)))
                 continue
             p = Path(job.input)
-            if not p.exists():
-                record(job, self._finish(job, error=("missing", f"{job.input}: no such file")))
-                continue
-            if p.is_dir():
-                record(job, self._finish(job, error=("empty", f"{job.input}: the folder has no audio files")))
+            bad = check_path(job.input)  # before hashing: a FIFO would block the hash for ever
+            if bad is not None:
+                record(job, self._finish(job, error=(bad.kind, bad.message)))
                 continue
             try:
                 chash = content_hash(p)

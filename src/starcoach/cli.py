@@ -40,10 +40,16 @@ class Env:
     environ: dict[str, str] = field(default_factory=lambda: dict(os.environ))
 
     def read_stdin_bytes(self) -> bytes:
+        """Everything on standard input; OSError if there is none (started with it closed: ``<&-``)."""
+        if self.stdin is None:
+            raise OSError("standard input is closed")
         buf = getattr(self.stdin, "buffer", None)
-        if buf is not None:
-            return buf.read()
-        return self.stdin.read().encode("utf-8")
+        try:
+            if buf is not None:
+                return buf.read()
+            return self.stdin.read().encode("utf-8")
+        except ValueError:  # "I/O operation on closed file"
+            raise OSError("standard input is closed") from None
 
     def console(self, err: bool = False):
         from rich.console import Console
@@ -244,10 +250,11 @@ COMMANDS = {
 def main(argv: Optional[Sequence[str]] = None, env: Optional[Env] = None) -> int:
     env = env or Env()
     parser = build_parser()
+    argv = list(argv) if argv is not None else sys.argv[1:]
     try:
-        args = parser.parse_args(list(argv) if argv is not None else None)
+        args = parser.parse_args(argv)
     except UsageError as e:
-        print(str(e), file=env.stderr)
+        print(_dash_hint(argv) or str(e), file=env.stderr)
         return ExitStatus.USAGE
     except SystemExit as e:  # --help / --version
         return int(e.code or 0)
@@ -291,6 +298,17 @@ def main(argv: Optional[Sequence[str]] = None, env: Optional[Env] = None) -> int
         return ExitStatus.USAGE
     parser.print_help(env.stderr)
     return ExitStatus.USAGE
+
+
+def _dash_hint(argv: Sequence[str]) -> Optional[str]:
+    """A file name that starts with '-' is read as an option; say so, and how to pass it."""
+    if "--" in argv:
+        argv = argv[: list(argv).index("--")]
+    for a in argv:
+        if a.startswith("-") and a not in ("-", "--") and "=" not in a and os.path.lexists(a):
+            return (f"starcoach: '{a}' starts with '-', so it was read as an option; to give a file of that name, "
+                    f"write ./{a} (or put -- before it)")
+    return None
 
 
 def emit_json(obj: dict, env: Env) -> None:

@@ -79,7 +79,7 @@ def cmd_analyse(args: "argparse.Namespace", env: Env) -> int:
         nonlocal failed
         if a.error is not None:
             failed += 1
-            err.print(f"[bold red]error:[/bold red] {a.error.message}", highlight=False)
+            err.print(f"[bold red]error:[/bold red] {a.error.message}", highlight=False, soft_wrap=True)
         if args.json:
             emit_json(a.to_json(), env)
         elif a.error is None:
@@ -359,8 +359,12 @@ def cmd_practice(args: "argparse.Namespace", env: Env) -> int:
         if company is None:
             company = resolve_company(catalogue, meta.get("company"))
         args.questions = 1
-    if mic_file is not None and not mic_file.is_file():
-        raise UsageError(f"--mic-file {mic_file}: no such file")
+    if mic_file is not None:
+        from starcoach.process import check_path
+
+        bad = check_path(str(mic_file))
+        if bad is not None:
+            raise UsageError(f"--mic-file {bad.message}")
     out = env.console()
     err = env.console(err=True)
     store = open_store(args, env)
