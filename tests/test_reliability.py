@@ -373,3 +373,48 @@ def test_a_full_disk_is_not_called_a_damaged_database(tmp_path):
     msg = str(damaged_database_error(tmp_path / "starcoach.db",
                                      sqlite3.OperationalError("attempt to write a readonly database")))
     assert "read-only" in msg and "move it aside" not in msg
+
+
+# --------------------------------------------------------------------------- storage failing mid-batch (item 9)
+
+
+def test_a_database_that_refuses_writes_mid_batch_is_said_and_exits_3(tmp_path, cli, monkeypatch):
+    import json
+    import sqlite3
+
+    from answers import STRONG
+    from starcoach.store import Store
+
+    files = []
+    for i in range(3):
+        f = tmp_path / f"a{i}.txt"
+        f.write_text(STRONG)
+        files.append(str(f))
+    real = Store.save_analysis
+    calls = {"n": 0}
+
+    def save_analysis(self, *a, **k):
+        calls["n"] += 1
+        if calls["n"] >= 2:  # what a read-only starcoach.db answers (chmod 444, as a normal user)
+            raise sqlite3.OperationalError("attempt to write a readonly database")
+        return real(self, *a, **k)
+
+    monkeypatch.setattr(Store, "save_analysis", save_analysis)
+    r = cli("analyse", *files, "--json")
+    # Before: exit 0 and nothing said (batch._finish dropped the store on any exception).
+    assert r.code == 3, r
+    assert len([json.loads(x) for x in r.out.splitlines()]) == 3  # every result still printed
+    (line,) = [ln for ln in r.err.splitlines() if "not stored" in ln]
+    assert "results from here on are printed but not stored" in line and "read-only" in line
+    assert "Traceback" not in r.err and "move it aside" not in r.err
+
+
+def test_an_unusable_data_folder_is_said_and_exits_3(tmp_path, cli):
+    from answers import STRONG
+
+    f = tmp_path / "a.txt"
+    f.write_text(STRONG)
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("x")
+    r = cli("analyse", str(f), "--json", "--data-dir", str(blocker / "data"))
+    assert r.code == 3 and "results will not be stored" in r.err, r

@@ -68,10 +68,12 @@ def cmd_analyse(args: "argparse.Namespace", env: Env) -> int:
         except ModelNotFound as e:
             raise UsageError(str(e)) from None
     store = None
+    storage_failed = False
     try:
         store = open_store(args, env)
     except UsageError as e:
-        err.print(f"[yellow]warning: results will not be stored: {e}[/yellow]")
+        storage_failed = True  # the results are printed, but not kept: exit 3 says so
+        err.print(f"[yellow]warning: results will not be stored: {e}[/yellow]", soft_wrap=True)
     single = len(jobs) == 1
     failed = 0
 
@@ -116,8 +118,13 @@ def cmd_analyse(args: "argparse.Namespace", env: Env) -> int:
     vault = None
     if store is not None:
         vault = load_vault_quiet(store.root / "vault.toml", catalogue, err)
+    def on_storage_failure(message: str) -> None:
+        err.print(f"[bold red]error:[/bold red] {message}", highlight=False, soft_wrap=True)
+
     batch = Batch(jobs, catalogue, model=args.model, store=store, workers=args.workers, vault=vault,
-                  stdin_read=env.read_stdin_bytes, on_result=on_result, on_progress=on_progress)
+                  stdin_read=env.read_stdin_bytes, on_result=on_result, on_progress=on_progress,
+                  on_storage_failure=on_storage_failure)
+    session_status = "interrupted"  # unless the batch runs to its end
     try:
         import time
 
@@ -129,14 +136,18 @@ def cmd_analyse(args: "argparse.Namespace", env: Env) -> int:
                 result = batch.run()
         else:
             result = batch.run()
+        session_status = "complete"
     except _model_errors() as e:
         raise UsageError(str(e)) from None
     except StoreError as e:
         raise UsageError(str(e)) from None
     finally:
         if store is not None:
-            if batch.session_id is not None:
-                store.finish_session(batch.session_id, "complete")
+            if batch.session_id is not None and batch.store is not None:
+                try:
+                    store.finish_session(batch.session_id, session_status)
+                except Exception as e:  # said in one line, never a traceback
+                    batch._storage_failed(e, result=False)
             store.close()
     if args.csv:
         try:
@@ -146,6 +157,8 @@ def cmd_analyse(args: "argparse.Namespace", env: Env) -> int:
             failed += 1
     if not single:
         (err if args.json else out).print(summary_view(result))
+    if storage_failed or batch.storage_failure is not None:  # said in one line when it happened
+        return ExitStatus.STORAGE
     return ExitStatus.INPUT_FAILED if failed else ExitStatus.OK
 
 

@@ -419,8 +419,7 @@ def storage_error(path: Path, exc: BaseException) -> Optional[StoreError]:
                           "(everything saved before is kept)")
     if (isinstance(exc, OSError) and exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM)) or "readonly" in text \
             or "read-only" in text:
-        return StoreError(f"{path} cannot be written (read-only: check its permissions); results are not "
-                          "being stored")
+        return StoreError(f"{path} cannot be written (it is read-only: check its permissions)")
     if isinstance(exc, sqlite3.OperationalError) and "disk i/o error" in text:
         return StoreError(f"{path} could not be written (disk I/O error); check the disk")
     return None
