@@ -672,3 +672,35 @@ def test_disk_full_mid_answer_stops_cleanly_and_keeps_the_audio(voices, tmp_path
         assert row[3] in ("recording", "recorded")  # unfinished: offered for recovery once there is room
     finally:
         subprocess.run(["umount", "-l", str(disk)], capture_output=True)
+
+
+# --------------------------------------------------------------------------- (i) a second practice while the first records
+
+
+def test_a_second_practice_leaves_the_live_answer_alone(voices, tmp_path, terminals):
+    """Before: the second process offered to "recover" the first one's live answer and ran repair_wav
+    on the file being written (2 of 2 runs)."""
+    data = tmp_path / "data"
+    s = voices["long"]
+    env = base_env(data)
+    first = terminals(["--mic-file", str(s.wav), "--question-id", LONG_QID, "--questions", "1", "--no-speak"], env)
+    first.expect("Enter = done")
+    first.recording_for(3.0)
+    second = subprocess.run([str(STARCOACH), "practice", "--mic-file", str(voices["silence"]), "--questions", "1",
+                             "--no-speak"], env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                            timeout=120)
+    text2 = second.stdout + second.stderr
+    no_traceback(text2)
+    assert "was not finished" not in text2 and "recover and analyse" not in text2, text2
+    assert "left alone" in " ".join(text2.split())
+    assert second.returncode == 0, text2
+    first.recording_for(6.0)
+    first.child.sendintr()
+    first.expect(r"Stopped\. Your answers so far are saved")
+    assert first.wait_exit() == 130
+    no_traceback(first.text)
+    rows = answers(data)
+    assert [r[3] for r in rows] == ["recorded", "failed"]  # the live answer kept; the silent one judged
+    wav = data / rows[0][5]
+    assert wav_seconds(wav) == pytest.approx(rows[0][4], abs=1e-3)
+    assert same_audio(wav, s.samples) > 0.99
