@@ -418,3 +418,34 @@ def test_an_unusable_data_folder_is_said_and_exits_3(tmp_path, cli):
     blocker.write_text("x")
     r = cli("analyse", str(f), "--json", "--data-dir", str(blocker / "data"))
     assert r.code == 3 and "results will not be stored" in r.err, r
+
+
+def test_analyse_with_the_data_folder_on_a_full_disk(tmp_path, cli):
+    from answers import STRONG
+
+    disk = tmp_path / "small"
+    disk.mkdir()
+    if os.geteuid() != 0:
+        pytest.skip("mounting a small tmpfs needs root")
+    p = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(disk)], capture_output=True, text=True)
+    if p.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here ({p.stderr.strip()})")
+    try:
+        f = tmp_path / "a.txt"
+        f.write_text(STRONG)
+        assert cli("analyse", str(f), "--json", "--data-dir", str(disk / "d")).code == 0
+        with open(disk / "filler", "wb") as fh:  # fill what is left
+            try:
+                while True:
+                    fh.write(b"\0" * 65536)
+                    fh.flush()
+            except OSError:
+                pass
+        r = cli("analyse", str(f), str(f), "--json", "--data-dir", str(disk / "d"))
+        assert r.code == 3, r
+        assert len(r.out.splitlines()) == 2  # still judged and printed
+        flat = " ".join(r.err.split())
+        assert f"the disk holding {disk / 'd'} is full" in flat, r.err
+        assert "move it aside" not in flat and "Traceback" not in r.err
+    finally:
+        subprocess.run(["umount", "-l", str(disk)], capture_output=True)

@@ -248,9 +248,13 @@ class Store:
 
     def relative(self, path: Path) -> str:
         try:
-            return str(Path(path).resolve().relative_to(self.root.resolve()))
+            resolved = Path(path).resolve()
+        except (RuntimeError, OSError):  # a symbolic-link loop (an input that failed): keep it as given
+            return os.path.abspath(path)
+        try:
+            return str(resolved.relative_to(self.root.resolve()))
         except ValueError:
-            return str(Path(path).resolve())
+            return str(resolved)
 
     def absolute(self, rel: Optional[str]) -> Optional[Path]:
         if not rel:
@@ -414,7 +418,14 @@ def storage_error(path: Path, exc: BaseException) -> Optional[StoreError]:
     import errno
 
     text = str(exc).lower()
-    if (isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT)) or "disk is full" in text:
+    full = "disk is full" in text or (isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT))
+    if not full and "disk i/o error" in text:  # what SQLite says when its WAL index cannot grow
+        try:
+            st = os.statvfs(path.parent)
+            full = st.f_bavail * st.f_frsize < 256 * 1024
+        except OSError:
+            pass
+    if full:
         return StoreError(f"the disk holding {path.parent} is full; free some space and run again "
                           "(everything saved before is kept)")
     if (isinstance(exc, OSError) and exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM)) or "readonly" in text \
