@@ -147,10 +147,6 @@ def _sigint_sets(event: threading.Event):
         signal.signal(signal.SIGINT, previous)
 
 
-class StorageFailed(Exception):
-    """The data folder refused a write (disk full, read-only); one line for the user."""
-
-
 @dataclass
 class AnswerOutcome:
     question: Question
