@@ -265,7 +265,8 @@ def load_vault_quiet(path, catalogue, err):
     except VaultMissing:
         return None
     except VaultError as e:
-        err.print(f"[yellow]warning: story vault not used: {e} (fix it with `starcoach vault edit`)[/yellow]")
+        err.print(f"[yellow]warning: story vault not used: {e} (fix it with `starcoach vault edit`)[/yellow]",
+                  soft_wrap=True)
         return None
 
 

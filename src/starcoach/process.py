@@ -134,8 +134,9 @@ def read_text_input(item: str, stdin_read: Callable[[], bytes]) -> str:
         try:
             raw = stdin_read()
         except OSError as e:
-            raise InputError("unreadable", f"standard input: {e.strerror or e}; give the transcript as a file "
-                                           "or pipe it in") from None
+            reason = str(e.strerror or e)
+            reason = reason if reason.startswith("standard input") else f"standard input: {reason}"
+            raise InputError("unreadable", f"{reason}; give the transcript as a file or pipe it in") from None
         return decode_transcript(raw, "standard input")
     p = Path(item)
     bad = check_path(item)
