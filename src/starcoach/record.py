@@ -806,6 +806,9 @@ class Endpointer:
         """Load the VAD model now (about 0.1 s) rather than during the first words."""
         from faster_whisper.vad import get_vad_model
 
+        from starcoach.audio import quiet_onnxruntime
+
+        quiet_onnxruntime()
         get_vad_model()
 
     @property
