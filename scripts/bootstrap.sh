@@ -6,6 +6,7 @@
 #   scripts/bootstrap.sh          what `starcoach` needs to run (./run.sh)
 #   scripts/bootstrap.sh --test   that, plus what the tests need (./test.sh):
 #                                 sox and tmux for test audio and terminals,
+#                                 strace for the privacy audit,
 #                                 Chromium for the HTML export, pytest and ruff
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,7 +15,7 @@ extras=""
 SYSTEM_PACKAGES=(python3-venv libportaudio2 libsndfile1 espeak-ng alsa-utils)
 if [ "${1:-}" = "--test" ]; then
   extras="[test]"
-  SYSTEM_PACKAGES+=(sox tmux chromium)
+  SYSTEM_PACKAGES+=(sox tmux chromium strace)
 fi
 
 missing=()

@@ -140,8 +140,51 @@ def test_interrupted_batch_resumes(answers_dir, tmp_path):
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
     assert "Traceback" not in err
+    import sqlite3
+
+    db = sqlite3.connect(home / "starcoach.db")
+    try:  # before: stored as "complete"
+        assert db.execute("SELECT status FROM sessions").fetchall() == [("interrupted",)]
+    finally:
+        db.close()
     p = run("analyse", str(many), "--json", home=home)
     assert p.returncode == 0, p.stderr
     assert len(p.stdout.splitlines()) == 4
     reused = int(p.stderr.split(" transcripts reused")[0].split()[-1])
     assert reused >= 1
+
+
+
+def test_ctrl_c_stops_the_workers_at_once(answers_dir, tmp_path):
+    """Ctrl-C at a terminal (SIGINT to the whole process group) while two workers are mid-file.
+
+    Before: the workers ignore SIGINT, and the pool waited for their files to finish (30-38 s
+    measured on long recordings).  Now they are stopped within about a second.
+    """
+    many = tmp_path / "many"
+    many.mkdir()
+    src = str(answers_dir / "ownership.wav")
+    for i in range(2):  # about 2.5 minutes each: minutes of work per file on one thread
+        subprocess.run(["sox", *([src] * 5), str(many / f"long{i}.wav"), "pad", "0", f"0.{i + 1}"], check=True)
+    exe = os.path.join(os.path.dirname(sys.executable), "starcoach")
+    proc = subprocess.Popen([exe, "analyse", str(many), "--json", "--workers", "2"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True,
+                            env={**os.environ, "STARCOACH_HOME": str(tmp_path / "data")})
+    time.sleep(10)  # the workers have loaded the model and are transcribing
+    assert proc.poll() is None
+    t0 = time.monotonic()
+    os.killpg(proc.pid, signal.SIGINT)  # what the terminal's ^C does
+    out, err = proc.communicate(timeout=120)
+    took = time.monotonic() - t0
+    print(f"\nexited {took:.2f} s after Ctrl-C with {proc.returncode}")
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err, err
+    assert took < 3.0
+    # No worker is left running (multiprocessing's resource tracker may take a moment to see its parent gone).
+    deadline = time.monotonic() + 5
+    while True:
+        left = subprocess.run(["pgrep", "-a", "-s", str(proc.pid)], capture_output=True, text=True).stdout
+        if not left.strip() or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    assert not left.strip(), left

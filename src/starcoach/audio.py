@@ -113,6 +113,9 @@ def _check_file(path: Union[str, os.PathLike]) -> Path:
         raise AudioError("missing", p, "no such file")
     if p.is_dir():
         raise AudioError("unreadable", p, "is a directory, not an audio file")
+    if not p.is_file():  # a FIFO or a device: reading it could block for ever, and it is read twice
+        raise AudioError("unreadable", p, "is not a regular file (a pipe or a device); save the recording "
+                                          "to a file first")
     try:
         with open(p, "rb") as fh:
             head = fh.read(512)
@@ -380,6 +383,28 @@ def duration_s(audio: "np.ndarray", sample_rate_hz: int = SAMPLE_RATE_HZ) -> flo
 # --------------------------------------------------------------------------- speech and pauses
 
 
+_ORT_QUIET = False
+
+
+def quiet_onnxruntime() -> None:
+    """Switch onnxruntime's telemetry events off through its Python API, before the VAD's first session.
+
+    ``ORT_DISABLE_TELEMETRY`` (set in ``starcoach/__init__.py``) already keeps
+    onnxruntime from starting its telemetry at all; this also covers a process
+    that loaded onnxruntime before starcoach was imported.
+    """
+    global _ORT_QUIET
+    if _ORT_QUIET:
+        return
+    _ORT_QUIET = True
+    try:
+        import onnxruntime
+
+        onnxruntime.disable_telemetry_events()
+    except Exception:  # an onnxruntime without the switch, or none: the VAD reports that itself
+        pass
+
+
 def speech_spans(
     audio: "np.ndarray",
     sample_rate_hz: int = SAMPLE_RATE_HZ,
@@ -404,6 +429,7 @@ def speech_spans(
     if samples.size < 512:  # less than one VAD frame
         return ()
     opts = VadOptions(**{**PAUSE_VAD_OPTIONS, **(options or {})})
+    quiet_onnxruntime()
     stamps = get_speech_timestamps(samples, opts, sampling_rate=sample_rate_hz)
     return tuple(
         Span(offset_s + s["start"] / sample_rate_hz, offset_s + s["end"] / sample_rate_hz) for s in stamps

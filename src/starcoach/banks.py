@@ -120,17 +120,29 @@ def search_dirs(env: Optional[dict[str, str]] = None) -> list[Path]:
 # --------------------------------------------------------------------------- parsing
 
 
+#: A bank or company file larger than this is refused in one line.  The built-in
+#: banks are a few KiB; 4 MiB holds about 20,000 questions, which load in well
+#: under a second (loading is linear in the file's size).
+MAX_FILE_BYTES = 4 * 1024 * 1024
+
+
 def _read_toml(path: Path) -> tuple[dict[str, Any], str]:
     try:
-        raw = path.read_bytes()
+        with open(path, "rb") as fh:
+            raw = fh.read(MAX_FILE_BYTES + 1)
     except OSError as e:
         raise BankError(path, f"cannot read: {e.strerror or e}") from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise BankError(path, f"the file is larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB, the limit for a "
+                              "question bank or company profile (split it into several files)")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise BankError(path, "not a UTF-8 text file") from None
     try:
         return tomllib.loads(text), text
+    except RecursionError:
+        raise BankError(path, "invalid TOML: tables or arrays nested too deeply") from None
     except tomllib.TOMLDecodeError as e:
         msg = str(e)
         m = re.search(r"\(at line (\d+), column \d+\)", msg)
@@ -139,15 +151,10 @@ def _read_toml(path: Path) -> tuple[dict[str, Any], str]:
         raise BankError(path, f"invalid TOML: {msg}", line) from None
 
 
-def _line_of_table(text: str, table: str, index: int) -> Optional[int]:
-    """Line number of the index-th ``[[table]]`` header, to point at a bad entry."""
-    count = -1
-    for n, line in enumerate(text.splitlines(), start=1):
-        if line.strip().startswith(f"[[{table}]]"):
-            count += 1
-            if count == index:
-                return n
-    return None
+def _table_lines(text: str, table: str) -> list[int]:
+    """Line numbers of every ``[[table]]`` header, in order, found in one pass (to point at a bad entry)."""
+    head = f"[[{table}]]"
+    return [n for n, line in enumerate(text.splitlines(), start=1) if line.strip().startswith(head)]
 
 
 def _line_of_key(text: str, key: str) -> Optional[int]:
@@ -190,8 +197,9 @@ def load_company(path: Path) -> Company:
         raise BankError(path, "company: needs at least one [[values]] entry", _line_of_key(text, "values"))
     values = []
     seen: set[str] = set()
+    headers = _table_lines(text, "values")
     for i, v in enumerate(raw_values):
-        line = _line_of_table(text, "values", i)
+        line = headers[i] if i < len(headers) else None
         what = f"value #{i + 1}"
         if not isinstance(v, dict):
             raise BankError(path, f"{what}: must be a table", line)
@@ -217,8 +225,10 @@ def load_bank(path: Path) -> Bank:
     if not isinstance(raw, list) or not raw:
         raise BankError(path, "bank: needs at least one [[questions]] entry", None)
     questions = []
+    headers = _table_lines(text, "questions")
+    seen: dict[str, Optional[int]] = {}
     for i, q in enumerate(raw):
-        line = _line_of_table(text, "questions", i)
+        line = headers[i] if i < len(headers) else None
         what = f"question #{i + 1}"
         if not isinstance(q, dict):
             raise BankError(path, f"{what}: must be a table", line)
@@ -227,8 +237,13 @@ def load_bank(path: Path) -> Bank:
         if unknown:
             raise BankError(path, f"{what}: unknown competency '{unknown[0]}' "
                                   f"(known: {', '.join(COMPETENCIES)})", line)
+        qid = _need_id(q, path, line, what)
+        if qid in seen:
+            first = f" (first used at line {seen[qid]})" if seen[qid] else ""
+            raise BankError(path, f"{what}: duplicate question id '{qid}'{first}; ids are unique", line)
+        seen[qid] = line
         questions.append(Question(
-            id=_need_id(q, path, line, what),
+            id=qid,
             text=_need_str(q, "text", path, line, what),
             competencies=comps,
             bank=bid,

@@ -22,10 +22,12 @@ a sidecar ``NAME.txt`` (the question text), or ``--question`` for all.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
 import json
 import os
+import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
@@ -34,7 +36,7 @@ from typing import Callable, Iterable, Optional
 
 from starcoach.banks import Catalogue, Company, UnknownCompany
 from starcoach.model import Analysis, Transcript, transcript_from_json, transcript_to_json
-from starcoach.process import InputError, analyse_transcript, is_audio, read_text_input
+from starcoach.process import InputError, analyse_transcript, check_path, is_audio, read_text_input
 
 TRANSCRIPT_CACHE_VERSION = "1"
 
@@ -179,7 +181,8 @@ class Batch:
     def __init__(self, jobs: list[Job], catalogue: Catalogue, *, model: Optional[str], store=None,
                  workers: Optional[int] = None, vault=None, stdin_read: Callable[[], bytes] = lambda: b"",
                  on_result: Optional[Callable[[Job, Analysis], None]] = None,
-                 on_progress: Optional[Callable[[int, int, float], None]] = None):
+                 on_progress: Optional[Callable[[int, int, float], None]] = None,
+                 on_storage_failure: Optional[Callable[[str], None]] = None):
         self.jobs = jobs
         self.catalogue = catalogue
         self.model = model
@@ -193,6 +196,11 @@ class Batch:
         self.workers = max(1, min(workers or cores, n_audio or 1))
         self.threads = max(1, cores // self.workers)
         self.session_id: Optional[int] = None
+        #: Why results stopped being stored part-way (one line), or None; the caller says so and exits 3.
+        self.storage_failure: Optional[str] = None
+        #: Results analysed but not stored because of it.
+        self.unstored = 0
+        self.on_storage_failure = on_storage_failure or (lambda message: None)
 
     def _company(self, cid: Optional[str]) -> tuple[Optional[Company], Optional[str]]:
         if not cid:
@@ -222,9 +230,22 @@ class Batch:
                                             company=job.company_id, source=job.input,
                                             audio_path=Path(job.input) if job.audio else None, status="recorded")
                 self.store.save_analysis(aid, a, transcript, content_hash=chash, settings_hash=shash)
-            except Exception:  # storage trouble must not lose the result on screen
-                self.store = None
+            except Exception as e:  # storage trouble must not lose the result on screen, nor pass unsaid
+                self._storage_failed(e)
+        elif self.storage_failure is not None:
+            self.unstored += 1
         return a
+
+    def _storage_failed(self, exc: BaseException, result: bool = True) -> None:
+        from starcoach.store import DB_NAME, damaged_database_error
+
+        store, self.store = self.store, None
+        self.unstored += int(result)
+        reason = str(store.damaged(exc)) if hasattr(store, "damaged") else \
+            str(damaged_database_error(Path(DB_NAME), exc))
+        what = "results from here on are printed but not stored" if result else "the session's end was not stored"
+        self.storage_failure = f"{what}: {reason}"
+        self.on_storage_failure(self.storage_failure)
 
     def run(self) -> BatchResult:
         from starcoach.transcribe import resolve_model
@@ -263,11 +284,9 @@ class Batch:
                     record(job, self._finish(job, error=(e.kind, e.message)))
                 continue
             p = Path(job.input)
-            if not p.exists():
-                record(job, self._finish(job, error=("missing", f"{job.input}: no such file")))
-                continue
-            if p.is_dir():
-                record(job, self._finish(job, error=("empty", f"{job.input}: the folder has no audio files")))
+            bad = check_path(job.input)  # before hashing: a FIFO would block the hash for ever
+            if bad is not None:
+                record(job, self._finish(job, error=(bad.kind, bad.message)))
                 continue
             try:
                 chash = content_hash(p)
@@ -312,15 +331,33 @@ class Batch:
 
         # Longest files first, so the last file does not run alone at the end.
         pending = sorted(pending, key=lambda t: -_size(t[0].input))
+        import signal
+
         ctx = mp.get_context("spawn")  # no fork of a process holding ONNX/CTranslate2 threads
         with ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx, initializer=_worker_init,
                                  initargs=(model_path, self.threads)) as pool:
             futures: dict[Future, tuple[Job, str, str]] = {}
             queue = list(pending)
             try:
+                first = True
                 while queue or futures:
                     while queue and len(futures) < self.workers * 2:
                         item = queue.pop(0)
+                        if first and threading.current_thread() is threading.main_thread():
+                            # Workers are started by the first submits.  An ignored SIGINT is inherited
+                            # through exec, so a Ctrl-C to the terminal's process group never reaches a
+                            # worker still starting up (it would print a traceback); the parent handles it.
+                            previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+                            try:
+                                futures[pool.submit(_worker_transcribe, item[0].input)] = item
+                                for _ in range(self.workers - 1):
+                                    if queue:
+                                        item = queue.pop(0)
+                                        futures[pool.submit(_worker_transcribe, item[0].input)] = item
+                            finally:
+                                signal.signal(signal.SIGINT, previous)
+                            first = False
+                            continue
                         futures[pool.submit(_worker_transcribe, item[0].input)] = item
                     ready, _ = wait(futures, return_when=FIRST_COMPLETED)
                     for f in ready:
@@ -331,9 +368,14 @@ class Batch:
                             out = {"error": ["unreadable", f"{job.input}: transcription failed ({type(e).__name__})"]}
                         record(job, self._from_worker(job, out, chash, sh))
             except KeyboardInterrupt:
+                # Stop now: the workers ignore SIGINT and would finish their files first (30-38 s
+                # measured).  What is finished is stored already and reused by the next run.
                 for f in futures:
                     f.cancel()
-                pool.shutdown(wait=False, cancel_futures=True)
+                for proc in list(getattr(pool, "_processes", {}).values()):
+                    with contextlib.suppress(Exception):
+                        proc.terminate()
+                pool.shutdown(wait=True, cancel_futures=True)
                 raise
 
 

@@ -5,7 +5,9 @@ environment (streams, variables), so tests run the real command in-process.
 Only the standard library is imported at start-up; everything heavy is
 imported by the command that needs it, so ``starcoach --help`` is instant.
 Exit statuses follow the public contract: 0 all inputs analysed, 1 at least
-one input failed, 2 usage error, 130 interrupted.
+one input failed, 2 usage error, 130 interrupted; and, added to it, 3 when
+something could not be stored (disk full, read-only database) so that results
+or a recording were not kept in full (docs/json.md).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import json
 import os
 import sys
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import IO, Optional, Sequence
 
 
@@ -23,6 +26,9 @@ class ExitStatus(enum.IntEnum):
     OK = 0
     INPUT_FAILED = 1
     USAGE = 2
+    #: Results or a recording could not be stored (disk full, read-only or failing database);
+    #: what was stored before is kept and the message says what was not.  Beats INPUT_FAILED.
+    STORAGE = 3
     INTERRUPTED = 130
 
 
@@ -34,10 +40,16 @@ class Env:
     environ: dict[str, str] = field(default_factory=lambda: dict(os.environ))
 
     def read_stdin_bytes(self) -> bytes:
+        """Everything on standard input; OSError if there is none (started with it closed: ``<&-``)."""
+        if self.stdin is None:
+            raise OSError("standard input is closed")
         buf = getattr(self.stdin, "buffer", None)
-        if buf is not None:
-            return buf.read()
-        return self.stdin.read().encode("utf-8")
+        try:
+            if buf is not None:
+                return buf.read()
+            return self.stdin.read().encode("utf-8")
+        except ValueError:  # "I/O operation on closed file"
+            raise OSError("standard input is closed") from None
 
     def console(self, err: bool = False):
         from rich.console import Console
@@ -238,10 +250,11 @@ COMMANDS = {
 def main(argv: Optional[Sequence[str]] = None, env: Optional[Env] = None) -> int:
     env = env or Env()
     parser = build_parser()
+    argv = list(argv) if argv is not None else sys.argv[1:]
     try:
-        args = parser.parse_args(list(argv) if argv is not None else None)
+        args = parser.parse_args(argv)
     except UsageError as e:
-        print(str(e), file=env.stderr)
+        print(_dash_hint(argv) or str(e), file=env.stderr)
         return ExitStatus.USAGE
     except SystemExit as e:  # --help / --version
         return int(e.code or 0)
@@ -271,6 +284,13 @@ def main(argv: Optional[Sequence[str]] = None, env: Optional[Env] = None) -> int
         from starcoach.text import first_line
 
         reason = first_line(e)
+        from starcoach.store import DB_NAME, default_data_dir, storage_error
+
+        data_dir = getattr(args, "data_dir", None)
+        storage = storage_error((Path(data_dir) if data_dir else default_data_dir(env.environ)) / DB_NAME, e)
+        if storage is not None:
+            print(f"starcoach: {storage}", file=env.stderr)
+            return ExitStatus.STORAGE
         if "locked" in reason or "busy" in reason:
             reason = "it stayed locked by another starcoach process; try again when that one has finished"
         print(f"starcoach: the session database failed ({reason}); the recordings in the data folder are "
@@ -278,6 +298,17 @@ def main(argv: Optional[Sequence[str]] = None, env: Optional[Env] = None) -> int
         return ExitStatus.USAGE
     parser.print_help(env.stderr)
     return ExitStatus.USAGE
+
+
+def _dash_hint(argv: Sequence[str]) -> Optional[str]:
+    """A file name that starts with '-' is read as an option; say so, and how to pass it."""
+    if "--" in argv:
+        argv = argv[: list(argv).index("--")]
+    for a in argv:
+        if a.startswith("-") and a not in ("-", "--") and "=" not in a and os.path.lexists(a):
+            return (f"starcoach: '{a}' starts with '-', so it was read as an option; to give a file of that name, "
+                    f"write ./{a} (or put -- before it)")
+    return None
 
 
 def emit_json(obj: dict, env: Env) -> None:

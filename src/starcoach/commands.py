@@ -68,10 +68,12 @@ def cmd_analyse(args: "argparse.Namespace", env: Env) -> int:
         except ModelNotFound as e:
             raise UsageError(str(e)) from None
     store = None
+    storage_failed = False
     try:
         store = open_store(args, env)
     except UsageError as e:
-        err.print(f"[yellow]warning: results will not be stored: {e}[/yellow]")
+        storage_failed = True  # the results are printed, but not kept: exit 3 says so
+        err.print(f"[yellow]warning: results will not be stored: {e}[/yellow]", soft_wrap=True)
     single = len(jobs) == 1
     failed = 0
 
@@ -79,7 +81,7 @@ def cmd_analyse(args: "argparse.Namespace", env: Env) -> int:
         nonlocal failed
         if a.error is not None:
             failed += 1
-            err.print(f"[bold red]error:[/bold red] {a.error.message}", highlight=False)
+            err.print(f"[bold red]error:[/bold red] {a.error.message}", highlight=False, soft_wrap=True)
         if args.json:
             emit_json(a.to_json(), env)
         elif a.error is None:
@@ -116,8 +118,14 @@ def cmd_analyse(args: "argparse.Namespace", env: Env) -> int:
     vault = None
     if store is not None:
         vault = load_vault_quiet(store.root / "vault.toml", catalogue, err)
+
+    def on_storage_failure(message: str) -> None:
+        err.print(f"[bold red]error:[/bold red] {message}", highlight=False, soft_wrap=True)
+
     batch = Batch(jobs, catalogue, model=args.model, store=store, workers=args.workers, vault=vault,
-                  stdin_read=env.read_stdin_bytes, on_result=on_result, on_progress=on_progress)
+                  stdin_read=env.read_stdin_bytes, on_result=on_result, on_progress=on_progress,
+                  on_storage_failure=on_storage_failure)
+    session_status = "interrupted"  # unless the batch runs to its end
     try:
         import time
 
@@ -129,14 +137,18 @@ def cmd_analyse(args: "argparse.Namespace", env: Env) -> int:
                 result = batch.run()
         else:
             result = batch.run()
+        session_status = "complete"
     except _model_errors() as e:
         raise UsageError(str(e)) from None
     except StoreError as e:
         raise UsageError(str(e)) from None
     finally:
         if store is not None:
-            if batch.session_id is not None:
-                store.finish_session(batch.session_id, "complete")
+            if batch.session_id is not None and batch.store is not None:
+                try:
+                    store.finish_session(batch.session_id, session_status)
+                except Exception as e:  # said in one line, never a traceback
+                    batch._storage_failed(e, result=False)
             store.close()
     if args.csv:
         try:
@@ -146,6 +158,8 @@ def cmd_analyse(args: "argparse.Namespace", env: Env) -> int:
             failed += 1
     if not single:
         (err if args.json else out).print(summary_view(result))
+    if storage_failed or batch.storage_failure is not None:  # said in one line when it happened
+        return ExitStatus.STORAGE
     return ExitStatus.INPUT_FAILED if failed else ExitStatus.OK
 
 
@@ -251,7 +265,8 @@ def load_vault_quiet(path, catalogue, err):
     except VaultMissing:
         return None
     except VaultError as e:
-        err.print(f"[yellow]warning: story vault not used: {e} (fix it with `starcoach vault edit`)[/yellow]")
+        err.print(f"[yellow]warning: story vault not used: {e} (fix it with `starcoach vault edit`)[/yellow]",
+                  soft_wrap=True)
         return None
 
 
@@ -278,40 +293,54 @@ def load_transcriber(model: Optional[str], err):
 
 def recover_unfinished(store, transcriber, catalogue, keys, out, err, vault=None) -> None:
     """Offer to analyse answers whose recording was cut off (crash, kill, power loss)."""
+    for row in store.unfinished_answers():
+        path = store.absolute(row.audio_path)
+        lock = store.hold_answer(path) if path is not None and path.exists() else None
+        if path is not None and path.exists() and lock is None:
+            # Another starcoach process is recording or judging this answer right now.
+            err.print(f"[dim]An answer being recorded by another starcoach process (session {row.session_id}) "
+                      "is left alone.[/dim]")
+            continue
+        try:
+            _recover_one(store, row, path, transcriber, catalogue, keys, out, err, vault)
+        finally:
+            if lock is not None:
+                lock.release()
+
+
+def _recover_one(store, row, path, transcriber, catalogue, keys, out, err, vault) -> None:
     from starcoach.process import analyse_transcript
     from starcoach.record import repair_wav
     from starcoach.report import analysis_view
 
-    for row in store.unfinished_answers():
-        path = store.absolute(row.audio_path)
-        if path is None or not path.exists() or path.stat().st_size <= 44:
-            store.set_status(row.id, "failed", "the recording was cut off before any audio was saved")
-            continue
-        try:
-            repair_wav(path)
-        except Exception as e:  # a damaged file: keep it, say so, move on
-            err.print(f"[yellow]Could not repair {path}: {e}[/yellow]")
-        from starcoach.audio import AudioError
+    if path is None or not path.exists() or path.stat().st_size <= 44:
+        store.set_status(row.id, "failed", "the recording was cut off before any audio was saved")
+        return
+    try:
+        repair_wav(path)
+    except Exception as e:  # a damaged file: keep it, say so, move on
+        err.print(f"[yellow]Could not repair {path}: {e}[/yellow]")
+    from starcoach.audio import AudioError
 
-        q = row.question or "(no question)"
-        choice = keys.ask(f"\n[yellow]An answer from {row.created_at} was not finished[/yellow] "
-                          f"(question: \u201c{q}\u201d, audio kept in {path}).\n"
-                          "[bold]\\[Y][/bold] recover and analyse it now, [bold]\\[n][/bold] later? ",
-                          out, {"y": "yes", "n": "no"}, "y")
-        if choice != "yes":
-            continue
-        try:
-            transcript = transcriber.transcribe_file(path)
-        except AudioError as e:
-            store.set_status(row.id, "failed", str(e))
-            err.print(f"[red]{e}[/red]")
-            continue
-        company = catalogue.companies.get(row.company) if row.company else None
-        a = analyse_transcript(transcript, input=store.relative(path), question=row.question, company=company,
-                               vault=vault)
-        store.save_analysis(row.id, a, transcript)
-        store.finish_session(row.session_id, "interrupted")
-        out.print(analysis_view(a) if a.error is None else f"[red]{a.error.message}[/red]")
+    q = row.question or "(no question)"
+    choice = keys.ask(f"\n[yellow]An answer from {row.created_at} was not finished[/yellow] "
+                      f"(question: \u201c{q}\u201d, audio kept in {path}).\n"
+                      "[bold]\\[Y][/bold] recover and analyse it now, [bold]\\[n][/bold] later? ",
+                      out, {"y": "yes", "n": "no"}, "y")
+    if choice != "yes":
+        return
+    try:
+        transcript = transcriber.transcribe_file(path)
+    except AudioError as e:
+        store.set_status(row.id, "failed", str(e))
+        err.print(f"[red]{e}[/red]")
+        return
+    company = catalogue.companies.get(row.company) if row.company else None
+    a = analyse_transcript(transcript, input=store.relative(path), question=row.question, company=company,
+                           vault=vault)
+    store.save_analysis(row.id, a, transcript)
+    store.finish_session(row.session_id, "interrupted")
+    out.print(analysis_view(a) if a.error is None else f"[red]{a.error.message}[/red]")
 
 
 def cmd_practice(args: "argparse.Namespace", env: Env) -> int:
@@ -345,8 +374,12 @@ def cmd_practice(args: "argparse.Namespace", env: Env) -> int:
         if company is None:
             company = resolve_company(catalogue, meta.get("company"))
         args.questions = 1
-    if mic_file is not None and not mic_file.is_file():
-        raise UsageError(f"--mic-file {mic_file}: no such file")
+    if mic_file is not None:
+        from starcoach.process import check_path
+
+        bad = check_path(str(mic_file))
+        if bad is not None:
+            raise UsageError(f"--mic-file {bad.message}")
     out = env.console()
     err = env.console(err=True)
     store = open_store(args, env)

@@ -10,7 +10,19 @@ session summary at the end.
 Nothing is lost: the answer row is stored before recording starts and the
 WAV is written as it is captured (record.WavWriter), so Ctrl-C keeps the
 audio and the session so far, and an answer cut off by a crash or kill is
-offered for recovery at the next start.
+offered for recovery at the next start.  While an answer is recorded and
+judged its WAV is locked (store.AnswerLock), so a second starcoach on the
+same data folder leaves it alone.
+
+Shutdown is orderly, because native threads are running: PortAudio's
+callback thread while recording, the live transcriber's worker inside
+CTranslate2 while judging.  A process that exits with either still running
+aborts (C++ ``terminate``, or a segmentation fault) instead of exiting 130.
+So while recording, Ctrl-C only sets an event (:func:`_sigint_sets`) that
+the recording loop checks every 0.1 s; the stream is then stopped and
+closed, the transcriber's worker joined, and only then does the session end.
+A disk that fills up mid-answer ends the recording the same way, keeping
+what was written (exit status 3).
 
 The loop talks to the outside through small interfaces (a Speaker, an
 AudioSource factory, a Keys reader, a Console) so it runs the same with a
@@ -19,9 +31,12 @@ real microphone, with ``--mic-file``, and in tests.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import select
+import signal
+import sqlite3
 import sys
 import threading
 import time
@@ -109,6 +124,29 @@ class Keys:
         return choices.get(key, choices[default])
 
 
+@contextlib.contextmanager
+def _sigint_sets(event: threading.Event):
+    """While inside, Ctrl-C sets ``event`` instead of raising KeyboardInterrupt (a second one raises).
+
+    Only the main thread can install signal handlers; elsewhere (tests calling
+    the loop from a thread) this does nothing and Ctrl-C raises as usual.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum, frame) -> None:
+        if event.is_set():
+            raise KeyboardInterrupt
+        event.set()
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 @dataclass
 class AnswerOutcome:
     question: Question
@@ -136,6 +174,8 @@ class Practice:
         self.session_id: Optional[int] = None
         self.extra_questions = list(extra_questions or [])
         self.vault = vault
+        #: Why the session stopped early because something could not be stored (None: it did not).
+        self.storage_failure: Optional[str] = None
 
     # ----- the whole session
 
@@ -148,16 +188,28 @@ class Practice:
         if not questions:
             self.console.print("[red]No questions match those filters.[/red]")
             return ExitStatus.USAGE
-        self.session_id = self.store.new_session(
-            "practice", o.company.id if o.company else None,
-            {"questions": [q.id for q, _ in questions], "competency": o.competency, "bank": o.bank,
-             "mic_file": str(o.mic_file) if o.mic_file else None})
+        try:
+            self.session_id = self.store.new_session(
+                "practice", o.company.id if o.company else None,
+                {"questions": [q.id for q, _ in questions], "competency": o.competency, "bank": o.bank,
+                 "mic_file": str(o.mic_file) if o.mic_file else None})
+        except (sqlite3.Error, OSError) as e:
+            self._storage_failed(e)
+            return ExitStatus.STORAGE
         status = "complete"
         try:
             i = 0
             while i < len(questions):
                 q, values = questions[i]
-                outcome = self.ask_one(q, values, i + 1, len(questions))
+                try:
+                    outcome = self.ask_one(q, values, i + 1, len(questions))
+                except (sqlite3.Error, OSError) as e:
+                    self._storage_failed(e)
+                    status = "interrupted"
+                    break
+                if outcome.ended_by == "write_failed":
+                    status = "interrupted"
+                    break
                 if outcome.ended_by == "interrupt":
                     status = "interrupted"
                     break
@@ -171,13 +223,29 @@ class Practice:
         except KeyboardInterrupt:
             status = "interrupted"
         finally:
-            self.store.finish_session(self.session_id, status)
+            try:
+                self.store.finish_session(self.session_id, status)
+            except (sqlite3.Error, OSError) as e:
+                if self.storage_failure is None:
+                    self._storage_failed(e)
         self.summary()
+        if self.storage_failure is not None:
+            return ExitStatus.STORAGE
         if status == "interrupted":
             self.console.print("[yellow]Stopped. Your answers so far are saved "
                                f"(session {self.session_id}: `starcoach replay {self.session_id}`).[/yellow]")
             return ExitStatus.INTERRUPTED
         return ExitStatus.OK
+
+    def _storage_failed(self, exc: BaseException) -> None:
+        """Say in one line that the data folder refused a write; the session stops."""
+        from starcoach.store import DB_NAME, storage_error
+        from starcoach.text import first_line
+
+        e = storage_error(self.store.root / DB_NAME, exc)
+        msg = str(e) if e is not None else f"the data folder {self.store.root} failed ({first_line(exc)})"
+        self.storage_failure = msg
+        self.console.print(f"[bold red]Stopped: {msg}.[/bold red]", soft_wrap=True)
 
     def intro(self) -> None:
         o = self.o
@@ -258,18 +326,32 @@ class Practice:
                 time.sleep(0.1)
 
     def record_and_judge(self, q: Question) -> AnswerOutcome:
-        from starcoach.record import Endpointer, HardwareError, Recorder
         from starcoach.streaming import LiveTranscriber
 
         o = self.o
         assert self.session_id is not None
         position = len(self.outcomes) + 1
         wav = self.store.new_audio_path(self.session_id, position)
-        answer_id = self.store.new_answer(self.session_id, position, question=q.text, question_id=q.id,
-                                          company=o.company.id if o.company else None, audio_path=wav)
-        live_tx = LiveTranscriber(self.transcriber)
+        lock = self.store.hold_answer(wav)  # held until the answer is judged: it is not "unfinished"
+        try:
+            answer_id = self.store.new_answer(self.session_id, position, question=q.text, question_id=q.id,
+                                              company=o.company.id if o.company else None, audio_path=wav)
+            live_tx = LiveTranscriber(self.transcriber)
+            try:
+                return self._record_and_judge(q, wav, answer_id, live_tx)
+            finally:
+                live_tx.cancel()  # no-op once finished; else waits for the chunk in the model
+        finally:
+            if lock is not None:
+                lock.release()
+
+    def _record_and_judge(self, q: Question, wav: Path, answer_id: int, live_tx) -> AnswerOutcome:
+        from starcoach.record import Endpointer, HardwareError, Recorder
+
+        o = self.o
         endpointer = Endpointer(end_silence_s=o.end_silence_s)
         stop = threading.Event()
+        interrupted = threading.Event()
         state = {"elapsed": 0.0, "level": -90.0}
 
         def on_block(samples, elapsed_s, level_dbfs, ep) -> None:
@@ -286,7 +368,6 @@ class Practice:
         try:
             source = self.source_factory()
         except HardwareError as e:
-            live_tx.cancel()
             self.store.set_status(answer_id, "failed", str(e))
             raise
         recorder = Recorder(source, wav, endpointer, o.max_answer_s, on_block=on_block)
@@ -305,21 +386,35 @@ class Practice:
             t = threading.Thread(target=refresher, daemon=True)
             t.start()
             try:
-                with source:
-                    result_box["r"] = recorder.run(stop)
-                    result_box["t_end"] = time.monotonic()  # end of answer detected (before closing the device)
+                # Ctrl-C from here until the device is closed only asks the loop to stop.
+                with _sigint_sets(interrupted):
+                    with source:
+                        result_box["r"] = recorder.run(stop, interrupted)
+                        result_box["t_end"] = time.monotonic()  # end of answer detected (before closing)
             finally:
                 done.set()
                 t.join()
         r = result_box["r"]
-        self.store.mark_recorded(answer_id, r.duration_s)
         t_end = result_box["t_end"]
+        if r.ended_by == "write_failed":
+            live_tx.cancel()
+            with contextlib.suppress(sqlite3.Error, OSError):  # the database may be on the same full disk
+                self.store.mark_recorded(answer_id, r.duration_s)
+            kept = (f"{r.duration_s:.0f} s of audio kept in {wav}; the next `starcoach practice` offers to "
+                    "recover it") if r.duration_s > 0 else "nothing was recorded"
+            self.storage_failure = f"{r.error}: recording stopped; {kept}"
+            self.console.print(f"[bold red]Stopped: {self.storage_failure}.[/bold red]", soft_wrap=True)
+            outcome = AnswerOutcome(q, None, wav, answer_id, "write_failed")
+            self.outcomes.append(outcome)
+            return outcome
         if r.ended_by == "interrupt":
             live_tx.cancel()
             self.console.print(f"[yellow]Answer stopped; {r.duration_s:.0f} s of audio kept in {wav}.[/yellow]")
+            self.store.mark_recorded(answer_id, r.duration_s)
             outcome = AnswerOutcome(q, None, wav, answer_id, "interrupt")
             self.outcomes.append(outcome)
             return outcome
+        self.store.mark_recorded(answer_id, r.duration_s)
         how = {"silence": "you paused", "enter": "you pressed Enter", "max": "time limit reached"}.get(r.ended_by, "")
         how = state.get("why", how)  # not Enter: the --mic-file ran out before any speech
         self.console.print(f"[dim]Recorded {r.duration_s:.1f} s ({how}). Judging…[/dim]")

@@ -8,7 +8,10 @@ nothing here raises for a bad input.
 
 from __future__ import annotations
 
+import codecs
+import errno
 import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator, Optional
@@ -43,14 +46,24 @@ def is_audio(path: Path) -> bool:
 
 
 def expand_inputs(inputs: list[str]) -> Iterator[str]:
-    """Directories become every audio file below them, sorted; others pass through."""
+    """Directories become every audio file below them, sorted; others pass through.
+
+    A folder (or sub-folder) that cannot be read is passed through itself, so
+    it is reported as an error ("permission denied") instead of being skipped.
+    """
     for item in inputs:
         p = Path(item)
         if item != "-" and p.is_dir():
-            found = sorted(str(f) for f in p.rglob("*") if f.is_file() and is_audio(f))
-            if not found:
+            unreadable: list[str] = []
+            found = []
+            note = unreadable.append
+            for folder, _dirs, files in os.walk(p, onerror=lambda e, note=note: note(e.filename)):
+                found.extend(os.path.join(folder, f) for f in files
+                             if is_audio(Path(f)) and os.path.isfile(os.path.join(folder, f)))
+            if not found and not unreadable:
                 yield item  # reported as an error: nothing to analyse there
-            yield from found
+            yield from sorted(set(unreadable))
+            yield from sorted(found)
         else:
             yield item
 
@@ -59,30 +72,76 @@ def decode_transcript(raw: bytes, name: str) -> str:
     if len(raw) > MAX_TRANSCRIPT_BYTES:
         raise InputError("too_large", f"{name}: transcript is {len(raw) / 1024:.0f} KiB; the limit is "
                                       f"{MAX_TRANSCRIPT_BYTES // 1024} KiB (an answer is a few KiB)")
+    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):  # Windows Notepad's "Unicode"
+        try:
+            raw = raw.decode("utf-16").encode("utf-8")
+        except UnicodeDecodeError:
+            raise InputError("not_text", f"{name}: not a text transcript (damaged UTF-16 text)") from None
     if b"\x00" in raw:
         raise InputError("not_text", f"{name}: not a text transcript (binary data)")
     try:
         text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        try:
-            text = raw.decode("cp1252")
-        except UnicodeDecodeError:
-            raise InputError("not_text", f"{name}: not a text transcript (not UTF-8 text)") from None
-        if sum(ch.isprintable() or ch.isspace() for ch in text) < 0.95 * len(text):
-            raise InputError("not_text", f"{name}: not a text transcript (binary data)") from None
+    except UnicodeDecodeError as e:
+        # Guessing another encoding (cp1252 used to be tried) judges garbled text without a word.
+        bad = raw[e.start:e.start + 1].hex().upper()
+        line = raw[:e.start].count(b"\n") + 1
+        raise InputError("not_text", f"{name}: not UTF-8 text (byte 0x{bad} on line {line}); save it as UTF-8 "
+                                     "and try again") from None
     if not text.strip():
         raise InputError("empty", f"{name}: the transcript is empty")
     return text
 
 
+def check_path(item: str) -> Optional[InputError]:
+    """Why ``item`` cannot be read as an input file, in one line; None if it is a regular file.
+
+    Checked before anything opens the file: a FIFO (or a device) would block
+    the content hash and the decoder for ever, and ``Path.exists()`` calls a
+    symbolic-link loop or an unreadable folder "no such file".
+    """
+    p = Path(item)
+    try:
+        st = os.stat(p)
+    except OSError as e:
+        if e.errno == errno.ELOOP:
+            return InputError("unreadable", f"{item}: is a symbolic link loop (it points back to itself)")
+        if e.errno == errno.ENOENT and os.path.islink(p):
+            return InputError("missing", f"{item}: is a broken symbolic link (it points to "
+                                         f"{os.readlink(p)}, which does not exist)")
+        if e.errno == errno.ENOENT:
+            return InputError("missing", f"{item}: no such file")
+        if e.errno == errno.EACCES:
+            return InputError("unreadable", f"{item}: permission denied")
+        return InputError("unreadable", f"{item}: {e.strerror or e}")
+    if stat.S_ISDIR(st.st_mode):
+        try:
+            with os.scandir(p):
+                pass
+        except PermissionError:
+            return InputError("unreadable", f"{item}: permission denied (the folder cannot be read)")
+        except OSError as e:
+            return InputError("unreadable", f"{item}: the folder cannot be read ({e.strerror or e})")
+        return InputError("empty", f"{item}: the folder has no audio files")
+    if not stat.S_ISREG(st.st_mode):
+        what = "a named pipe (FIFO)" if stat.S_ISFIFO(st.st_mode) else "not a regular file"
+        return InputError("unreadable", f"{item}: is {what}; save the recording or text to a file and "
+                                        "analyse that")
+    return None
+
+
 def read_text_input(item: str, stdin_read: Callable[[], bytes]) -> str:
     if item == "-":
-        return decode_transcript(stdin_read(), "standard input")
+        try:
+            raw = stdin_read()
+        except OSError as e:
+            reason = str(e.strerror or e)
+            reason = reason if reason.startswith("standard input") else f"standard input: {reason}"
+            raise InputError("unreadable", f"{reason}; give the transcript as a file or pipe it in") from None
+        return decode_transcript(raw, "standard input")
     p = Path(item)
-    if not p.exists():
-        raise InputError("missing", f"{item}: no such file")
-    if p.is_dir():
-        raise InputError("empty", f"{item}: the folder has no audio files")
+    bad = check_path(item)
+    if bad is not None:
+        raise bad
     try:
         with open(p, "rb") as fh:
             raw = fh.read(MAX_TRANSCRIPT_BYTES + 1)
@@ -121,7 +180,18 @@ class TranscriberSource:
 
 def analyse_transcript(transcript: Transcript | str, *, input: str, question: Optional[str],
                        company: Optional[Company], vault=None) -> Analysis:
-    """Analyse, add delivery for audio, and say which vault story was told and what it left out."""
+    """Analyse, add delivery for audio, and say which vault story was told and what it left out.
+
+    An answer that is clearly not in English is not judged: it gets the error
+    kind ``not_english`` (the rule: ``text.not_english``).
+    """
+    from starcoach.text import not_english
+
+    language = not_english(transcript.text if isinstance(transcript, Transcript) else transcript)
+    if language is not None:
+        return Analysis.failed(input, "not_english", f"{input}: the answer is in {language}, not English; "
+                                                     "only English answers are judged", question=question,
+                               company=company.id if company else None)
     try:
         if isinstance(transcript, Transcript):
             from starcoach.delivery import compute_delivery
@@ -154,6 +224,9 @@ def process_input(item: str, *, question: Optional[str], company: Optional[Compa
     try:
         p = Path(item)
         if item != "-" and is_audio(p):
+            bad = check_path(item)
+            if bad is not None:
+                raise bad
             if transcribers is None:
                 transcribers = TranscriberSource()
             from starcoach.audio import AudioError

@@ -49,12 +49,12 @@ from starcoach.text import first_line
 
 __all__ = [
     "AudioSource", "DeviceInfo", "Endpointer", "FileSource", "HardwareError", "MicrophoneSource",
-    "Recorder", "RecordingResult", "WavWriter", "list_devices", "load_sounddevice", "repair_wav",
+    "Recorder", "RecordingResult", "RecordingWriteError", "WavWriter", "list_devices", "load_sounddevice", "repair_wav",
 ]
 
 PathLike = Union[str, "os.PathLike[str]"]
 DeviceSpec = Union[int, str, None]
-EndedBy = Literal["silence", "enter", "max", "interrupt"]
+EndedBy = Literal["silence", "enter", "max", "interrupt", "write_failed"]
 
 #: Level reported for digital silence (log of zero), and the bottom of a meter.
 SILENCE_FLOOR_DBFS = -100.0
@@ -71,6 +71,35 @@ _HINT_MIC_FILE = "use --mic-file to feed a recording"
 
 class HardwareError(Exception):
     """A sound device cannot be used.  ``str(error)`` is one line saying what to do."""
+
+
+class RecordingWriteError(Exception):
+    """The WAV being recorded cannot be written any more (disk full, file system gone).
+
+    ``str(error)`` is one line; ``disk_full`` tells the two apart.  Everything
+    written before the failure is still in the file (its header says "to the
+    end of the file" until it is closed).
+    """
+
+    def __init__(self, message: str, disk_full: bool):
+        super().__init__(message)
+        self.disk_full = disk_full
+
+
+def _write_error(path: Path, exc: BaseException) -> RecordingWriteError:
+    import errno
+
+    full = getattr(exc, "errno", None) in (errno.ENOSPC, errno.EDQUOT)
+    if not full:  # libsndfile says only "System error."; ask the file system
+        try:
+            st = os.statvfs(path.parent)
+            full = st.f_bavail * st.f_frsize < 64 * 1024
+        except OSError:
+            pass
+    if full:
+        return RecordingWriteError(f"the disk holding {path.parent} is full", True)
+    reason = getattr(exc, "strerror", None) or first_line(exc)
+    return RecordingWriteError(f"cannot write {path} ({reason})", False)
 
 
 # --------------------------------------------------------------------------- sounddevice
@@ -565,7 +594,10 @@ class WavWriter:
         x = np.asarray(samples, dtype=np.float32).reshape(-1)
         if not x.size:
             return
-        self._file.write(np.clip(x, -1.0, 1.0))
+        try:
+            self._file.write(np.clip(x, -1.0, 1.0))
+        except (OSError, RuntimeError) as exc:  # soundfile.LibsndfileError is a RuntimeError
+            raise _write_error(self.path, exc) from None
         self.frames_written += x.size
         if not self._sizes_marked:
             # libsndfile (re)writes its header with the first samples, so mark it after that.
@@ -584,7 +616,10 @@ class WavWriter:
         """Push written audio to the disk (libsndfile's sf_write_sync: fsync)."""
         if self._closed:
             return
-        self._file.flush()
+        try:
+            self._file.flush()
+        except (OSError, RuntimeError) as exc:
+            raise _write_error(self.path, exc) from None
         self._frames_at_flush = self.frames_written
         self._flushed_at = time.monotonic()
 
@@ -593,7 +628,10 @@ class WavWriter:
         if self._closed:
             return
         self._closed = True
-        self._file.close()
+        try:
+            self._file.close()
+        except (OSError, RuntimeError) as exc:
+            raise _write_error(self.path, exc) from None
 
     def __enter__(self) -> "WavWriter":
         return self
@@ -768,6 +806,9 @@ class Endpointer:
         """Load the VAD model now (about 0.1 s) rather than during the first words."""
         from faster_whisper.vad import get_vad_model
 
+        from starcoach.audio import quiet_onnxruntime
+
+        quiet_onnxruntime()
         get_vad_model()
 
     @property
@@ -854,6 +895,8 @@ class RecordingResult:
     overflows: int
     #: Audio seconds where speech last ended (None if no speech was heard).
     end_of_speech_s: Optional[float]
+    #: Why the WAV could not be written (``ended_by == "write_failed"``); one line.
+    error: Optional[RecordingWriteError] = None
 
 
 OnBlock = Callable[[np.ndarray, float, float, Endpointer], None]
@@ -865,10 +908,13 @@ class Recorder:
     The caller opens the source (``with source: recorder.run(stop)``), so it can
     check the device before the question is asked and keep it open as it likes.
     ``run`` stops at the first of: the endpointer's silence, ``stop_event`` (the
-    caller sets it when Enter is pressed), ``max_answer_s`` of audio, or Ctrl-C
-    (KeyboardInterrupt is caught: the WAV is closed with everything captured
-    and ``ended_by="interrupt"`` is returned).  Every block is written before
-    anything else happens to it, so a crash in a callback loses nothing.
+    caller sets it when Enter is pressed), ``max_answer_s`` of audio, Ctrl-C
+    (``interrupt_event``, set by the caller's SIGINT handler, or a
+    KeyboardInterrupt, which is caught: the WAV is closed with everything
+    captured and ``ended_by="interrupt"`` is returned), or a WAV that cannot be
+    written any more (disk full: ``ended_by="write_failed"``, ``error`` set,
+    what was written is kept).  Every block is written before anything else
+    happens to it, so a crash in a callback loses nothing.
     """
 
     def __init__(self, source: AudioSource, wav_path: PathLike, endpointer: Optional[Endpointer] = None,
@@ -882,17 +928,27 @@ class Recorder:
         self.read_timeout_s = read_timeout_s
         self.stall_timeout_s = stall_timeout_s
 
-    def run(self, stop_event: Optional[threading.Event] = None) -> RecordingResult:
+    def run(self, stop_event: Optional[threading.Event] = None,
+            interrupt_event: Optional[threading.Event] = None) -> RecordingResult:
         rate = int(self.source.sample_rate_hz)
         max_samples = None if self.max_answer_s is None else max(1, int(round(self.max_answer_s * rate)))
         ep = self.endpointer
-        writer = WavWriter(self.wav_path, rate)
+        error: Optional[RecordingWriteError] = None
+        try:
+            writer = WavWriter(self.wav_path, rate)
+        except (OSError, RuntimeError) as exc:
+            error = _write_error(self.wav_path, exc)
+            return RecordingResult(path=self.wav_path, duration_s=0.0, ended_by="write_failed",
+                                   heard_anything=False, overflows=0, end_of_speech_s=None, error=error)
         ended_by: Optional[EndedBy] = None
         written = 0
         try:
             try:
                 last_block_at = time.monotonic()
                 while ended_by is None:
+                    if interrupt_event is not None and interrupt_event.is_set():
+                        ended_by = "interrupt"
+                        break
                     if stop_event is not None and stop_event.is_set():
                         ended_by = "enter"
                         break
@@ -906,7 +962,11 @@ class Recorder:
                     last_block_at = time.monotonic()
                     if max_samples is not None:
                         block = block[: max_samples - written]
-                    writer.write(block)
+                    try:
+                        writer.write(block)
+                    except RecordingWriteError as exc:
+                        error, ended_by = exc, "write_failed"
+                        break
                     written += block.size
                     ep.push(block)
                     if self.on_block is not None:
@@ -918,9 +978,13 @@ class Recorder:
             except KeyboardInterrupt:
                 ended_by = "interrupt"
         finally:
-            writer.close()
+            try:
+                writer.close()
+            except RecordingWriteError as exc:  # the sizes stay "unknown": still read to the end
+                if error is None:
+                    error, ended_by = exc, "write_failed"
         return RecordingResult(
             path=self.wav_path, duration_s=written / rate, ended_by=ended_by,
             heard_anything=ep.heard_anything, overflows=int(self.source.overflows),
-            end_of_speech_s=ep.end_of_speech_s,
+            end_of_speech_s=ep.end_of_speech_s, error=error,
         )

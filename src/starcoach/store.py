@@ -242,11 +242,19 @@ class Store:
                 return p
             n += 1
 
+    def hold_answer(self, path: Path) -> Optional["AnswerLock"]:
+        """Lock an answer's WAV for as long as this process records or recovers it (None if another holds it)."""
+        return AnswerLock.try_acquire(path)
+
     def relative(self, path: Path) -> str:
         try:
-            return str(Path(path).resolve().relative_to(self.root.resolve()))
+            resolved = Path(path).resolve()
+        except (RuntimeError, OSError):  # a symbolic-link loop (an input that failed): keep it as given
+            return os.path.abspath(path)
+        try:
+            return str(resolved.relative_to(self.root.resolve()))
         except ValueError:
-            return str(Path(path).resolve())
+            return str(resolved)
 
     def absolute(self, rel: Optional[str]) -> Optional[Path]:
         if not rel:
@@ -369,6 +377,65 @@ class Store:
         return damaged_database_error(self.root / DB_NAME, exc)
 
 
+class AnswerLock:
+    """An exclusive ``flock`` on an answer's WAV, held while a process records or recovers it.
+
+    An answer whose row says ``recording`` is unfinished only if nobody holds
+    its lock: a second ``starcoach practice`` on the same data folder must not
+    "recover" (and repair) the file the first one is still writing.  The
+    kernel drops the lock when its holder dies, so a killed recording is
+    offered for recovery as before.
+    """
+
+    def __init__(self, fd: int):
+        self._fd: Optional[int] = fd
+
+    @classmethod
+    def try_acquire(cls, path: Path) -> Optional["AnswerLock"]:
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - not POSIX
+            return cls(-1)
+        try:
+            fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+        except OSError:
+            return cls(-1)  # no file to protect (it is reported as lost elsewhere)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            return None
+        return cls(fd)
+
+    def release(self) -> None:
+        fd, self._fd = self._fd, None
+        if fd is not None and fd >= 0:
+            os.close(fd)  # closing drops the flock
+
+
+def storage_error(path: Path, exc: BaseException) -> Optional[StoreError]:
+    """The one line for a write the data folder refused (full disk, read-only), else None."""
+    import errno
+
+    text = str(exc).lower()
+    full = "disk is full" in text or (isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT))
+    if not full and "disk i/o error" in text:  # what SQLite says when its WAL index cannot grow
+        try:
+            st = os.statvfs(path.parent)
+            full = st.f_bavail * st.f_frsize < 256 * 1024
+        except OSError:
+            pass
+    if full:
+        return StoreError(f"the disk holding {path.parent} is full; free some space and run again "
+                          "(everything saved before is kept)")
+    if (isinstance(exc, OSError) and exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM)) or "readonly" in text \
+            or "read-only" in text:
+        return StoreError(f"{path} cannot be written (it is read-only: check its permissions)")
+    if isinstance(exc, sqlite3.OperationalError) and "disk i/o error" in text:
+        return StoreError(f"{path} could not be written (disk I/O error); check the disk")
+    return None
+
+
 #: How long a command waits for another starcoach process to let go of the database.
 BUSY_TIMEOUT_S = 10.0
 
@@ -399,7 +466,13 @@ def _when_unlocked(fn: Callable[[], Any], timeout_s: Optional[float] = None) -> 
 
 
 def damaged_database_error(path: Path, exc: BaseException) -> StoreError:
-    """Same advice as :meth:`Store.open` gives for a file that is not a database."""
+    """Same advice as :meth:`Store.open` gives for a file that is not a database.
+
+    A full disk or a read-only file is not damage: those get their own line
+    (:func:`storage_error`), never "move it aside"."""
+    storage = storage_error(path, exc)
+    if storage is not None:
+        return storage
     reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     return StoreError(f"{path} is not a usable starcoach database ({reason}); move it aside and "
                       "run again to start a new one (your audio files are kept)")

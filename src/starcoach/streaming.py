@@ -189,8 +189,21 @@ class LiveTranscriber:
         text = "".join(w.text if w.text[:1].isspace() else " " + w.text for w in words).strip()
         return Transcript(text=text, words=words, duration_s=self._total / self.rate, speech=speech)
 
-    def cancel(self) -> None:
+    def cancel(self, timeout_s: Optional[float] = 30.0) -> None:
+        """Drop the chunks not yet transcribed and stop the worker, waiting for the one it is on.
+
+        Waiting matters: a worker left inside the model while the program exits
+        aborts the process (C++ ``terminate``) instead of letting it end cleanly.
+        """
+        while True:
+            try:
+                self._jobs.get_nowait()
+            except queue.Empty:
+                break
+            self._jobs.task_done()
         self._jobs.put(None)
+        if self._worker is not threading.current_thread():
+            self._worker.join(timeout_s)
 
 
 def _merge(spans: list[Span], join_gap_s: float = 0.05) -> tuple[Span, ...]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Optional
 
 _WORD_RE = re.compile(r"[A-Za-z]+(?:['\u2019][A-Za-z]+)*|\d+(?:[.,]\d+)*%?")
 
@@ -216,3 +217,85 @@ def first_line(exc: BaseException) -> str:
     msg = exc.args[0] if exc.args and isinstance(exc.args[0], str) else str(exc)
     text = msg.strip()
     return text.splitlines()[0] if text else type(exc).__name__
+
+
+# --------------------------------------------------------------------------- is it English?
+
+#: Only English answers are judged (the cue words, the filler rule and the
+#: speech model are English).  The check is deliberately simple, so that it
+#: can be explained in one sentence: an answer is not English if most of its
+#: letters are in a script English does not use (Chinese, Japanese, Korean,
+#: Cyrillic, Arabic, ...), or if, in an answer of at least
+#: :data:`LANGUAGE_MIN_WORDS` words, the common short words of another
+#: language (German "und", "ich", "nicht"...) are at least
+#: :data:`OTHER_LANGUAGE_SHARE` of the words and more than twice as frequent
+#: as English's ("the", "and", "I"...).  English prose has 35-50 % of such
+#: words, a German answer about 1-3 %.
+LANGUAGE_MIN_WORDS = 12
+OTHER_LANGUAGE_SHARE = 0.15
+
+_ENGLISH_WORDS = frozenset(
+    "the and to of a i in was that it we my is for on with as you this but they be at have had so me our he she "
+    "what when from not were by about an there or did would could which then our us their them been are do if "
+    "because into after than just very".split())
+
+_OTHER_WORDS = {
+    "German": "der die das und ich ist nicht ein eine einen zu mit auf den dem es wir sie für von haben hat "
+              "sich auch als wie dass aber mein meine meinem bei nach wurde wenn oder uns unser im zum zur "
+              "habe wir war waren noch nur sehr",
+    "French": "le la les et je est un une des du que qui pas pour dans avec sur nous ce il elle mais ou au aux "
+              "mon ma mes était ai été ne se j c qu d l",
+    "Spanish": "el la los las y que de en un una es por con para no mi lo se del al como pero yo fue su más era "
+               "muy esto esta este",
+    "Italian": "il lo la gli le e che di un una è per con non mi si del della al come ma io ho ero sono nel "
+               "alla questo questa",
+    "Dutch": "de het een en ik is niet van op te met voor dat die we wij zijn was maar ook als bij naar mijn "
+             "hebben heb werd",
+    "Portuguese": "o a os as e que de em um uma é por com para não eu meu minha do da no na se como mas foi "
+                  "era muito isso",
+}
+_OTHER_SETS = {lang: frozenset(words.split()) for lang, words in _OTHER_WORDS.items()}
+
+#: Unicode name prefixes of scripts that mean "not English", and what to call them.
+_SCRIPTS = (
+    (("CJK", "HIRAGANA", "KATAKANA", "HANGUL", "IDEOGRAPHIC"), "Chinese, Japanese or Korean"),
+    (("CYRILLIC",), "Cyrillic script (Russian, Ukrainian, ...)"),
+    (("ARABIC",), "Arabic script"),
+    (("HEBREW",), "Hebrew"),
+    (("GREEK",), "Greek"),
+    (("DEVANAGARI", "BENGALI", "TAMIL", "TELUGU", "GURMUKHI", "GUJARATI", "KANNADA", "MALAYALAM"),
+     "an Indic script"),
+    (("THAI",), "Thai"),
+)
+
+
+def not_english(text: str) -> Optional[str]:
+    """What the text is written in, if it is clearly not English (else None); see :data:`LANGUAGE_MIN_WORDS`."""
+    import unicodedata
+
+    letters = 0
+    foreign: dict[str, int] = {}
+    for ch in text:
+        if not ch.isalpha():
+            continue
+        letters += 1
+        if ch < "\u0250":  # Latin, with its accents
+            continue
+        name = unicodedata.name(ch, "")
+        for prefixes, label in _SCRIPTS:
+            if name.startswith(prefixes):
+                foreign[label] = foreign.get(label, 0) + 1
+                break
+    if letters and foreign:
+        label, n = max(foreign.items(), key=lambda kv: kv[1])
+        if n >= 0.3 * letters:
+            return label
+    words = re.findall(r"[^\W\d_]+", text.lower())
+    if len(words) < LANGUAGE_MIN_WORDS:
+        return None
+    english = sum(w in _ENGLISH_WORDS for w in words) / len(words)
+    lang, share = max(((lang, sum(w in s for w in words) / len(words)) for lang, s in _OTHER_SETS.items()),
+                      key=lambda kv: kv[1])
+    if share >= OTHER_LANGUAGE_SHARE and share > 2 * english:
+        return lang
+    return None

@@ -209,6 +209,8 @@ def loads(text: str, path: Path | str = "<vault>",
     path = Path(path)
     try:
         data = tomllib.loads(text)
+    except RecursionError:
+        raise VaultError(path, "invalid TOML: tables or arrays nested too deeply") from None
     except tomllib.TOMLDecodeError as e:
         raise _toml_error(path, e) from None
     loc = _Locator(text)
