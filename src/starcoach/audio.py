@@ -11,8 +11,8 @@ Decisions (see docs/audio.md for the measurements behind them):
 
 * Decoding uses PyAV (bundled FFmpeg, the same library faster-whisper uses),
   so wav, flac, mp3, ogg, m4a, webm and anything else FFmpeg reads work, at
-  any sample rate, bit depth or channel count; FFmpeg's resampler downmixes
-  to mono and converts to 16 kHz float.
+  any sample rate, bit depth or channel count; FFmpeg's resampler converts
+  to 16 kHz float and the channels are averaged into one.
 * A damaged or truncated file is decoded as far as it goes; it is an error
   only if less than :data:`MIN_DECODED_S` came out of it.
 * Anything shorter than :data:`MIN_DURATION_S` is refused as ``too_short``:
@@ -193,7 +193,11 @@ class _Decoder:
         self._stream = self._container.streams.audio[0]
         # Let FFmpeg use its threads for codecs that support it; harmless for PCM.
         self._stream.thread_type = "AUTO"
-        self._resampler = av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE_HZ)
+        # Made at the first frame, at that frame's own channel layout: the channels are
+        # averaged here, not by FFmpeg, whose mono downmix adds them at -3 dB each, so
+        # two identical channels came out 3 dB louder than either, clipping speech
+        # recorded near full scale (the same answer scored 48 as stereo, 83 as mono).
+        self._resampler = None
         self._packets = self._container.demux(self._stream)
         self._pending: list = []  # float32 blocks decoded but not yet handed out
         self._pending_samples = 0
@@ -231,13 +235,18 @@ class _Decoder:
             self._resample(frame)
 
     def _resample(self, frame) -> None:
+        if self._resampler is None:
+            if frame is None:
+                return
+            self._resampler = self._av.AudioResampler(format="fltp", layout=frame.layout.name, rate=SAMPLE_RATE_HZ)
         try:
             out_frames = self._resampler.resample(frame)
-        except self._av.error.FFmpegError:
+        except (self._av.error.FFmpegError, ValueError):
             self.damaged = True
             return
         for out in out_frames:
-            arr = out.to_ndarray().reshape(-1)
+            arr = out.to_ndarray()  # planar: one row per channel
+            arr = arr.mean(axis=0, dtype=arr.dtype) if arr.ndim == 2 and arr.shape[0] > 1 else arr.reshape(-1)
             if arr.size:
                 self._pending.append(arr)
                 self._pending_samples += arr.size
@@ -261,8 +270,8 @@ class _Decoder:
         self._pending = [rest] if rest.size else []
         self._pending_samples = rest.size
         block = np.array(block, dtype=np.float32)  # a copy: `joined` may be large
-        # Float WAVs can hold NaN/inf, which would poison the VAD and Whisper; and
-        # downmixing stereo sums channels at -3 dB each, which can exceed full scale.
+        # Float WAVs can hold NaN/inf, which would poison the VAD and Whisper, and
+        # float samples may exceed full scale.
         np.nan_to_num(block, copy=False, nan=0.0, posinf=1.0, neginf=-1.0)
         np.clip(block, -1.0, 1.0, out=block)
         return block

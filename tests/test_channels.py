@@ -1,0 +1,86 @@
+"""The same speech at any sample rate, mono or stereo, gives the same transcript and the same checklist.
+
+Two identical channels used to come out 3 dB louder than either (FFmpeg's mono
+downmix adds channels at -3 dB each), clipping speech recorded near full
+scale: the same answer scored 83 as mono and 48 as stereo.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from starcoach.audio import load_audio
+
+ANSWER = ("So you'd like to hear about a time I fixed a problem nobody owned. Last year I was the analyst on the "
+          "billing team at a furniture shop. My job was to find out why one invoice in twenty failed to send. I read "
+          "a week of logs, found that the export broke on addresses with a comma, and rewrote that step. The failures "
+          "fell by ninety percent within a month. That is how I would own problems on your team.")
+
+
+def _words(text: str) -> list[str]:
+    return [w for w in (re.sub(r"[^a-z']", "", t) for t in text.lower().replace("-", " ").split()) if w]
+
+
+def _wer(ref: str, hyp: str) -> float:
+    r, h = _words(ref), _words(hyp)
+    d = list(range(len(h) + 1))
+    for i in range(1, len(r) + 1):
+        prev, d[0] = d[0], i
+        for j in range(1, len(h) + 1):
+            prev, d[j] = d[j], min(d[j] + 1, d[j - 1] + 1, prev + (r[i - 1] != h[j - 1]))
+    return d[len(h)] / max(1, len(r))
+
+
+def test_two_identical_channels_decode_as_one(tmp_path: Path):
+    t = np.arange(32000) / 16000.0
+    mono = (0.9 * np.sin(2 * np.pi * 220 * t)).astype(np.float32)  # loud, as a close microphone records
+    sf.write(tmp_path / "mono.wav", mono, 16000, subtype="PCM_16")
+    sf.write(tmp_path / "stereo.wav", np.stack([mono, mono], axis=1), 16000, subtype="PCM_16")
+    a, b = load_audio(tmp_path / "mono.wav"), load_audio(tmp_path / "stereo.wav")
+    assert len(a) == len(b)
+    assert float(np.abs(a - b).max()) < 1e-3  # was 0.27: 3 dB louder, clipped at full scale
+    # Two different channels are averaged.
+    sf.write(tmp_path / "half.wav", np.stack([mono, np.zeros_like(mono)], axis=1), 16000, subtype="PCM_16")
+    assert float(np.abs(load_audio(tmp_path / "half.wav") - a / 2).max()) < 1e-3
+
+
+@pytest.mark.audio
+@pytest.mark.skipif(shutil.which("espeak-ng") is None or shutil.which("sox") is None, reason="needs espeak-ng and sox")
+def test_rates_and_channels_give_the_same_transcript_and_checklist(tmp_path: Path):
+    from starcoach.judge import analyse
+    from starcoach.transcribe import WhisperTranscriber, resolve_model
+
+    src = tmp_path / "answer.wav"
+    subprocess.run(["espeak-ng", "-s", "160", "-w", str(src), ANSWER], check=True, capture_output=True)
+    t = WhisperTranscriber(resolve_model(None))
+    results = {}
+    for rate in (8000, 16000, 44100, 48000):
+        for channels in (1, 2):
+            f = tmp_path / f"a{rate}_{channels}.wav"
+            subprocess.run(["sox", "-D", str(src), "-r", str(rate), "-c", str(channels), str(f)], check=True,
+                           capture_output=True)
+            tr = t.transcribe_file(f)
+            a = analyse(tr.text, question="Tell me about a time you fixed a problem nobody owned.")
+            results[(rate, channels)] = (tr.text, {c for c, r in a.structure.items() if r.present})
+    ref_text, ref_parts = results[(16000, 1)]
+    assert _wer(ANSWER, ref_text) < 0.3  # a sanity check: numbers come back as digits ("90%")
+    for (rate, channels), (text, parts) in results.items():
+        # Stereo of identical channels is the mono signal: the same words.
+        if channels == 2:
+            assert text == results[(rate, 1)][0], (rate, text)
+        if rate == 8000:
+            # Telephone band: nothing above 4 kHz is left, and the bundled tiny.en model mishears
+            # much of it (WER about 0.45 against 16 kHz, the same with sox's best resampler, so it
+            # is the band, not the resampling): see docs/audio.md.
+            continue
+        # No worse than 16 kHz mono against the script, within a few words (tiny.en flips a word or
+        # two on the smallest change of input, either way).
+        assert _wer(ANSWER, text) <= _wer(ANSWER, ref_text) + 0.06, (rate, channels, text)
+        assert parts == ref_parts, (rate, channels, parts, ref_parts)
