@@ -281,13 +281,19 @@ class WhisperTranscriber:
             raise TranscriptionError(f"the speech model failed to run: {first_line(exc)}") from None
         return time.perf_counter() - t0
 
-    def transcribe(self, audio: "np.ndarray") -> Transcript:
-        """Transcribe 16 kHz mono float32 samples (any length: processed in windows)."""
+    def transcribe(self, audio: "np.ndarray", *, passes: Optional[int] = None) -> Transcript:
+        """Transcribe 16 kHz mono float32 samples (any length: processed in windows).
+
+        ``passes=1``: with the ``dual`` strategy, the unprompted pass only
+        (about half the work, most "um"/"uh" lost); the live transcriber asks
+        for it when the machine cannot keep up.
+        """
         import numpy as np
 
         samples = np.asarray(audio, dtype=np.float32).reshape(-1)
         step = int(30 * SAMPLE_RATE_HZ)
-        return self._transcribe_blocks(samples[i:i + step] for i in range(0, max(samples.size, 1), step))
+        return self._transcribe_blocks((samples[i:i + step] for i in range(0, max(samples.size, 1), step)),
+                                       passes=passes or self.passes)
 
     def transcribe_file(self, path: Union[str, os.PathLike]) -> Transcript:
         """Transcribe an audio file, streaming it: memory does not grow with its length.
@@ -298,14 +304,14 @@ class WhisperTranscriber:
 
     # ----------------------------------------------------------------- windows
 
-    def _transcribe_blocks(self, blocks: Iterable["np.ndarray"]) -> Transcript:
+    def _transcribe_blocks(self, blocks: Iterable["np.ndarray"], passes: Optional[int] = None) -> Transcript:
         words: list[Word] = []
         speech: list[Span] = []
         total_samples = 0
         for window, offset_s, spans in _windows(blocks):
             total_samples += window.size
             speech.extend(spans)
-            words.extend(self._transcribe_window(window, offset_s, spans))
+            words.extend(self._transcribe_window(window, offset_s, spans, passes or self.passes))
         text = " ".join(w.text for w in words)
         return Transcript(
             text=text,
@@ -315,7 +321,8 @@ class WhisperTranscriber:
             language="en",
         )
 
-    def _transcribe_window(self, window: "np.ndarray", offset_s: float, spans: Sequence[Span]) -> list[Word]:
+    def _transcribe_window(self, window: "np.ndarray", offset_s: float, spans: Sequence[Span],
+                           passes: int = 2) -> list[Word]:
         if not spans:
             return []  # silence: Whisper would only invent something
         pieces = _whisper_pieces(spans, offset_s, window.size / SAMPLE_RATE_HZ)
@@ -329,7 +336,7 @@ class WhisperTranscriber:
         if strategy == "prompt_fill":
             words = self._run_prompted(window, offset_s, spans)
         elif strategy == "dual" and self._can_share:
-            plain, prompted = self._run_shared(window, offset_s, spans, passes=self.passes)
+            plain, prompted = self._run_shared(window, offset_s, spans, passes=passes)
             words = _add_hesitations(plain, prompted)
             words = _insert_by_time(words, _words_in(prompted, _holes(spans, words)))
         else:  # dual_separate (or a temperature schedule the shared decoder does not do)
