@@ -414,6 +414,8 @@ def test_both_passes_share_one_encoder_run_per_window(spoken: dict[str, Spoken])
         counts[strategy] = len(calls) - t.rederived
         if strategy == "dual":
             dual_text = result.text
-    assert counts["dual"] == counts["none"], counts
+    # No more than the unprompted pass alone (fewer: a window of nothing but the
+    # padding after the last word is not decoded).
+    assert counts["dual"] <= counts["none"], counts
     assert counts["dual_separate"] > counts["dual"], counts
     assert _wer(s.truth, dual_text) < 0.25

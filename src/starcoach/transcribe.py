@@ -37,6 +37,7 @@ import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 from typing import TYPE_CHECKING, Iterable, Iterator, Optional, Protocol, Sequence, Union
 
 # Before anything can import huggingface_hub: it reads these once, at import.
@@ -117,6 +118,10 @@ DEFAULT_PROMPT_CHUNK_S: Optional[float] = 28.0
 #: that window's prompted pass is then redone on its own, in chunks.
 DERAIL_SHARE = 0.6
 DERAIL_MIN_WORDS = 8
+
+#: A Whisper window holding less audio than this after the last word (the
+#: padding we add after speech) is not decoded.
+MIN_LEFTOVER_S = 0.5
 
 #: Greedy decoding can lock into a loop ("I'm, I'm, I'm, ..." to the token
 #: limit), which costs seconds and buries the real words; forbidding any
@@ -485,18 +490,45 @@ class _SharedPasses:
         self._prompt = None if prompt_tokens is None else [tokenizer.sot_prev, *prompt_tokens,
                                                             *tokenizer.sot_sequence]
         self._pending = None  # the prompted result of the window being decoded
+        self._content_frames = 0
+        self._single_ending = False
+        self._skip_next = False  # the next window is only the padding after the last word
+        self._skipping = False
+        self.skipped = 0
         #: (window start s, raw prompted words) per window, in order
         self._windows: list[tuple[float, list[tuple[str, float, float, float]]]] = []
 
     def __getattr__(self, name):
         return getattr(self._m, name)
 
-    def generate_segments(self, *args, **kwargs):
+    def generate_segments(self, features, *args, **kwargs):
         from faster_whisper import WhisperModel
 
-        return WhisperModel.generate_segments(self, *args, **kwargs)
+        self._content_frames = features.shape[-1] - 1
+        return WhisperModel.generate_segments(self, features, *args, **kwargs)
+
+    def encode(self, features):
+        # faster-whisper decodes another window whenever the last word ends before
+        # the audio does; after our own trimming that is the 0.3 s of padding, a
+        # whole encoder run and decoding for nothing.  Such a window is skipped.
+        if self._skip_next and self._last_encoded is not None:
+            self._skip_next, self._skipping = False, True
+            self.skipped += 1
+            return self._last_encoded
+        self._skipping = False
+        self._last_encoded = self._m.encode(features)
+        return self._last_encoded
+
+    _last_encoded = None
+
+    def _split_segments_by_timestamps(self, *args, **kwargs):
+        out = self._m._split_segments_by_timestamps(*args, **kwargs)
+        self._single_ending = out[2]
+        return out
 
     def generate_with_fallback(self, encoder_output, prompt, tokenizer, options):
+        if self._skipping:  # seen by faster-whisper as "no speech here": it moves past the window
+            return SimpleNamespace(no_speech_prob=1.0, sequences_ids=[[]]), -10.0, 0.0, 1.0
         result = self._m.generate_with_fallback(encoder_output, prompt, tokenizer, options)
         self._pending = None
         if self._prompt is not None:
@@ -541,6 +573,14 @@ class _SharedPasses:
                  for seg in prompted for w in seg.get("words", ())
                  if seg["start"] != seg["end"] and tokenizer.decode(seg["tokens"]).strip()]
         self._windows.append((offset, words))
+        # Where faster-whisper will start the next window, and how much audio it would hold.
+        fps = self._m.frames_per_second
+        ends = [w["end"] for seg in segments[0] for w in seg.get("words", ())] if segments else []
+        nxt = seek + num_frames
+        if not self._single_ending and ends and max(ends) > offset:
+            nxt = round(max(ends) * fps)
+        left = self._content_frames - nxt
+        self._skip_next = 0 < left < MIN_LEFTOVER_S * fps
         return out
 
     def window_starts(self) -> list[float]:
