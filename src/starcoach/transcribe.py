@@ -250,6 +250,7 @@ class WhisperTranscriber:
         self.rederived = 0
         self._tk = None
         self._prompt_ids: Optional[list[int]] = None
+        _limit_malloc_arenas()
         t0 = time.perf_counter()
         try:
             from faster_whisper import WhisperModel
@@ -317,6 +318,8 @@ class WhisperTranscriber:
             total_samples += window.size
             speech.extend(spans)
             words.extend(self._transcribe_window(window, offset_s, spans, passes or self.passes))
+            del window
+            _release_freed_memory()
         text = " ".join(w.text for w in words)
         return Transcript(
             text=text,
@@ -771,6 +774,40 @@ def _add_hesitations(plain: Sequence[Word], prompted: Sequence[Word]) -> list[Wo
                     seg.insert(k, w)
         out.extend(seg)
     return out
+
+
+_LIBC = None
+
+
+def _release_freed_memory() -> None:
+    """Give memory freed by the last window back to the system (glibc ``malloc_trim``).
+
+    Each window allocates and frees tens of megabytes (spectrograms, encoder
+    outputs, decoder state) from several threads; glibc keeps the freed
+    blocks in per-thread arenas, so the process grows with the file's length
+    although nothing is kept.  Elsewhere than glibc this does nothing.
+    """
+    global _LIBC
+    if _LIBC is None:
+        try:
+            import ctypes
+
+            _LIBC = ctypes.CDLL("libc.so.6")
+            _LIBC.malloc_trim.argtypes = [ctypes.c_size_t]
+        except (OSError, AttributeError):
+            _LIBC = False
+    if _LIBC:
+        _LIBC.malloc_trim(0)
+
+
+def _limit_malloc_arenas(n: int = 2) -> None:
+    """At most ``n`` glibc malloc arenas (the default is 8 per core): less memory held in free lists.
+
+    Called before the model starts its threads; does nothing where it does not apply.
+    """
+    _release_freed_memory()  # loads libc
+    if _LIBC:
+        _LIBC.mallopt(-8, n)  # M_ARENA_MAX
 
 
 def _windows(blocks: Iterable["np.ndarray"]) -> Iterator[tuple["np.ndarray", float, tuple[Span, ...]]]:
