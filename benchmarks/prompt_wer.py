@@ -28,6 +28,7 @@ also used by benchmarks/bench_transcribe.py.
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import subprocess
 import sys
@@ -438,6 +439,7 @@ def main(argv: list[str] | None = None) -> int:
         kwargs: dict = {} if args.beam is None else {"beam_size": args.beam}
         if args.temperature is not None:
             kwargs["temperatures"] = [float(t) for t in args.temperature.split(",")]
+        print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
         for strategy in args.strategies.split(","):
             tr = WhisperTranscriber(resolve_model(args.model), prompt_strategy=strategy, **kwargs)
             tr.warm_up()
@@ -450,7 +452,8 @@ def main(argv: list[str] | None = None) -> int:
                     print(f"  [{a.name}] {result.text}")
             label = strategy + (f" b{args.beam}" if args.beam else "") + (
                 f" t{args.temperature}" if args.temperature else "")
-            print(score.row(label), flush=True)
+            redone = f"  (prompted windows redone: {tr.rederived})" if strategy == "dual" else ""
+            print(score.row(label) + redone, flush=True)
     return 0
 
 

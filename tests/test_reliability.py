@@ -39,13 +39,21 @@ class _SlowTranscriber:
 
 
 def test_cancel_waits_for_the_chunk_in_the_model_and_drops_the_rest():
-    from starcoach.streaming import LiveTranscriber
+    from starcoach.streaming import LiveTranscriber, _Job
 
     tx = _SlowTranscriber(0.5)
     live = LiveTranscriber(tx)
-    for start in range(3):
-        live._jobs.put((start, np.zeros(16000, dtype=np.float32)))
+
+    def queue(k: int) -> None:
+        with live._cv:
+            live._jobs.append(_Job(start=k * 16000, audio=np.zeros(16000, dtype=np.float32),
+                                   queued_at=time.monotonic()))
+            live._cv.notify_all()
+
+    queue(0)
     assert tx.started.wait(5)
+    queue(1)  # queued behind the chunk in the model
+    queue(2)
     t0 = time.monotonic()
     live.cancel()
     took = time.monotonic() - t0

@@ -439,6 +439,9 @@ class Practice:
             self.err.print(f"[yellow]Warning: the audio device dropped input {r.overflows} times "
                            "(the machine was too busy); the recording may have gaps.[/yellow]")
         self.console.print(analysis_view(a))
+        degraded = live_tx.degradation()
+        if degraded:  # the live transcriber cut back to keep up with a busy machine
+            self.console.print(f"[yellow]{degraded}[/yellow]")
         latency = time.monotonic() - t_end  # until the report is on screen
         self.console.print(f"[dim]Feedback ready {latency:.2f} s after the answer ended.[/dim]")
         outcome = AnswerOutcome(q, a, wav, answer_id, r.ended_by, latency)

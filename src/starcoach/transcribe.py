@@ -25,9 +25,10 @@ How a recording is transcribed (measurements in docs/audio.md):
    now and then skips a whole sentence.  So the unprompted words are kept,
    the prompted pass contributes its hesitations and any words it heard
    where the unprompted pass has a hole, and speech still without words is
-   transcribed once more on its own.  Measured: same content accuracy as no
-   prompt, nearly all fillers, about twice the compute (RTF ~0.08 on two
-   cores, within the 0.1 budget).
+   transcribed once more on its own.  Both decodings share one spectrogram
+   and one encoder run per 30 s Whisper window (:class:`_SharedPasses`).
+   Measured: same content accuracy as no prompt, nearly all fillers; in one
+   process about 1.5-1.6 x a bare greedy faster-whisper run (docs/audio.md).
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 from typing import TYPE_CHECKING, Iterable, Iterator, Optional, Protocol, Sequence, Union
 
 # Before anything can import huggingface_hub: it reads these once, at import.
@@ -91,7 +93,10 @@ DISFLUENCY_PROMPT = "Umm, let me think like, hmm... Okay, here's what I'm, like,
 #:                   hesitations (placed by aligning the two texts) and any words
 #:                   it heard where the backbone has a hole; holes left after that
 #:                   are transcribed again on their own.
-PROMPT_STRATEGIES = ("none", "prompt", "prompt_nocond", "prompt_fill", "dual")
+#: ``dual_separate`` the same two passes as two independent faster-whisper runs
+#:                   (each computing its own spectrogram and encoder output);
+#:                   kept callable so the benchmarks can compare in one run.
+PROMPT_STRATEGIES = ("none", "prompt", "prompt_nocond", "prompt_fill", "dual", "dual_separate")
 DEFAULT_PROMPT_STRATEGY = "dual"
 
 #: Speech at least this long that no word covers is a "hole": Whisper skipped it.
@@ -107,6 +112,17 @@ MAX_WORD_S = 2.0
 #: hesitations: on the held-out test answers filler recall went from 70 % to
 #: 95 % (docs/audio.md).
 DEFAULT_PROMPT_CHUNK_S: Optional[float] = 28.0
+
+#: The prompted decoding of a window that shares the encoder with the
+#: unprompted one has derailed when it has fewer than DERAIL_SHARE of the
+#: unprompted words there (windows with at least DERAIL_MIN_WORDS of them);
+#: that window's prompted pass is then redone on its own, in chunks.
+DERAIL_SHARE = 0.6
+DERAIL_MIN_WORDS = 8
+
+#: A Whisper window holding less audio than this after the last word (the
+#: padding we add after speech) is not decoded.
+MIN_LEFTOVER_S = 0.5
 
 #: Greedy decoding can lock into a loop ("I'm, I'm, I'm, ..." to the token
 #: limit), which costs seconds and buries the real words; forbidding any
@@ -229,6 +245,13 @@ class WhisperTranscriber:
         self.prompt_chunk_s = prompt_chunk_s
         self.no_repeat_ngram_size = no_repeat_ngram_size
         self.cpu_threads = cpu_threads or os.cpu_count() or 1
+        #: 2: both passes ("dual"); 1: the unprompted pass only (see streaming.LiveTranscriber).
+        self.passes = 2
+        #: windows whose shared prompted decoding derailed and was redone (for the benchmarks)
+        self.rederived = 0
+        self._tk = None
+        self._prompt_ids: Optional[list[int]] = None
+        _limit_malloc_arenas()
         t0 = time.perf_counter()
         try:
             from faster_whisper import WhisperModel
@@ -265,13 +288,19 @@ class WhisperTranscriber:
             raise TranscriptionError(f"the speech model failed to run: {first_line(exc)}") from None
         return time.perf_counter() - t0
 
-    def transcribe(self, audio: "np.ndarray") -> Transcript:
-        """Transcribe 16 kHz mono float32 samples (any length: processed in windows)."""
+    def transcribe(self, audio: "np.ndarray", *, passes: Optional[int] = None) -> Transcript:
+        """Transcribe 16 kHz mono float32 samples (any length: processed in windows).
+
+        ``passes=1``: with the ``dual`` strategy, the unprompted pass only
+        (about half the work, most "um"/"uh" lost); the live transcriber asks
+        for it when the machine cannot keep up.
+        """
         import numpy as np
 
         samples = np.asarray(audio, dtype=np.float32).reshape(-1)
         step = int(30 * SAMPLE_RATE_HZ)
-        return self._transcribe_blocks(samples[i:i + step] for i in range(0, max(samples.size, 1), step))
+        return self._transcribe_blocks((samples[i:i + step] for i in range(0, max(samples.size, 1), step)),
+                                       passes=passes or self.passes)
 
     def transcribe_file(self, path: Union[str, os.PathLike]) -> Transcript:
         """Transcribe an audio file, streaming it: memory does not grow with its length.
@@ -282,14 +311,16 @@ class WhisperTranscriber:
 
     # ----------------------------------------------------------------- windows
 
-    def _transcribe_blocks(self, blocks: Iterable["np.ndarray"]) -> Transcript:
+    def _transcribe_blocks(self, blocks: Iterable["np.ndarray"], passes: Optional[int] = None) -> Transcript:
         words: list[Word] = []
         speech: list[Span] = []
         total_samples = 0
         for window, offset_s, spans in _windows(blocks):
             total_samples += window.size
             speech.extend(spans)
-            words.extend(self._transcribe_window(window, offset_s, spans))
+            words.extend(self._transcribe_window(window, offset_s, spans, passes or self.passes))
+            del window
+            _release_freed_memory()
         text = " ".join(w.text for w in words)
         return Transcript(
             text=text,
@@ -299,7 +330,8 @@ class WhisperTranscriber:
             language="en",
         )
 
-    def _transcribe_window(self, window: "np.ndarray", offset_s: float, spans: Sequence[Span]) -> list[Word]:
+    def _transcribe_window(self, window: "np.ndarray", offset_s: float, spans: Sequence[Span],
+                           passes: int = 2) -> list[Word]:
         if not spans:
             return []  # silence: Whisper would only invent something
         pieces = _whisper_pieces(spans, offset_s, window.size / SAMPLE_RATE_HZ)
@@ -312,7 +344,11 @@ class WhisperTranscriber:
             return self._run(window, offset_s, pieces, prompt=self.prompt, condition=False)
         if strategy == "prompt_fill":
             words = self._run_prompted(window, offset_s, spans)
-        else:  # dual
+        elif strategy == "dual" and self._can_share:
+            plain, prompted = self._run_shared(window, offset_s, spans, passes=passes)
+            words = _add_hesitations(plain, prompted)
+            words = _insert_by_time(words, _words_in(prompted, _holes(spans, words)))
+        else:  # dual_separate (or a temperature schedule the shared decoder does not do)
             plain = self._run(window, offset_s, pieces, prompt=None)
             prompted = self._run_prompted(window, offset_s, spans)
             words = _add_hesitations(plain, prompted)
@@ -344,13 +380,7 @@ class WhisperTranscriber:
     def _run(self, window: "np.ndarray", offset_s: float, pieces: Sequence[_Piece], *,
              prompt: Optional[str], condition: bool = True) -> list[Word]:
         """Whisper over the pieces of ``window`` joined together; word times in the recording."""
-        import numpy as np
-
-        parts = []
-        for p in pieces:
-            a = int(round((p.src_start_s - offset_s) * SAMPLE_RATE_HZ))
-            parts.append(window[a:a + int(round(p.duration_s * SAMPLE_RATE_HZ))])
-        joined = np.concatenate(parts) if len(parts) > 1 else parts[0]
+        joined = _join(window, offset_s, pieces)
         if joined.size < SAMPLE_RATE_HZ // 10:
             return []
         try:
@@ -370,32 +400,249 @@ class WhisperTranscriber:
                    for s in segments for w in (s.words or ())]
         except Exception as exc:
             raise TranscriptionError(f"transcription failed: {first_line(exc)}") from None
-        window_end_s = offset_s + window.size / SAMPLE_RATE_HZ
-        out: list[Word] = []
-        for raw_text, start, end, prob in raw:
-            text = raw_text.strip()
-            if not text:
-                continue
-            if out and not raw_text[:1].isspace() and not text[0].isalnum():
-                # A continuation Whisper splits off ("step" "-by" "-step", "team" "'s"):
-                # one word, so text and words agree and filler rules see whole words.
-                last = out[-1]
-                e = min(max(_to_source(end, pieces, is_end=True), last.end_s), window_end_s)
-                out[-1] = Word(last.text + text, last.start_s, round(e, 3),
-                               min(last.probability, float(prob)))
-                continue
-            s = _to_source(start, pieces, is_end=False)
-            e = _to_source(end, pieces, is_end=True)
-            s = min(max(s, offset_s), window_end_s)
-            e = min(max(e, s), window_end_s)
-            if out and s < out[-1].start_s:  # keep times monotonic across piece joins
-                s = out[-1].start_s
-                e = max(e, s)
-            out.append(Word(text=text, start_s=round(s, 3), end_s=round(e, 3), probability=float(prob)))
+        return _place(raw, pieces, offset_s, window.size / SAMPLE_RATE_HZ)
+
+    # ----------------------------------------------------------------- one encoder, two prompts
+
+    def _run_shared(self, window: "np.ndarray", offset_s: float, spans: Sequence[Span], *,
+                    passes: int = 2) -> tuple[list[Word], list[Word]]:
+        """The unprompted and the prompted pass over the same encoder output.
+
+        faster-whisper's own loop runs the unprompted pass over the joined
+        speech of the window (30 s Whisper windows, each starting where the
+        previous one's last word ended, conditioned on the text so far), so
+        its words are exactly those of a plain ``transcribe``.  Each window's
+        spectrogram and encoder output are computed once: the decoder runs a
+        second time on them with the disfluency prompt (fresh in every
+        window), and the word timestamps of both come from one batched
+        alignment.  The prompted words of a window are kept up to where the
+        next window starts.  With ``passes=1`` only the unprompted pass runs.
+        """
+        window_s = window.size / SAMPLE_RATE_HZ
+        pieces = _whisper_pieces(spans, offset_s, window_s)
+        joined = _join(window, offset_s, pieces)
+        if joined.size < SAMPLE_RATE_HZ // 10:
+            return [], []
+        shared = _SharedPasses(self._model, self._tokenizer(),
+                               self._prompt_tokens() if passes > 1 else None)
+        try:
+            from faster_whisper import WhisperModel
+
+            segments, _ = WhisperModel.transcribe(
+                shared, joined, language="en", beam_size=self.beam_size, temperature=[0.0],
+                word_timestamps=True, vad_filter=False, condition_on_previous_text=True,
+                no_repeat_ngram_size=self.no_repeat_ngram_size,
+            )
+            raw_plain = [(w.word, float(w.start), float(w.end), float(w.probability))
+                         for seg in segments for w in (seg.words or ())]
+        except Exception as exc:
+            raise TranscriptionError(f"transcription failed: {first_line(exc)}") from None
+        plain = _place(raw_plain, pieces, offset_s, window_s)
+        if passes < 2:
+            return plain, []
+        prompted = _place(shared.prompted_words(), pieces, offset_s, window_s)
+        # A prompted decoding that derailed (it skips ahead, stretching a few
+        # words over the window) is redone the way dual_separate does it:
+        # on its own, in chunks cut in silences.  Rare; costs an encoder run.
+        starts = [_to_source(t, pieces, is_end=False) for t in shared.window_starts()]
+        for k, a in enumerate(starts):
+            b = starts[k + 1] if k + 1 < len(starts) else offset_s + window_s
+            n_plain = sum(1 for w in plain if a <= w.start_s < b)
+            n_prompted = sum(1 for w in prompted if a <= w.start_s < b)
+            if n_plain >= DERAIL_MIN_WORDS and n_prompted < DERAIL_SHARE * n_plain:
+                inside = [Span(max(x.start_s, a), min(x.end_s, b)) for x in spans if x.end_s > a and x.start_s < b]
+                log.info("prompted pass derailed at %.1f-%.1f s (%d words for %d); redoing it", a, b,
+                         n_prompted, n_plain)
+                redo = self._run_prompted(window, offset_s, inside)
+                prompted = [w for w in prompted if not a <= w.start_s < b] + redo
+                prompted.sort(key=lambda w: w.start_s)
+                self.rederived += 1
+        return plain, prompted
+
+    @property
+    def _can_share(self) -> bool:
+        # The shared decoder decodes at temperature 0 only (beam or greedy).
+        return list(self.temperatures) == [0.0]
+
+    def _tokenizer(self):
+        if self._tk is None:
+            from faster_whisper.tokenizer import Tokenizer
+
+            self._tk = Tokenizer(self._model.hf_tokenizer, self._model.model.is_multilingual,
+                                 task="transcribe", language="en")
+        return self._tk
+
+    def _prompt_tokens(self) -> list[int]:
+        if self._prompt_ids is None:
+            self._prompt_ids = self._tokenizer().encode(" " + self.prompt.strip())
+        return self._prompt_ids
+
+
+class _SharedPasses:
+    """faster-whisper's WhisperModel, seen by its own ``transcribe`` loop, with a second prompt.
+
+    ``WhisperModel.transcribe(shared, ...)`` runs faster-whisper's loop with
+    this object as the model: every attribute is the real model's, except
+    that each window's decoding also decodes the disfluency prompt against
+    the same encoder output, and the word alignment of each window covers
+    both decodings in one batch.
+    """
+
+    def __init__(self, model, tokenizer, prompt_tokens: Optional[list[int]]):
+        self._m = model
+        self._tk = tokenizer
+        self._prompt = None if prompt_tokens is None else [tokenizer.sot_prev, *prompt_tokens,
+                                                            *tokenizer.sot_sequence]
+        self._pending = None  # the prompted result of the window being decoded
+        self._content_frames = 0
+        self._single_ending = False
+        self._skip_next = False  # the next window is only the padding after the last word
+        self._skipping = False
+        self.skipped = 0
+        #: (window start s, raw prompted words) per window, in order
+        self._windows: list[tuple[float, list[tuple[str, float, float, float]]]] = []
+
+    def __getattr__(self, name):
+        return getattr(self._m, name)
+
+    def generate_segments(self, features, *args, **kwargs):
+        from faster_whisper import WhisperModel
+
+        self._content_frames = features.shape[-1] - 1
+        return WhisperModel.generate_segments(self, features, *args, **kwargs)
+
+    def encode(self, features):
+        # faster-whisper decodes another window whenever the last word ends before
+        # the audio does; after our own trimming that is the 0.3 s of padding, a
+        # whole encoder run and decoding for nothing.  Such a window is skipped.
+        if self._skip_next and self._last_encoded is not None:
+            self._skip_next, self._skipping = False, True
+            self.skipped += 1
+            return self._last_encoded
+        self._skipping = False
+        self._last_encoded = self._m.encode(features)
+        return self._last_encoded
+
+    _last_encoded = None
+
+    def _split_segments_by_timestamps(self, *args, **kwargs):
+        out = self._m._split_segments_by_timestamps(*args, **kwargs)
+        self._single_ending = out[2]
+        return out
+
+    def generate_with_fallback(self, encoder_output, prompt, tokenizer, options):
+        if self._skipping:  # seen by faster-whisper as "no speech here": it moves past the window
+            return SimpleNamespace(no_speech_prob=1.0, sequences_ids=[[]]), -10.0, 0.0, 1.0
+        result = self._m.generate_with_fallback(encoder_output, prompt, tokenizer, options)
+        self._pending = None
+        if self._prompt is not None:
+            max_initial = int(round(options.max_initial_timestamp / self._m.time_precision))
+            self._pending = self._m.model.generate(
+                encoder_output, [self._prompt], beam_size=options.beam_size, patience=options.patience,
+                length_penalty=options.length_penalty, repetition_penalty=options.repetition_penalty,
+                no_repeat_ngram_size=options.no_repeat_ngram_size, max_length=self._m.max_length,
+                return_scores=True, return_no_speech_prob=True, suppress_blank=options.suppress_blank,
+                suppress_tokens=options.suppress_tokens, max_initial_timestamp_index=max_initial,
+            )[0]
+        return result
+
+    def add_word_timestamps(self, segments, tokenizer, encoder_output, num_frames, prepend, append,
+                            last_speech_timestamp):
+        import ctranslate2
+        import numpy as np
+
+        pending, self._pending = self._pending, None
+        seek = segments[0][0]["seek"] if segments and segments[0] else 0
+        offset = seek * self._m.feature_extractor.time_per_frame
+        prompted = []
+        if pending is not None:
+            tokens = pending.sequences_ids[0]
+            avg_logprob = pending.scores[0] * len(tokens) / (len(tokens) + 1)
+            if not (pending.no_speech_prob > 0.6 and avg_logprob < -1.0) and any(t < tokenizer.eot for t in tokens):
+                prompted, _, _ = self._m._split_segments_by_timestamps(
+                    tokenizer=tokenizer, tokens=tokens, time_offset=offset, segment_size=num_frames,
+                    segment_duration=num_frames * self._m.feature_extractor.time_per_frame, seek=seek)
+        has_text = bool(segments and any(t < tokenizer.eot for seg in segments[0] for t in seg["tokens"]))
+        if prompted and has_text:
+            both = ctranslate2.StorageView.from_array(np.repeat(np.asarray(encoder_output), 2, axis=0))
+            out = self._m.add_word_timestamps([segments[0], prompted], tokenizer, both, num_frames, prepend,
+                                              append, last_speech_timestamp)
+        else:
+            out = self._m.add_word_timestamps(segments, tokenizer, encoder_output, num_frames, prepend, append,
+                                              last_speech_timestamp)
+            if prompted:
+                self._m.add_word_timestamps([prompted], tokenizer, encoder_output, num_frames, prepend, append,
+                                            last_speech_timestamp)
+        words = [(w["word"], float(w["start"]), float(w["end"]), float(w["probability"]))
+                 for seg in prompted for w in seg.get("words", ())
+                 if seg["start"] != seg["end"] and tokenizer.decode(seg["tokens"]).strip()]
+        self._windows.append((offset, words))
+        # Where faster-whisper will start the next window, and how much audio it would hold.
+        fps = self._m.frames_per_second
+        ends = [w["end"] for seg in segments[0] for w in seg.get("words", ())] if segments else []
+        nxt = seek + num_frames
+        if not self._single_ending and ends and max(ends) > offset:
+            nxt = round(max(ends) * fps)
+        left = self._content_frames - nxt
+        self._skip_next = 0 < left < MIN_LEFTOVER_S * fps
+        return out
+
+    def window_starts(self) -> list[float]:
+        """Where each window decoded so far starts, in the joined audio."""
+        return [start for start, _ in self._windows]
+
+    def prompted_words(self) -> list[tuple[str, float, float, float]]:
+        """The prompted words of every window, each window's up to where the next one starts."""
+        out = []
+        for k, (start, words) in enumerate(self._windows):
+            end = self._windows[k + 1][0] if k + 1 < len(self._windows) else float("inf")
+            out += [w for w in words if start <= w[1] < end]
         return out
 
 
 # --------------------------------------------------------------------------- helpers (pure)
+
+def _join(window: "np.ndarray", offset_s: float, pieces: Sequence[_Piece]) -> "np.ndarray":
+    """The samples of ``pieces`` back to back: the audio Whisper hears."""
+    import numpy as np
+
+    parts = []
+    for p in pieces:
+        a = int(round((p.src_start_s - offset_s) * SAMPLE_RATE_HZ))
+        parts.append(window[a:a + int(round(p.duration_s * SAMPLE_RATE_HZ))])
+    return np.concatenate(parts) if len(parts) > 1 else parts[0]
+
+
+def _place(raw: Sequence[tuple[str, float, float, float]], pieces: Sequence[_Piece], offset_s: float,
+           window_s: float) -> list[Word]:
+    """Whisper's words (times in the joined audio) as Words in recording time.
+
+    Continuation pieces are joined to the word before them and times are
+    kept monotonic across the joins between pieces.
+    """
+    window_end_s = offset_s + window_s
+    out: list[Word] = []
+    for raw_text, start, end, prob in raw:
+        text = raw_text.strip()
+        if not text:
+            continue
+        if out and not raw_text[:1].isspace() and not text[0].isalnum():
+            # A continuation Whisper splits off ("step" "-by" "-step", "team" "'s"):
+            # one word, so text and words agree and filler rules see whole words.
+            last = out[-1]
+            e = min(max(_to_source(end, pieces, is_end=True), last.end_s), window_end_s)
+            out[-1] = Word(last.text + text, last.start_s, round(e, 3),
+                           min(last.probability, float(prob)))
+            continue
+        s = _to_source(start, pieces, is_end=False)
+        e = _to_source(end, pieces, is_end=True)
+        s = min(max(s, offset_s), window_end_s)
+        e = min(max(e, s), window_end_s)
+        if out and s < out[-1].start_s:  # keep times monotonic across piece joins
+            s = out[-1].start_s
+            e = max(e, s)
+        out.append(Word(text=text, start_s=round(s, 3), end_s=round(e, 3), probability=float(prob)))
+    return out
 
 
 def _whisper_pieces(spans: Sequence[Span], offset_s: float, window_s: float) -> list[_Piece]:
@@ -528,6 +775,40 @@ def _add_hesitations(plain: Sequence[Word], prompted: Sequence[Word]) -> list[Wo
                     seg.insert(k, w)
         out.extend(seg)
     return out
+
+
+_LIBC = None
+
+
+def _release_freed_memory() -> None:
+    """Give memory freed by the last window back to the system (glibc ``malloc_trim``).
+
+    Each window allocates and frees tens of megabytes (spectrograms, encoder
+    outputs, decoder state) from several threads; glibc keeps the freed
+    blocks in per-thread arenas, so the process grows with the file's length
+    although nothing is kept.  Elsewhere than glibc this does nothing.
+    """
+    global _LIBC
+    if _LIBC is None:
+        try:
+            import ctypes
+
+            _LIBC = ctypes.CDLL("libc.so.6")
+            _LIBC.malloc_trim.argtypes = [ctypes.c_size_t]
+        except (OSError, AttributeError):
+            _LIBC = False
+    if _LIBC:
+        _LIBC.malloc_trim(0)
+
+
+def _limit_malloc_arenas(n: int = 2) -> None:
+    """At most ``n`` glibc malloc arenas (the default is 8 per core): less memory held in free lists.
+
+    Called before the model starts its threads; does nothing where it does not apply.
+    """
+    _release_freed_memory()  # loads libc
+    if _LIBC:
+        _LIBC.mallopt(-8, n)  # M_ARENA_MAX
 
 
 def _windows(blocks: Iterable["np.ndarray"]) -> Iterator[tuple["np.ndarray", float, tuple[Span, ...]]]:
