@@ -38,7 +38,9 @@ from starcoach.banks import Catalogue, Company, UnknownCompany
 from starcoach.model import Analysis, Transcript, transcript_from_json, transcript_to_json
 from starcoach.process import InputError, analyse_transcript, check_path, is_audio, read_text_input
 
-TRANSCRIPT_CACHE_VERSION = "1"
+#: Part of every cached transcript's key: raised when transcription itself changes, so a
+#: transcript made the old way is made again. "2": both passes from one encoder run.
+TRANSCRIPT_CACHE_VERSION = "2"
 
 
 @dataclass(frozen=True)
