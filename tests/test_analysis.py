@@ -95,9 +95,10 @@ def test_json_has_exactly_the_contract_keys(catalogue):
     assert d["schema"] == "starcoach.analysis/1" and d["company"] == "doordash" and d["input"] == "a.txt"
     assert list(d["structure"]) == ["repeat", "situation", "task", "action", "result", "link_back"]
     for c, v in d["structure"].items():
-        assert set(v) == ({"present", "confidence", "evidence", "values"} if c == "link_back"
-                          else {"present", "confidence", "evidence"})
+        assert set(v) == ({"present", "confidence", "evidence", "unsure", "values"} if c == "link_back"
+                          else {"present", "confidence", "evidence", "unsure"})
         assert 0.0 <= v["confidence"] <= 1.0
+        assert v["unsure"] == (v["confidence"] < 0.7)
     assert d["delivery"] is None and d["duration_s"] is None and d["error"] is None
     assert all(s["start_s"] is None and s["component"] in (*COMPONENTS, None) for s in d["sentences"])
     assert isinstance(d["score"], int) and 0 <= d["score"] <= 100

@@ -90,6 +90,11 @@ class Sentence:
         }
 
 
+#: Below this confidence the judge is unsure of a part either way: the checklist shows "?",
+#: the advice asks rather than tells, and the JSON says ``"unsure": true``.
+UNSURE_BELOW = 0.7
+
+
 @dataclass(frozen=True)
 class ComponentResult:
     present: bool
@@ -103,6 +108,7 @@ class ComponentResult:
             "present": self.present,
             "confidence": round(float(self.confidence), 3),
             "evidence": self.evidence,
+            "unsure": bool(self.confidence < UNSURE_BELOW),
         }
         if name == "link_back":
             d["values"] = list(self.values)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Optional
 
-from starcoach.model import Checks, ComponentResult, Delivery
+from starcoach.model import UNSURE_BELOW, Checks, ComponentResult, Delivery  # noqa: F401 (UNSURE_BELOW re-exported)
 
 #: Spoken answers of 1.5-2.5 minutes run to about this many words.
 TARGET_WORDS = (200, 350)
@@ -19,8 +19,6 @@ COMFORTABLE_WPM = (120.0, 170.0)
 FILLERS_OK_PER_MIN = 3.0
 #: A silence this long (seconds) is called out.
 LONG_PAUSE_S = 3.0
-#: Below this confidence a decision is shown as unsure, and the advice asks rather than tells.
-UNSURE_BELOW = 0.7
 
 #: Points per component present (70 % of them for being there, 30 % by confidence).
 COMPONENT_POINTS = {"repeat": 8, "situation": 12, "task": 12, "action": 24, "result": 18, "link_back": 14}
