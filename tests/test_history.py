@@ -972,3 +972,11 @@ def test_a_database_held_by_another_process_is_one_clear_line_not_damage(tmp_pat
     assert r.err.count("\n") == 1 and "in use by another starcoach process" in r.err, r.err
     assert "move it aside" not in r.err
     assert cli("sessions", "--data-dir", str(root)).code == 0  # once it is free, all is well
+
+
+def test_clock_formats_negative_changes():
+    # A shorter answer than before: 1:08 -> 0:32 is a change of -0:36, not "-1:59:24".
+    assert history.clock(32 - 68) == "-0:36"
+    assert history.clock(-3725) == "-1:02:05"
+    assert history.clock(36) == "0:36" and history.clock(3725) == "1:02:05" and history.clock(0) == "0:00"
+    assert history.clock(None) == "\u2014"

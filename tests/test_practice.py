@@ -573,6 +573,8 @@ def test_demo_runs_the_whole_loop_with_stdin_closed(demo_in_background):
     no_traceback(out + err)
     assert box["proc"].returncode == 0, err
     assert "Question 1/1" in out and "Tell me about a time you fixed a problem" in out
+    # While a recording plays the candidate, nobody is told to answer out loud.
+    assert "Answer out loud" not in out and "gives the answer in your place" in out
     assert re.search(r"Score \d+/100", out) and FEEDBACK.search(out)
     assert "Session summary" in out
     ((_, _, qid, status, duration, audio, _, _),) = answers(data)

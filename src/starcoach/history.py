@@ -126,13 +126,14 @@ def local_time(iso: Optional[str]) -> str:
 
 
 def clock(seconds: Optional[float]) -> str:
-    """Seconds as m:ss (h:mm:ss from an hour)."""
+    """Seconds as m:ss (h:mm:ss from an hour); a negative change as -m:ss."""
     if seconds is None:
         return "\u2014"
     s = int(round(seconds))
+    sign, s = ("-", -s) if s < 0 else ("", s)  # divmod of a negative count would give "-1:59:24" for -36 s
     h, rem = divmod(s, 3600)
     m, sec = divmod(rem, 60)
-    return f"{h}:{m:02d}:{sec:02d}" if h else f"{m}:{sec:02d}"
+    return sign + (f"{h}:{m:02d}:{sec:02d}" if h else f"{m}:{sec:02d}")
 
 
 def say(console: "Console", line: str, style: str = "") -> None:

@@ -268,9 +268,15 @@ class Practice:
         else:
             lines.append(Text("No company chosen: link back to the role or team (use --company ID to practise "
                               "against a company's values).", style="dim"))
-        lines.append(Text("\nAnswer out loud. R-STAR-L: Repeat the question in your words, Situation, Task, "
-                          "Action, Result, Link back. Stop by pausing for a few seconds or pressing Enter.",
-                          style="dim"))
+        if o.mic_file is not None:
+            # The demo and --mic-file: nobody needs to speak, a recording answers.
+            lines.append(Text(f"\nA recording ({o.mic_file.name}) gives the answer in your place: watch it "
+                              "transcribed live, then judged. R-STAR-L: Repeat the question in your words, "
+                              "Situation, Task, Action, Result, Link back.", style="dim"))
+        else:
+            lines.append(Text("\nAnswer out loud. R-STAR-L: Repeat the question in your words, Situation, Task, "
+                              "Action, Result, Link back. Stop by pausing for a few seconds or pressing Enter.",
+                              style="dim"))
         self.console.print(Panel(Group(*lines), border_style="cyan"))
 
     def pick_questions(self) -> list[tuple[Question, list]]:
