@@ -739,3 +739,15 @@ def test_reanalyse_judges_with_the_vault_as_analyse_does(tmp_path, cli):
     with sqlite3.connect(db) as con:
         (advice,) = [json.loads(row[0])["advice"] for row in con.execute("SELECT analysis FROM answers")]
     assert told[0] in advice
+
+
+def test_focus_gaps_names_the_values_it_aims_at():
+    from starcoach.banks import load_catalogue
+    from starcoach.coverage import gap_targets
+
+    company = load_catalogue().company("amazon")
+    weights = {v.id: 1.0 for v in company.values}
+    weights["frugality"] = weights["dive-deep"] = 6.0
+    weights["earn-trust"] = 4.0
+    # The highest weights first; Frugality before Dive Deep, as the company lists them.
+    assert gap_targets(company, weights) == ["Frugality", "Dive Deep", "Earn Trust"]

@@ -112,3 +112,9 @@ def gap_weights(company: Company, store: Optional["Store"], vault_path: Optional
     """Value id -> weight, higher for the values covered least by vault stories and past answers."""
     vault = _load_vault(vault_path)
     return {c.value_id: c.weight for c in value_covers(company, store, vault)}
+
+
+def gap_targets(company: Company, weights: dict[str, float], n: int = 3) -> list[str]:
+    """The names of the values ``--focus gaps`` aims at: the highest weights, in the company's order on ties."""
+    order = sorted(range(len(company.values)), key=lambda i: (-weights.get(company.values[i].id, 0.0), i))
+    return [company.values[i].name for i in order[:n]]

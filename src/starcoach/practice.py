@@ -294,6 +294,11 @@ class Practice:
             from starcoach.coverage import gap_weights
 
             weights = gap_weights(o.company, self.store, o.vault_path)
+            from starcoach.coverage import gap_targets
+
+            names = ", ".join(f"\u2018{n}\u2019" for n in gap_targets(o.company, weights))
+            self.console.print(Text(f"Focus on gaps: questions aimed at the values your stories and answers cover "
+                                    f"least: {names}.", style="cyan"))
         return choose_questions(pool, o.questions, company=o.company, competency=o.competency, weights=weights)
 
     # ----- one answer
