@@ -36,7 +36,6 @@ from __future__ import annotations
 import logging
 import os
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Iterable, Iterator, Optional, Protocol, Sequence, Union
@@ -50,9 +49,20 @@ from starcoach.audio import (  # noqa: E402  (the environment must be set first)
     iter_audio_chunks,
     speech_spans,
 )
-from starcoach.delivery import hesitation_form  # noqa: E402
 from starcoach.model import Span, Transcript, Word  # noqa: E402
 from starcoach.text import first_line  # noqa: E402
+from starcoach.wordtimes import (  # noqa: E402
+    Piece,
+    add_hesitations,
+    group_spans,
+    insert_by_time,
+    join_pieces,
+    place_words,
+    to_source,
+    uncovered_speech,
+    whisper_pieces,
+    words_in,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
@@ -72,11 +82,6 @@ MODEL_HELP = (
 #: and 381 MB with 60 s (model alone: 250 MB).  Cuts fall in silences.
 WINDOW_S = 120.0
 
-#: Speech spans closer than this are given to Whisper as one piece, so it
-#: hears natural sentence pauses; only longer silences are cut out.
-WHISPER_MERGE_GAP_S = 1.0
-#: Padding kept around each piece given to Whisper (context at the edges).
-WHISPER_PAD_S = 0.3
 
 #: Written like an answer full of hesitations: Whisper copies the prompt's
 #: style, so it keeps "um" and "uh" instead of tidying them away.
@@ -99,11 +104,6 @@ DISFLUENCY_PROMPT = "Umm, let me think like, hmm... Okay, here's what I'm, like,
 PROMPT_STRATEGIES = ("none", "prompt", "prompt_nocond", "prompt_fill", "dual", "dual_separate")
 DEFAULT_PROMPT_STRATEGY = "dual"
 
-#: Speech at least this long that no word covers is a "hole": Whisper skipped it.
-HOLE_MIN_S = 1.0
-#: A "word" longer than this is Whisper stretching one word over audio it
-#: skipped; it does not count as covering that audio.
-MAX_WORD_S = 2.0
 
 #: The prompted pass runs on chunks of at most this much audio (None: the
 #: whole window at once).  28 s plus padding fits one 30 s Whisper window, so
@@ -203,15 +203,6 @@ class Transcriber(Protocol):
     """Anything that turns 16 kHz mono float32 samples into a Transcript."""
 
     def transcribe(self, audio: "np.ndarray") -> Transcript: ...
-
-
-@dataclass
-class _Piece:
-    """A stretch of the original audio given to Whisper, and where it lands in the joined audio."""
-
-    src_start_s: float  # in the recording
-    joined_start_s: float  # in the audio Whisper is given
-    duration_s: float
 
 
 class WhisperTranscriber:
@@ -334,7 +325,7 @@ class WhisperTranscriber:
                            passes: int = 2) -> list[Word]:
         if not spans:
             return []  # silence: Whisper would only invent something
-        pieces = _whisper_pieces(spans, offset_s, window.size / SAMPLE_RATE_HZ)
+        pieces = whisper_pieces(spans, offset_s, window.size / SAMPLE_RATE_HZ)
         strategy = self.prompt_strategy
         if strategy == "none":
             return self._run(window, offset_s, pieces, prompt=None)
@@ -346,20 +337,20 @@ class WhisperTranscriber:
             words = self._run_prompted(window, offset_s, spans)
         elif strategy == "dual" and self._can_share:
             plain, prompted = self._run_shared(window, offset_s, spans, passes=passes)
-            words = _add_hesitations(plain, prompted)
-            words = _insert_by_time(words, _words_in(prompted, _holes(spans, words)))
+            words = add_hesitations(plain, prompted)
+            words = insert_by_time(words, words_in(prompted, uncovered_speech(spans, words)))
         else:  # dual_separate (or a temperature schedule the shared decoder does not do)
             plain = self._run(window, offset_s, pieces, prompt=None)
             prompted = self._run_prompted(window, offset_s, spans)
-            words = _add_hesitations(plain, prompted)
-            words = _insert_by_time(words, _words_in(prompted, _holes(spans, words)))
-        holes = _holes(spans, words)
+            words = add_hesitations(plain, prompted)
+            words = insert_by_time(words, words_in(prompted, uncovered_speech(spans, words)))
+        holes = uncovered_speech(spans, words)
         if holes:
             # Both passes skipped this speech: hear it again on its own, unprompted.
             log.info("%d stretch(es) of speech without words; transcribing them again", len(holes))
-            refill = _whisper_pieces(holes, offset_s, window.size / SAMPLE_RATE_HZ)
+            refill = whisper_pieces(holes, offset_s, window.size / SAMPLE_RATE_HZ)
             extra = self._run(window, offset_s, refill, prompt=None)
-            words = _insert_by_time(words, _words_in(extra, holes))
+            words = insert_by_time(words, words_in(extra, holes))
         return words
 
     def _run_prompted(self, window: "np.ndarray", offset_s: float, spans: Sequence[Span]) -> list[Word]:
@@ -370,17 +361,17 @@ class WhisperTranscriber:
         """
         window_s = window.size / SAMPLE_RATE_HZ
         if not self.prompt_chunk_s:
-            return self._run(window, offset_s, _whisper_pieces(spans, offset_s, window_s), prompt=self.prompt)
+            return self._run(window, offset_s, whisper_pieces(spans, offset_s, window_s), prompt=self.prompt)
         words: list[Word] = []
-        for group in _group_spans(spans, self.prompt_chunk_s):
-            pieces = _whisper_pieces(group, offset_s, window_s)
+        for group in group_spans(spans, self.prompt_chunk_s):
+            pieces = whisper_pieces(group, offset_s, window_s)
             words += self._run(window, offset_s, pieces, prompt=self.prompt)
         return words
 
-    def _run(self, window: "np.ndarray", offset_s: float, pieces: Sequence[_Piece], *,
+    def _run(self, window: "np.ndarray", offset_s: float, pieces: Sequence[Piece], *,
              prompt: Optional[str], condition: bool = True) -> list[Word]:
         """Whisper over the pieces of ``window`` joined together; word times in the recording."""
-        joined = _join(window, offset_s, pieces)
+        joined = join_pieces(window, offset_s, pieces)
         if joined.size < SAMPLE_RATE_HZ // 10:
             return []
         try:
@@ -400,7 +391,7 @@ class WhisperTranscriber:
                    for s in segments for w in (s.words or ())]
         except Exception as exc:
             raise TranscriptionError(f"transcription failed: {first_line(exc)}") from None
-        return _place(raw, pieces, offset_s, window.size / SAMPLE_RATE_HZ)
+        return place_words(raw, pieces, offset_s, window.size / SAMPLE_RATE_HZ)
 
     # ----------------------------------------------------------------- one encoder, two prompts
 
@@ -419,8 +410,8 @@ class WhisperTranscriber:
         next window starts.  With ``passes=1`` only the unprompted pass runs.
         """
         window_s = window.size / SAMPLE_RATE_HZ
-        pieces = _whisper_pieces(spans, offset_s, window_s)
-        joined = _join(window, offset_s, pieces)
+        pieces = whisper_pieces(spans, offset_s, window_s)
+        joined = join_pieces(window, offset_s, pieces)
         if joined.size < SAMPLE_RATE_HZ // 10:
             return [], []
         shared = _SharedPasses(self._model, self._tokenizer(),
@@ -437,14 +428,14 @@ class WhisperTranscriber:
                          for seg in segments for w in (seg.words or ())]
         except Exception as exc:
             raise TranscriptionError(f"transcription failed: {first_line(exc)}") from None
-        plain = _place(raw_plain, pieces, offset_s, window_s)
+        plain = place_words(raw_plain, pieces, offset_s, window_s)
         if passes < 2:
             return plain, []
-        prompted = _place(shared.prompted_words(), pieces, offset_s, window_s)
+        prompted = place_words(shared.prompted_words(), pieces, offset_s, window_s)
         # A prompted decoding that derailed (it skips ahead, stretching a few
         # words over the window) is redone the way dual_separate does it:
         # on its own, in chunks cut in silences.  Rare; costs an encoder run.
-        starts = [_to_source(t, pieces, is_end=False) for t in shared.window_starts()]
+        starts = [to_source(t, pieces, is_end=False) for t in shared.window_starts()]
         for k, a in enumerate(starts):
             b = starts[k + 1] if k + 1 < len(starts) else offset_s + window_s
             n_plain = sum(1 for w in plain if a <= w.start_s < b)
@@ -598,183 +589,6 @@ class _SharedPasses:
             end = self._windows[k + 1][0] if k + 1 < len(self._windows) else float("inf")
             out += [w for w in words if start <= w[1] < end]
         return out
-
-
-# --------------------------------------------------------------------------- helpers (pure)
-
-def _join(window: "np.ndarray", offset_s: float, pieces: Sequence[_Piece]) -> "np.ndarray":
-    """The samples of ``pieces`` back to back: the audio Whisper hears."""
-    import numpy as np
-
-    parts = []
-    for p in pieces:
-        a = int(round((p.src_start_s - offset_s) * SAMPLE_RATE_HZ))
-        parts.append(window[a:a + int(round(p.duration_s * SAMPLE_RATE_HZ))])
-    return np.concatenate(parts) if len(parts) > 1 else parts[0]
-
-
-def _place(raw: Sequence[tuple[str, float, float, float]], pieces: Sequence[_Piece], offset_s: float,
-           window_s: float) -> list[Word]:
-    """Whisper's words (times in the joined audio) as Words in recording time.
-
-    Continuation pieces are joined to the word before them and times are
-    kept monotonic across the joins between pieces.
-    """
-    window_end_s = offset_s + window_s
-    out: list[Word] = []
-    for raw_text, start, end, prob in raw:
-        text = raw_text.strip()
-        if not text:
-            continue
-        if out and not raw_text[:1].isspace() and not text[0].isalnum():
-            # A continuation Whisper splits off ("step" "-by" "-step", "team" "'s"):
-            # one word, so text and words agree and filler rules see whole words.
-            last = out[-1]
-            e = min(max(_to_source(end, pieces, is_end=True), last.end_s), window_end_s)
-            out[-1] = Word(last.text + text, last.start_s, round(e, 3),
-                           min(last.probability, float(prob)))
-            continue
-        s = _to_source(start, pieces, is_end=False)
-        e = _to_source(end, pieces, is_end=True)
-        s = min(max(s, offset_s), window_end_s)
-        e = min(max(e, s), window_end_s)
-        if out and s < out[-1].start_s:  # keep times monotonic across piece joins
-            s = out[-1].start_s
-            e = max(e, s)
-        out.append(Word(text=text, start_s=round(s, 3), end_s=round(e, 3), probability=float(prob)))
-    return out
-
-
-def _whisper_pieces(spans: Sequence[Span], offset_s: float, window_s: float) -> list[_Piece]:
-    """Speech spans padded and merged into the pieces Whisper hears, back to back."""
-    lo, hi = offset_s, offset_s + window_s
-    merged: list[list[float]] = []
-    for s in sorted(spans, key=lambda s: s.start_s):
-        a, b = max(lo, s.start_s - WHISPER_PAD_S), min(hi, s.end_s + WHISPER_PAD_S)
-        if merged and a - merged[-1][1] < WHISPER_MERGE_GAP_S:
-            merged[-1][1] = max(merged[-1][1], b)
-        else:
-            merged.append([a, b])
-    pieces, joined = [], 0.0
-    for a, b in merged:
-        pieces.append(_Piece(src_start_s=a, joined_start_s=joined, duration_s=b - a))
-        joined += b - a
-    return pieces
-
-
-def _group_spans(spans: Sequence[Span], max_s: float) -> list[list[Span]]:
-    """Consecutive spans in groups reaching at most ``max_s`` from first start to last end."""
-    groups: list[list[Span]] = []
-    for s in spans:
-        if groups and s.end_s - groups[-1][0].start_s <= max_s:
-            groups[-1].append(s)
-        else:
-            groups.append([s])
-    return groups
-
-
-def _to_source(t: float, pieces: Sequence[_Piece], *, is_end: bool) -> float:
-    """A time in the joined audio -> the same instant in the recording.
-
-    An end time exactly on a join belongs to the piece before it, a start
-    time to the piece after it, so words never jump across a removed silence.
-    """
-    chosen = pieces[0]
-    for p in pieces:
-        boundary = p.joined_start_s
-        if (t > boundary) if is_end else (t >= boundary):
-            chosen = p
-        else:
-            break
-    return chosen.src_start_s + min(max(t - chosen.joined_start_s, 0.0), chosen.duration_s)
-
-
-def _holes(spans: Sequence[Span], words: Sequence[Word], min_gap_s: float = HOLE_MIN_S) -> list[Span]:
-    """Stretches of VAD speech, at least ``min_gap_s`` long, that no real word covers.
-
-    Words longer than MAX_WORD_S do not count as cover: that is how Whisper
-    marks audio it jumped over (one word "through" from 12 s to 30 s).
-    """
-    covered = sorted((w.start_s, w.end_s) for w in words if w.end_s - w.start_s <= MAX_WORD_S)
-    holes: list[Span] = []
-    for span in spans:
-        cursor = span.start_s
-        for a, b in covered:
-            if b <= cursor or a >= span.end_s:
-                continue
-            if a - cursor >= min_gap_s:
-                holes.append(Span(cursor, a))
-            cursor = max(cursor, b)
-        if span.end_s - cursor >= min_gap_s:
-            holes.append(Span(cursor, span.end_s))
-    return holes
-
-
-def _words_in(words: Sequence[Word], holes: Sequence[Span]) -> list[Word]:
-    """The words whose middle falls inside one of ``holes`` (and are not stretched)."""
-    def inside(w: Word) -> bool:
-        mid = (w.start_s + w.end_s) / 2
-        return w.end_s - w.start_s <= MAX_WORD_S and any(h.start_s <= mid <= h.end_s for h in holes)
-
-    return [w for w in words if inside(w)]
-
-
-def _insert_by_time(words: Sequence[Word], extra: Sequence[Word]) -> list[Word]:
-    """``words`` with ``extra`` inserted where their start times belong.
-
-    Not a full sort: ``words`` keeps its own order (hesitations placed by
-    alignment may carry slightly out-of-order times), and each extra word goes
-    before the first word that starts after it.
-    """
-    out = list(words)
-    for w in sorted(extra, key=lambda w: w.start_s):
-        k = next((i for i, x in enumerate(out) if x.start_s > w.start_s), len(out))
-        out.insert(k, w)
-    return out
-
-
-def _norm(text: str) -> str:
-    return text.strip(" \"'“”‘’()[].,;:!?…-–—").lower()
-
-
-#: How far (s) a hesitation from the prompted pass may sit outside the
-#: unprompted words it is aligned between before its time is not trusted.
-_ALIGN_SLACK_S = 0.5
-
-
-def _add_hesitations(plain: Sequence[Word], prompted: Sequence[Word]) -> list[Word]:
-    """``plain``'s words plus the hesitation sounds only ``prompted`` heard (dual strategy).
-
-    The two word sequences are aligned on their text; a hesitation the
-    prompted pass inserted between two aligned words is added there, in
-    alignment order, not time order: the unprompted pass stretched its
-    neighbouring words over the hesitation.  A hesitation whose time does
-    not fall between those neighbours is dropped: the prompted pass now and
-    then derails (skips ahead, garbles its timestamps), and a filler in the
-    wrong place is worse than one not counted.
-    """
-    import difflib
-
-    a = [_norm(w.text) for w in plain]
-    b = [_norm(w.text) for w in prompted]
-    out: list[Word] = []
-    matcher = difflib.SequenceMatcher(a=a, b=b, autojunk=False)
-    for op, i1, i2, j1, j2 in matcher.get_opcodes():
-        seg = list(plain[i1:i2])
-        if op != "equal":
-            lo = (plain[i1 - 1].start_s if i1 > 0 else 0.0) - _ALIGN_SLACK_S
-            hi = (plain[i2].end_s if i2 < len(plain) else float("inf")) + _ALIGN_SLACK_S
-            already = {hesitation_form(x) for x in a[i1:i2]}
-            for w in prompted[j1:j2]:
-                form = hesitation_form(w.text)
-                if form is not None and form not in already and lo <= w.start_s <= hi:
-                    # Inside a replaced stretch, before the first word whose middle
-                    # comes after it (a stretched word's start is too early).
-                    k = next((k for k, x in enumerate(seg) if hesitation_form(x.text) is None
-                              and (x.start_s + x.end_s) / 2 > w.start_s), len(seg))
-                    seg.insert(k, w)
-        out.extend(seg)
-    return out
 
 
 _LIBC = None
