@@ -37,6 +37,7 @@ from starcoach.audio import (
 from starcoach.delivery import compute_delivery, find_fillers
 from starcoach.model import Delivery, Transcript, Word
 from starcoach.transcribe import ModelNotFound, WhisperTranscriber, resolve_model
+from wer import wer
 
 pytestmark = [
     pytest.mark.audio,
@@ -108,20 +109,6 @@ def _truth_words(text: str) -> list[Word]:
     return [Word(t, 0.0, 0.0) for t in text.split()]
 
 
-def _normalise(text: str) -> list[str]:
-    return [w for w in (re.sub(r"[^a-z']", "", t) for t in text.lower().replace("-", " ").split()) if w]
-
-
-def _wer(ref: str, hyp: str) -> float:
-    r, h = _normalise(ref), _normalise(hyp)
-    d = list(range(len(h) + 1))
-    for i in range(1, len(r) + 1):
-        prev, d[0] = d[0], i
-        for j in range(1, len(h) + 1):
-            prev, d[j] = d[j], min(d[j] + 1, d[j - 1] + 1, prev + (r[i - 1] != h[j - 1]))
-    return d[len(h)] / max(1, len(r))
-
-
 def _speech_extent_s(path: Path) -> tuple[float, float]:
     """First and last non-silent sample of an espeak-ng WAV (its silence is digital zero)."""
     with wave.open(str(path)) as w:
@@ -166,8 +153,8 @@ def spoken(audio_dir: Path, transcriber: WhisperTranscriber) -> dict[str, Spoken
 
 def test_transcripts_are_complete(spoken: dict[str, Spoken]) -> None:
     for s in spoken.values():
-        wer = _wer(s.truth, s.transcript.text)
-        assert wer < 0.25, f"{s.name}: WER {wer:.0%}: {s.transcript.text}"
+        rate = wer(s.truth, s.transcript.text)
+        assert rate < 0.25, f"{s.name}: WER {rate:.0%}: {s.transcript.text}"
         assert s.transcript.duration_s == pytest.approx(len(load_audio(s.path)) / SAMPLE_RATE_HZ)
         assert s.transcript.text == " ".join(w.text for w in s.transcript.words)
         starts = [w.start_s for w in s.transcript.words]
@@ -223,7 +210,7 @@ def test_long_audio_is_processed_in_windows_with_the_same_result(
     # The VAD state restarts at each cut, so times may move by a frame or two.
     expected = [p.duration_s for p in s.delivery.pauses]
     assert [p.duration_s for p in d.pauses] == pytest.approx(expected, abs=0.1)
-    assert _wer(s.truth, tr.text) < 0.25
+    assert wer(s.truth, tr.text) < 0.25
 
 
 def test_pure_silence_gives_an_empty_transcript(tmp_path: Path, transcriber: WhisperTranscriber) -> None:
@@ -327,7 +314,7 @@ def test_stereo_48k_gives_the_same_result(tmp_path: Path, source_wav: Path, spok
     assert float(np.max(np.abs(x))) <= 1.0
     tr = transcriber.transcribe_file(stereo)
     s = spoken["missed_deadline"]
-    assert _wer(s.truth, tr.text) < 0.25
+    assert wer(s.truth, tr.text) < 0.25
     got = [p.duration_s for p in compute_delivery(tr, []).pauses]
     assert got == pytest.approx([p.duration_s for p in s.delivery.pauses], abs=0.1)
 
@@ -418,4 +405,4 @@ def test_both_passes_share_one_encoder_run_per_window(spoken: dict[str, Spoken])
     # padding after the last word is not decoded).
     assert counts["dual"] <= counts["none"], counts
     assert counts["dual_separate"] > counts["dual"], counts
-    assert _wer(s.truth, dual_text) < 0.25
+    assert wer(s.truth, dual_text) < 0.25

@@ -7,7 +7,6 @@ scale: the same answer scored 83 as mono and 48 as stereo.
 
 from __future__ import annotations
 
-import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -17,25 +16,12 @@ import pytest
 import soundfile as sf
 
 from starcoach.audio import load_audio
+from wer import wer
 
 ANSWER = ("So you'd like to hear about a time I fixed a problem nobody owned. Last year I was the analyst on the "
           "billing team at a furniture shop. My job was to find out why one invoice in twenty failed to send. I read "
           "a week of logs, found that the export broke on addresses with a comma, and rewrote that step. The failures "
           "fell by ninety percent within a month. That is how I would own problems on your team.")
-
-
-def _words(text: str) -> list[str]:
-    return [w for w in (re.sub(r"[^a-z']", "", t) for t in text.lower().replace("-", " ").split()) if w]
-
-
-def _wer(ref: str, hyp: str) -> float:
-    r, h = _words(ref), _words(hyp)
-    d = list(range(len(h) + 1))
-    for i in range(1, len(r) + 1):
-        prev, d[0] = d[0], i
-        for j in range(1, len(h) + 1):
-            prev, d[j] = d[j], min(d[j] + 1, d[j - 1] + 1, prev + (r[i - 1] != h[j - 1]))
-    return d[len(h)] / max(1, len(r))
 
 
 def test_two_identical_channels_decode_as_one(tmp_path: Path):
@@ -70,7 +56,7 @@ def test_rates_and_channels_give_the_same_transcript_and_checklist(tmp_path: Pat
             a = analyse(tr.text, question="Tell me about a time you fixed a problem nobody owned.")
             results[(rate, channels)] = (tr.text, {c for c, r in a.structure.items() if r.present})
     ref_text, ref_parts = results[(16000, 1)]
-    assert _wer(ANSWER, ref_text) < 0.3  # a sanity check: numbers come back as digits ("90%")
+    assert wer(ANSWER, ref_text) < 0.3  # a sanity check: numbers come back as digits ("90%")
     for (rate, channels), (text, parts) in results.items():
         # Stereo of identical channels is the mono signal: the same words.
         if channels == 2:
@@ -82,5 +68,5 @@ def test_rates_and_channels_give_the_same_transcript_and_checklist(tmp_path: Pat
             continue
         # No worse than 16 kHz mono against the script, within a few words (tiny.en flips a word or
         # two on the smallest change of input, either way).
-        assert _wer(ANSWER, text) <= _wer(ANSWER, ref_text) + 0.06, (rate, channels, text)
+        assert wer(ANSWER, text) <= wer(ANSWER, ref_text) + 0.06, (rate, channels, text)
         assert parts == ref_parts, (rate, channels, parts, ref_parts)

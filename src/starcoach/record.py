@@ -45,7 +45,7 @@ from typing import Any, Callable, Iterator, Literal, Optional, Protocol, Union
 import numpy as np
 
 from starcoach.audio import PAUSE_VAD_OPTIONS, SAMPLE_RATE_HZ, AudioError, load_audio, speech_spans
-from starcoach.text import first_line
+from starcoach.text import disk_full, first_line
 
 __all__ = [
     "AudioSource", "DeviceInfo", "Endpointer", "FileSource", "HardwareError", "MicrophoneSource",
@@ -87,16 +87,8 @@ class RecordingWriteError(Exception):
 
 
 def _write_error(path: Path, exc: BaseException) -> RecordingWriteError:
-    import errno
-
-    full = getattr(exc, "errno", None) in (errno.ENOSPC, errno.EDQUOT)
-    if not full:  # libsndfile says only "System error."; ask the file system
-        try:
-            st = os.statvfs(path.parent)
-            full = st.f_bavail * st.f_frsize < 64 * 1024
-        except OSError:
-            pass
-    if full:
+    # libsndfile says only "System error.": disk_full asks the file system too.
+    if disk_full(path.parent, exc):
         return RecordingWriteError(f"the disk holding {path.parent} is full", True)
     reason = getattr(exc, "strerror", None) or first_line(exc)
     return RecordingWriteError(f"cannot write {path} ({reason})", False)

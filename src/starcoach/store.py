@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, Optional
 
 from starcoach.model import Analysis, Transcript, analysis_from_json, transcript_from_json, transcript_to_json
+from starcoach.text import disk_full
 
 DB_NAME = "starcoach.db"
 
@@ -418,13 +419,8 @@ def storage_error(path: Path, exc: BaseException) -> Optional[StoreError]:
     import errno
 
     text = str(exc).lower()
-    full = "disk is full" in text or (isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT))
-    if not full and "disk i/o error" in text:  # what SQLite says when its WAL index cannot grow
-        try:
-            st = os.statvfs(path.parent)
-            full = st.f_bavail * st.f_frsize < 256 * 1024
-        except OSError:
-            pass
+    # "disk I/O error" is what SQLite says when its WAL index cannot grow: then ask the file system.
+    full = disk_full(path.parent, exc, spare_bytes=256 * 1024 if "disk i/o error" in text else 0)
     if full:
         return StoreError(f"the disk holding {path.parent} is full; free some space and run again "
                           "(everything saved before is kept)")

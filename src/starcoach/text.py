@@ -208,6 +208,22 @@ def split_sentences(text: str) -> list[Piece]:
     return out
 
 
+def disk_full(folder, exc: BaseException, *, spare_bytes: int = 64 * 1024) -> bool:
+    """Whether a write in ``folder`` failed because its disk is full: the error says so
+    (ENOSPC, EDQUOT), or, when the library only says "System error." or "disk I/O
+    error", the file system has less than ``spare_bytes`` left."""
+    import errno
+    import os
+
+    if getattr(exc, "errno", None) in (errno.ENOSPC, errno.EDQUOT) or "disk is full" in str(exc).lower():
+        return True
+    try:
+        st = os.statvfs(folder)
+    except OSError:
+        return False
+    return st.f_bavail * st.f_frsize < spare_bytes
+
+
 def first_line(exc: BaseException) -> str:
     """An exception's message as one line for the user, or its type's name if it has none.
 

@@ -51,6 +51,14 @@ def _either(names: Sequence[str]) -> str:
     return q[0] if len(q) == 1 else ", ".join(q[:-1]) + " or " + q[-1]
 
 
+def _told_inside(sents: Sequence[Sentence], cues: Sequence[SentenceCues], part: str,
+                 families: Sequence[str]) -> list[str]:
+    """Sentences labelled as another part that carry this part's cues ("In my last role I was
+    asked to..." labelled situation, with the task inside it)."""
+    return [s.text for s, c in zip(sents, cues)
+            if s.component and s.component != part and any(c.n(k) for k in families)]
+
+
 def _missing(r: ComponentResult, sure: str, unsure: str) -> str:
     return unsure if r.confidence < UNSURE_BELOW else sure
 
@@ -110,9 +118,7 @@ def advice(sents: Sequence[Sentence], cues: Sequence[SentenceCues], structure: d
         vals = best_values(cues, company)
         out.append(f"Your closing ties to the company but names none of {cname}'s values; make the link "
                    "explicit, e.g. to " + _either(vals) + ".")
-    scene_in_other = [sents[i].text for i, c in enumerate(cues)
-                      if sents[i].component and sents[i].component != "situation"
-                      and (c.n("situation.time_place_open") or c.n("situation.scene"))]
+    scene_in_other = _told_inside(sents, cues, "situation", ("situation.time_place_open", "situation.scene"))
     if not structure["situation"].present and scene_in_other:
         # The scene is there, told inside another part's sentence.
         out.append(f"You set the scene inside another sentence ({quote(scene_in_other[0], 10)}); give it a sentence "
@@ -123,9 +129,7 @@ def advice(sents: Sequence[Sentence], cues: Sequence[SentenceCues], structure: d
                             "and what was going on.",
                             "The scene may be there but it is brief: say where and when this was, and what was "
                             "going on, before the action."))
-    task_in_other = [sents[i].text for i, c in enumerate(cues)
-                     if sents[i].component and sents[i].component != "task"
-                     and any(c.n(k) for k in ("task.assigned", "task.goal", "task.stakes"))]
+    task_in_other = _told_inside(sents, cues, "task", ("task.assigned", "task.goal", "task.stakes"))
     if not structure["task"].present and task_in_other:
         out.append(f"Your task is told inside another sentence ({quote(task_in_other[0], 10)}); say it on its own "
                    "(\u201cMy job was to…, by…\u201d) so the interviewer hears what was at stake.")
