@@ -209,7 +209,7 @@ _hooks: dict = {}
 
 def install_hooks() -> None:
     """Time stamps at the end of recording, around finish() and the analysis (the loop's own code runs)."""
-    import starcoach.process as process
+    import starcoach.pipeline.process as process
     import starcoach.record as record
     import starcoach.streaming as streaming
 
@@ -258,7 +258,7 @@ LIMIT_S = 120.0
 def run_answer(kind: str, ending: str, nominal: int, speech, mic, transcriber, catalogue, workdir: Path) -> Run:
     from rich.console import Console
 
-    from starcoach.practice import Keys, Practice, PracticeOptions
+    from starcoach.pipeline.practice import Keys, Practice, PracticeOptions
     from starcoach.record import FileSource, MicrophoneSource
     from starcoach.store import Store
 

@@ -5,7 +5,7 @@ opened the user must be told what to do in one line, and once they have
 spoken for two minutes their answer must not be lost to Ctrl-C, a crash or
 ``kill -9``.  So:
 
-* :class:`AudioSource` is the edge: :class:`MicrophoneSource` (PortAudio via
+* :class:`~starcoach.edges.AudioSource` is the edge: :class:`MicrophoneSource` (PortAudio via
   sounddevice) and :class:`FileSource` (``--mic-file``: a recording played in
   as if spoken, so a demo works on a machine with no microphone).  Both hand
   out float32 mono blocks at :data:`~starcoach.audio.SAMPLE_RATE_HZ`.
@@ -40,15 +40,16 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator, Literal, Optional, Protocol, Union
+from typing import Any, Callable, Iterator, Literal, Optional, Union
 
 import numpy as np
 
 from starcoach.audio import PAUSE_VAD_OPTIONS, SAMPLE_RATE_HZ, AudioError, load_audio, speech_spans
+from starcoach.edges import AudioSource
 from starcoach.text import disk_full, first_line
 
 __all__ = [
-    "AudioSource", "DeviceInfo", "Endpointer", "FileSource", "HardwareError", "MicrophoneSource",
+    "DeviceInfo", "Endpointer", "FileSource", "HardwareError", "MicrophoneSource",
     "Recorder", "RecordingResult", "RecordingWriteError", "WavWriter", "list_devices", "load_sounddevice", "repair_wav",
 ]
 
@@ -249,26 +250,6 @@ def resolve_device(sd, device: DeviceSpec, kind: Literal["input", "output"]) -> 
 
 
 # --------------------------------------------------------------------------- sources
-
-
-class AudioSource(Protocol):
-    """Where answer audio comes from: float32 mono blocks at ``sample_rate_hz``.
-
-    Used as a context manager (``with source:`` opens the device / starts the
-    clock); :meth:`read` returns the next block, or None if none arrived within
-    ``timeout_s``.  ``overflows`` counts blocks the source had to drop.
-    """
-
-    sample_rate_hz: int
-
-    @property
-    def overflows(self) -> int: ...
-
-    def __enter__(self) -> "AudioSource": ...
-
-    def __exit__(self, *exc_info: Any) -> Optional[bool]: ...
-
-    def read(self, timeout_s: float) -> Optional[np.ndarray]: ...
 
 
 class _LinearResampler:
