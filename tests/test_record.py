@@ -46,6 +46,7 @@ import pytest
 import soundfile as sf
 
 from starcoach.audio import SAMPLE_RATE_HZ, AudioError, load_audio, speech_spans
+from starcoach.capture.resample import LinearResampler
 from starcoach.record import (
     Endpointer,
     FileSource,
@@ -53,7 +54,6 @@ from starcoach.record import (
     MicrophoneSource,
     Recorder,
     WavWriter,
-    _LinearResampler,
     list_devices,
     repair_wav,
 )
@@ -420,8 +420,8 @@ def test_linear_resampler_is_continuous_across_blocks():
     rng = np.random.default_rng(1)
     t = np.arange(44100 * 2) / 44100
     x = np.sin(2 * np.pi * 300 * t).astype(np.float32)
-    whole = _LinearResampler(44100, 16000).process(x)
-    r = _LinearResampler(44100, 16000)
+    whole = LinearResampler(44100, 16000).process(x)
+    r = LinearResampler(44100, 16000)
     cuts = np.sort(rng.choice(np.arange(1, x.size), size=40, replace=False))
     parts = np.concatenate([r.process(p) for p in np.split(x, cuts)])
     assert parts.size == whole.size == pytest.approx(32000, abs=1)

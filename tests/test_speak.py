@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from starcoach.audio import speech_spans
-from starcoach.record import _LinearResampler
+from starcoach.capture.resample import LinearResampler
 from starcoach.speak import SilentSpeaker, SpeechUnavailable, TtsSpeaker, _stdout_silenced, list_voices
 from test_record import HAVE_TOOLS, alsa_env, needs_tools, run_child, write_asound
 
@@ -31,7 +31,7 @@ QUESTIONS = [
 def _played_speech_s(raw_path: str, rate_hz: int) -> tuple[float, float]:
     """(seconds of speech by the VAD, RMS) of what landed in the virtual speaker."""
     x = np.fromfile(raw_path, dtype="<i2").astype(np.float32) / 32768
-    x16 = _LinearResampler(rate_hz, 16000).process(x)
+    x16 = LinearResampler(rate_hz, 16000).process(x)
     spans = speech_spans(x16)
     return (spans[-1].end_s - spans[0].start_s if spans else 0.0), float(np.sqrt(np.mean(x * x)))
 

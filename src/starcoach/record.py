@@ -40,11 +40,28 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator, Literal, Optional, Union
+from typing import Any, Callable, Literal, Optional, Union
 
 import numpy as np
 
 from starcoach.audio import PAUSE_VAD_OPTIONS, SAMPLE_RATE_HZ, AudioError, load_audio, speech_spans
+from starcoach.capture.portaudio import (
+    HINT_DEVICES,
+    HINT_MIC_FILE,
+    PA_DEVICE_UNAVAILABLE,
+    PA_INVALID_CHANNEL_COUNT,
+    PA_INVALID_SAMPLE_RATE,
+    PA_SAMPLE_FORMAT_NOT_SUPPORTED,
+    DeviceInfo,
+    DeviceSpec,
+    HardwareError,
+    list_devices,
+    load_sounddevice,
+    pa_code,
+    resolve_device,
+    stderr_quietened,
+)
+from starcoach.capture.resample import LinearResampler
 from starcoach.edges import AudioSource
 from starcoach.text import disk_full, first_line
 
@@ -54,25 +71,10 @@ __all__ = [
 ]
 
 PathLike = Union[str, "os.PathLike[str]"]
-DeviceSpec = Union[int, str, None]
 EndedBy = Literal["silence", "enter", "max", "interrupt", "write_failed"]
 
 #: Level reported for digital silence (log of zero), and the bottom of a meter.
 SILENCE_FLOOR_DBFS = -100.0
-
-# PortAudio error codes (portaudio.h, PaErrorCode) that change what we do.
-_PA_INVALID_CHANNEL_COUNT = -9998
-_PA_INVALID_SAMPLE_RATE = -9997
-_PA_SAMPLE_FORMAT_NOT_SUPPORTED = -9994
-_PA_DEVICE_UNAVAILABLE = -9985
-
-_HINT_DEVICES = "`starcoach devices` lists them"
-_HINT_MIC_FILE = "use --mic-file to feed a recording"
-
-
-class HardwareError(Exception):
-    """A sound device cannot be used.  ``str(error)`` is one line saying what to do."""
-
 
 class RecordingWriteError(Exception):
     """The WAV being recorded cannot be written any more (disk full, file system gone).
@@ -95,201 +97,9 @@ def _write_error(path: Path, exc: BaseException) -> RecordingWriteError:
     return RecordingWriteError(f"cannot write {path} ({reason})", False)
 
 
-# --------------------------------------------------------------------------- sounddevice
-
-
-def load_sounddevice(hint: str = _HINT_MIC_FILE):
-    """Import sounddevice, turning a missing PortAudio into a :class:`HardwareError`.
-
-    sounddevice loads the system PortAudio when imported and raises a bare
-    ``OSError: PortAudio library not found`` without it; ``hint`` is appended
-    to our message (the speaker passes its own: ``--mic-file`` means nothing there).
-    """
-    tail = f"; or {hint}" if hint else ""
-    try:
-        with _stderr_quietened():  # PortAudio's ALSA probe prints pages of "ALSA lib ..." on many PCs
-            import sounddevice as sd
-    except OSError as exc:
-        if "portaudio" in str(exc).lower():
-            raise HardwareError("PortAudio library not found — install it "
-                                "(Debian/Ubuntu: sudo apt install libportaudio2)" + tail) from None
-        raise HardwareError(f"cannot load the audio library ({first_line(exc)}){tail}") from None
-    except ImportError:
-        raise HardwareError("the sounddevice package is missing — reinstall starcoach" + tail) from None
-    return sd
-
-
-@contextlib.contextmanager
-def _stderr_quietened() -> Iterator[None]:
-    """Send file descriptor 2 to /dev/null for the duration.
-
-    ALSA and PortAudio write diagnostics straight to fd 2 from C (``ALSA lib
-    pcm.c: Unknown PCM cards.pcm.rear``, ``Expression 'ret' failed ...``)
-    while devices are probed and opened.  We report failures ourselves, in
-    one line, so this noise only scares the user and scribbles over the live
-    view.  Process-wide, so it is held only around probing and opening.
-    """
-    try:
-        saved = os.dup(2)
-    except OSError:  # no fd 2 at all: nothing to protect
-        yield
-        return
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        try:
-            os.dup2(devnull, 2)
-        finally:
-            os.close(devnull)
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-
-
-def _pa_code(exc: BaseException) -> Optional[int]:
-    """PortAudio's error code from a sounddevice.PortAudioError (args = (message, code[, host info]))."""
-    args = getattr(exc, "args", ())
-    if len(args) >= 2 and isinstance(args[1], int):
-        return args[1]
-    return None
-
-
-@dataclass(frozen=True)
-class DeviceInfo:
-    """One sound device as PortAudio sees it (for ``starcoach devices``)."""
-
-    index: int
-    name: str
-    inputs: int
-    outputs: int
-    default_sample_rate_hz: float
-    is_default_input: bool
-    is_default_output: bool
-    host_api: str = ""
-
-    @property
-    def default_samplerate(self) -> float:
-        """sounddevice's name for :attr:`default_sample_rate_hz`."""
-        return self.default_sample_rate_hz
-
-
-def list_devices() -> list[DeviceInfo]:
-    """Every device PortAudio knows; empty on a machine with no sound card."""
-    sd = load_sounddevice()
-    try:
-        with _stderr_quietened():
-            devices = sd.query_devices()
-            host_apis = sd.query_hostapis()
-    except sd.PortAudioError as exc:
-        raise HardwareError(f"cannot list sound devices ({first_line(exc)})") from None
-    default_in, default_out = _default_devices(sd)
-    out = []
-    for d in devices:
-        idx = int(d["index"])
-        try:
-            api = host_apis[d["hostapi"]]["name"]
-        except (IndexError, KeyError, TypeError):
-            api = ""
-        out.append(DeviceInfo(
-            index=idx, name=str(d["name"]), inputs=int(d["max_input_channels"]),
-            outputs=int(d["max_output_channels"]), default_sample_rate_hz=float(d["default_samplerate"]),
-            is_default_input=idx == default_in, is_default_output=idx == default_out, host_api=str(api),
-        ))
-    return out
-
-
-def _default_devices(sd) -> tuple[int, int]:
-    """(default input index, default output index); -1 where there is none."""
-    try:
-        pair = sd.default.device
-        return int(pair[0] if pair[0] is not None else -1), int(pair[1] if pair[1] is not None else -1)
-    except Exception:  # PortAudio without a host API answers oddly; "no default" is the truth
-        return -1, -1
-
-
-def resolve_device(sd, device: DeviceSpec, kind: Literal["input", "output"]) -> tuple[int, dict]:
-    """(index, sounddevice's device dict) for ``device`` (None = default), or a HardwareError."""
-    role = "microphone" if kind == "input" else "speaker"
-    channels_key = f"max_{kind}_channels"
-    flag = "--input-device" if kind == "input" else "--output-device"
-    try:
-        with _stderr_quietened():
-            devices = sd.query_devices()
-    except sd.PortAudioError as exc:
-        raise HardwareError(f"cannot list sound devices ({first_line(exc)})") from None
-    if device is None:
-        idx = _default_devices(sd)[0 if kind == "input" else 1]
-        if idx < 0 or idx >= len(devices) or devices[idx][channels_key] < 1:
-            # No usable default: fall back to the first device that can do the job.  (PortAudio
-            # can have devices but no default, or name a default that lacks this direction.)
-            idx = next((int(d["index"]) for d in devices if d[channels_key] > 0), -1)
-        if idx < 0:
-            extra = f"; {_HINT_MIC_FILE}" if kind == "input" else ""
-            raise HardwareError(f"no {role} found — {_HINT_DEVICES}{extra}")
-        return idx, dict(devices[idx])
-    if isinstance(device, int) or (isinstance(device, str) and device.strip().isdigit()):
-        idx = int(device)
-        if not 0 <= idx < len(devices):
-            have = f" (ids 0-{len(devices) - 1})" if len(devices) else " (there are none)"
-            raise HardwareError(f"{kind} device {idx} does not exist{have} — {_HINT_DEVICES}")
-        info = dict(devices[idx])
-        if info[channels_key] < 1:
-            raise HardwareError(f"device {idx} ({info['name']}) has no {kind}s — pick a {role} from "
-                                f"`starcoach devices` with {flag}")
-        return idx, info
-    try:
-        with _stderr_quietened():
-            info = dict(sd.query_devices(device, kind))
-    except (ValueError, sd.PortAudioError) as exc:
-        reason = first_line(exc)
-        if "multiple" in reason.lower():
-            raise HardwareError(f"several {kind} devices match {device!r} — use the id from "
-                                f"`starcoach devices` with {flag}") from None
-        raise HardwareError(f"no {kind} device matches {device!r} — {_HINT_DEVICES}") from None
-    return int(info["index"]), info
-
-
 # --------------------------------------------------------------------------- sources
 
 
-class _LinearResampler:
-    """Streaming linear-interpolation resampler (e.g. 48 kHz to 16 kHz).
-
-    Used only when a device refuses 16 kHz (some ``hw:`` devices do: PortAudio
-    error -9997).  Linear interpolation is enough here because everything
-    downstream (Silero VAD, Whisper's log-mel features) looks at speech below
-    8 kHz, where it is accurate to a fraction of a dB; what it lets through
-    from above 8 kHz (aliasing) is sibilance and room noise that a microphone
-    records far below the speech.  A proper polyphase filter would need scipy
-    or PyAV's resampler per block, for no audible gain in the transcript.
-
-    State (the fractional read position and the previous block's last sample)
-    is carried across blocks, so block boundaries leave no clicks or drift.
-    """
-
-    def __init__(self, in_rate_hz: float, out_rate_hz: float):
-        self.step = float(in_rate_hz) / float(out_rate_hz)  # input samples per output sample
-        self._next_out = 0  # index of the next output sample
-        self._in_seen = 0  # input samples consumed so far
-        self._prev = np.zeros(1, dtype=np.float32)  # input sample at global index _in_seen - 1
-
-    def process(self, block: np.ndarray) -> np.ndarray:
-        x = np.asarray(block, dtype=np.float32).reshape(-1)
-        if not x.size:
-            return x
-        buf = np.concatenate([self._prev, x])  # buf[0] is global input index _in_seen - 1
-        base = self._in_seen - 1
-        last = self._in_seen + x.size - 1  # last global input index available
-        n_out = int(math.floor(last / self.step)) - self._next_out + 1
-        out = np.zeros(0, dtype=np.float32)
-        if n_out > 0:
-            k = np.arange(self._next_out, self._next_out + n_out, dtype=np.float64)
-            pos = k * self.step - base
-            out = np.interp(pos, np.arange(buf.size, dtype=np.float64), buf).astype(np.float32)
-            self._next_out += n_out
-        self._in_seen += x.size
-        self._prev = x[-1:].copy()
-        return out
 
 
 class MicrophoneSource:
@@ -328,7 +138,7 @@ class MicrophoneSource:
         self._queue: "queue.Queue[np.ndarray]" = queue.Queue(maxsize=self._max_blocks)
         self._closing = False
         self._stream = None
-        self._resampler: Optional[_LinearResampler] = None
+        self._resampler: Optional[LinearResampler] = None
         #: Times the device reported an input overflow (the machine was too busy to fetch audio).
         self.input_overflows = 0
         #: Blocks dropped because the reader fell ``max_queue_s`` behind.
@@ -370,14 +180,14 @@ class MicrophoneSource:
         for channels in channel_counts:
             for rate in rates:
                 try:
-                    with _stderr_quietened():
+                    with stderr_quietened():
                         stream = sd.InputStream(
                             device=index, samplerate=rate, channels=channels, dtype="int16",
                             blocksize=max(1, int(round(self.block_s * rate))), callback=self._callback,
                         )
                 except sd.PortAudioError as exc:
-                    if _pa_code(exc) in (_PA_INVALID_SAMPLE_RATE, _PA_INVALID_CHANNEL_COUNT,
-                                         _PA_SAMPLE_FORMAT_NOT_SUPPORTED):
+                    if pa_code(exc) in (PA_INVALID_SAMPLE_RATE, PA_INVALID_CHANNEL_COUNT,
+                                         PA_SAMPLE_FORMAT_NOT_SUPPORTED):
                         last_exc = exc
                         continue
                     raise _open_error(name, exc) from None
@@ -392,7 +202,7 @@ class MicrophoneSource:
                                 f"{default_rate} Hz ({first_line(last_exc) if last_exc else 'unsupported'}) "
                                 f"— pick another with --input-device") from None
         try:
-            with _stderr_quietened():
+            with stderr_quietened():
                 stream.start()
         except sd.PortAudioError as exc:
             with contextlib.suppress(Exception):
@@ -400,7 +210,7 @@ class MicrophoneSource:
             raise _open_error(name, exc) from None
         self._stream = stream
         self._resampler = (None if self.device_rate_hz == SAMPLE_RATE_HZ
-                           else _LinearResampler(self.device_rate_hz, SAMPLE_RATE_HZ))
+                           else LinearResampler(self.device_rate_hz, SAMPLE_RATE_HZ))
         return self
 
     def __exit__(self, *exc_info: Any) -> None:
@@ -439,14 +249,14 @@ class MicrophoneSource:
 
 
 def _open_error(name: str, exc: BaseException) -> HardwareError:
-    code = _pa_code(exc)
+    code = pa_code(exc)
     reason = first_line(exc)
     reason = reason.split(": ", 1)[1] if reason.startswith("Error opening") and ": " in reason else reason
-    if code == _PA_DEVICE_UNAVAILABLE:
+    if code == PA_DEVICE_UNAVAILABLE:
         return HardwareError(f"microphone {name!r} is busy ({reason}) — close the program using it, or pick "
-                             f"another with --input-device ({_HINT_DEVICES})")
+                             f"another with --input-device ({HINT_DEVICES})")
     return HardwareError(f"cannot open microphone {name!r} ({reason}) — it may be in use or unplugged; pick "
-                         f"another with --input-device ({_HINT_DEVICES}) or {_HINT_MIC_FILE}")
+                         f"another with --input-device ({HINT_DEVICES}) or {HINT_MIC_FILE}")
 
 
 class FileSource:
