@@ -21,9 +21,11 @@ def cmd_practice(args: "argparse.Namespace", env: Env) -> int:
     from pathlib import Path
 
     from starcoach.banks import COMPETENCIES
+    from starcoach.capture.mic_file import FileSource
+    from starcoach.capture.microphone import MicrophoneSource
+    from starcoach.capture.portaudio import HardwareError
     from starcoach.pipeline.practice import Keys, Practice, PracticeOptions
     from starcoach.pipeline.recovery import recover_unfinished
-    from starcoach.record import FileSource, HardwareError, MicrophoneSource
 
     catalogue = load_catalogue_or_fail(env)
     company = resolve_company(catalogue, args.company)
@@ -83,7 +85,7 @@ def cmd_practice(args: "argparse.Namespace", env: Env) -> int:
                 raise UsageError(str(e)) from None
         speaker = None
         if not args.no_speak:
-            from starcoach.speak import TtsSpeaker
+            from starcoach.capture.speak import TtsSpeaker
 
             speaker = TtsSpeaker(voice=args.voice, rate_wpm=args.rate)
             if not speaker.available:
