@@ -1,9 +1,11 @@
 """One path from an input (text, audio file or standard input) to an Analysis.
 
-Batch analysis, practice and re-analysis all come through here, so an answer
-is judged the same way wherever it came from.  Every failure an input can
-have becomes an ``Analysis`` with ``error`` set (kind + one-line message);
-nothing here raises for a bad input.
+Batch analysis, practice, recovery and re-analysis all judge through
+:func:`analyse_transcript`, so an answer is judged the same way wherever it
+came from.  Every way an input can fail to be read is an :class:`InputError`
+(kind + one-line message), checked here once (:func:`check_path`,
+:func:`read_text_input`); the caller turns it into an ``Analysis`` with
+``error`` set, so one bad input never stops the others.
 """
 
 from __future__ import annotations
@@ -12,11 +14,11 @@ import codecs
 import errno
 import os
 import stat
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator, Optional
 
 from starcoach.banks import Company
+from starcoach.errors import StarcoachError
 from starcoach.judge import EmptyAnswer, analyse
 from starcoach.model import Analysis, Transcript
 
@@ -32,13 +34,11 @@ TEXT_EXTENSIONS = frozenset({".txt", ".text", ".md"})
 MAX_TRANSCRIPT_BYTES = 256 * 1024
 
 
-@dataclass(frozen=True)
-class InputError(Exception):
-    kind: str
-    message: str
+class InputError(StarcoachError):
+    """One input cannot be analysed; ``kind`` is the JSON ``error.kind`` (``missing``, ``not_text``, ...)."""
 
-    def __str__(self) -> str:
-        return self.message
+    def __init__(self, kind: str, message: str):
+        super().__init__(message, kind=kind)
 
 
 def is_audio(path: Path) -> bool:
@@ -158,26 +158,6 @@ def read_text_input(item: str, stdin_read: Callable[[], bytes]) -> str:
     return decode_transcript(raw, item)
 
 
-class TranscriberSource:
-    """Loads the speech model on first use and keeps it for the process."""
-
-    def __init__(self, model: Optional[str] = None, on_load: Optional[Callable[[], None]] = None):
-        self.model = model
-        self._on_load = on_load
-        self._transcriber = None
-
-    def get(self):
-        if self._transcriber is None:
-            from starcoach.transcribe import WhisperTranscriber
-
-            if self._on_load:
-                self._on_load()
-            from starcoach.transcribe import resolve_model
-
-            self._transcriber = WhisperTranscriber(resolve_model(self.model))
-        return self._transcriber
-
-
 def analyse_transcript(transcript: Transcript | str, *, input: str, question: Optional[str],
                        company: Optional[Company], vault=None) -> Analysis:
     """Analyse, add delivery for audio, and say which vault story was told and what it left out.
@@ -214,29 +194,3 @@ def analyse_transcript(transcript: Transcript | str, *, input: str, question: Op
         msg = ("no speech was heard in the recording" if kind == "silent" else "the transcript has no words")
         return Analysis.failed(input, kind, f"{input}: {msg}", question=question,
                                company=company.id if company else None)
-
-
-def process_input(item: str, *, question: Optional[str], company: Optional[Company],
-                  transcribers: Optional[TranscriberSource] = None,
-                  stdin_read: Callable[[], bytes] = lambda: b"") -> Analysis:
-    """Analyse one input (path or '-'); failures come back as an Analysis with error set."""
-    cid = company.id if company else None
-    try:
-        p = Path(item)
-        if item != "-" and is_audio(p):
-            bad = check_path(item)
-            if bad is not None:
-                raise bad
-            if transcribers is None:
-                transcribers = TranscriberSource()
-            from starcoach.audio import AudioError
-
-            try:
-                transcript = transcribers.get().transcribe_file(p)
-            except AudioError as e:
-                raise InputError(e.kind, str(e)) from None
-            return analyse_transcript(transcript, input=item, question=question, company=company)
-        text = read_text_input(item, stdin_read)
-        return analyse_transcript(text, input=item, question=question, company=company)
-    except InputError as e:
-        return Analysis.failed(item, e.kind, e.message, question=question, company=cid)
