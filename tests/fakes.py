@@ -190,7 +190,7 @@ class BlockSource:
     After the samples, digital silence (a microphone in a quiet room) unless
     ``then_none``; ``on_block(n)`` is called before block ``n`` is handed out
     (to press Enter or Ctrl-C at a given moment).  ``exhausted`` turns true
-    once the samples are used up, as ``record.FileSource`` does.
+    once the samples are used up, as ``capture.mic_file.FileSource`` does.
     """
 
     sample_rate_hz = RATE_HZ
@@ -228,7 +228,7 @@ class BlockSource:
 
 
 class EnergyEndpointer:
-    """``record.Endpointer`` without the VAD model: loud blocks are speech, quiet ones silence."""
+    """``capture.endpointer.Endpointer`` without the VAD model: loud blocks are speech, quiet ones silence."""
 
     def __init__(self, end_silence_s: float = 3.0, *, min_speech_s: float = 0.2):
         self.end_silence_s = end_silence_s
@@ -278,7 +278,7 @@ class EnergyEndpointer:
 class ScriptedKeys:
     """The candidate at the keyboard: menu answers in order, Enter when ``enter_when()`` says so.
 
-    Same interface as ``pipeline.practice.Keys``; once ``answers`` run out,
+    Same interface as ``pipeline.keys.Keys``; once ``answers`` run out,
     every menu takes its default (as with no terminal).
     """
 

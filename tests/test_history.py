@@ -104,7 +104,7 @@ def spoken(tmp_path_factory) -> Spoken:
     d = tmp_path_factory.mktemp("spoken")
     raw, wav = d / "raw.wav", d / "answer.wav"
     subprocess.run(["espeak-ng", "-s", "150", "-w", str(raw), SPOKEN], check=True, capture_output=True)
-    # Practice records 16 kHz mono 16-bit PCM (record.WavWriter).
+    # Practice records 16 kHz mono 16-bit PCM (capture.wav.WavWriter).
     subprocess.run(["sox", str(raw), "-r", "16000", "-c", "1", "-b", "16", str(wav)], check=True,
                    capture_output=True)
     transcript = WhisperTranscriber(resolve_model(None)).transcribe_file(wav)
@@ -433,8 +433,8 @@ REPLAY_CHILD = """
 
 
 def test_replay_in_a_terminal_plays_through_portaudio(built, tmp_path):
-    """The real sounddevice path, into ALSA's file plugin (a virtual speaker: see test_record.py)."""
-    from test_record import HAVE_TOOLS, alsa_env, run_child, write_asound
+    """The real sounddevice path, into ALSA's file plugin (a virtual speaker: see tests/alsa.py)."""
+    from alsa import HAVE_TOOLS, alsa_env, run_child, write_asound
 
     if not HAVE_TOOLS:
         pytest.skip("needs espeak-ng, sox and ALSA's alsa.conf")

@@ -26,9 +26,9 @@ from rich.console import Console
 
 from fakes import BlockSource, EnergyEndpointer, FakeClock, FakeTranscriber, ScriptedKeys, spoken
 from starcoach.banks import load_catalogue
+from starcoach.capture.speak import SilentSpeaker
 from starcoach.errors import ExitStatus
 from starcoach.pipeline.practice import Practice, PracticeOptions
-from starcoach.speak import SilentSpeaker
 from starcoach.store import Store
 
 CONFLICT = ("So you want to hear about a conflict with a coworker. Last spring a backend engineer on my team "
@@ -252,7 +252,7 @@ def test_the_feedback_latency_is_measured_on_the_clock(tmp_path):
 
 
 def test_a_question_that_cannot_be_spoken_is_shown_and_the_session_goes_on(tmp_path):
-    from starcoach.speak import SpeechUnavailable
+    from starcoach.capture.speak import SpeechUnavailable
 
     class Mute(SilentSpeaker):
         def say(self, text: str) -> None:
@@ -268,8 +268,8 @@ def test_a_question_that_cannot_be_spoken_is_shown_and_the_session_goes_on(tmp_p
 
 def test_a_killed_recording_is_recovered_at_the_next_start(tmp_path):
     """What ``kill -9`` leaves (a row 'recording', a WAV with sizes "unknown") is offered and judged."""
+    from starcoach.capture.wav import WavWriter
     from starcoach.pipeline.recovery import recover_unfinished
-    from starcoach.record import WavWriter
 
     data = tmp_path / "data"
     store = Store.open(data)
@@ -339,18 +339,18 @@ def test_a_second_practice_leaves_the_live_answer_alone(tmp_path):
 
 
 def test_a_disk_full_mid_answer_stops_cleanly_keeps_the_audio_and_exits_3(tmp_path, monkeypatch):
-    from starcoach import record
+    from starcoach.capture import wav as wav_module
 
-    real_write = record.WavWriter.write
+    real_write = wav_module.WavWriter.write
     state = {"blocks": 0}
 
     def write(self, block):
         state["blocks"] += 1
         if state["blocks"] > 50:  # 5 s written, then the disk is full
-            raise record.RecordingWriteError(f"the disk holding {self.path.parent} is full", True)
+            raise wav_module.RecordingWriteError(f"the disk holding {self.path.parent} is full", True)
         return real_write(self, block)
 
-    monkeypatch.setattr(record.WavWriter, "write", write)
+    monkeypatch.setattr(wav_module.WavWriter, "write", write)
     s = Session(tmp_path, [spoken(CONFLICT)], CONFLICT)
     assert s.run() == ExitStatus.STORAGE
     no_traceback(s.text)
@@ -391,3 +391,62 @@ def test_the_demo_through_the_command(tmp_path, cli, monkeypatch):
         assert db.execute("SELECT status FROM sessions").fetchall() == [("complete",)]
     finally:
         db.close()
+
+
+def test_a_real_disk_filling_up_mid_answer_stops_cleanly_and_exits_3(tmp_path):
+    """The same on a real 1 MB file system: libsndfile's "System error." is told as a full disk."""
+    import subprocess
+
+    disk = tmp_path / "small"
+    disk.mkdir()
+    if os.geteuid() != 0:
+        pytest.skip("mounting a small tmpfs needs root")
+    p = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m,mode=0700", "tmpfs", str(disk)],
+                       capture_output=True, text=True)
+    if p.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here ({p.stderr.strip() or p.returncode})")
+    try:
+        data = disk / "data"
+        Store.open(data).close()
+        # Leave room for about 6 s of audio (32 KB/s) after the rows written before recording.
+        st = os.statvfs(disk)
+        (disk / "filler").write_bytes(b"\0" * max(0, st.f_bavail * st.f_frsize - 260 * 1024))
+        answer = spoken(CONFLICT + " " + FAILURE)
+        s = Session(tmp_path, [answer], CONFLICT, data=data)
+        assert s.run() == ExitStatus.STORAGE
+        no_traceback(s.text)
+        (said,) = [ln for ln in s.text.splitlines() if "is full" in ln]
+        assert re.fullmatch(r"Stopped: the disk holding \S+ is full: recording stopped; \d+ s of audio kept in "
+                            r"\S+; the next `starcoach practice` offers to recover it\.", said.strip()), said
+        assert "move it aside" not in s.text
+        (wav,) = list((data / "sessions").rglob("answer-*.wav"))
+        from fakes import read_wav
+
+        kept = read_wav(wav)  # readable as it is (sizes still "unknown" or closed)
+        assert kept.size / 16000 > 2.0
+        assert same_audio(wav, answer) > 0.99
+        ((_, _, status, _, _, _, _),) = s.answers_rows()
+        assert status in ("recording", "recorded")
+    finally:
+        subprocess.run(["umount", "-l", str(disk)], capture_output=True)
+
+
+def test_keys_sees_enter_without_blocking_and_menus_take_the_default_without_a_terminal():
+    from starcoach.pipeline.keys import Keys
+
+    r, w = os.pipe()
+    with os.fdopen(r, "r") as stream, os.fdopen(w, "w") as writer:
+        keys = Keys(stream)
+        assert not keys.enter_pressed()  # nothing typed: returns at once
+        writer.write("\n")
+        writer.flush()
+        assert keys.enter_pressed() and not keys.enter_pressed()  # consumed
+        writer.write("r\n")
+        writer.flush()
+        out = io.StringIO()
+        assert keys.ask("? ", Console(file=out), {"n": "next", "r": "retry"}, "n") == "retry"
+        writer.close()
+        assert keys.ask("? ", Console(file=out), {"n": "next", "r": "retry"}, "n") == "next"  # end of input
+        assert keys.eof
+    assert Keys(io.StringIO("r\n")).ask("? ", Console(file=io.StringIO()), {"n": "next", "r": "retry"}, "n") == \
+        "next"  # no file descriptor (no terminal): the default, without reading

@@ -7,9 +7,9 @@ and the Whisper model as with a recording and a scripted transcriber in tests:
 =============  ==========================================  ===========================================
 edge           real                                        stand-in
 =============  ==========================================  ===========================================
-AudioSource    ``record.MicrophoneSource``                 ``record.FileSource`` (``--mic-file``)
+AudioSource    ``capture.microphone.MicrophoneSource``     ``capture.mic_file.FileSource`` (--mic-file)
 Transcriber    ``transcribe.WhisperTranscriber``           ``tests/fakes.FakeTranscriber``
-Speaker        ``speak.TtsSpeaker``                        ``speak.SilentSpeaker`` (``--no-speak``)
+Speaker        ``capture.speak.TtsSpeaker``                ``capture.speak.SilentSpeaker`` (--no-speak)
 Player         ``capture.playback.Player``                 ``tests/fakes.FakePlayer``
 Clock          ``SystemClock``                             ``tests/fakes.FakeClock``
 =============  ==========================================  ===========================================

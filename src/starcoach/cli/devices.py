@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 def cmd_devices(args: "argparse.Namespace", env: Env) -> int:
     from rich.table import Table
 
-    from starcoach.record import HardwareError, list_devices
+    from starcoach.capture.portaudio import HardwareError, list_devices
 
     out = env.console()
     try:
@@ -32,7 +32,7 @@ def cmd_devices(args: "argparse.Namespace", env: Env) -> int:
         out.print("[yellow]No microphone found. Use `starcoach practice --mic-file FILE` to practise with a "
                   "recording.[/yellow]")
     if args.voices:
-        from starcoach.speak import list_voices
+        from starcoach.capture.speak import list_voices
 
         voices = list_voices()
         out.print(f"\n[bold]Voices[/bold] ({len(voices)}): " + ", ".join(voices[:40]))

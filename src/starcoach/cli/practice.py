@@ -27,10 +27,10 @@ if TYPE_CHECKING:
 def cmd_practice(args: "argparse.Namespace", env: Env) -> int:
     from pathlib import Path
 
+    from starcoach.capture.portaudio import HardwareError
     from starcoach.pipeline.keys import Keys
     from starcoach.pipeline.practice import Practice, PracticeOptions
     from starcoach.pipeline.recovery import recover_unfinished
-    from starcoach.record import HardwareError
 
     catalogue = load_catalogue_or_fail(env)
     company = resolve_company(catalogue, args.company)
@@ -53,6 +53,7 @@ def cmd_practice(args: "argparse.Namespace", env: Env) -> int:
             raise UsageError(f"--mic-file {bad.message}")
     if args.focus == "gaps" and company is None:
         raise UsageError("--focus gaps needs --company (the values to cover)")
+    source_factory = _source_factory(args.input_device, mic_file)  # no usable microphone: said now
     out = env.console()
     err = env.console(err=True)
     store = open_store(args, env)
@@ -63,7 +64,6 @@ def cmd_practice(args: "argparse.Namespace", env: Env) -> int:
         vault = load_vault_quiet(vault_path, catalogue, err)
         if not args.no_recover:
             recover_unfinished(store, transcriber, catalogue, keys, out, err, vault)
-        source_factory = _source_factory(args.input_device, mic_file)
         speaker = None if args.no_speak else _speaker(args.voice, args.rate, err)
         options = PracticeOptions(
             company=company, bank=args.bank, competency=args.competency, questions=questions,
@@ -106,7 +106,9 @@ def _demo(catalogue: "Catalogue") -> tuple["Path", "Question", Optional["Company
 
 def _source_factory(input_device: Optional[str], mic_file: Optional["Path"]) -> Callable[[], "AudioSource"]:
     """A new audio source per answer: the recording played in real time, or the microphone (checked now)."""
-    from starcoach.record import FileSource, HardwareError, MicrophoneSource
+    from starcoach.capture.mic_file import FileSource
+    from starcoach.capture.microphone import MicrophoneSource
+    from starcoach.capture.portaudio import HardwareError
 
     if mic_file is not None:
         return lambda: FileSource(mic_file, realtime=True)
@@ -126,7 +128,7 @@ def _source_factory(input_device: Optional[str], mic_file: Optional["Path"]) -> 
 
 def _speaker(voice: Optional[str], rate_wpm: Optional[int], err) -> Optional["Speaker"]:
     """The question's voice, or None (shown, not spoken) with a note saying why."""
-    from starcoach.speak import TtsSpeaker
+    from starcoach.capture.speak import TtsSpeaker
 
     speaker = TtsSpeaker(voice=voice, rate_wpm=rate_wpm)
     if not speaker.available:

@@ -8,7 +8,7 @@ answer within about a second.  Then: next question, retry, or quit; and a
 session summary at the end.
 
 Nothing is lost: the answer row is stored before recording starts and the
-WAV is written as it is captured (record.WavWriter), so Ctrl-C keeps the
+WAV is written as it is captured (capture.wav.WavWriter), so Ctrl-C keeps the
 audio and the session so far, and an answer cut off by a crash or kill is
 offered for recovery at the next start.  While an answer is recorded and
 judged its WAV is locked (store.AnswerLock), so a second starcoach on the
@@ -50,7 +50,7 @@ from starcoach.report import analysis_view
 from starcoach.views.practice import countdown_view, intro_view, meter_view, question_view, summary_view
 
 if TYPE_CHECKING:
-    from starcoach.record import Endpointer
+    from starcoach.capture.endpointer import Endpointer
 
 
 @dataclass(frozen=True)
@@ -91,7 +91,7 @@ class Practice:
     (None: shown, not spoken) reads each question; ``clock`` times the think
     time and the feedback latency, and ``endpointer_factory`` (given
     ``end_silence_s``) decides when an answer is over (default:
-    ``record.Endpointer``, the VAD).
+    ``capture.endpointer.Endpointer``, the VAD).
     """
 
     def __init__(self, options: PracticeOptions, catalogue: Catalogue, store, console: Console, keys: Keys, *,
@@ -226,7 +226,7 @@ class Practice:
     def say(self, text: str) -> None:
         if self.speaker is None:
             return
-        from starcoach.speak import SpeechUnavailable
+        from starcoach.capture.speak import SpeechUnavailable
 
         try:
             self.speaker.say(text)
@@ -265,7 +265,9 @@ class Practice:
                 lock.release()
 
     def _record_and_judge(self, q: Question, wav: Path, answer_id: int, live_tx) -> AnswerOutcome:
-        from starcoach.record import Endpointer, HardwareError, Recorder
+        from starcoach.capture.endpointer import Endpointer
+        from starcoach.capture.portaudio import HardwareError
+        from starcoach.capture.recorder import Recorder
 
         o = self.o
         make_endpointer = self.endpointer_factory or (lambda end_silence_s: Endpointer(end_silence_s=end_silence_s))
