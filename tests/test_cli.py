@@ -174,3 +174,32 @@ def test_options_are_frozen_and_hold_only_what_is_read():
     assert {f.name for f in dataclasses.fields(o)} == {
         "company", "bank", "competency", "questions", "think_time_s", "max_answer_s", "end_silence_s",
         "mic_file", "focus", "vault_path", "question_ids"}
+
+
+def test_the_library_entry_points_exist_and_load_on_first_use(tmp_path):
+    code = ("import sys, starcoach; before = sorted(m for m in sys.modules if m.startswith('starcoach.')); "
+            "print(before); print(sorted(starcoach.__all__)); "
+            "print(all(callable(getattr(starcoach, n)) for n in starcoach.__all__ if n != '__version__'))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split("\n")
+    assert out[0] == "[]"  # `import starcoach` imports nothing else
+    assert out[1] == "['Analysis', '__version__', 'analyse_file', 'analyse_text', 'load_catalogue']"
+    assert out[2] == "True"
+
+
+def test_analyse_text_and_analyse_file_judge_as_the_command_does(tmp_path, cli):
+    import starcoach
+    from fakes import FakeTranscriber, spoken, write_wav
+
+    catalogue = starcoach.load_catalogue()
+    assert "amazon" in catalogue.companies
+    a = starcoach.analyse_text(STRONG, question=QUESTION, company="amazon")
+    assert isinstance(a, starcoach.Analysis) and a.error is None and a.company == "amazon"
+    answer = tmp_path / "a.txt"
+    answer.write_text(STRONG)
+    r = cli("analyse", str(answer), "--question", QUESTION, "--company", "amazon", "--json")
+    from_file = starcoach.analyse_file(answer, question=QUESTION, company=catalogue.company("amazon"))
+    assert from_file.to_json() == json.loads(r.out)
+    assert starcoach.analyse_file(tmp_path / "gone.txt").error.kind == "missing"
+    wav = write_wav(tmp_path / "a.wav", spoken(STRONG.replace("\n", " ")[:600]))
+    heard = starcoach.analyse_file(wav, question=QUESTION, transcriber=FakeTranscriber(STRONG[:600]))
+    assert heard.error is None and heard.delivery is not None and heard.duration_s > 10

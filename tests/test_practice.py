@@ -362,7 +362,8 @@ def test_a_session_through_the_virtual_microphone_then_ctrl_c(voices, tmp_path, 
     # Each question was spoken through PortAudio into the virtual speaker, one stream per question.
     questions = {"gen-003": "Tell me about a time you had a conflict with a coworker and how the two of you "
                             "resolved it.",
-                 LONG_QID: "Tell me about an accomplishment you are proud of."}
+                 LONG_QID: "Tell me about the accomplishment you are most proud of and what your personal "
+                           "contribution was."}
     files = sorted(tmp_path.glob("played.raw*"))
     assert [f.name for f in files] == ["played.raw", "played.raw.0001"]
     for f, qid in zip(files, ("gen-003", LONG_QID)):

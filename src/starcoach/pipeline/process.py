@@ -15,18 +15,20 @@ import errno
 import os
 import stat
 from pathlib import Path
-from typing import Callable, Iterator, Optional
+from typing import TYPE_CHECKING, Callable, Iterator, Optional, Union
 
 from starcoach.banks import Company
 from starcoach.errors import StarcoachError
 from starcoach.judge import EmptyAnswer, analyse
 from starcoach.model import Analysis, Transcript
 
+if TYPE_CHECKING:
+    from starcoach.edges import Transcriber
+
 AUDIO_EXTENSIONS = frozenset({
     ".wav", ".wave", ".flac", ".mp3", ".ogg", ".oga", ".opus", ".m4a", ".mp4", ".aac", ".webm", ".aiff",
     ".aif", ".wma", ".mka", ".caf",
 })
-TEXT_EXTENSIONS = frozenset({".txt", ".text", ".md"})
 
 #: A transcript larger than this is not an interview answer (about 40,000
 #: words, four hours of speech); refusing it keeps a mistaken input (a log
@@ -194,3 +196,60 @@ def analyse_transcript(transcript: Transcript | str, *, input: str, question: Op
         msg = ("no speech was heard in the recording" if kind == "silent" else "the transcript has no words")
         return Analysis.failed(input, kind, f"{input}: {msg}", question=question,
                                company=company.id if company else None)
+
+
+# --------------------------------------------------------------------------- the library's entry points
+
+
+def analyse_text(text: str, *, question: Optional[str] = None, company: Union["Company", str, None] = None,
+                 input: str = "-") -> Analysis:
+    """Judge a written (or already transcribed) answer against R-STAR-L.
+
+    ``company`` is a :class:`~starcoach.banks.Company` or a company id (see
+    ``starcoach companies``); an answer that cannot be judged (empty, not
+    English) comes back with ``error`` set, as on the command line.
+    """
+    return analyse_transcript(text, input=input, question=question, company=_company(company))
+
+
+def analyse_file(path: Union[str, "os.PathLike[str]"], *, question: Optional[str] = None,
+                 company: Union["Company", str, None] = None,
+                 transcriber: Optional["Transcriber"] = None) -> Analysis:
+    """Judge the answer in a file: a ``.txt`` transcript, or a recording of any format PyAV decodes.
+
+    A recording is transcribed by ``transcriber`` (an ``edges.Transcriber``;
+    default: the bundled Whisper model, loaded for this call).  A file that
+    cannot be used comes back as an ``Analysis`` with ``error`` set (kind and
+    one-line message), as ``starcoach analyse --json`` prints it.
+    """
+    item = os.fspath(path)
+    resolved = _company(company)
+    try:
+        if not is_audio(Path(item)):
+            return analyse_transcript(read_text_input(item, lambda: b""), input=item, question=question,
+                                      company=resolved)
+        bad = check_path(item)
+        if bad is not None:
+            raise bad
+        from starcoach.audio import AudioError
+
+        if transcriber is None:
+            from starcoach.transcribe import WhisperTranscriber, resolve_model
+
+            transcriber = WhisperTranscriber(resolve_model(None))
+        try:
+            transcript = transcriber.transcribe_file(Path(item))
+        except AudioError as e:
+            raise InputError(e.kind, str(e)) from None
+        return analyse_transcript(transcript, input=item, question=question, company=resolved)
+    except InputError as e:
+        return Analysis.failed(item, e.kind, e.message, question=question, company=resolved.id if resolved else None)
+
+
+def _company(company: Union["Company", str, None]) -> Optional["Company"]:
+    """A company given by id is looked up in the catalogue (``banks.UnknownCompany`` if there is none)."""
+    if company is None or not isinstance(company, str):
+        return company
+    from starcoach.banks import load_catalogue
+
+    return load_catalogue().company(company)
