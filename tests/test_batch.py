@@ -284,7 +284,7 @@ def test_an_interrupted_batch_stops_with_130_and_the_rerun_resumes(tone_dir, tmp
     assert "1 transcripts reused" in r.err  # the one finished before Ctrl-C
 
 
-def test_ctrl_c_stops_the_worker_processes_at_once(tone_dir, tmp_path, fake_model):
+def test_ctrl_c_stops_the_worker_processes_at_once(tone_dir, tmp_path, fake_model, capfd):
     """Ctrl-C while two worker processes are mid-file: they ignore SIGINT (the parent handles it), so the
     pool would wait for their files to finish (30-38 s measured on long recordings); they are stopped."""
     import threading
@@ -309,7 +309,8 @@ def test_ctrl_c_stops_the_worker_processes_at_once(tone_dir, tmp_path, fake_mode
         pids.extend(int(p.name.split("-")[1]) for p in made.iterdir())
         time.sleep(0.3)  # both are inside their 60 s file now
         box["t0"] = time.monotonic()
-        os.kill(os.getpid(), signal.SIGINT)
+        for pid in [*pids, os.getpid()]:  # as the terminal's ^C does: the whole process group
+            os.kill(pid, signal.SIGINT)
 
     box: dict = {}
     threading.Thread(target=interrupt_once_both_work, daemon=True).start()
@@ -324,6 +325,7 @@ def test_ctrl_c_stops_the_worker_processes_at_once(tone_dir, tmp_path, fake_mode
         while _alive(pid) and time.monotonic() < deadline:
             time.sleep(0.05)
         assert not _alive(pid), pid
+    assert "Traceback" not in capfd.readouterr().err  # the workers ignored SIGINT: the parent handled it
 
 
 def _alive(pid: int) -> bool:

@@ -53,7 +53,7 @@ import pytest
 import soundfile as sf
 
 from alsa import HAVE_TOOLS, Speech, alsa_env
-from starcoach.audio import SAMPLE_RATE_HZ, load_audio
+from starcoach.audio import SAMPLE_RATE_HZ
 
 pexpect = pytest.importorskip("pexpect")
 
@@ -72,13 +72,7 @@ CONFLICT_SSML = (
     "and I wanted to ship. <break time=\"1200ms\"/> I sat down with him, we listed every failing test, "
     "and I suggested we quarantine three of them. We shipped two days later with no incidents.</speak>")
 
-#: gen-002: a failure that mattered (about 16 s).
-FAILURE_SSML = (
-    "<speak>A failure that mattered to me, um, was a data migration I led as a new team lead. "
-    "<break time=\"800ms\"/> I skipped the full rehearsal to save time, and the migration stalled halfway, so we rolled back. "
-    "I owned the mistake, and I learned to rehearse anything I cannot undo.</speak>")
-
-#: A longer story (about 35 s), of which the interruption tests use the first seconds.
+#: A longer story (about 35 s), of which the Ctrl-C uses the first seconds.
 LONG_SSML = (
     "<speak>The accomplishment I am proudest of is the on-call handbook I wrote for our payments team. "
     "<break time=\"600ms\"/> When I joined, every incident was handled by the same two senior engineers, "
@@ -103,12 +97,7 @@ FEEDBACK = re.compile(r"Feedback ready (\d+\.\d\d) s after the answer ended")
 @pytest.fixture(scope="module")
 def voices(tmp_path_factory) -> dict[str, Speech]:
     d = tmp_path_factory.mktemp("answers")
-    out = {name: Speech(d, name, ssml) for name, ssml in
-           (("conflict", CONFLICT_SSML), ("failure", FAILURE_SSML), ("long", LONG_SSML))}
-    silence = d / "silence.wav"
-    sf.write(silence, np.zeros(2 * SAMPLE_RATE_HZ, dtype=np.int16), SAMPLE_RATE_HZ, subtype="PCM_16")
-    out["silence"] = silence  # type: ignore[assignment]
-    return out
+    return {name: Speech(d, name, ssml) for name, ssml in (("conflict", CONFLICT_SSML), ("long", LONG_SSML))}
 
 
 # --------------------------------------------------------------------------- the virtual microphone
@@ -292,13 +281,6 @@ def wav_seconds(path: Path) -> float:
     with wave.open(str(path)) as w:  # the strict reader: the header sizes must be right
         assert (w.getframerate(), w.getnchannels(), w.getsampwidth()) == (SAMPLE_RATE_HZ, 1, 2)
         return w.getnframes() / SAMPLE_RATE_HZ
-
-
-def same_audio(path: Path, source: np.ndarray) -> float:
-    """Correlation of a stored recording with the start of the audio that was played in."""
-    got = load_audio(path)
-    n = min(got.size, source.size)
-    return float(np.corrcoef(got[:n], source[:n])[0, 1])
 
 
 def assert_private(data: Path) -> None:
