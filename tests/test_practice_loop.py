@@ -99,9 +99,8 @@ def test_enter_stops_the_answer_early(tmp_path):
 
 
 def test_silence_ends_at_once_with_a_clear_message(tmp_path):
-    s = Session(tmp_path, [np.zeros(2 * 16000, dtype=np.float32)], "")
-    s.options = PracticeOptions(questions=1, mic_file=Path("silence.wav"))
-    s.practice.o = s.options
+    s = Session(tmp_path, [np.zeros(2 * 16000, dtype=np.float32)], "",
+                options=PracticeOptions(questions=1, mic_file=Path("silence.wav")))
     assert s.run() == ExitStatus.OK
     assert "we heard nothing - check your microphone" in s.text
     assert "Recorded 2.0 s (the --mic-file ended)" in s.text and "you pressed Enter" not in s.text

@@ -3,7 +3,7 @@
 Why it is shaped like this:
 
 - Transcription is the only slow step, so only it runs in worker processes,
-  each loading the model once (``_worker_init``); analysis (milliseconds) and
+  each loading the model once (``_worker_transcriber``); analysis (milliseconds) and
   storage stay in the parent, which keeps SQLite single-writer and the output
   in input order.
 - Two workers with one thread each beat one process with two threads on a
@@ -25,6 +25,7 @@ Which question each input answers is decided before, in ``pipeline.plan``.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import os
 import threading
@@ -96,21 +97,21 @@ def transcribe_one(transcriber: Transcriber, path: str) -> dict:
 
 # --------------------------------------------------------------------------- worker processes
 
-#: The transcriber of a worker process (one per process, made by ``_worker_init``); unused in the parent.
-_WORKER_TX: Optional[Transcriber] = None
 
-
-def _worker_init(factory: TranscriberFactory, threads: int) -> None:
-    global _WORKER_TX
+def _worker_init() -> None:
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
-    _WORKER_TX = factory(cpu_threads=threads)
 
 
-def _worker_transcribe(path: str) -> dict:
-    assert _WORKER_TX is not None, "called outside a batch worker"
-    return transcribe_one(_WORKER_TX, path)
+@functools.lru_cache(maxsize=1)
+def _worker_transcriber(factory: TranscriberFactory, threads: int) -> Transcriber:
+    """The worker process's transcriber: made (the model loaded) by its first file, reused for the rest."""
+    return factory(cpu_threads=threads)
+
+
+def _worker_transcribe(factory: TranscriberFactory, threads: int, path: str) -> dict:
+    return transcribe_one(_worker_transcriber(factory, threads), path)
 
 
 # --------------------------------------------------------------------------- the batch
@@ -282,10 +283,13 @@ class Batch:
         import signal
 
         ctx = mp.get_context("spawn")  # no fork of a process holding ONNX/CTranslate2 threads
-        with ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx, initializer=_worker_init,
-                                 initargs=(self.transcribers, self.threads)) as pool:
+        with ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx, initializer=_worker_init) as pool:
             futures: dict[Future, tuple[Job, str, str]] = {}
             queue = list(pending)
+
+            def submit(path: str) -> Future:
+                return pool.submit(_worker_transcribe, self.transcribers, self.threads, path)
+
             try:
                 first = True
                 while queue or futures:
@@ -297,16 +301,16 @@ class Batch:
                             # worker still starting up (it would print a traceback); the parent handles it.
                             previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
                             try:
-                                futures[pool.submit(_worker_transcribe, item[0].input)] = item
+                                futures[submit(item[0].input)] = item
                                 for _ in range(self.workers - 1):
                                     if queue:
                                         item = queue.pop(0)
-                                        futures[pool.submit(_worker_transcribe, item[0].input)] = item
+                                        futures[submit(item[0].input)] = item
                             finally:
                                 signal.signal(signal.SIGINT, previous)
                             first = False
                             continue
-                        futures[pool.submit(_worker_transcribe, item[0].input)] = item
+                        futures[submit(item[0].input)] = item
                     ready, _ = wait(futures, return_when=FIRST_COMPLETED)
                     for f in ready:
                         job, chash, sh = futures.pop(f)
