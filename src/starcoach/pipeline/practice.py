@@ -18,15 +18,13 @@ Shutdown is orderly, because native threads are running: PortAudio's
 callback thread while recording, the live transcriber's worker inside
 CTranslate2 while judging.  A process that exits with either still running
 aborts (C++ ``terminate``, or a segmentation fault) instead of exiting 130.
-So while recording, Ctrl-C only sets an event (:func:`~starcoach.pipeline.keys.sigint_sets`) that
-the recording loop checks every 0.1 s; the stream is then stopped and
-closed, the transcriber's worker joined, and only then does the session end.
-A disk that fills up mid-answer ends the recording the same way, keeping
-what was written (exit status 3).
+So while recording, Ctrl-C only sets an event (``keys.sigint_sets``) that the
+recording loop checks every 0.1 s; the stream is then closed, the
+transcriber's worker joined, and only then does the session end.  A disk
+that fills up mid-answer ends the recording the same way (exit status 3).
 
-The loop talks to the outside through small interfaces (a Speaker, an
-AudioSource factory, a Keys reader, a Console) so it runs the same with a
-real microphone, with ``--mic-file``, and in tests.
+The loop talks to the outside through the edges (``starcoach.edges``), passed
+in, so it runs the same with a real microphone, ``--mic-file``, and in tests.
 """
 
 from __future__ import annotations
