@@ -24,8 +24,8 @@ clipped    12 dB over full scale, clipped
 (SNR is against the power of the speech frames of the clean file, not of
 the whole file, so pauses do not make the noise quieter.)
 
-Every file goes through the program's one path for an input
-(``pipeline.process.process_input``: decode, VAD, Whisper, delivery, judge),
+Every file goes through the program's one path for a recording
+(``starcoach.analyse_file``: decode, VAD, Whisper, delivery, judge),
 and per condition (and voice) we print:
 
 * WER       - word error rate against the script (tests/wer.py on words
@@ -43,6 +43,11 @@ and per condition (and voice) we print:
               checklist is identical;
 * time      - transcription time as a ratio to the clean files' time,
               measured in the same run.
+
+With ``--vad T/N,T/N`` only the voice-activity detector runs (no Whisper):
+pauses found and invented per condition for each VAD threshold /
+neg_threshold pair, clipped to the true first and last sound (a quick way to
+try VAD settings on every condition).
 
 Audio is kept in --audio-dir (default /tmp/starcoach-conditions) and reused;
 the speech is the slow part on a shared machine (Piper about 0.3-0.5 x real
@@ -277,20 +282,28 @@ def load_answers(n: int | None):
 
 
 def company_of(cid):
+    from starcoach import load_catalogue
+
     if not cid:
         return None
     try:
-        from starcoach.banks import load_catalogue
-    except ImportError:  # pragma: no cover - the catalogue moved
-        from starcoach.catalogue import load_catalogue  # type: ignore[no-redef]
-    try:
         return load_catalogue().company(cid)
-    except Exception:
+    except Exception:  # a company the catalogue has no profile for: judged without one
         return None
 
 
+def load_transcriber(model):
+    try:
+        from starcoach.speech.transcribe import WhisperTranscriber, resolve_model
+    except ImportError:  # before the speech/ package
+        from starcoach.transcribe import WhisperTranscriber, resolve_model
+    tx = WhisperTranscriber(resolve_model(model))
+    tx.warm_up()
+    return tx
+
+
 def main(argv: list[str] | None = None) -> int:
-    from starcoach.pipeline.process import TranscriberSource, analyse_transcript, process_input
+    from starcoach import analyse_file, analyse_text
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--answers", type=int, default=None, help="the first N held-out answers (default: all)")
@@ -299,6 +312,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--audio-dir", type=Path, default=Path(tempfile_dir()))
     ap.add_argument("--model", default=None, help="speech model (default: the bundled tiny.en)")
     ap.add_argument("--json", type=Path, default=None, help="write one JSON line per file here")
+    ap.add_argument("--vad", default=None, metavar="T/N,...",
+                    help="only the VAD: pauses per threshold/neg_threshold pair, e.g. 0.5/0.35,0.35/0.2")
     ap.add_argument("--show", action="store_true", help="print each transcript and the missed pauses")
     args = ap.parse_args(argv)
     use_voices = [v for v in args.voices.split(",") if v]
@@ -322,13 +337,15 @@ def main(argv: list[str] | None = None) -> int:
           f"(speech made or found in {time.perf_counter() - t0:.0f} s); load {os.getloadavg()[0]:.1f}",
           flush=True)
 
+    if args.vad:
+        return vad_sweep(items, use_voices, conditions, spoken, args)
+
     clean_lists = {}
     for it in items:
-        a = analyse_transcript(it.text, input=it.id, question=it.question or None, company=company_of(it.company))
+        a = analyse_text(it.text, input=it.id, question=it.question or None, company=company_of(it.company))
         clean_lists[it.id] = {c: a.structure[c].present for c in COMPONENTS}
 
-    source = TranscriberSource(args.model)
-    source.get().warm_up()
+    transcriber = load_transcriber(args.model)
     results: dict[tuple[str, str], Tally] = {}
     out = open(args.json, "w") if args.json else None
     for cond in conditions:
@@ -339,8 +356,8 @@ def main(argv: list[str] | None = None) -> int:
                 path = make_condition(s.path, cond, args.audio_dir / cond / s.path.name, seed=k) \
                     if cond != "clean" else s.path
                 t = time.perf_counter()
-                a = process_input(str(path), question=it.question or None, company=company_of(it.company),
-                                  transcribers=source)
+                a = analyse_file(path, question=it.question or None, company=company_of(it.company),
+                                 transcriber=transcriber)
                 took = time.perf_counter() - t
                 if a.error:
                     print(f"  {cond} {v} {it.id}: {a.error.message}")
@@ -384,6 +401,44 @@ def main(argv: list[str] | None = None) -> int:
             if t.missed or t.disagreements:
                 print(f"{cond}, {v}: checklist changes {t.disagreements}; missed pauses: {'; '.join(t.missed)}")
     print(f"\nload average at the end {os.getloadavg()[0]:.1f}; {time.perf_counter() - t0:.0f} s in all")
+    return 0
+
+
+def vad_sweep(items, use_voices, conditions, spoken, args) -> int:
+    try:
+        from starcoach.speech.audio import PAUSE_VAD_OPTIONS, find_pauses, load_audio, speech_spans
+    except ImportError:  # before the speech/ package
+        from starcoach.audio import PAUSE_VAD_OPTIONS, find_pauses, load_audio, speech_spans
+
+    pairs = [tuple(float(v) for v in p.split("/")) for p in args.vad.split(",")]
+    print("| condition | " + " | ".join(f"VAD {t:g}/{n:g}: found, invented" for t, n in pairs) + " |")
+    print("| --- |" + " --- |" * len(pairs))
+    for cond in conditions:
+        cells = []
+        for thr, neg in pairs:
+            found = true = invented = 0
+            for k, it in enumerate(items):
+                for v in use_voices:
+                    s = spoken[it.id, v]
+                    path = make_condition(s.path, cond, args.audio_dir / cond / s.path.name, seed=k) \
+                        if cond != "clean" else s.path
+                    x = load_audio(path)
+                    spans = speech_spans(x, options={**PAUSE_VAD_OPTIONS, "threshold": thr, "neg_threshold": neg})
+                    pauses = find_pauses(spans, s.speech_start_s, s.speech_end_s)
+                    used = set()
+                    for start, end in s.breaks:
+                        if end - start < 1.0:
+                            continue
+                        true += 1
+                        match = [i for i, p in enumerate(pauses) if i not in used and p.start_s < end
+                                 and p.start_s + p.duration_s > start
+                                 and abs(p.duration_s - (end - start)) <= PAUSE_TOLERANCE_S]
+                        if match:
+                            used.add(match[0])
+                            found += 1
+                    invented += len(pauses) - len(used)
+            cells.append(f"{found}/{true}, {invented}")
+        print(f"| {cond} | " + " | ".join(cells) + " |", flush=True)
     return 0
 
 

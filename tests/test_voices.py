@@ -45,10 +45,9 @@ SCRIPT = (
 @pytest.fixture(scope="module")
 def piper_answer(request):
     spoken = voices.cached(SCRIPT, request.config.cache.mkdir("voices"), "piper", name="disagreed")
-    from starcoach.pipeline.process import TranscriberSource, process_input
+    from starcoach import analyse_file
 
-    a = process_input(str(spoken.path), question="Tell me about a time you disagreed with your manager.",
-                      company=None, transcribers=TranscriberSource())
+    a = analyse_file(spoken.path, question="Tell me about a time you disagreed with your manager.")
     assert a.error is None, a.error
     return spoken, a
 
