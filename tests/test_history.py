@@ -35,6 +35,7 @@ from starcoach.banks import load_catalogue, search_dirs
 from starcoach.model import COMPONENT_TITLES, COMPONENTS, Analysis, Transcript, Word
 from starcoach.process import analyse_transcript
 from starcoach.store import DB_NAME, Store, default_data_dir
+from starcoach.targets import TIPS
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
 
@@ -602,7 +603,7 @@ def test_progress_over_many_sessions_charts_each_measure_and_names_the_part_to_p
     assert rate[worst] < 4, "the written answers were meant to leave a part out"
     assert (f"Practise next: {COMPONENT_TITLES[worst]} — present in {rate[worst]} of 4 answers "
             f"({100 * rate[worst] / 4:.0f}%) over the last 3 sessions.") in flat
-    assert "Tip: " + history.TIPS[worst][0].upper() + " ".join(history.TIPS[worst][1:].split())[:40] in flat
+    assert "Tip: " + TIPS[worst].full[0].upper() + " ".join(TIPS[worst].full[1:].split())[:40] in flat
 
 
 def test_progress_for_one_company(built, cli):

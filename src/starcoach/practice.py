@@ -52,7 +52,8 @@ from rich.text import Text
 
 from starcoach.banks import Catalogue, Company, Question
 from starcoach.model import COMPONENT_TITLES, COMPONENTS, Analysis
-from starcoach.report import COLOURS, analysis_view
+from starcoach.report import analysis_view
+from starcoach.targets import COLOURS, TIPS
 
 
 @dataclass
@@ -496,16 +497,8 @@ def next_focus(analyses: list[Analysis]) -> str:
     missing = {c: sum(1 for a in analyses if not a.structure[c].present) for c in COMPONENTS}
     worst = max(COMPONENTS, key=lambda c: (missing[c], -COMPONENTS.index(c)))
     if missing[worst]:
-        tips = {
-            "repeat": "open every answer by playing the question back in your own words.",
-            "situation": "set the scene in one or two sentences before the action.",
-            "task": "say what you had to achieve and why it mattered.",
-            "action": "say step by step what you did, with \u201cI\u201d.",
-            "result": "end the story with a measured result.",
-            "link_back": "close by tying the story to one of the company's values.",
-        }
         return (f"{COMPONENT_TITLES[worst]} was missing in {missing[worst]} of {len(analyses)} answers: "
-                + tips[worst])
+                + TIPS[worst].short)
     advice = [a.advice[0] for a in analyses if a.advice]
     return advice[0] if advice else "keep it up: every part of R-STAR-L was there."
 

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, Optional
 
 from starcoach.model import Analysis, Transcript, analysis_from_json, transcript_from_json, transcript_to_json
-from starcoach.text import disk_full
+from starcoach.text import disk_full, first_line
 
 DB_NAME = "starcoach.db"
 
@@ -469,6 +469,6 @@ def damaged_database_error(path: Path, exc: BaseException) -> StoreError:
     storage = storage_error(path, exc)
     if storage is not None:
         return storage
-    reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    reason = first_line(exc)
     return StoreError(f"{path} is not a usable starcoach database ({reason}); move it aside and "
                       "run again to start a new one (your audio files are kept)")

@@ -54,9 +54,7 @@ from __future__ import annotations
 import difflib
 import json
 import math
-import os
 import re
-import tempfile
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -68,6 +66,7 @@ except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib  # type: ignore[no-redef]
 
 from starcoach.banks import COMPETENCIES, Company, Question
+from starcoach.files import write_atomic
 from starcoach.text import QUESTION_FRAME, content_stems, split_sentences, stem, tokens
 
 KINDS: tuple[str, ...] = ("success", "failure", "teamwork", "leadership", "other")
@@ -362,31 +361,8 @@ def dumps(vault: Vault) -> str:
     return header + "".join("\n" + render_story(s) for s in vault.stories)
 
 
-def write_private(path: Path | str, text: str) -> None:
-    """Write atomically (temp file + rename in the same folder), mode 0600."""
-    path = Path(path)
-    parent = path.parent
-    if not parent.exists():
-        parent.mkdir(parents=True, mode=0o700)
-    fd, tmp = tempfile.mkstemp(dir=parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    os.chmod(path, 0o600)
-
-
 def save(vault: Vault, path: Path | str) -> None:
-    write_private(path, dumps(vault))
+    write_atomic(path, dumps(vault), make_parent=True)
 
 
 def append_story(path: Path | str, story: Story, companies: Optional[Mapping[str, Company]] = None) -> Vault:
@@ -399,7 +375,7 @@ def append_story(path: Path | str, story: Story, companies: Optional[Mapping[str
     sep = "" if not old or old.endswith("\n\n") else ("\n" if old.endswith("\n") else "\n\n")
     new = old + sep + render_story(story)
     vault = loads(new, path, companies)
-    write_private(path, new)
+    write_atomic(path, new, make_parent=True)
     return vault
 
 

@@ -157,13 +157,13 @@ def cmd_vault(args: "argparse.Namespace", env: Env) -> int:
 
 
 def _init(path: Path, env: Env) -> int:
-    from starcoach.vault import write_private
+    from starcoach.files import write_atomic
 
     if path.exists():
         raise UsageError(f"{path} already exists; edit it with `starcoach vault edit` "
                          "(init never overwrites a vault)")
     try:
-        write_private(path, template_text())
+        write_atomic(path, template_text(), make_parent=True)
     except OSError as e:
         raise UsageError(f"cannot create {path}: {e.strerror or e}") from None
     out = env.console()
@@ -385,7 +385,8 @@ def _aside_path(path: Path) -> Path:
 
 
 def _edit(args: "argparse.Namespace", env: Env, path: Path) -> int:
-    from starcoach.vault import VaultError, load, write_private
+    from starcoach.files import write_atomic
+    from starcoach.vault import VaultError, load
 
     catalogue = load_catalogue_or_fail(env)
     cmd = _editor_command(args, env)
@@ -407,7 +408,7 @@ def _edit(args: "argparse.Namespace", env: Env, path: Path) -> int:
         except VaultError as e:
             if not path.exists():
                 # The editor removed the file: put the text back rather than lose it.
-                write_private(path, before)
+                write_atomic(path, before, make_parent=True)
                 err.print(f"[red]{path} was removed during the edit; the previous version is back.[/red]")
                 return ExitStatus.INPUT_FAILED
             err.print("[bold red]The vault has a mistake:[/bold red]")
@@ -421,8 +422,8 @@ def _edit(args: "argparse.Namespace", env: Env, path: Path) -> int:
                 continue
             broken = path.read_text(encoding="utf-8")
             bak = _aside_path(path)
-            write_private(bak, broken)
-            write_private(path, before)
+            write_atomic(bak, broken, make_parent=True)
+            write_atomic(path, before, make_parent=True)
             err.print(f"Your edited text is kept in [bold]{bak}[/bold]; {path} is back to the version before "
                       "this edit.")
             return ExitStatus.INPUT_FAILED
