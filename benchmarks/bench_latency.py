@@ -260,7 +260,7 @@ def run_answer(kind: str, ending: str, nominal: int, speech, mic, transcriber, c
 
     from starcoach.practice import Keys, Practice, PracticeOptions
     from starcoach.record import FileSource, MicrophoneSource
-    from starcoach.store import Store
+    from starcoach.store.database import Store
 
     class Person(Keys):
         """No terminal; in the "enter" runs, presses Enter ENTER_AFTER_S after the last word."""
@@ -415,7 +415,7 @@ def main() -> int:
         print(f"answer ~{n} s: {s.duration_s:.1f} s of audio, speech ends at {s.speech_end_s:.1f} s, "
               f"{len(s.spans)} speech spans")
 
-    from starcoach.banks import load_catalogue, search_dirs
+    from starcoach.catalogue.banks import load_catalogue, search_dirs
     from starcoach.record import Endpointer
     from starcoach.transcribe import WhisperTranscriber
 

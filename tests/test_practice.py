@@ -645,7 +645,7 @@ def test_disk_full_mid_answer_stops_cleanly_and_keeps_the_audio(voices, tmp_path
         pytest.skip(why)
     try:
         data = disk / "data"
-        from starcoach.store import Store
+        from starcoach.store.database import Store
 
         Store.open(data).close()
         # Leave room for about 6 s of audio (32 KB/s) after the rows written before recording.

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Optional
 
-from starcoach.banks import Catalogue, Company, UnknownCompany
+from starcoach.catalogue.banks import Catalogue, Company, UnknownCompany
 from starcoach.model import Analysis, Transcript, transcript_from_json, transcript_to_json
 from starcoach.process import InputError, analyse_transcript, check_path, is_audio, read_text_input
 
@@ -239,7 +239,8 @@ class Batch:
         return a
 
     def _storage_failed(self, exc: BaseException, result: bool = True) -> None:
-        from starcoach.store import DB_NAME, damaged_database_error
+        from starcoach.store.database import DB_NAME
+        from starcoach.store.errors import damaged_database_error
 
         store, self.store = self.store, None
         self.unstored += int(result)

@@ -284,7 +284,8 @@ def main(argv: Optional[Sequence[str]] = None, env: Optional[Env] = None) -> int
         from starcoach.text import first_line
 
         reason = first_line(e)
-        from starcoach.store import DB_NAME, default_data_dir, storage_error
+        from starcoach.store.database import DB_NAME, default_data_dir
+        from starcoach.store.errors import storage_error
 
         data_dir = getattr(args, "data_dir", None)
         storage = storage_error((Path(data_dir) if data_dir else default_data_dir(env.environ)) / DB_NAME, e)

@@ -13,11 +13,11 @@ from starcoach.cli import Env, ExitStatus, UsageError, emit_json
 if TYPE_CHECKING:
     import argparse
 
-    from starcoach.banks import Catalogue, Company
+    from starcoach.catalogue.banks import Catalogue, Company
 
 
 def load_catalogue_or_fail(env: Env) -> "Catalogue":
-    from starcoach.banks import BankError, load_catalogue, search_dirs
+    from starcoach.catalogue.banks import BankError, load_catalogue, search_dirs
 
     try:
         return load_catalogue(search_dirs(env.environ))
@@ -26,7 +26,7 @@ def load_catalogue_or_fail(env: Env) -> "Catalogue":
 
 
 def resolve_company(catalogue: "Catalogue", company_id: Optional[str]) -> Optional["Company"]:
-    from starcoach.banks import UnknownCompany
+    from starcoach.catalogue.banks import UnknownCompany
 
     if not company_id:
         return None
@@ -42,7 +42,7 @@ def cmd_analyse(args: "argparse.Namespace", env: Env) -> int:
     from starcoach.batch import Batch, ManifestError, plan, read_manifest, summary_view, write_csv
     from starcoach.process import expand_inputs
     from starcoach.report import analysis_view
-    from starcoach.store import StoreError
+    from starcoach.store.errors import StoreError
 
     catalogue = load_catalogue_or_fail(env)
     company = resolve_company(catalogue, args.company)
@@ -212,8 +212,8 @@ def cmd_companies(args: "argparse.Namespace", env: Env) -> int:
 def cmd_questions(args: "argparse.Namespace", env: Env) -> int:
     from rich.table import Table
 
-    from starcoach.banks import COMPETENCIES
-    from starcoach.questions import rank_for_company
+    from starcoach.catalogue.banks import COMPETENCIES
+    from starcoach.catalogue.questions import rank_for_company
 
     catalogue = load_catalogue_or_fail(env)
     questions = catalogue.questions
@@ -247,7 +247,8 @@ def cmd_questions(args: "argparse.Namespace", env: Env) -> int:
 def open_store(args: "argparse.Namespace", env: Env):
     from pathlib import Path
 
-    from starcoach.store import Store, StoreError, default_data_dir
+    from starcoach.store.database import Store, default_data_dir
+    from starcoach.store.errors import StoreError
 
     root = Path(args.data_dir).expanduser() if getattr(args, "data_dir", None) else default_data_dir(env.environ)
     try:
@@ -258,7 +259,7 @@ def open_store(args: "argparse.Namespace", env: Env):
 
 def load_vault_quiet(path, catalogue, err):
     """The story vault if there is one; a broken vault is reported once and ignored."""
-    from starcoach.vault import VaultError, VaultMissing, load
+    from starcoach.vault.format import VaultError, VaultMissing, load
 
     try:
         return load(path, catalogue.companies)
@@ -346,7 +347,7 @@ def _recover_one(store, row, path, transcriber, catalogue, keys, out, err, vault
 def cmd_practice(args: "argparse.Namespace", env: Env) -> int:
     from pathlib import Path
 
-    from starcoach.banks import COMPETENCIES
+    from starcoach.catalogue.banks import COMPETENCIES
     from starcoach.practice import Keys, Practice, PracticeOptions
     from starcoach.record import FileSource, HardwareError, MicrophoneSource
 
@@ -365,7 +366,7 @@ def cmd_practice(args: "argparse.Namespace", env: Env) -> int:
     if args.demo:
         import json
 
-        from starcoach.banks import Question, examples_dir
+        from starcoach.catalogue.banks import Question, examples_dir
 
         ex = examples_dir()
         meta = json.loads((ex / "answer.json").read_text())

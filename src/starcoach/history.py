@@ -2,7 +2,7 @@
 
 Practice only pays off if the candidate can see what changed between
 sessions and hear what they actually said.  Everything here reads the data
-folder (store.py) and never re-records or re-transcribes:
+folder (store/) and never re-records or re-transcribes:
 
 * ``sessions``  - one line per stored session.
 * ``replay``    - each answer's report again (report.analysis_view), then its
@@ -49,7 +49,7 @@ if TYPE_CHECKING:
 
     from rich.console import Console, RenderableType
 
-    from starcoach.store import AnswerRow, SessionRow, Store
+    from starcoach.store.database import AnswerRow, SessionRow, Store
 
 SESSION_SCHEMA = "starcoach.session/1"
 

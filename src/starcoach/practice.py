@@ -50,7 +50,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from starcoach.banks import Catalogue, Company, Question
+from starcoach.catalogue.banks import Catalogue, Company, Question
 from starcoach.model import COMPONENT_TITLES, COMPONENTS, Analysis
 from starcoach.report import analysis_view
 from starcoach.targets import COLOURS, TIPS
@@ -240,7 +240,8 @@ class Practice:
 
     def _storage_failed(self, exc: BaseException) -> None:
         """Say in one line that the data folder refused a write; the session stops."""
-        from starcoach.store import DB_NAME, storage_error
+        from starcoach.store.database import DB_NAME
+        from starcoach.store.errors import storage_error
         from starcoach.text import first_line
 
         e = storage_error(self.store.root / DB_NAME, exc)
@@ -281,7 +282,7 @@ class Practice:
         self.console.print(Panel(Group(*lines), border_style="cyan"))
 
     def pick_questions(self) -> list[tuple[Question, list]]:
-        from starcoach.questions import choose_questions
+        from starcoach.catalogue.questions import choose_questions
 
         o = self.o
         pool = self.catalogue.questions + self.extra_questions
@@ -292,10 +293,10 @@ class Practice:
             return [(by_id[i], []) for i in o.question_ids if i in by_id]
         weights = None
         if o.focus == "gaps" and o.company:
-            from starcoach.coverage import gap_weights
+            from starcoach.vault.coverage import gap_weights
 
-            weights = gap_weights(o.company, self.store, o.vault_path)
-            from starcoach.coverage import gap_targets
+            weights = gap_weights(o.company, self.store, self.vault)
+            from starcoach.vault.coverage import gap_targets
 
             names = ", ".join(f"\u2018{n}\u2019" for n in gap_targets(o.company, weights))
             self.console.print(Text(f"Focus on gaps: questions aimed at the values your stories and answers cover "

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator, Optional
 
-from starcoach.banks import Company
+from starcoach.catalogue.banks import Company
 from starcoach.judge import EmptyAnswer, analyse
 from starcoach.model import Analysis, Transcript
 
@@ -203,7 +203,7 @@ def analyse_transcript(transcript: Transcript | str, *, input: str, question: Op
         if vault is not None and vault.stories:
             from dataclasses import replace
 
-            from starcoach.vault import story_feedback
+            from starcoach.vault.matching import story_feedback
 
             line = story_feedback(a.transcript, vault)
             if line:

@@ -20,8 +20,8 @@ from starcoach.commands import load_catalogue_or_fail, resolve_company
 if TYPE_CHECKING:
     import argparse
 
-    from starcoach.banks import Catalogue
-    from starcoach.vault import Vault
+    from starcoach.catalogue.banks import Catalogue
+    from starcoach.vault.format import Vault
 
 #: Below this fit a story is not offered as the answer to a question.
 GOOD_FIT = 0.3
@@ -75,7 +75,7 @@ values = ["amazon:dive-deep", "amazon:earn-trust"]
 
 
 def template_text() -> str:
-    from starcoach.banks import COMPETENCIES
+    from starcoach.catalogue.banks import COMPETENCIES
 
     lines, line = [], "#                 "
     for i, c in enumerate(COMPETENCIES):
@@ -92,7 +92,7 @@ def template_text() -> str:
 
 
 def vault_path(args: "argparse.Namespace", env: Env) -> Path:
-    from starcoach.store import default_data_dir
+    from starcoach.store.database import default_data_dir
 
     if getattr(args, "vault", None):
         return Path(args.vault).expanduser()
@@ -105,7 +105,7 @@ def _missing(path: Path) -> UsageError:
 
 
 def load_vault(path: Path, catalogue: "Catalogue") -> "Vault":
-    from starcoach.vault import VaultError, VaultMissing, load
+    from starcoach.vault.format import VaultError, VaultMissing, load
 
     try:
         return load(path, catalogue.companies)
@@ -218,7 +218,8 @@ def _list(args: "argparse.Namespace", env: Env, path: Path) -> int:
 def _show(args: "argparse.Namespace", env: Env, path: Path) -> int:
     from rich.text import Text
 
-    from starcoach.vault import PART_TITLES, PARTS, quantities
+    from starcoach.vault.format import PART_TITLES, PARTS
+    from starcoach.vault.quantities import quantities
 
     catalogue = load_catalogue_or_fail(env)
     vault = load_vault(path, catalogue)
@@ -255,8 +256,8 @@ def _show(args: "argparse.Namespace", env: Env, path: Path) -> int:
 
 
 def _add(args: "argparse.Namespace", env: Env, path: Path) -> int:
-    from starcoach.banks import COMPETENCIES
-    from starcoach.vault import (
+    from starcoach.catalogue.banks import COMPETENCIES
+    from starcoach.vault.format import (
         KINDS,
         PART_TITLES,
         PARTS,
@@ -264,10 +265,10 @@ def _add(args: "argparse.Namespace", env: Env, path: Path) -> int:
         VaultError,
         append_story,
         check_value_ref,
-        quantities,
         slugify,
         valid_id,
     )
+    from starcoach.vault.quantities import quantities
 
     catalogue = load_catalogue_or_fail(env)
     vault = load_vault(path, catalogue)
@@ -386,7 +387,7 @@ def _aside_path(path: Path) -> Path:
 
 def _edit(args: "argparse.Namespace", env: Env, path: Path) -> int:
     from starcoach.files import write_atomic
-    from starcoach.vault import VaultError, load
+    from starcoach.vault.format import VaultError, load
 
     catalogue = load_catalogue_or_fail(env)
     cmd = _editor_command(args, env)
@@ -438,7 +439,8 @@ def _edit(args: "argparse.Namespace", env: Env, path: Path) -> int:
 
 def _open_store_if_any(args: "argparse.Namespace", env: Env):
     """The data folder's store when it already exists (coverage never creates one)."""
-    from starcoach.store import DB_NAME, Store, StoreError, default_data_dir
+    from starcoach.store.database import DB_NAME, Store, default_data_dir
+    from starcoach.store.errors import StoreError
 
     root = Path(args.data_dir).expanduser() if getattr(args, "data_dir", None) else default_data_dir(env.environ)
     if not (root / DB_NAME).exists():
@@ -454,9 +456,9 @@ def _coverage(args: "argparse.Namespace", env: Env, path: Path) -> int:
     from rich.table import Table
     from rich.text import Text
 
-    from starcoach.coverage import value_covers
-    from starcoach.questions import rank_for_company
-    from starcoach.vault import best_story, value_coverage
+    from starcoach.catalogue.questions import rank_for_company
+    from starcoach.vault.coverage import value_coverage, value_covers
+    from starcoach.vault.matching import best_story
 
     catalogue = load_catalogue_or_fail(env)
     company = resolve_company(catalogue, args.company)
