@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 bash scripts/bootstrap.sh
-if ! .venv/bin/python -c "import sys; from starcoach.record import list_devices; \
+if ! .venv/bin/python -c "import sys; from starcoach.capture.portaudio import list_devices; \
 sys.exit(0 if any(d.inputs for d in list_devices()) else 1)" 2>/dev/null; then
   echo "No microphone found: showing the demo (a recorded answer plays the candidate)." >&2
   exec .venv/bin/starcoach practice --demo "$@"

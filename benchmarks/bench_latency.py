@@ -209,18 +209,18 @@ _hooks: dict = {}
 
 def install_hooks() -> None:
     """Time stamps at the end of recording, around finish() and the analysis (the loop's own code runs)."""
+    import starcoach.capture.recorder as recorder
     import starcoach.process as process
-    import starcoach.record as record
     import starcoach.streaming as streaming
 
-    real_run = record.Recorder.run
+    real_run = recorder.Recorder.run
 
     def run(self, stop_event=None):
         r = real_run(self, stop_event)
         _hooks["ended_at"] = time.monotonic()
         return r
 
-    record.Recorder.run = run
+    recorder.Recorder.run = run
 
     class TimedLive(streaming.LiveTranscriber):
         def finish(self):
@@ -258,8 +258,9 @@ LIMIT_S = 120.0
 def run_answer(kind: str, ending: str, nominal: int, speech, mic, transcriber, catalogue, workdir: Path) -> Run:
     from rich.console import Console
 
+    from starcoach.capture.mic_file import FileSource
+    from starcoach.capture.microphone import MicrophoneSource
     from starcoach.practice import Keys, Practice, PracticeOptions
-    from starcoach.record import FileSource, MicrophoneSource
     from starcoach.store.database import Store
 
     class Person(Keys):
@@ -398,8 +399,9 @@ def main() -> int:
     ap.add_argument("--src", default=None, help="measure the starcoach in this src/ folder (an earlier version)")
     args = ap.parse_args()
 
-    from test_practice import FifoMic, write_asound  # the tests' virtual microphone
     from test_record import SYSTEM_ALSA_CONF, Speech
+
+    from test_practice import FifoMic, write_asound  # the tests' virtual microphone
 
     work = Path(tempfile.mkdtemp(prefix="starcoach-latency-"))
     mic = FifoMic(work)
@@ -415,8 +417,8 @@ def main() -> int:
         print(f"answer ~{n} s: {s.duration_s:.1f} s of audio, speech ends at {s.speech_end_s:.1f} s, "
               f"{len(s.spans)} speech spans")
 
+    from starcoach.capture.endpointer import Endpointer
     from starcoach.catalogue.banks import load_catalogue, search_dirs
-    from starcoach.record import Endpointer
     from starcoach.transcribe import WhisperTranscriber
 
     install_hooks()

@@ -21,7 +21,6 @@ import shutil
 import sqlite3
 import subprocess
 import sys
-import threading
 import time
 import wave
 from dataclasses import dataclass
@@ -106,7 +105,7 @@ def spoken(tmp_path_factory) -> Spoken:
     d = tmp_path_factory.mktemp("spoken")
     raw, wav = d / "raw.wav", d / "answer.wav"
     subprocess.run(["espeak-ng", "-s", "150", "-w", str(raw), SPOKEN], check=True, capture_output=True)
-    # Practice records 16 kHz mono 16-bit PCM (record.WavWriter).
+    # Practice records 16 kHz mono 16-bit PCM (capture.wav.WavWriter).
     subprocess.run(["sox", str(raw), "-r", "16000", "-c", "1", "-b", "16", str(wav)], check=True,
                    capture_output=True)
     transcript = WhisperTranscriber(resolve_model(None)).transcribe_file(wav)
@@ -246,7 +245,7 @@ def test_word_at_maps_playback_time_to_the_word_being_heard():
 
 
 class FakePlayer:
-    """Stands in for AudioPlayer: the position moves on by ``step_s`` (or along ``positions``) when asked."""
+    """Stands in for capture.playback.Player: the position moves on by ``step_s`` (or along ``positions``) when asked."""
 
     def __init__(self, samples, rate_hz, step_s=0.25, positions=None):
         self.samples, self.rate_hz, self.step_s = samples, rate_hz, step_s
@@ -336,80 +335,6 @@ def test_enter_skips_playback(spoken):
     assert out == "skipped" and player.stopped and player.t < 2.0
 
 
-class FakeSoundDevice:
-    """The parts of sounddevice AudioPlayer uses; the 'device' pulls blocks on a thread like PortAudio."""
-
-    class PortAudioError(Exception):
-        pass
-
-    class CallbackStop(Exception):
-        pass
-
-    def __init__(self, refuse_hz=None):
-        self.refuse_hz = refuse_hz
-        self.played: list[np.ndarray] = []
-        self.rates: list[int] = []
-        sd = self
-
-        class OutputStream:
-            latency = 0.0
-
-            def __init__(self, device, samplerate, channels, dtype, callback, finished_callback):
-                if samplerate == sd.refuse_hz:
-                    raise sd.PortAudioError("Invalid sample rate", -9997)
-                assert channels == 1 and dtype == "int16"
-                sd.rates.append(samplerate)
-                self.cb, self.fin, self.stopped = callback, finished_callback, False
-
-            def start(self):
-                def run():
-                    while not self.stopped:
-                        out = np.full((512, 1), 12345, np.int16)
-                        try:
-                            self.cb(out, 512, None, None)
-                        except sd.CallbackStop:
-                            sd.played.append(out.copy())
-                            break
-                        sd.played.append(out.copy())
-                    self.fin()
-
-                threading.Thread(target=run, daemon=True).start()
-
-            def abort(self):
-                self.stopped = True
-
-            def close(self):
-                pass
-
-        self.OutputStream = OutputStream
-
-
-def test_audio_player_hands_every_sample_to_the_device_and_tracks_the_position():
-    samples = np.sin(np.arange(16000 * 2 + 123) / 10.0).astype(np.float32)
-    sd = FakeSoundDevice()
-    player = history.AudioPlayer(sd, 0, {"name": "fake"}, samples, 16000)
-    assert player.position_s() == 0.0 and not player.done
-    player.start()
-    deadline = time.monotonic() + 10
-    while not player.done and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert player.done
-    heard = np.concatenate(sd.played)[:, 0]
-    pcm = np.round(samples * 32767).astype(np.int16)
-    assert np.array_equal(heard[:samples.size], pcm) and not heard[samples.size:].any()
-    assert player.position_s() == pytest.approx(samples.size / 16000)
-    player.stop()
-
-    # A device that refuses 16 kHz gets the audio at its own rate, same length in seconds.
-    sd48 = FakeSoundDevice(refuse_hz=16000)
-    p48 = history.AudioPlayer(sd48, 0, {"name": "hw", "default_samplerate": 48000.0}, samples, 16000)
-    assert sd48.rates == [48000] and p48.duration_s == pytest.approx(samples.size / 16000)
-    p48.start()
-    while not p48.done:
-        time.sleep(0.01)
-    assert p48.position_s() == pytest.approx(samples.size / 16000, abs=1e-3)
-
-
 def test_replay_no_audio_shows_question_transcript_checklist_delivery_and_advice(built, cli):
     r = cli("replay", "1", "--no-audio")
     assert r.code == 0 and r.err == "", r
@@ -482,7 +407,7 @@ def test_replay_in_a_terminal_plays_the_answer_audio(built, monkeypatch):
         made.append(FakePlayer(samples, rate_hz, step_s=4.0))
         return made[-1]
 
-    monkeypatch.setattr(history, "open_output", lambda: factory)
+    monkeypatch.setattr("starcoach.capture.playback.open_output", lambda **options: factory)
     code, out, err = run_in_terminal("replay", "1")
     assert code == 0, err
     (p,) = made
@@ -507,8 +432,8 @@ REPLAY_CHILD = """
 
 
 def test_replay_in_a_terminal_plays_through_portaudio(built, tmp_path):
-    """The real sounddevice path, into ALSA's file plugin (a virtual speaker: see test_record.py)."""
-    from test_record import HAVE_TOOLS, alsa_env, run_child, write_asound
+    """The real sounddevice path, into ALSA's file plugin (a virtual speaker: see tests/alsa.py)."""
+    from alsa import HAVE_TOOLS, alsa_env, run_child, write_asound
 
     if not HAVE_TOOLS:
         pytest.skip("needs espeak-ng, sox and ALSA's alsa.conf")
@@ -530,7 +455,7 @@ def test_replay_in_a_terminal_plays_through_portaudio(built, tmp_path):
 
 
 def test_replay_in_a_terminal_with_no_output_device_says_why(built):
-    from starcoach.record import HardwareError, list_devices
+    from starcoach.capture.portaudio import HardwareError, list_devices
 
     try:
         if any(d.outputs for d in list_devices()):

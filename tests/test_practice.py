@@ -8,7 +8,7 @@ the WAV files.
 
 Sound comes from a virtual microphone and goes to a virtual speaker: ALSA's
 ``file`` plugin, configured through ``ALSA_CONFIG_PATH`` (see
-/work/shared/testing-audio.md and tests/test_record.py).  The plugin opens its
+/work/shared/testing-audio.md and tests/alsa.py).  The plugin opens its
 ``infile`` again for every stream, from the beginning, and delivers it as fast
 as it is read (no clock).  A practice session opens the microphone once to
 check it and once per answer, so a plain file would give every question the
@@ -46,8 +46,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from alsa import HAVE_TOOLS, Speech, alsa_env
 from starcoach.audio import SAMPLE_RATE_HZ, load_audio
-from test_record import HAVE_TOOLS, Speech, alsa_env
 
 pexpect = pytest.importorskip("pexpect")
 
@@ -483,7 +483,7 @@ def test_kill_9_mid_answer_then_recover_at_next_start(voices, tmp_path, terminal
 
 
 def _has_capture_device() -> bool:
-    code = "from starcoach.record import list_devices; print(any(d.inputs for d in list_devices()))"
+    code = "from starcoach.capture.portaudio import list_devices; print(any(d.inputs for d in list_devices()))"
     env = dict(os.environ)
     env.pop("ALSA_CONFIG_PATH", None)
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)

@@ -64,7 +64,8 @@ def test_cancel_waits_for_the_chunk_in_the_model_and_drops_the_rest():
 
 
 def test_recorder_stops_on_the_interrupt_event(tmp_path):
-    from starcoach.record import Endpointer, Recorder
+    from starcoach.capture.endpointer import Endpointer
+    from starcoach.capture.recorder import Recorder
 
     class Source:
         sample_rate_hz = 16000
@@ -88,8 +89,8 @@ def test_recorder_stops_on_the_interrupt_event(tmp_path):
 def test_wav_writer_on_a_full_disk_raises_one_line_and_keeps_what_was_written(tmp_path, monkeypatch):
     import soundfile as sf
 
-    from starcoach import record
-    from starcoach.record import Endpointer, Recorder
+    from starcoach.capture.endpointer import Endpointer
+    from starcoach.capture.recorder import Recorder
 
     class Source:
         sample_rate_hz = 16000
@@ -112,7 +113,7 @@ def test_wav_writer_on_a_full_disk_raises_one_line_and_keeps_what_was_written(tm
     class Full:
         f_bavail, f_frsize = 0, 4096
 
-    monkeypatch.setattr(record.os, "statvfs", lambda p: Full())
+    monkeypatch.setattr(os, "statvfs", lambda p: Full())
     r = Recorder(Source(), tmp_path / "a.wav", Endpointer(), 60).run()
     assert r.ended_by == "write_failed"
     assert str(r.error) == f"the disk holding {tmp_path} is full" and r.error.disk_full

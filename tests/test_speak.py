@@ -2,7 +2,7 @@
 
 The playback tests run in a child process with ALSA_CONFIG_PATH pointing at
 an asound.conf whose default playback device is ALSA's ``file`` plugin (see
-test_record.py's docstring for what that plugin does).  Each stream opened
+tests/alsa.py's docstring for what that plugin does).  Each stream opened
 on it truncates the output file, so the child copies it after every ``say``.
 """
 
@@ -15,10 +15,10 @@ import sys
 import numpy as np
 import pytest
 
+from alsa import HAVE_TOOLS, alsa_env, needs_tools, run_child, write_asound
 from starcoach.audio import speech_spans
-from starcoach.record import _LinearResampler
-from starcoach.speak import SilentSpeaker, SpeechUnavailable, TtsSpeaker, _stdout_silenced, list_voices
-from test_record import HAVE_TOOLS, alsa_env, needs_tools, run_child, write_asound
+from starcoach.capture.resample import LinearResampler
+from starcoach.capture.speak import SilentSpeaker, SpeechUnavailable, TtsSpeaker, _stdout_silenced, list_voices
 
 pytestmark = pytest.mark.audio
 
@@ -31,7 +31,7 @@ QUESTIONS = [
 def _played_speech_s(raw_path: str, rate_hz: int) -> tuple[float, float]:
     """(seconds of speech by the VAD, RMS) of what landed in the virtual speaker."""
     x = np.fromfile(raw_path, dtype="<i2").astype(np.float32) / 32768
-    x16 = _LinearResampler(rate_hz, 16000).process(x)
+    x16 = LinearResampler(rate_hz, 16000).process(x)
     spans = speech_spans(x16)
     return (spans[-1].end_s - spans[0].start_s if spans else 0.0), float(np.sqrt(np.mean(x * x)))
 
@@ -48,7 +48,7 @@ def test_tts_speaker_plays_real_speech_and_prints_nothing(tmp_path):
     conf = write_asound(tmp_path, None, tmp_path / "played.raw")
     out, proc = run_child(f"""
         import json, shutil, time
-        from starcoach.speak import TtsSpeaker
+        from starcoach.capture.speak import TtsSpeaker
         sp = TtsSpeaker()
         result = {{"available": sp.available, "reason": sp.unavailable_reason, "says": []}}
         for i, q in enumerate({QUESTIONS!r}):
@@ -75,7 +75,7 @@ def test_tts_speaker_plays_real_speech_and_prints_nothing(tmp_path):
 
 SAY_CHILD = """
     import json
-    from starcoach.speak import SpeechUnavailable, TtsSpeaker
+    from starcoach.capture.speak import SpeechUnavailable, TtsSpeaker
     sp = TtsSpeaker()
     before = sp.available
     try:
@@ -118,7 +118,7 @@ def test_unknown_voice_and_voice_by_language(tmp_path):
     conf = write_asound(tmp_path, None, tmp_path / "played.raw")
     out, _ = run_child("""
         import json
-        from starcoach.speak import SpeechUnavailable, TtsSpeaker
+        from starcoach.capture.speak import SpeechUnavailable, TtsSpeaker
         bad = TtsSpeaker(voice="klingon-x")
         try:
             bad.say("Hello"); raised = None

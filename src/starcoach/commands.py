@@ -310,8 +310,8 @@ def recover_unfinished(store, transcriber, catalogue, keys, out, err, vault=None
 
 
 def _recover_one(store, row, path, transcriber, catalogue, keys, out, err, vault) -> None:
+    from starcoach.capture.wav_repair import repair_wav
     from starcoach.process import analyse_transcript
-    from starcoach.record import repair_wav
     from starcoach.report import analysis_view
 
     if path is None or not path.exists() or path.stat().st_size <= 44:
@@ -347,9 +347,11 @@ def _recover_one(store, row, path, transcriber, catalogue, keys, out, err, vault
 def cmd_practice(args: "argparse.Namespace", env: Env) -> int:
     from pathlib import Path
 
+    from starcoach.capture.mic_file import FileSource
+    from starcoach.capture.microphone import MicrophoneSource
+    from starcoach.capture.portaudio import HardwareError
     from starcoach.catalogue.banks import COMPETENCIES
     from starcoach.practice import Keys, Practice, PracticeOptions
-    from starcoach.record import FileSource, HardwareError, MicrophoneSource
 
     catalogue = load_catalogue_or_fail(env)
     company = resolve_company(catalogue, args.company)
@@ -409,7 +411,7 @@ def cmd_practice(args: "argparse.Namespace", env: Env) -> int:
                 raise UsageError(str(e)) from None
         speaker = None
         if not args.no_speak:
-            from starcoach.speak import TtsSpeaker
+            from starcoach.capture.speak import TtsSpeaker
 
             speaker = TtsSpeaker(voice=args.voice, rate_wpm=args.rate)
             if not speaker.available:
@@ -438,7 +440,7 @@ def cmd_practice(args: "argparse.Namespace", env: Env) -> int:
 def cmd_devices(args: "argparse.Namespace", env: Env) -> int:
     from rich.table import Table
 
-    from starcoach.record import HardwareError, list_devices
+    from starcoach.capture.portaudio import HardwareError, list_devices
 
     out = env.console()
     try:
@@ -456,7 +458,7 @@ def cmd_devices(args: "argparse.Namespace", env: Env) -> int:
         out.print("[yellow]No microphone found. Use `starcoach practice --mic-file FILE` to practise with a "
                   "recording.[/yellow]")
     if args.voices:
-        from starcoach.speak import list_voices
+        from starcoach.capture.speak import list_voices
 
         voices = list_voices()
         out.print(f"\n[bold]Voices[/bold] ({len(voices)}): " + ", ".join(voices[:40]))

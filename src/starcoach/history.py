@@ -28,7 +28,6 @@ import html
 import io
 import json
 import sqlite3
-import threading
 import time
 import wave
 from bisect import bisect_right
@@ -294,107 +293,15 @@ def playback_view(a: Analysis, position_s: float, duration_s: float) -> "Rendera
                  title_align="left", border_style="green")
 
 
-class AudioPlayer:
-    """Plays mono samples on an output device; :meth:`position_s` follows what has been heard.
-
-    The position counts the samples handed to PortAudio, less the stream's
-    output latency, so the highlighted word keeps time with the sound rather
-    than with the buffer.  A device that refuses 16 kHz gets the samples
-    resampled to its own rate, and samples go out as int16 (both as
-    speak.TtsSpeaker does: every device takes 16-bit PCM, and PortAudio's
-    ALSA path hands a float32 stream's bytes on unconverted to plugins).
-    """
-
-    def __init__(self, sd, device_index: int, device_info: dict, samples, rate_hz: int):
-        import numpy as np
-
-        from starcoach.record import _PA_INVALID_SAMPLE_RATE, HardwareError, _LinearResampler, _pa_code
-
-        self._sd = sd
-        data = np.ascontiguousarray(np.asarray(samples, dtype=np.float32).reshape(-1))
-        self.duration_s = data.size / float(rate_hz)
-        self._done = threading.Event()
-        self._stream = None
-        self._name = str(device_info.get("name", device_index))
-        try:
-            try:
-                self._open(device_index, _int16(data), int(rate_hz))
-            except sd.PortAudioError as exc:
-                if _pa_code(exc) != _PA_INVALID_SAMPLE_RATE:
-                    raise
-                dev_rate = int(round(float(device_info.get("default_samplerate") or 48000)))
-                self._open(device_index, _int16(_LinearResampler(rate_hz, dev_rate).process(data)), dev_rate)
-        except sd.PortAudioError as exc:
-            raise HardwareError(f"cannot play audio on {self._name!r} ({first_line(exc)}); "
-                                "use --no-audio to replay without sound") from None
-
-    def _open(self, index: int, data, rate_hz: int) -> None:
-        from starcoach.record import _stderr_quietened
-
-        self._data, self._rate_hz, self._pos = data, rate_hz, 0
-        with _stderr_quietened():
-            self._stream = self._sd.OutputStream(device=index, samplerate=rate_hz, channels=1, dtype="int16",
-                                                 callback=self._callback, finished_callback=self._done.set)
-
-    def _callback(self, outdata, frames, time_info, status) -> None:  # PortAudio's thread
-        chunk = self._data[self._pos:self._pos + frames]
-        n = chunk.size
-        outdata[:n, 0] = chunk
-        outdata[n:, 0] = 0
-        self._pos += n
-        if n < frames:
-            raise self._sd.CallbackStop
-
-    def start(self) -> None:
-        from starcoach.record import HardwareError, _stderr_quietened
-
-        try:
-            with _stderr_quietened():
-                self._stream.start()
-        except self._sd.PortAudioError as exc:
-            self._done.set()
-            raise HardwareError(f"cannot play audio on {self._name!r} ({first_line(exc)})") from None
-
-    def position_s(self) -> float:
-        latency = float(getattr(self._stream, "latency", 0.0) or 0.0)
-        return max(0.0, self._pos / self._rate_hz - latency)
-
-    @property
-    def done(self) -> bool:
-        return self._done.is_set()
-
-    def stop(self) -> None:
-        if self._stream is None:
-            return
-        stream, self._stream = self._stream, None
-        try:
-            stream.abort()
-            stream.close()
-        except Exception:  # already stopped or the device went away: nothing left to stop
-            pass
-        self._done.set()
-
-
-def _int16(samples):
-    import numpy as np
-
-    return np.clip(np.round(samples * 32767.0), -32768, 32767).astype(np.int16)
-
-
-def open_output() -> Callable[[Any, int], AudioPlayer]:
-    """A player factory for the default output device, or a HardwareError saying why there is none."""
-    from starcoach.record import load_sounddevice, resolve_device
-
-    sd = load_sounddevice(hint="use --no-audio to replay without sound")
-    index, info = resolve_device(sd, None, "output")
-    return lambda samples, rate_hz: AudioPlayer(sd, index, info, samples, rate_hz)
+_NO_AUDIO_HINT = "use --no-audio to replay without sound"
 
 
 def play_with_highlight(console: "Console", a: Analysis, player, keys, *, poll_s: float = 0.04,
                         on_frame: Optional[Callable[[float, Optional[int]], None]] = None) -> str:
     """Play one answer while a Live view lights each word as it is heard.
 
-    ``player`` has start(), position_s(), done, stop() and duration_s;
+    ``player`` is a streaming :class:`starcoach.capture.playback.Player` (or anything with
+    start(), position_s(), done, stop() and duration_s);
     ``keys.enter_pressed()`` skips.  Returns "finished" or "skipped"
     (Enter or Ctrl-C).  ``on_frame(position_s, word index)`` sees each frame drawn.
     """
@@ -467,8 +374,9 @@ def answer_view(x: StoredAnswer) -> "RenderableType":
 
 def cmd_replay(args: "argparse.Namespace", env: Env) -> int:
     from starcoach.audio import SAMPLE_RATE_HZ, AudioError, load_audio
+    from starcoach.capture import playback
+    from starcoach.capture.portaudio import HardwareError
     from starcoach.practice import Keys
-    from starcoach.record import HardwareError
 
     out = env.console()
     names = _company_names(env)
@@ -489,7 +397,7 @@ def cmd_replay(args: "argparse.Namespace", env: Env) -> int:
     playable = [x for x in answers if x.analysis is not None and x.audio is not None and not x.audio_missing]
     if not args.no_audio and playable and env.stdout.isatty():
         try:
-            make_player = open_output()
+            make_player = playback.open_output(hint=_NO_AUDIO_HINT, player_hint=_NO_AUDIO_HINT)
         except HardwareError as e:
             say(out, f"Audio not played: {e}", "dim")
     keys = Keys(env.stdin)
@@ -916,8 +824,9 @@ def wav_data_uri(path: Path) -> str:
     import numpy as np
 
     from starcoach.audio import SAMPLE_RATE_HZ, load_audio
+    from starcoach.capture.playback import pcm16
 
-    pcm = _int16(np.asarray(load_audio(path), dtype=np.float32)).astype("<i2")
+    pcm = pcm16(np.asarray(load_audio(path), dtype=np.float32)).astype("<i2")
     buf = io.BytesIO()
     with wave.open(buf, "wb") as w:
         w.setnchannels(1)

@@ -8,7 +8,7 @@ answer within about a second.  Then: next question, retry, or quit; and a
 session summary at the end.
 
 Nothing is lost: the answer row is stored before recording starts and the
-WAV is written as it is captured (record.WavWriter), so Ctrl-C keeps the
+WAV is written as it is captured (capture.wav.WavWriter), so Ctrl-C keeps the
 audio and the session so far, and an answer cut off by a crash or kill is
 offered for recovery at the next start.  While an answer is recorded and
 judged its WAV is locked (store.AnswerLock), so a second starcoach on the
@@ -320,7 +320,7 @@ class Practice:
     def say(self, text: str) -> None:
         if not self.o.speak or self.speaker is None:
             return
-        from starcoach.speak import SpeechUnavailable
+        from starcoach.capture.speak import SpeechUnavailable
 
         try:
             self.speaker.say(text)
@@ -359,7 +359,9 @@ class Practice:
                 lock.release()
 
     def _record_and_judge(self, q: Question, wav: Path, answer_id: int, live_tx) -> AnswerOutcome:
-        from starcoach.record import Endpointer, HardwareError, Recorder
+        from starcoach.capture.endpointer import Endpointer
+        from starcoach.capture.portaudio import HardwareError
+        from starcoach.capture.recorder import Recorder
 
         o = self.o
         endpointer = Endpointer(end_silence_s=o.end_silence_s)

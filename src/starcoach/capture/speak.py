@@ -27,15 +27,7 @@ import threading
 from pathlib import Path
 from typing import Iterator, Optional, Protocol, Union
 
-from starcoach.record import (
-    _PA_INVALID_SAMPLE_RATE,
-    HardwareError,
-    _LinearResampler,
-    _pa_code,
-    _stderr_quietened,
-    load_sounddevice,
-    resolve_device,
-)
+from starcoach.capture.portaudio import HardwareError, load_sounddevice, resolve_device
 from starcoach.text import first_line
 
 __all__ = ["DEFAULT_RATE_WPM", "SilentSpeaker", "Speaker", "SpeechUnavailable", "TtsSpeaker", "list_voices"]
@@ -264,46 +256,16 @@ class TtsSpeaker:
 
     def play(self, samples, rate_hz: int) -> None:
         """Play int16 mono ``samples`` and wait until they have been heard."""
-        import numpy as np
+        from starcoach.capture.playback import PlaybackError, Player
 
         sd = load_sounddevice(hint=_PLAY_HINT)
         try:
             index, info = resolve_device(sd, self.output_device, "output")
         except HardwareError as exc:
             raise SpeechUnavailable(str(exc)) from None
-        name = str(info.get("name", index))
-        data = np.ascontiguousarray(np.asarray(samples, dtype=np.int16).reshape(-1, 1))
         try:
-            try:
-                self._play_at(sd, index, data, int(rate_hz))
-            except sd.PortAudioError as exc:
-                if _pa_code(exc) != _PA_INVALID_SAMPLE_RATE:
-                    raise
-                # The device refuses espeak's 22,050 Hz (some hw: devices): resample to its own rate.
-                dev_rate = int(round(float(info.get("default_samplerate") or 48000)))
-                f = _LinearResampler(rate_hz, dev_rate).process(data[:, 0].astype(np.float32))
-                self._play_at(sd, index, np.clip(np.round(f), -32768, 32767).astype(np.int16).reshape(-1, 1),
-                              dev_rate)
-        except sd.PortAudioError as exc:
+            Player(sd, index, info, samples, int(rate_hz), what="speech", streaming=False).play()
+        except PlaybackError as exc:
             # Do not try again for every question: from now on the caller just shows them.
-            self._reason = f"cannot play speech on {name!r} ({first_line(exc)})"
+            self._reason = str(exc)
             raise SpeechUnavailable(self._reason) from None
-
-    @staticmethod
-    def _play_at(sd, index: int, data, rate_hz: int) -> None:
-        # ALSA and PortAudio report a failing device on fd 2 from C as well as to us;
-        # we say it once, in one line, so their lines are hidden while playing.
-        with _stderr_quietened():
-            stream = sd.OutputStream(device=index, samplerate=rate_hz, channels=1, dtype="int16")
-            try:
-                stream.start()
-                stream.write(data)  # blocks until the last buffer is queued
-                stream.stop()  # Pa_StopStream: returns once everything queued has been played
-            except BaseException:
-                # Ctrl-C while speaking: stop at once rather than finish the sentence.
-                with contextlib.suppress(Exception):
-                    stream.abort()
-                raise
-            finally:
-                with contextlib.suppress(Exception):
-                    stream.close()
