@@ -37,7 +37,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Optional, Sequence
 
-from starcoach.cli import Env, ExitStatus, UsageError
+from starcoach.cli.env import Env
+from starcoach.errors import ExitStatus, UsageError
 from starcoach.judge import COMFORTABLE_WPM, FILLERS_OK_PER_MIN, TARGET_DURATION_S
 from starcoach.model import COMPONENT_LETTERS, COMPONENT_TITLES, COMPONENTS, Analysis, ComponentResult, Word
 from starcoach.targets import COLOURS, TIPS, score_band, score_colour
@@ -65,7 +66,7 @@ SPARK_BLOCKS = "\u2581\u2582\u2583\u2584\u2585\u2586\u2587\u2588"
 @contextmanager
 def _opened(args: "argparse.Namespace", env: Env) -> Iterator["Store"]:
     """The data folder's store; a database that fails part-way through becomes one usage error."""
-    from starcoach.commands import open_store
+    from starcoach.cli.common import open_store
 
     store = open_store(args, env)
     try:
@@ -89,7 +90,7 @@ def _session(store: "Store", ref: Optional[str]) -> "SessionRow":
 def _company_names(env: Env) -> dict[str, str]:
     """Company id -> display name; empty if the banks cannot be read (ids are shown instead)."""
     try:
-        from starcoach.commands import load_catalogue_or_fail
+        from starcoach.cli.common import load_catalogue_or_fail
 
         return {cid: c.name for cid, c in load_catalogue_or_fail(env).companies.items()}
     except UsageError:
@@ -376,7 +377,7 @@ def cmd_replay(args: "argparse.Namespace", env: Env) -> int:
     from starcoach.audio import SAMPLE_RATE_HZ, AudioError, load_audio
     from starcoach.capture import playback
     from starcoach.capture.portaudio import HardwareError
-    from starcoach.practice import Keys
+    from starcoach.pipeline.practice import Keys
 
     out = env.console()
     names = _company_names(env)
@@ -650,7 +651,7 @@ def cmd_progress(args: "argparse.Namespace", env: Env) -> int:
     label = None
     if want:
         try:
-            from starcoach.commands import load_catalogue_or_fail
+            from starcoach.cli.common import load_catalogue_or_fail
 
             company = load_catalogue_or_fail(env).companies.get(want)
         except UsageError:
@@ -978,7 +979,7 @@ def reanalyse_session(store: "Store", session: "SessionRow", catalogue,
     With the story vault, as `analyse` and `practice` judge: the advice says which story was told
     and what of it was left out.
     """
-    from starcoach.process import analyse_transcript
+    from starcoach.pipeline.process import analyse_transcript
 
     done: list[Reanalysed] = []
     skipped = 0
@@ -1043,7 +1044,7 @@ def reanalyse_table(results: Sequence[Reanalysed]):
 
 
 def cmd_reanalyse(args: "argparse.Namespace", env: Env) -> int:
-    from starcoach.commands import load_catalogue_or_fail
+    from starcoach.cli.common import load_catalogue_or_fail
 
     if args.all and args.session:
         raise UsageError("give a session or --all, not both")
@@ -1055,7 +1056,7 @@ def cmd_reanalyse(args: "argparse.Namespace", env: Env) -> int:
     results: list[Reanalysed] = []
     skipped = 0
     with _opened(args, env) as store:
-        from starcoach.commands import load_vault_quiet
+        from starcoach.cli.common import load_vault_quiet
 
         vault = load_vault_quiet(store.root / "vault.toml", catalogue, err)
         if args.all:

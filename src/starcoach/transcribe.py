@@ -38,7 +38,7 @@ import os
 import time
 from pathlib import Path
 from types import SimpleNamespace
-from typing import TYPE_CHECKING, Iterable, Iterator, Optional, Protocol, Sequence, Union
+from typing import TYPE_CHECKING, Iterable, Iterator, Optional, Sequence, Union
 
 # Before anything can import huggingface_hub: it reads these once, at import.
 os.environ["HF_HUB_OFFLINE"] = "1"
@@ -197,12 +197,6 @@ def resolve_model(name: Optional[str] = None) -> str:
 
 
 # --------------------------------------------------------------------------- the interface
-
-
-class Transcriber(Protocol):
-    """Anything that turns 16 kHz mono float32 samples into a Transcript."""
-
-    def transcribe(self, audio: "np.ndarray") -> Transcript: ...
 
 
 class WhisperTranscriber:
