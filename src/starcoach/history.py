@@ -377,7 +377,7 @@ def cmd_replay(args: "argparse.Namespace", env: Env) -> int:
     from starcoach.audio import SAMPLE_RATE_HZ, AudioError, load_audio
     from starcoach.capture import playback
     from starcoach.capture.portaudio import HardwareError
-    from starcoach.pipeline.practice import Keys
+    from starcoach.pipeline.keys import Keys
 
     out = env.console()
     names = _company_names(env)

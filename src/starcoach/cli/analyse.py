@@ -20,32 +20,31 @@ if TYPE_CHECKING:
 def cmd_analyse(args: "argparse.Namespace", env: Env) -> int:
     from pathlib import Path
 
-    from starcoach.pipeline.batch import Batch, ManifestError, plan, read_manifest, summary_view, write_csv
+    from starcoach.export.batch_csv import write_csv
+    from starcoach.pipeline.batch import Batch, WhisperFactory
+    from starcoach.pipeline.plan import plan, read_manifest
     from starcoach.pipeline.process import expand_inputs
     from starcoach.report import analysis_view
     from starcoach.store.errors import StoreError
+    from starcoach.views.batch import summary_view
 
     catalogue = load_catalogue_or_fail(env)
     company = resolve_company(catalogue, args.company)
     if args.inputs.count("-") > 1:
         raise UsageError("standard input ('-') can be given only once")
-    manifest = None
-    if args.manifest:
-        try:
-            manifest = read_manifest(Path(args.manifest))
-        except ManifestError as e:
-            raise UsageError(str(e)) from None
+    manifest = read_manifest(Path(args.manifest)) if args.manifest else None  # ManifestError: a usage error
     if args.workers is not None and args.workers < 1:
         raise UsageError("--workers must be at least 1")
     err = env.console(err=True)
     out = env.console()
     items = list(expand_inputs(args.inputs))
     jobs = plan(items, question=args.question, company_id=company.id if company else None, manifest=manifest)
+    transcribers = None
     if any(j.audio for j in jobs):
-        from starcoach.transcribe import ModelNotFound, resolve_model
+        from starcoach.transcribe import ModelNotFound
 
         try:
-            resolve_model(args.model)  # fail before any work if there is no usable model
+            transcribers = WhisperFactory.resolve(args.model)  # fail before any work if there is no usable model
         except ModelNotFound as e:
             raise UsageError(str(e)) from None
     store = None
@@ -103,7 +102,7 @@ def cmd_analyse(args: "argparse.Namespace", env: Env) -> int:
     def on_storage_failure(message: str) -> None:
         err.print(f"[bold red]error:[/bold red] {message}", highlight=False, soft_wrap=True)
 
-    batch = Batch(jobs, catalogue, model=args.model, store=store, workers=args.workers, vault=vault,
+    batch = Batch(jobs, catalogue, transcribers=transcribers, store=store, workers=args.workers, vault=vault,
                   stdin_read=env.read_stdin_bytes, on_result=on_result, on_progress=on_progress,
                   on_storage_failure=on_storage_failure)
     session_status = "interrupted"  # unless the batch runs to its end
@@ -129,7 +128,7 @@ def cmd_analyse(args: "argparse.Namespace", env: Env) -> int:
                 try:
                     store.finish_session(batch.session_id, session_status)
                 except Exception as e:  # said in one line, never a traceback
-                    batch._storage_failed(e, result=False)
+                    batch.storage_failed(e, result=False)
             store.close()
     if args.csv:
         try:

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     import argparse
 
     from starcoach.catalogue.banks import Catalogue, Company
+    from starcoach.edges import Transcriber
 
 
 def load_catalogue_or_fail(env: Env) -> "Catalogue":
@@ -65,7 +66,7 @@ def load_vault_quiet(path, catalogue, err):
         return None
 
 
-def load_transcriber(model: Optional[str], err):
+def load_transcriber(model: Optional[str], err) -> "Transcriber":
     """The speech model, loaded once and warmed up, with a note on standard error."""
     import time
 
