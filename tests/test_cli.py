@@ -5,6 +5,7 @@ import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -203,3 +204,14 @@ def test_analyse_text_and_analyse_file_judge_as_the_command_does(tmp_path, cli):
     wav = write_wav(tmp_path / "a.wav", spoken(STRONG.replace("\n", " ")[:600]))
     heard = starcoach.analyse_file(wav, question=QUESTION, transcriber=FakeTranscriber(STRONG[:600]))
     assert heard.error is None and heard.delivery is not None and heard.duration_s > 10
+
+
+def test_a_bad_model_or_microphone_file_is_refused_before_the_data_folder_is_made(cli, tmp_path):
+    data = Path(os.environ["STARCOACH_HOME"])
+    wav = tmp_path / "a.wav"
+    wav.write_bytes(b"RIFF")
+    r = cli("practice", "--model", str(tmp_path / "no-model"), "--mic-file", str(wav), "--no-speak")
+    assert r.code == 2 and len(r.err.strip().splitlines()) == 1, r
+    r = cli("practice", "--mic-file", str(tmp_path / "gone.wav"), "--no-speak")
+    assert r.code == 2 and r.err.strip() == f"starcoach: --mic-file {tmp_path / 'gone.wav'}: no such file", r
+    assert not data.exists()

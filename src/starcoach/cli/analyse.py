@@ -26,7 +26,7 @@ def cmd_analyse(args: "argparse.Namespace", env: Env) -> int:
     from starcoach.pipeline.process import expand_inputs
     from starcoach.report import analysis_view
     from starcoach.store.errors import StoreError
-    from starcoach.views.batch import summary_view
+    from starcoach.views.batch import progress_bar, result_line, summary_view
 
     catalogue = load_catalogue_or_fail(env)
     company = resolve_company(catalogue, args.company)
@@ -68,32 +68,13 @@ def cmd_analyse(args: "argparse.Namespace", env: Env) -> int:
             if single:
                 out.print(analysis_view(a))
             else:
-                out.print(f"[bold]{a.score:3d}[/bold]  {a.input}  [dim]{_marks(a)}[/dim]", highlight=False)
+                out.print(result_line(a), highlight=False)
 
-    progress = None
-    task = None
-    if any(j.audio for j in jobs) or len(jobs) > 3:
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            TextColumn,
-            TimeElapsedColumn,
-            TimeRemainingColumn,
-        )
-
-        progress = Progress(TextColumn("[bold]Analysing"), BarColumn(), MofNCompleteColumn(),
-                            TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), TextColumn("ETA"),
-                            TimeRemainingColumn(), console=err, transient=True)
-        task = progress.add_task("analyse", total=len(jobs), rate="")
-    started = [0.0]
+    progress = progress_bar(err, len(jobs)) if any(j.audio for j in jobs) or len(jobs) > 3 else None
 
     def on_progress(done: int, total: int, audio_s: float) -> None:
-        import time
-
         if progress is not None:
-            dt = max(1e-6, time.perf_counter() - started[0])
-            progress.update(task, completed=done, rate=f"{done / dt:.2f} files/s")
+            progress.advance_to(done)
 
     vault = None
     if store is not None:
@@ -107,9 +88,6 @@ def cmd_analyse(args: "argparse.Namespace", env: Env) -> int:
                   on_storage_failure=on_storage_failure)
     session_status = "interrupted"  # unless the batch runs to its end
     try:
-        import time
-
-        started[0] = time.perf_counter()
         if progress is not None:
             if any(j.audio for j in jobs):
                 err.print(f"[dim]Transcribing with {batch.workers} worker(s)…[/dim]")
@@ -124,11 +102,7 @@ def cmd_analyse(args: "argparse.Namespace", env: Env) -> int:
         raise UsageError(str(e)) from None
     finally:
         if store is not None:
-            if batch.session_id is not None and batch.store is not None:
-                try:
-                    store.finish_session(batch.session_id, session_status)
-                except Exception as e:  # said in one line, never a traceback
-                    batch.storage_failed(e, result=False)
+            batch.finish_session(session_status)
             store.close()
     if args.csv:
         try:
@@ -141,12 +115,6 @@ def cmd_analyse(args: "argparse.Namespace", env: Env) -> int:
     if storage_failed or batch.storage_failure is not None:  # said in one line when it happened
         return ExitStatus.STORAGE
     return ExitStatus.INPUT_FAILED if failed else ExitStatus.OK
-
-
-def _marks(a) -> str:
-    from starcoach.model import COMPONENT_LETTERS, COMPONENTS
-
-    return " ".join(COMPONENT_LETTERS[c] if a.structure[c].present else "-" for c in COMPONENTS)
 
 
 def _model_errors() -> tuple[type[BaseException], ...]:

@@ -66,6 +66,16 @@ def load_vault_quiet(path, catalogue, err):
         return None
 
 
+def resolve_model_or_fail(model: Optional[str]) -> str:
+    """The model directory ``--model`` names (None: the bundled one), checked before anything is loaded."""
+    from starcoach.transcribe import ModelNotFound, resolve_model
+
+    try:
+        return resolve_model(model)
+    except ModelNotFound as e:
+        raise UsageError(str(e)) from None
+
+
 def load_transcriber(model: Optional[str], err) -> "Transcriber":
     """The speech model, loaded once and warmed up, with a note on standard error."""
     import time

@@ -12,7 +12,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Callable, Optional
 
-from starcoach.cli.common import load_catalogue_or_fail, load_transcriber, load_vault_quiet, open_store, resolve_company
+from starcoach.cli.common import (
+    load_catalogue_or_fail,
+    load_transcriber,
+    load_vault_quiet,
+    open_store,
+    resolve_company,
+    resolve_model_or_fail,
+)
 from starcoach.cli.env import Env
 from starcoach.errors import UsageError
 
@@ -53,13 +60,14 @@ def cmd_practice(args: "argparse.Namespace", env: Env) -> int:
             raise UsageError(f"--mic-file {bad.message}")
     if args.focus == "gaps" and company is None:
         raise UsageError("--focus gaps needs --company (the values to cover)")
+    model_path = resolve_model_or_fail(args.model)  # no usable model: said before the data folder is made
     source_factory = _source_factory(args.input_device, mic_file)  # no usable microphone: said now
     out = env.console()
     err = env.console(err=True)
     store = open_store(args, env)
     keys = Keys(env.stdin)
     try:
-        transcriber = load_transcriber(args.model, err)
+        transcriber = load_transcriber(model_path, err)
         vault_path = Path(args.vault) if args.vault else store.root / "vault.toml"
         vault = load_vault_quiet(vault_path, catalogue, err)
         if not args.no_recover:

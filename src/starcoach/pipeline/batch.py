@@ -192,6 +192,15 @@ class Batch:
             self.unstored += 1
         return a
 
+    def finish_session(self, status: str) -> None:
+        """Mark the batch's session ``complete`` or ``interrupted``; a store that refuses is said in one line."""
+        if self.session_id is None or self.store is None:
+            return
+        try:
+            self.store.finish_session(self.session_id, status)
+        except Exception as e:  # said in one line, never a traceback
+            self.storage_failed(e, result=False)
+
     def storage_failed(self, exc: BaseException, result: bool = True) -> None:
         from starcoach.store.database import DB_NAME
         from starcoach.store.errors import damaged_database_error

@@ -1,11 +1,62 @@
-"""What closes a batch on screen: the summary table (mean score, weakest parts, fillers, speed, failures)."""
+"""What a batch shows: the progress bar, one line per answer, the summary table at the end."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
+    from starcoach.model import Analysis
     from starcoach.pipeline.batch import BatchResult
+
+
+class _Progress:
+    """rich's Progress with a files-per-second rate; ``advance_to(done)`` as results come in."""
+
+    def __init__(self, console: "Console", total: int):
+        import time
+
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+
+        self._clock = time.perf_counter
+        self._started = self._clock()
+        self._bar = Progress(TextColumn("[bold]Analysing"), BarColumn(), MofNCompleteColumn(),
+                             TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), TextColumn("ETA"),
+                             TimeRemainingColumn(), console=console, transient=True)
+        self._task = self._bar.add_task("analyse", total=total, rate="")
+
+    def __enter__(self) -> "_Progress":
+        self._started = self._clock()
+        self._bar.__enter__()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self._bar.__exit__(*exc_info)
+
+    def advance_to(self, done: int) -> None:
+        dt = max(1e-6, self._clock() - self._started)
+        self._bar.update(self._task, completed=done, rate=f"{done / dt:.2f} files/s")
+
+
+def progress_bar(console: "Console", total: int) -> _Progress:
+    """A transient progress bar on ``console`` (standard error) for ``total`` inputs."""
+    return _Progress(console, total)
+
+
+def result_line(a: "Analysis") -> str:
+    """One analysed answer in a list: score, input, and the R-STAR-L parts present (``R S - A R L``)."""
+    from starcoach.model import COMPONENT_LETTERS, COMPONENTS
+
+    marks = " ".join(COMPONENT_LETTERS[c] if a.structure[c].present else "-" for c in COMPONENTS)
+    return f"[bold]{a.score:3d}[/bold]  {a.input}  [dim]{marks}[/dim]"
 
 
 def summary_view(result: "BatchResult"):
