@@ -18,12 +18,12 @@ import numpy as np
 import pytest
 from rich.console import Console
 
-from fakes import FakeTranscriber, ScriptedKeys, spoken
+from fakes import BlockSource, FakeTranscriber, ScriptedKeys, spoken
 from sessions import CONFLICT, FAILURE, QUESTIONS, Session, no_traceback, same_audio, wav_seconds
-from starcoach.banks import load_catalogue
+from starcoach.catalogue.banks import load_catalogue
 from starcoach.errors import ExitStatus
 from starcoach.pipeline.practice import PracticeOptions
-from starcoach.store import Store
+from starcoach.store.database import Store
 
 
 def test_ctrl_c_mid_answer_keeps_the_audio_and_exits_130(tmp_path):
@@ -186,3 +186,33 @@ def test_a_real_disk_filling_up_mid_answer_stops_cleanly_and_exits_3(tmp_path):
         assert status in ("recording", "recorded")
     finally:
         subprocess.run(["umount", "-l", str(disk)], capture_output=True)
+
+
+def test_practice_offers_the_recovery_first_and_no_recover_skips_it(tmp_path, cli, monkeypatch):
+    """Through the command: the unfinished answer is offered before the first question (Enter: yes)."""
+    from starcoach.capture.wav import WavWriter
+    from starcoach.cli import practice
+
+    data = Path(os.environ["STARCOACH_HOME"])
+    store = Store.open(data)
+    sid = store.new_session("practice", None, {})
+    wav = store.new_audio_path(sid, 1)
+    store.new_answer(sid, 1, question=QUESTIONS["gen-002"], question_id="gen-002", audio_path=wav)
+    w = WavWriter(wav, 16000)
+    w.write(spoken(FAILURE)[: 4 * 16000])
+    w.flush()
+    store.close()
+    silence = tmp_path / "silence.wav"
+    silence.write_bytes(b"RIFF")
+    monkeypatch.setattr(practice, "load_transcriber", lambda model, err: FakeTranscriber(FAILURE))
+    monkeypatch.setattr(practice, "_source_factory",
+                        lambda device, mic_file: lambda: BlockSource(np.zeros(2 * 16000, dtype=np.float32)))
+    r = cli("practice", "--mic-file", str(silence), "--no-speak", "--no-recover", "--questions", "1")
+    assert r.code == 0 and "was not finished" not in r.out, r
+    r = cli("practice", "--mic-file", str(silence), "--no-speak", "--questions", "1")
+    assert r.code == 0, r
+    text = r.out
+    assert "was not finished" in text and re.search(r"Score \d+/100", text)
+    assert text.index("was not finished") < text.index("Question 1/1")  # before the new session's question
+    assert "we heard nothing" in text
+    w.close()
