@@ -17,6 +17,12 @@ Voices:
   synthesis is not deterministic (the model samples noise), so audio that a
   test compares against is made once and kept (``cached``).
 
+A hesitation run into the words around it ("and i um i pulled", as in the
+labelled answers written like raw transcripts) is read by both engines as a
+word and heard as "I'm" or "on"; a person hesitating stops on it.  So the
+engines are given it set off by commas ("and i, um, i pulled"); the text to
+expect is unchanged.
+
 Each piece between two breaks is synthesised on its own, its leading and
 trailing silence trimmed, and the pieces joined with digital silence of
 exactly the break's length: the break *is* the pause, in both voices.
@@ -49,6 +55,9 @@ ESPEAK_SPOKEN_AS = {r"\bHmm\b": "Hm", r"\bhmm\b": "hm"}
 SILENCE_DB = -50.0
 
 _BREAK = re.compile(r'<break time="(\d+)ms"\s*/>')
+_HESITATIONS = {"um", "uh", "er", "ah", "hm", "hmm"}
+#: Part of the cache key: bump when the way a script is spoken changes.
+SPEECH_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -77,6 +86,18 @@ def script_pieces(script: str) -> tuple[list[str], list[float]]:
     parts = _BREAK.split(" ".join(script.split()))
     texts, breaks = parts[0::2], [int(ms) / 1000.0 for ms in parts[1::2]]
     return [t.strip() for t in texts], breaks
+
+
+def spoken_form(text: str) -> str:
+    """What the engine is given: run-in hesitations set off by commas."""
+    toks = text.split()
+    for k, tok in enumerate(toks):
+        if tok.lower() in _HESITATIONS:  # bare: no punctuation after it
+            if k + 1 < len(toks):
+                toks[k] = tok + ","
+            if k and toks[k - 1][-1].isalnum():
+                toks[k - 1] += ","
+    return " ".join(toks)
 
 
 def available(voice: str) -> bool:
@@ -150,7 +171,7 @@ def speak(script: str, path: Path, voice: str = "espeak", lead_s: float = 0.3, t
     marks = []
     for k, text in enumerate(texts):
         if text:
-            piece = _trim(synth(text))
+            piece = _trim(synth(spoken_form(text)))
             parts.append(piece)
             at += piece.size
         if k < len(breaks):
@@ -180,7 +201,7 @@ def spoken_from(path: Path, script: str, voice: str, marks) -> Spoken:
 
 def cached(script: str, directory: Path, voice: str, name: str = "answer") -> Spoken:
     """``speak`` once per script and voice: the WAV and its break times are kept in ``directory``."""
-    key = hashlib.sha256(f"{voice}\n{ESPEAK_RATE_WPM}\n{script}".encode()).hexdigest()[:16]
+    key = hashlib.sha256(f"{voice}\n{ESPEAK_RATE_WPM}\n{SPEECH_VERSION}\n{script}".encode()).hexdigest()[:16]
     path = Path(directory) / f"{name}-{voice}-{key}.wav"
     marks_path = path.with_suffix(".breaks")
     if path.exists() and marks_path.exists():
