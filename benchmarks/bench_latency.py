@@ -211,7 +211,7 @@ def install_hooks() -> None:
     """Time stamps at the end of recording, around finish() and the analysis (the loop's own code runs)."""
     import starcoach.capture.recorder as recorder
     import starcoach.process as process
-    import starcoach.streaming as streaming
+    import starcoach.speech.streaming as streaming
 
     real_run = recorder.Recorder.run
 
@@ -399,8 +399,9 @@ def main() -> int:
     ap.add_argument("--src", default=None, help="measure the starcoach in this src/ folder (an earlier version)")
     args = ap.parse_args()
 
-    from test_practice import FifoMic, write_asound  # the tests' virtual microphone
     from test_record import SYSTEM_ALSA_CONF, Speech
+
+    from test_practice import FifoMic, write_asound  # the tests' virtual microphone
 
     work = Path(tempfile.mkdtemp(prefix="starcoach-latency-"))
     mic = FifoMic(work)
@@ -418,7 +419,7 @@ def main() -> int:
 
     from starcoach.banks import load_catalogue, search_dirs
     from starcoach.capture.endpointer import Endpointer
-    from starcoach.transcribe import WhisperTranscriber
+    from starcoach.speech.transcribe import WhisperTranscriber
 
     install_hooks()
     t0 = time.perf_counter()

@@ -99,7 +99,8 @@ class Spoken:
 def spoken(tmp_path_factory) -> Spoken:
     if not shutil.which("espeak-ng") or not shutil.which("sox"):
         pytest.fail("espeak-ng and sox are needed (scripts/bootstrap.sh --test installs them)")
-    from starcoach.transcribe import WhisperTranscriber, resolve_model
+    from starcoach.speech.transcribe import WhisperTranscriber
+    from starcoach.speech.whisper_model import resolve_model
 
     d = tmp_path_factory.mktemp("spoken")
     raw, wav = d / "raw.wav", d / "answer.wav"
@@ -678,12 +679,12 @@ def test_html_export_in_headless_chromium(built, cli, tmp_path):
 
 
 def test_reanalyse_rejudges_stored_transcripts_without_transcribing(built, cli, monkeypatch):
-    import starcoach.transcribe
+    import starcoach.speech.transcribe
 
     def no_transcription(*a, **k):
         raise AssertionError("reanalyse must not transcribe")
 
-    monkeypatch.setattr(starcoach.transcribe, "WhisperTranscriber", no_transcription)
+    monkeypatch.setattr(starcoach.speech.transcribe, "WhisperTranscriber", no_transcription)
     before = {r.id: json.loads(r.analysis_json) for rows in stored().values() for r in rows}
     # Pretend answers were judged by an older, harsher version.
     with sqlite3.connect(built["root"] / DB_NAME) as db:

@@ -4,7 +4,7 @@ import subprocess
 import sys
 
 FORBIDDEN = ("sounddevice", "faster_whisper", "ctranslate2", "rich", "sqlite3", "numpy", "soundfile", "pyttsx3",
-             "starcoach.capture", "starcoach.transcribe", "starcoach.store", "starcoach.report")
+             "starcoach.capture", "starcoach.speech.transcribe", "starcoach.speech.streaming", "starcoach.store", "starcoach.report")
 
 
 def test_judge_imports_nothing_impure():

@@ -47,7 +47,7 @@ import pytest
 import soundfile as sf
 
 from alsa import HAVE_TOOLS, Speech, alsa_env
-from starcoach.audio import SAMPLE_RATE_HZ, load_audio
+from starcoach.speech.decode import SAMPLE_RATE_HZ, load_audio
 
 pexpect = pytest.importorskip("pexpect")
 

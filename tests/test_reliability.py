@@ -39,7 +39,7 @@ class _SlowTranscriber:
 
 
 def test_cancel_waits_for_the_chunk_in_the_model_and_drops_the_rest():
-    from starcoach.streaming import LiveTranscriber, _Job
+    from starcoach.speech.streaming import LiveTranscriber, _Job
 
     tx = _SlowTranscriber(0.5)
     live = LiveTranscriber(tx)

@@ -16,9 +16,9 @@ import numpy as np
 import pytest
 
 from alsa import HAVE_TOOLS, alsa_env, needs_tools, run_child, write_asound
-from starcoach.audio import speech_spans
 from starcoach.capture.resample import LinearResampler
 from starcoach.capture.speak import SilentSpeaker, SpeechUnavailable, TtsSpeaker, _stdout_silenced, list_voices
+from starcoach.speech.vad import speech_spans
 
 pytestmark = pytest.mark.audio
 

@@ -147,14 +147,14 @@ def _worker_init(model_path: str, threads: int) -> None:
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
-    from starcoach.transcribe import WhisperTranscriber
+    from starcoach.speech.transcribe import WhisperTranscriber
 
     _WORKER_TX = WhisperTranscriber(model_path, cpu_threads=threads)
 
 
 def _worker_transcribe(path: str) -> dict:
     """Transcribe one file in a worker; errors come back as data, never as exceptions."""
-    from starcoach.audio import AudioError
+    from starcoach.speech.decode import AudioError
 
     try:
         t = _WORKER_TX.transcribe_file(Path(path))
@@ -250,7 +250,7 @@ class Batch:
         self.on_storage_failure(self.storage_failure)
 
     def run(self) -> BatchResult:
-        from starcoach.transcribe import resolve_model
+        from starcoach.speech.whisper_model import resolve_model
 
         t0 = time.perf_counter()
         results: dict[int, Analysis] = {}
@@ -309,7 +309,7 @@ class Batch:
         if pending_audio:
             transcribed = len(pending_audio)
             if self.workers == 1 or len(pending_audio) == 1:
-                from starcoach.transcribe import WhisperTranscriber
+                from starcoach.speech.transcribe import WhisperTranscriber
 
                 tx = WhisperTranscriber(model_path)
                 global _WORKER_TX
@@ -389,7 +389,7 @@ def _size(path: str) -> int:
 
 
 def _strategy() -> str:
-    from starcoach.transcribe import DEFAULT_PROMPT_STRATEGY
+    from starcoach.speech.transcribe import DEFAULT_PROMPT_STRATEGY
 
     return DEFAULT_PROMPT_STRATEGY
 

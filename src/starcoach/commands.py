@@ -61,7 +61,7 @@ def cmd_analyse(args: "argparse.Namespace", env: Env) -> int:
     items = list(expand_inputs(args.inputs))
     jobs = plan(items, question=args.question, company_id=company.id if company else None, manifest=manifest)
     if any(j.audio for j in jobs):
-        from starcoach.transcribe import ModelNotFound, resolve_model
+        from starcoach.speech.whisper_model import ModelNotFound, resolve_model
 
         try:
             resolve_model(args.model)  # fail before any work if there is no usable model
@@ -172,7 +172,7 @@ def _marks(a) -> str:
 def _model_errors() -> tuple[type[BaseException], ...]:
     """The transcriber's "no usable model" error is a usage problem, not one input's."""
     try:
-        from starcoach.transcribe import ModelNotFound
+        from starcoach.speech.whisper_model import ModelNotFound
     except Exception:  # pragma: no cover - transcription extras missing
         return ()
     return (ModelNotFound,)
@@ -274,11 +274,12 @@ def load_transcriber(model: Optional[str], err):
     """The speech model, loaded once and warmed up, with a note on standard error."""
     import time
 
-    from starcoach.transcribe import ModelNotFound, TranscriptionError, WhisperTranscriber
+    from starcoach.speech.transcribe import WhisperTranscriber
+    from starcoach.speech.whisper_model import ModelNotFound, TranscriptionError
 
     t0 = time.perf_counter()
     try:
-        from starcoach.transcribe import resolve_model
+        from starcoach.speech.whisper_model import resolve_model
 
         with err.status("Loading the speech model…"):
             tx = WhisperTranscriber(resolve_model(model))
@@ -320,7 +321,7 @@ def _recover_one(store, row, path, transcriber, catalogue, keys, out, err, vault
         repair_wav(path)
     except Exception as e:  # a damaged file: keep it, say so, move on
         err.print(f"[yellow]Could not repair {path}: {e}[/yellow]")
-    from starcoach.audio import AudioError
+    from starcoach.speech.decode import AudioError
 
     q = row.question or "(no question)"
     choice = keys.ask(f"\n[yellow]An answer from {row.created_at} was not finished[/yellow] "

@@ -388,10 +388,10 @@ def answer_view(x: StoredAnswer) -> "RenderableType":
 
 
 def cmd_replay(args: "argparse.Namespace", env: Env) -> int:
-    from starcoach.audio import SAMPLE_RATE_HZ, AudioError, load_audio
     from starcoach.capture import playback
     from starcoach.capture.portaudio import HardwareError
     from starcoach.practice import Keys
+    from starcoach.speech.decode import SAMPLE_RATE_HZ, AudioError, load_audio
 
     out = env.console()
     names = _company_names(env)
@@ -842,8 +842,8 @@ def wav_data_uri(path: Path) -> str:
     """The recording as a 16 kHz 16-bit mono WAV in a data: URI (any readable audio file; AudioError if not)."""
     import numpy as np
 
-    from starcoach.audio import SAMPLE_RATE_HZ, load_audio
     from starcoach.capture.playback import pcm16
+    from starcoach.speech.decode import SAMPLE_RATE_HZ, load_audio
 
     pcm = pcm16(np.asarray(load_audio(path), dtype=np.float32)).astype("<i2")
     buf = io.BytesIO()
@@ -863,7 +863,7 @@ def session_html(s: "SessionRow", answers: Sequence[StoredAnswer], names: dict[s
                  audio_uri: Callable[[Path], str] = wav_data_uri) -> str:
     """One self-contained page: inline CSS, audio as data: URIs, every piece of stored text escaped."""
     from starcoach import __version__
-    from starcoach.audio import AudioError
+    from starcoach.speech.decode import AudioError
 
     e = html.escape
     title = f"starcoach session {s.id}"

@@ -337,7 +337,7 @@ class Practice:
                 time.sleep(0.1)
 
     def record_and_judge(self, q: Question) -> AnswerOutcome:
-        from starcoach.streaming import LiveTranscriber
+        from starcoach.speech.streaming import LiveTranscriber
 
         o = self.o
         assert self.session_id is not None

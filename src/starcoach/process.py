@@ -168,11 +168,11 @@ class TranscriberSource:
 
     def get(self):
         if self._transcriber is None:
-            from starcoach.transcribe import WhisperTranscriber
+            from starcoach.speech.transcribe import WhisperTranscriber
 
             if self._on_load:
                 self._on_load()
-            from starcoach.transcribe import resolve_model
+            from starcoach.speech.whisper_model import resolve_model
 
             self._transcriber = WhisperTranscriber(resolve_model(self.model))
         return self._transcriber
@@ -194,7 +194,7 @@ def analyse_transcript(transcript: Transcript | str, *, input: str, question: Op
                                company=company.id if company else None)
     try:
         if isinstance(transcript, Transcript):
-            from starcoach.delivery import compute_delivery
+            from starcoach.speech.delivery import compute_delivery
 
             a = analyse(transcript, question=question, company=company, input=input,
                         delivery_fn=compute_delivery)
@@ -229,7 +229,7 @@ def process_input(item: str, *, question: Optional[str], company: Optional[Compa
                 raise bad
             if transcribers is None:
                 transcribers = TranscriberSource()
-            from starcoach.audio import AudioError
+            from starcoach.speech.decode import AudioError
 
             try:
                 transcript = transcribers.get().transcribe_file(p)
