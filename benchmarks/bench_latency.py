@@ -210,7 +210,7 @@ _hooks: dict = {}
 def install_hooks() -> None:
     """Time stamps at the end of recording, around finish() and the analysis (the loop's own code runs)."""
     import starcoach.capture.recorder as recorder
-    import starcoach.process as process
+    import starcoach.pipeline.process as process
     import starcoach.speech.streaming as streaming
 
     real_run = recorder.Recorder.run
@@ -260,7 +260,7 @@ def run_answer(kind: str, ending: str, nominal: int, speech, mic, transcriber, c
 
     from starcoach.capture.mic_file import FileSource
     from starcoach.capture.microphone import MicrophoneSource
-    from starcoach.practice import Keys, Practice, PracticeOptions
+    from starcoach.pipeline.practice import Keys, Practice, PracticeOptions
     from starcoach.store import Store
 
     class Person(Keys):

@@ -101,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
 
         # The analysis the user sees next (R-STAR-L + delivery), on the whole transcript.
         from starcoach.banks import load_catalogue
-        from starcoach.process import analyse_transcript
+        from starcoach.pipeline.process import analyse_transcript
 
         company = load_catalogue().company("doordash")
         t0 = time.perf_counter()

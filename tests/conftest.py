@@ -36,7 +36,8 @@ class Run:
 @pytest.fixture
 def cli():
     """Run the real command in-process: cli(args..., stdin=...) -> Run."""
-    from starcoach.cli import Env, main
+    from starcoach.cli import main
+    from starcoach.cli.env import Env
 
     def run(*args: str, stdin: str = "") -> Run:
         out, err = io.StringIO(), io.StringIO()

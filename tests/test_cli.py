@@ -102,7 +102,7 @@ def test_real_command_in_a_subprocess(tmp_path):
 def test_a_database_failure_mid_command_is_one_line_not_a_traceback(cli, tmp_path, monkeypatch):
     import sqlite3
 
-    from starcoach import batch
+    from starcoach.pipeline import batch
 
     def locked(self):
         raise sqlite3.OperationalError("database is locked")

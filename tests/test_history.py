@@ -32,7 +32,7 @@ import pytest
 from starcoach import history
 from starcoach.banks import load_catalogue, search_dirs
 from starcoach.model import COMPONENT_TITLES, COMPONENTS, Analysis, Transcript, Word
-from starcoach.process import analyse_transcript
+from starcoach.pipeline.process import analyse_transcript
 from starcoach.store import DB_NAME, Store, default_data_dir
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
@@ -393,7 +393,8 @@ class TtyIO(io.StringIO):
 
 
 def run_in_terminal(*args):
-    from starcoach.cli import Env, main
+    from starcoach.cli import main
+    from starcoach.cli.env import Env
 
     out, err = TtyIO(), io.StringIO()
     code = main(list(args), Env(stdout=out, stderr=err, stdin=io.StringIO(""), environ=dict(os.environ)))
@@ -419,7 +420,8 @@ def test_replay_in_a_terminal_plays_the_answer_audio(built, monkeypatch):
 
 REPLAY_CHILD = """
     import io, json, os
-    from starcoach.cli import Env, main
+    from starcoach.cli import main
+    from starcoach.cli.env import Env
 
     class Terminal(io.StringIO):
         def isatty(self):
@@ -806,7 +808,7 @@ def test_a_database_from_the_previous_schema_is_migrated_on_open_and_keeps_its_d
 WRITER = r"""
 import sys, time
 from pathlib import Path
-from starcoach.process import analyse_transcript
+from starcoach.pipeline.process import analyse_transcript
 from starcoach.store import Store
 
 root, go, tag, n = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3], int(sys.argv[4])

@@ -37,7 +37,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Optional, Sequence
 
-from starcoach.cli import Env, ExitStatus, UsageError
+from starcoach.cli.env import Env
+from starcoach.errors import ExitStatus, UsageError
 from starcoach.judge import COMFORTABLE_WPM, FILLERS_OK_PER_MIN, TARGET_DURATION_S
 from starcoach.model import COMPONENT_LETTERS, COMPONENT_TITLES, COMPONENTS, Analysis, ComponentResult, Word
 
@@ -79,7 +80,7 @@ TIPS: dict[str, str] = {
 @contextmanager
 def _opened(args: "argparse.Namespace", env: Env) -> Iterator["Store"]:
     """The data folder's store; a database that fails part-way through becomes one usage error."""
-    from starcoach.commands import open_store
+    from starcoach.cli.common import open_store
 
     store = open_store(args, env)
     try:
@@ -103,7 +104,7 @@ def _session(store: "Store", ref: Optional[str]) -> "SessionRow":
 def _company_names(env: Env) -> dict[str, str]:
     """Company id -> display name; empty if the banks cannot be read (ids are shown instead)."""
     try:
-        from starcoach.commands import load_catalogue_or_fail
+        from starcoach.cli.common import load_catalogue_or_fail
 
         return {cid: c.name for cid, c in load_catalogue_or_fail(env).companies.items()}
     except UsageError:
@@ -390,7 +391,7 @@ def answer_view(x: StoredAnswer) -> "RenderableType":
 def cmd_replay(args: "argparse.Namespace", env: Env) -> int:
     from starcoach.capture import playback
     from starcoach.capture.portaudio import HardwareError
-    from starcoach.practice import Keys
+    from starcoach.pipeline.practice import Keys
     from starcoach.speech.decode import SAMPLE_RATE_HZ, AudioError, load_audio
 
     out = env.console()
@@ -669,7 +670,7 @@ def cmd_progress(args: "argparse.Namespace", env: Env) -> int:
     label = None
     if want:
         try:
-            from starcoach.commands import load_catalogue_or_fail
+            from starcoach.cli.common import load_catalogue_or_fail
 
             company = load_catalogue_or_fail(env).companies.get(want)
         except UsageError:
@@ -1009,7 +1010,7 @@ def reanalyse_session(store: "Store", session: "SessionRow", catalogue,
     With the story vault, as `analyse` and `practice` judge: the advice says which story was told
     and what of it was left out.
     """
-    from starcoach.process import analyse_transcript
+    from starcoach.pipeline.process import analyse_transcript
 
     done: list[Reanalysed] = []
     skipped = 0
@@ -1074,7 +1075,7 @@ def reanalyse_table(results: Sequence[Reanalysed]):
 
 
 def cmd_reanalyse(args: "argparse.Namespace", env: Env) -> int:
-    from starcoach.commands import load_catalogue_or_fail
+    from starcoach.cli.common import load_catalogue_or_fail
 
     if args.all and args.session:
         raise UsageError("give a session or --all, not both")
@@ -1086,7 +1087,7 @@ def cmd_reanalyse(args: "argparse.Namespace", env: Env) -> int:
     results: list[Reanalysed] = []
     skipped = 0
     with _opened(args, env) as store:
-        from starcoach.commands import load_vault_quiet
+        from starcoach.cli.common import load_vault_quiet
 
         vault = load_vault_quiet(store.root / "vault.toml", catalogue, err)
         if args.all:

@@ -14,8 +14,9 @@ import subprocess
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Optional
 
-from starcoach.cli import Env, ExitStatus, UsageError
-from starcoach.commands import load_catalogue_or_fail, resolve_company
+from starcoach.cli.common import load_catalogue_or_fail, resolve_company
+from starcoach.cli.env import Env
+from starcoach.errors import ExitStatus, UsageError
 
 if TYPE_CHECKING:
     import argparse

@@ -5,7 +5,7 @@ two minutes, the answer must not be lost to Ctrl-C, a crash, a full disk or
 ``kill -9``.  :class:`Recorder` ties the parts together and reports how the
 answer ended:
 
-* an :class:`AudioSource` hands out float32 mono blocks at
+* an :class:`~starcoach.edges.AudioSource` hands out float32 mono blocks at
   :data:`~starcoach.speech.decode.SAMPLE_RATE_HZ`: the microphone
   (:mod:`starcoach.capture.microphone`) or a recording standing in for one
   (``--mic-file``, :mod:`starcoach.capture.mic_file`);
@@ -29,7 +29,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Literal, Optional, Protocol
+from typing import Callable, Literal, Optional
 
 import numpy as np
 
@@ -37,30 +37,11 @@ from starcoach.capture.endpointer import Endpointer
 from starcoach.capture.portaudio import HardwareError
 from starcoach.capture.wav import RecordingWriteError, WavWriter, write_error
 from starcoach.capture.wav_repair import PathLike
+from starcoach.edges import AudioSource
 
-__all__ = ["AudioSource", "EndedBy", "Recorder", "RecordingResult"]
+__all__ = ["EndedBy", "Recorder", "RecordingResult"]
 
 EndedBy = Literal["silence", "enter", "max", "interrupt", "write_failed"]
-
-
-class AudioSource(Protocol):
-    """Where answer audio comes from: float32 mono blocks at ``sample_rate_hz``.
-
-    Used as a context manager (``with source:`` opens the device / starts the
-    clock); :meth:`read` returns the next block, or None if none arrived within
-    ``timeout_s``.  ``overflows`` counts blocks the source had to drop.
-    """
-
-    sample_rate_hz: int
-
-    @property
-    def overflows(self) -> int: ...
-
-    def __enter__(self) -> "AudioSource": ...
-
-    def __exit__(self, *exc_info: Any) -> Optional[bool]: ...
-
-    def read(self, timeout_s: float) -> Optional[np.ndarray]: ...
 
 
 @dataclass(frozen=True)

@@ -25,12 +25,12 @@ import sys
 import tempfile
 import threading
 from pathlib import Path
-from typing import Iterator, Optional, Protocol, Union
+from typing import Iterator, Optional, Union
 
 from starcoach.capture.portaudio import HardwareError, load_sounddevice, resolve_device
 from starcoach.text import first_line
 
-__all__ = ["DEFAULT_RATE_WPM", "SilentSpeaker", "Speaker", "SpeechUnavailable", "TtsSpeaker", "list_voices"]
+__all__ = ["DEFAULT_RATE_WPM", "SilentSpeaker", "SpeechUnavailable", "TtsSpeaker", "list_voices"]
 
 #: espeak's own default (200 wpm) is hurried for a question the candidate has
 #: to hold in mind; interviewers read questions out at roughly this pace.
@@ -50,17 +50,6 @@ _TTS_LOCK = threading.Lock()
 
 class SpeechUnavailable(HardwareError):
     """The question cannot be spoken; ``str(error)`` is a one-line reason. Show the question instead."""
-
-
-class Speaker(Protocol):
-    """Something that can read a question aloud."""
-
-    @property
-    def available(self) -> bool: ...
-
-    def say(self, text: str) -> None:
-        """Speak ``text`` and return when the speech has ended; SpeechUnavailable if it cannot."""
-        ...
 
 
 class SilentSpeaker:

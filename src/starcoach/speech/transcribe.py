@@ -32,7 +32,7 @@ from __future__ import annotations
 import logging
 import os
 import time
-from typing import TYPE_CHECKING, Iterable, Optional, Protocol, Sequence, Union
+from typing import TYPE_CHECKING, Iterable, Optional, Sequence, Union
 
 from starcoach.model import Span, Transcript, Word
 from starcoach.speech.decode import SAMPLE_RATE_HZ, iter_audio_chunks
@@ -59,7 +59,7 @@ if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
 
 __all__ = [
-    "DEFAULT_PROMPT_STRATEGY", "DISFLUENCY_PROMPT", "PROMPT_STRATEGIES", "Transcriber", "WhisperTranscriber",
+    "DEFAULT_PROMPT_STRATEGY", "DISFLUENCY_PROMPT", "PROMPT_STRATEGIES", "WhisperTranscriber",
 ]
 
 log = logging.getLogger(__name__)
@@ -115,13 +115,7 @@ DEFAULT_BEAM_SIZE = 1
 DEFAULT_TEMPERATURES: tuple[float, ...] = (0.0,)
 
 
-# --------------------------------------------------------------------------- the interface
-
-
-class Transcriber(Protocol):
-    """Anything that turns 16 kHz mono float32 samples into a Transcript."""
-
-    def transcribe(self, audio: "np.ndarray") -> Transcript: ...
+# --------------------------------------------------------------------------- the transcriber
 
 
 class WhisperTranscriber:

@@ -180,7 +180,7 @@ class Practice:
     # ----- the whole session
 
     def run(self) -> int:
-        from starcoach.cli import ExitStatus
+        from starcoach.errors import ExitStatus
 
         o = self.o
         self.intro()
@@ -443,7 +443,7 @@ class Practice:
             self.outcomes.append(outcome)
             return outcome
         transcript = live_tx.finish()
-        from starcoach.process import analyse_transcript
+        from starcoach.pipeline.process import analyse_transcript
 
         a = analyse_transcript(transcript, input=self.store.relative(wav), question=q.text, company=o.company,
                                vault=self.vault)

@@ -1,67 +1,15 @@
-"""The ``starcoach`` command: parse arguments, call the stage modules, set the exit status.
+"""The ``starcoach`` argument parser: every command, flag and help text.
 
-``main(argv, env)`` is a function of its arguments and an injectable
-environment (streams, variables), so tests run the real command in-process.
-Only the standard library is imported at start-up; everything heavy is
-imported by the command that needs it, so ``starcoach --help`` is instant.
-Exit statuses follow the public contract: 0 all inputs analysed, 1 at least
-one input failed, 2 usage error, 130 interrupted; and, added to it, 3 when
-something could not be stored (disk full, read-only database) so that results
-or a recording were not kept in full (docs/json.md).
+Built for every call (even ``--help``), so it imports only the standard
+library.  A parse error raises :class:`~starcoach.errors.UsageError` instead of
+exiting, so ``main`` sets the exit status (2) in one place.
 """
 
 from __future__ import annotations
 
 import argparse
-import enum
-import json
-import os
-import sys
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import IO, Optional, Sequence
 
-
-class ExitStatus(enum.IntEnum):
-    OK = 0
-    INPUT_FAILED = 1
-    USAGE = 2
-    #: Results or a recording could not be stored (disk full, read-only or failing database);
-    #: what was stored before is kept and the message says what was not.  Beats INPUT_FAILED.
-    STORAGE = 3
-    INTERRUPTED = 130
-
-
-@dataclass
-class Env:
-    stdout: IO[str] = field(default_factory=lambda: sys.stdout)
-    stderr: IO[str] = field(default_factory=lambda: sys.stderr)
-    stdin: IO[str] = field(default_factory=lambda: sys.stdin)
-    environ: dict[str, str] = field(default_factory=lambda: dict(os.environ))
-
-    def read_stdin_bytes(self) -> bytes:
-        """Everything on standard input; OSError if there is none (started with it closed: ``<&-``)."""
-        if self.stdin is None:
-            raise OSError("standard input is closed")
-        buf = getattr(self.stdin, "buffer", None)
-        try:
-            if buf is not None:
-                return buf.read()
-            return self.stdin.read().encode("utf-8")
-        except ValueError:  # "I/O operation on closed file"
-            raise OSError("standard input is closed") from None
-
-    def console(self, err: bool = False):
-        from rich.console import Console
-
-        stream = self.stderr if err else self.stdout
-        return Console(file=stream, highlight=False, soft_wrap=False,
-                       force_terminal=None if stream.isatty() else False,
-                       width=None if stream.isatty() else 100)
-
-
-class UsageError(Exception):
-    pass
+from starcoach.errors import UsageError
 
 
 class _Parser(argparse.ArgumentParser):
@@ -237,89 +185,3 @@ def _seconds(text: str) -> float:
     if v < 0 or v > 3600:
         raise argparse.ArgumentTypeError(f"seconds must be between 0 and 3600: {text!r}")
     return v
-
-
-COMMANDS = {
-    "analyse": "cmd_analyse", "analyze": "cmd_analyse", "companies": "cmd_companies",
-    "questions": "cmd_questions", "practice": "cmd_practice", "devices": "cmd_devices",
-    "sessions": "history:cmd_sessions", "replay": "history:cmd_replay", "progress": "history:cmd_progress",
-    "vault": "vaultcli:cmd_vault", "export": "history:cmd_export", "reanalyse": "history:cmd_reanalyse", "reanalyze": "history:cmd_reanalyse",
-}
-
-
-def main(argv: Optional[Sequence[str]] = None, env: Optional[Env] = None) -> int:
-    env = env or Env()
-    parser = build_parser()
-    argv = list(argv) if argv is not None else sys.argv[1:]
-    try:
-        args = parser.parse_args(argv)
-    except UsageError as e:
-        print(_dash_hint(argv) or str(e), file=env.stderr)
-        return ExitStatus.USAGE
-    except SystemExit as e:  # --help / --version
-        return int(e.code or 0)
-    if not args.command:
-        parser.print_help(env.stdout)
-        return ExitStatus.OK
-    try:
-        name = COMMANDS.get(args.command)
-        if name:
-            import importlib
-
-            module, _, func = name.rpartition(":")
-            mod = importlib.import_module(f"starcoach.{module or 'commands'}")
-            return getattr(mod, func)(args, env)
-    except UsageError as e:
-        print(f"starcoach: {e}", file=env.stderr)
-        return ExitStatus.USAGE
-    except KeyboardInterrupt:
-        print("starcoach: interrupted", file=env.stderr)
-        return ExitStatus.INTERRUPTED
-    except BrokenPipeError:
-        return ExitStatus.OK
-    except Exception as e:
-        sqlite3 = sys.modules.get("sqlite3")  # loaded only by commands that use the data folder
-        if sqlite3 is None or not isinstance(e, sqlite3.DatabaseError):
-            raise
-        from starcoach.text import first_line
-
-        reason = first_line(e)
-        from starcoach.store import DB_NAME, default_data_dir, storage_error
-
-        data_dir = getattr(args, "data_dir", None)
-        storage = storage_error((Path(data_dir) if data_dir else default_data_dir(env.environ)) / DB_NAME, e)
-        if storage is not None:
-            print(f"starcoach: {storage}", file=env.stderr)
-            return ExitStatus.STORAGE
-        if "locked" in reason or "busy" in reason:
-            reason = "it stayed locked by another starcoach process; try again when that one has finished"
-        print(f"starcoach: the session database failed ({reason}); the recordings in the data folder are "
-              "kept", file=env.stderr)
-        return ExitStatus.USAGE
-    parser.print_help(env.stderr)
-    return ExitStatus.USAGE
-
-
-def _dash_hint(argv: Sequence[str]) -> Optional[str]:
-    """A file name that starts with '-' is read as an option; say so, and how to pass it."""
-    if "--" in argv:
-        argv = argv[: list(argv).index("--")]
-    for a in argv:
-        if a.startswith("-") and a not in ("-", "--") and "=" not in a and os.path.lexists(a):
-            return (f"starcoach: '{a}' starts with '-', so it was read as an option; to give a file of that name, "
-                    f"write ./{a} (or put -- before it)")
-    return None
-
-
-def emit_json(obj: dict, env: Env) -> None:
-    env.stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
-    env.stdout.flush()
-
-
-def run() -> None:
-    """Console-script entry point."""
-    try:
-        code = main()
-    except KeyboardInterrupt:
-        code = ExitStatus.INTERRUPTED
-    sys.exit(int(code))

@@ -36,7 +36,7 @@ from typing import Callable, Iterable, Optional
 
 from starcoach.banks import Catalogue, Company, UnknownCompany
 from starcoach.model import Analysis, Transcript, transcript_from_json, transcript_to_json
-from starcoach.process import InputError, analyse_transcript, check_path, is_audio, read_text_input
+from starcoach.pipeline.process import InputError, analyse_transcript, check_path, is_audio, read_text_input
 
 #: Part of every cached transcript's key: raised when transcription itself changes, so a
 #: transcript made the old way is made again. "2": both passes from one encoder run.

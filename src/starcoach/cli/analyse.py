@@ -1,0 +1,159 @@
+"""``starcoach analyse INPUT...``: judge text, audio files and folders, one result per input.
+
+Checks the arguments (company, manifest, workers, model) before any work,
+then runs a :class:`~starcoach.pipeline.batch.Batch` and prints each result
+as it is ready (a report, a line per file, or JSON Lines) in input order.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from starcoach.cli.common import load_catalogue_or_fail, load_vault_quiet, open_store, resolve_company
+from starcoach.cli.env import Env, emit_json
+from starcoach.errors import ExitStatus, UsageError
+
+if TYPE_CHECKING:
+    import argparse
+
+
+def cmd_analyse(args: "argparse.Namespace", env: Env) -> int:
+    from pathlib import Path
+
+    from starcoach.pipeline.batch import Batch, ManifestError, plan, read_manifest, summary_view, write_csv
+    from starcoach.pipeline.process import expand_inputs
+    from starcoach.report import analysis_view
+    from starcoach.store import StoreError
+
+    catalogue = load_catalogue_or_fail(env)
+    company = resolve_company(catalogue, args.company)
+    if args.inputs.count("-") > 1:
+        raise UsageError("standard input ('-') can be given only once")
+    manifest = None
+    if args.manifest:
+        try:
+            manifest = read_manifest(Path(args.manifest))
+        except ManifestError as e:
+            raise UsageError(str(e)) from None
+    if args.workers is not None and args.workers < 1:
+        raise UsageError("--workers must be at least 1")
+    err = env.console(err=True)
+    out = env.console()
+    items = list(expand_inputs(args.inputs))
+    jobs = plan(items, question=args.question, company_id=company.id if company else None, manifest=manifest)
+    if any(j.audio for j in jobs):
+        from starcoach.speech.whisper_model import ModelNotFound, resolve_model
+
+        try:
+            resolve_model(args.model)  # fail before any work if there is no usable model
+        except ModelNotFound as e:
+            raise UsageError(str(e)) from None
+    store = None
+    storage_failed = False
+    try:
+        store = open_store(args, env)
+    except UsageError as e:
+        storage_failed = True  # the results are printed, but not kept: exit 3 says so
+        err.print(f"[yellow]warning: results will not be stored: {e}[/yellow]", soft_wrap=True)
+    single = len(jobs) == 1
+    failed = 0
+
+    def on_result(job, a) -> None:
+        nonlocal failed
+        if a.error is not None:
+            failed += 1
+            err.print(f"[bold red]error:[/bold red] {a.error.message}", highlight=False, soft_wrap=True)
+        if args.json:
+            emit_json(a.to_json(), env)
+        elif a.error is None:
+            if single:
+                out.print(analysis_view(a))
+            else:
+                out.print(f"[bold]{a.score:3d}[/bold]  {a.input}  [dim]{_marks(a)}[/dim]", highlight=False)
+
+    progress = None
+    task = None
+    if any(j.audio for j in jobs) or len(jobs) > 3:
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+
+        progress = Progress(TextColumn("[bold]Analysing"), BarColumn(), MofNCompleteColumn(),
+                            TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), TextColumn("ETA"),
+                            TimeRemainingColumn(), console=err, transient=True)
+        task = progress.add_task("analyse", total=len(jobs), rate="")
+    started = [0.0]
+
+    def on_progress(done: int, total: int, audio_s: float) -> None:
+        import time
+
+        if progress is not None:
+            dt = max(1e-6, time.perf_counter() - started[0])
+            progress.update(task, completed=done, rate=f"{done / dt:.2f} files/s")
+
+    vault = None
+    if store is not None:
+        vault = load_vault_quiet(store.root / "vault.toml", catalogue, err)
+
+    def on_storage_failure(message: str) -> None:
+        err.print(f"[bold red]error:[/bold red] {message}", highlight=False, soft_wrap=True)
+
+    batch = Batch(jobs, catalogue, model=args.model, store=store, workers=args.workers, vault=vault,
+                  stdin_read=env.read_stdin_bytes, on_result=on_result, on_progress=on_progress,
+                  on_storage_failure=on_storage_failure)
+    session_status = "interrupted"  # unless the batch runs to its end
+    try:
+        import time
+
+        started[0] = time.perf_counter()
+        if progress is not None:
+            if any(j.audio for j in jobs):
+                err.print(f"[dim]Transcribing with {batch.workers} worker(s)…[/dim]")
+            with progress:
+                result = batch.run()
+        else:
+            result = batch.run()
+        session_status = "complete"
+    except _model_errors() as e:
+        raise UsageError(str(e)) from None
+    except StoreError as e:
+        raise UsageError(str(e)) from None
+    finally:
+        if store is not None:
+            if batch.session_id is not None and batch.store is not None:
+                try:
+                    store.finish_session(batch.session_id, session_status)
+                except Exception as e:  # said in one line, never a traceback
+                    batch._storage_failed(e, result=False)
+            store.close()
+    if args.csv:
+        try:
+            write_csv(Path(args.csv), result.analyses)
+        except OSError as e:
+            err.print(f"[bold red]error:[/bold red] cannot write {args.csv}: {e.strerror or e}")
+            failed += 1
+    if not single:
+        (err if args.json else out).print(summary_view(result))
+    if storage_failed or batch.storage_failure is not None:  # said in one line when it happened
+        return ExitStatus.STORAGE
+    return ExitStatus.INPUT_FAILED if failed else ExitStatus.OK
+
+
+def _marks(a) -> str:
+    from starcoach.model import COMPONENT_LETTERS, COMPONENTS
+
+    return " ".join(COMPONENT_LETTERS[c] if a.structure[c].present else "-" for c in COMPONENTS)
+
+
+def _model_errors() -> tuple[type[BaseException], ...]:
+    """The transcriber's "no usable model" error is a usage problem, not one input's."""
+    try:
+        from starcoach.speech.whisper_model import ModelNotFound
+    except Exception:  # pragma: no cover - transcription extras missing
+        return ()
+    return (ModelNotFound,)

@@ -1,0 +1,86 @@
+"""What several commands share: the catalogue, a company by id, the data folder, the vault, the model.
+
+Each helper turns its stage's own error into a :class:`~starcoach.errors.UsageError`
+(one line, exit 2) so that a command body stays a few calls long.  Heavy
+modules are imported inside the functions.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Optional
+
+from starcoach.cli.env import Env
+from starcoach.errors import UsageError
+
+if TYPE_CHECKING:
+    import argparse
+
+    from starcoach.banks import Catalogue, Company
+
+
+def load_catalogue_or_fail(env: Env) -> "Catalogue":
+    from starcoach.banks import BankError, load_catalogue, search_dirs
+
+    try:
+        return load_catalogue(search_dirs(env.environ))
+    except BankError as e:
+        raise UsageError(f"bad question bank or company file: {e}") from None
+
+
+def resolve_company(catalogue: "Catalogue", company_id: Optional[str]) -> Optional["Company"]:
+    from starcoach.banks import UnknownCompany
+
+    if not company_id:
+        return None
+    try:
+        return catalogue.company(company_id)
+    except UnknownCompany as e:
+        raise UsageError(str(e)) from None
+
+
+def open_store(args: "argparse.Namespace", env: Env):
+    from pathlib import Path
+
+    from starcoach.store import Store, StoreError, default_data_dir
+
+    root = Path(args.data_dir).expanduser() if getattr(args, "data_dir", None) else default_data_dir(env.environ)
+    try:
+        return Store.open(root)
+    except StoreError as e:
+        raise UsageError(str(e)) from None
+
+
+def load_vault_quiet(path, catalogue, err):
+    """The story vault if there is one; a broken vault is reported once and ignored."""
+    from starcoach.vault import VaultError, VaultMissing, load
+
+    try:
+        return load(path, catalogue.companies)
+    except VaultMissing:
+        return None
+    except VaultError as e:
+        err.print(f"[yellow]warning: story vault not used: {e} (fix it with `starcoach vault edit`)[/yellow]",
+                  soft_wrap=True)
+        return None
+
+
+def load_transcriber(model: Optional[str], err):
+    """The speech model, loaded once and warmed up, with a note on standard error."""
+    import time
+
+    from starcoach.speech.transcribe import WhisperTranscriber
+    from starcoach.speech.whisper_model import ModelNotFound, TranscriptionError
+
+    t0 = time.perf_counter()
+    try:
+        from starcoach.speech.whisper_model import resolve_model
+
+        with err.status("Loading the speech model…"):
+            tx = WhisperTranscriber(resolve_model(model))
+            tx.warm_up()
+    except ModelNotFound as e:
+        raise UsageError(str(e)) from None
+    except TranscriptionError as e:
+        raise UsageError(f"cannot load the speech model: {e}") from None
+    err.print(f"[dim]Speech model ready ({time.perf_counter() - t0:.1f} s).[/dim]")
+    return tx

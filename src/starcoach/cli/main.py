@@ -1,0 +1,147 @@
+"""``starcoach``: parse the arguments, run the command, turn what happened into an exit status.
+
+``main(argv, env)`` is a function of its arguments and an injectable
+environment (``cli.env.Env``), so tests run the real command in-process.
+Only the standard library is imported at start-up; each command module
+imports what is heavy inside its function, so ``starcoach --help`` is instant.
+Exit statuses follow the public contract (``errors.ExitStatus``): 0 all inputs
+analysed, 1 at least one input failed, 2 usage error, 130 interrupted; and 3
+when something could not be stored (docs/json.md).  Errors become statuses
+here and in ``errors.exit_status``, nowhere else.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Callable, Optional, Sequence
+
+from starcoach.cli import analyse, companies, devices, practice, questions
+from starcoach.cli.env import Env
+from starcoach.cli.parser import build_parser
+from starcoach.errors import ExitStatus, StarcoachError, UsageError, exit_status
+
+Command = Callable[..., int]
+
+
+def _sessions(args, env: Env) -> int:
+    from starcoach.history import cmd_sessions
+
+    return cmd_sessions(args, env)
+
+
+def _replay(args, env: Env) -> int:
+    from starcoach.history import cmd_replay
+
+    return cmd_replay(args, env)
+
+
+def _progress(args, env: Env) -> int:
+    from starcoach.history import cmd_progress
+
+    return cmd_progress(args, env)
+
+
+def _export(args, env: Env) -> int:
+    from starcoach.history import cmd_export
+
+    return cmd_export(args, env)
+
+
+def _reanalyse(args, env: Env) -> int:
+    from starcoach.history import cmd_reanalyse
+
+    return cmd_reanalyse(args, env)
+
+
+def _vault(args, env: Env) -> int:
+    from starcoach.vaultcli import cmd_vault
+
+    return cmd_vault(args, env)
+
+
+#: Command name (and alias) -> the function that runs it, called as ``func(args, env)``.
+COMMANDS: dict[str, Command] = {
+    "analyse": analyse.cmd_analyse, "analyze": analyse.cmd_analyse,
+    "practice": practice.cmd_practice,
+    "companies": companies.cmd_companies,
+    "questions": questions.cmd_questions,
+    "devices": devices.cmd_devices,
+    "sessions": _sessions, "replay": _replay, "progress": _progress, "export": _export,
+    "reanalyse": _reanalyse, "reanalyze": _reanalyse,
+    "vault": _vault,
+}
+
+
+def main(argv: Optional[Sequence[str]] = None, env: Optional[Env] = None) -> int:
+    env = env or Env()
+    parser = build_parser()
+    argv = list(argv) if argv is not None else sys.argv[1:]
+    try:
+        args = parser.parse_args(argv)
+    except UsageError as e:
+        print(_dash_hint(argv) or str(e), file=env.stderr)
+        return ExitStatus.USAGE
+    except SystemExit as e:  # --help / --version
+        return int(e.code or 0)
+    if not args.command:
+        parser.print_help(env.stdout)
+        return ExitStatus.OK
+    command = COMMANDS.get(args.command)
+    if command is None:
+        parser.print_help(env.stderr)
+        return ExitStatus.USAGE
+    try:
+        return command(args, env)
+    except StarcoachError as e:
+        print(f"starcoach: {e}", file=env.stderr)
+        return exit_status(e)
+    except KeyboardInterrupt:
+        print("starcoach: interrupted", file=env.stderr)
+        return ExitStatus.INTERRUPTED
+    except BrokenPipeError:
+        return ExitStatus.OK
+    except Exception as e:
+        sqlite3 = sys.modules.get("sqlite3")  # loaded only by commands that use the data folder
+        if sqlite3 is None or not isinstance(e, sqlite3.DatabaseError):
+            raise
+        return _database_failed(e, args, env)
+
+
+def _database_failed(e: Exception, args, env: Env) -> int:
+    """A database error no command caught: one line naming what failed, never a traceback."""
+    from starcoach.store import DB_NAME, default_data_dir, storage_error
+    from starcoach.text import first_line
+
+    reason = first_line(e)
+    data_dir = getattr(args, "data_dir", None)
+    storage = storage_error((Path(data_dir) if data_dir else default_data_dir(env.environ)) / DB_NAME, e)
+    if storage is not None:
+        print(f"starcoach: {storage}", file=env.stderr)
+        return ExitStatus.STORAGE
+    if "locked" in reason or "busy" in reason:
+        reason = "it stayed locked by another starcoach process; try again when that one has finished"
+    print(f"starcoach: the session database failed ({reason}); the recordings in the data folder are "
+          "kept", file=env.stderr)
+    return ExitStatus.USAGE
+
+
+def _dash_hint(argv: Sequence[str]) -> Optional[str]:
+    """A file name that starts with '-' is read as an option; say so, and how to pass it."""
+    if "--" in argv:
+        argv = argv[: list(argv).index("--")]
+    for a in argv:
+        if a.startswith("-") and a not in ("-", "--") and "=" not in a and os.path.lexists(a):
+            return (f"starcoach: '{a}' starts with '-', so it was read as an option; to give a file of that name, "
+                    f"write ./{a} (or put -- before it)")
+    return None
+
+
+def run() -> None:
+    """Console-script entry point."""
+    try:
+        code = main()
+    except KeyboardInterrupt:
+        code = ExitStatus.INTERRUPTED
+    sys.exit(int(code))

@@ -1,0 +1,61 @@
+"""Answers whose recording was cut off (crash, kill, power loss), offered for analysis at the next start.
+
+The WAV is written as it is captured, so what was said before the cut is on
+disk; it is repaired, transcribed with the session's transcriber and judged
+like any other answer.  An answer another starcoach process holds (its
+``AnswerLock``) is left alone.
+"""
+
+from __future__ import annotations
+
+
+def recover_unfinished(store, transcriber, catalogue, keys, out, err, vault=None) -> None:
+    """Offer to analyse answers whose recording was cut off (crash, kill, power loss)."""
+    for row in store.unfinished_answers():
+        path = store.absolute(row.audio_path)
+        lock = store.hold_answer(path) if path is not None and path.exists() else None
+        if path is not None and path.exists() and lock is None:
+            # Another starcoach process is recording or judging this answer right now.
+            err.print(f"[dim]An answer being recorded by another starcoach process (session {row.session_id}) "
+                      "is left alone.[/dim]")
+            continue
+        try:
+            _recover_one(store, row, path, transcriber, catalogue, keys, out, err, vault)
+        finally:
+            if lock is not None:
+                lock.release()
+
+
+def _recover_one(store, row, path, transcriber, catalogue, keys, out, err, vault) -> None:
+    from starcoach.capture.wav_repair import repair_wav
+    from starcoach.pipeline.process import analyse_transcript
+    from starcoach.report import analysis_view
+
+    if path is None or not path.exists() or path.stat().st_size <= 44:
+        store.set_status(row.id, "failed", "the recording was cut off before any audio was saved")
+        return
+    try:
+        repair_wav(path)
+    except Exception as e:  # a damaged file: keep it, say so, move on
+        err.print(f"[yellow]Could not repair {path}: {e}[/yellow]")
+    from starcoach.speech.decode import AudioError
+
+    q = row.question or "(no question)"
+    choice = keys.ask(f"\n[yellow]An answer from {row.created_at} was not finished[/yellow] "
+                      f"(question: \u201c{q}\u201d, audio kept in {path}).\n"
+                      "[bold]\\[Y][/bold] recover and analyse it now, [bold]\\[n][/bold] later? ",
+                      out, {"y": "yes", "n": "no"}, "y")
+    if choice != "yes":
+        return
+    try:
+        transcript = transcriber.transcribe_file(path)
+    except AudioError as e:
+        store.set_status(row.id, "failed", str(e))
+        err.print(f"[red]{e}[/red]")
+        return
+    company = catalogue.companies.get(row.company) if row.company else None
+    a = analyse_transcript(transcript, input=store.relative(path), question=row.question, company=company,
+                           vault=vault)
+    store.save_analysis(row.id, a, transcript)
+    store.finish_session(row.session_id, "interrupted")
+    out.print(analysis_view(a) if a.error is None else f"[red]{a.error.message}[/red]")
