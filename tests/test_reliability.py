@@ -39,14 +39,14 @@ class _SlowTranscriber:
 
 
 def test_cancel_waits_for_the_chunk_in_the_model_and_drops_the_rest():
-    from starcoach.speech.streaming import LiveTranscriber, _Job
+    from starcoach.speech.streaming import ChunkJob, LiveTranscriber
 
     tx = _SlowTranscriber(0.5)
     live = LiveTranscriber(tx)
 
     def queue(k: int) -> None:
         with live._cv:
-            live._jobs.append(_Job(start=k * 16000, audio=np.zeros(16000, dtype=np.float32),
+            live._jobs.append(ChunkJob(start=k * 16000, audio=np.zeros(16000, dtype=np.float32),
                                    queued_at=time.monotonic()))
             live._cv.notify_all()
 
