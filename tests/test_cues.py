@@ -67,3 +67,49 @@ def test_weights_name_only_features_the_families_can_produce():
 def test_no_family_repeats_a_pattern():
     for f in tomllib.loads((CUES / "en.toml").read_text(encoding="utf-8"))["family"]:
         assert len(f["patterns"]) == len(set(f["patterns"])), f["id"]
+
+
+# ---------------------------------------------------------------- a play-back folded into the story's first sentence
+
+from starcoach.judge import analyse  # noqa: E402
+from starcoach.judge.pipeline import echo_split, topic_stems  # noqa: E402
+from starcoach.text import Piece  # noqa: E402
+
+
+def _cut(question: str, sentence: str) -> list[str]:
+    return [sentence[p.start:p.end] for p in echo_split(sentence, Piece(0, len(sentence)), frozenset(topic_stems(question)))]
+
+
+@pytest.mark.parametrize("question,sentence,head", [
+    ("Tell me about a migration you planned.",
+     "The biggest migration I planned last year was moving our ledger off a rented mainframe.",
+     "The biggest migration I planned last year was"),
+    ("Describe a time you showed patience with a customer.",
+     "At the hardware store I showed real patience with a customer as the only person on the till that night.",
+     "At the hardware store I showed real patience with a customer"),
+])
+def test_a_play_back_folded_into_the_first_sentence_is_cut_off(question, sentence, head):
+    parts = _cut(question, sentence)
+    assert parts[0] == head and len(parts) == 2 and sentence.endswith(parts[1])
+
+
+@pytest.mark.parametrize("question,sentence", [
+    # The question's words are used, but what follows is the story's own verb phrase.
+    ("Tell me about a project you led.", "I led a project to move our invoices to a hosted system over one summer."),
+    # Before "as" one question word is not enough.
+    ("Describe a time you showed patience with a customer.",
+     "A customer shouted at me as I was closing the shop on a Sunday evening."),
+    # No question word at all in the lead.
+    ("Tell me about a migration you planned.", "Our warehouse was where the old scanners lived for years."),
+])
+def test_a_sentence_that_does_not_play_the_question_back_stays_whole(question, sentence):
+    assert _cut(question, sentence) == [sentence]
+
+
+def test_the_cut_off_play_back_is_credited_as_the_repeat():
+    q = "Tell me about a migration you planned."
+    a = analyse("The biggest migration I planned last year was moving our ledger off a rented mainframe. "
+                "I wrote the cut-over plan and rehearsed it twice with the finance team. "
+                "We switched over in one weekend with no lost entries.", question=q)
+    assert a.structure["repeat"].present and a.sentences[0].component == "repeat"
+    assert a.sentences[1].component == "situation"

@@ -128,7 +128,7 @@ def test_recovery_leaves_an_answer_another_process_is_recording_alone(tmp_path):
     from rich.console import Console
 
     from starcoach.banks import load_catalogue
-    from starcoach.pipeline.practice import Keys
+    from starcoach.pipeline.keys import Keys
     from starcoach.pipeline.recovery import recover_unfinished
     from starcoach.store import Store
 

@@ -391,7 +391,7 @@ def answer_view(x: StoredAnswer) -> "RenderableType":
 def cmd_replay(args: "argparse.Namespace", env: Env) -> int:
     from starcoach.capture import playback
     from starcoach.capture.portaudio import HardwareError
-    from starcoach.pipeline.practice import Keys
+    from starcoach.pipeline.keys import Keys
     from starcoach.speech.decode import SAMPLE_RATE_HZ, AudioError, load_audio
 
     out = env.console()

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     import argparse
 
     from starcoach.banks import Catalogue, Company
+    from starcoach.edges import Transcriber
 
 
 def load_catalogue_or_fail(env: Env) -> "Catalogue":
@@ -64,7 +65,17 @@ def load_vault_quiet(path, catalogue, err):
         return None
 
 
-def load_transcriber(model: Optional[str], err):
+def resolve_model_or_fail(model: Optional[str]) -> str:
+    """The model directory ``--model`` names (None: the bundled one), checked before anything is loaded."""
+    from starcoach.speech.whisper_model import ModelNotFound, resolve_model
+
+    try:
+        return resolve_model(model)
+    except ModelNotFound as e:
+        raise UsageError(str(e)) from None
+
+
+def load_transcriber(model: Optional[str], err) -> "Transcriber":
     """The speech model, loaded once and warmed up, with a note on standard error."""
     import time
 

@@ -7,6 +7,7 @@ unpunctuated speech included.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Optional
 
@@ -74,6 +75,48 @@ def _found(text: str, pieces: list[Piece], fams, opening_end: int, closing_from:
     return out
 
 
+_WORD_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9'-]*")
+#: Words after which the story proper starts once the question has been played back:
+#: a copula ("One project I led was ...": the copula stays with the play-back) or a
+#: preposition or conjunction that brings in the setting ("... communication skills as
+#: co-captain of ...", "... under pressure when our vendor ...").
+_ECHO_COPULA = frozenset({"was", "is", "were"})
+_ECHO_SETTING = frozenset({"as", "when", "while", "during", "at"})
+#: The play-back must end within ECHO_REACH words of the last question word it uses,
+#: take at most ECHO_MAX_WORDS words, and leave at least ECHO_MIN_REST for the story.
+ECHO_REACH, ECHO_MAX_WORDS, ECHO_MIN_REST = 4, 14, 4
+
+
+def echo_split(text: str, p: Piece, q_topic: frozenset[str]) -> list[Piece]:
+    """The opening sentence cut where a play-back of the question ends and the story
+    begins: "The hardest project I did recently was | an app for ...".  Published
+    answers often fold both into one sentence, and a sentence carries one label.
+    Before a copula the lead needs one of the question's topic words as its subject
+    ("One project I worked on was"); before "as", "when", "at" ... it needs two
+    ("I showed strong communication skills | as captain of ..."); otherwise the
+    sentence stays whole."""
+    words = list(_WORD_RE.finditer(text, p.start, p.end))
+    if len(words) < ECHO_MIN_REST + 3 or not q_topic:
+        return [p]
+    hits = [i for i, m in enumerate(words[:ECHO_MAX_WORDS]) if stem(m.group().lower()) in q_topic]
+    if not hits:
+        return [p]
+    distinct = len({stem(words[i].group().lower()) for i in hits})
+    last = hits[-1]
+    for j in range(last + 1, min(len(words), last + 1 + ECHO_REACH)):
+        w = words[j].group().lower()
+        if w in _ECHO_COPULA:
+            cut_word, needed = j + 1, 1
+        elif w in _ECHO_SETTING:
+            cut_word, needed = j, 2
+        else:
+            continue
+        if distinct < needed or cut_word > ECHO_MAX_WORDS or len(words) - cut_word < ECHO_MIN_REST:
+            return [p]
+        return [Piece(p.start, words[cut_word - 1].end()), Piece(words[cut_word].start(), p.end)]
+    return [p]
+
+
 def featurise(text: str, question: Optional[str], company: Optional[Company]) -> Featurised:
     pieces = split_sentences(text)
     q_stems = frozenset(content_stems(question)) if question else frozenset()
@@ -84,6 +127,10 @@ def featurise(text: str, question: Optional[str], company: Optional[Company]) ->
     lead = 0
     while lead < n and _is_filler(text[pieces[lead].start:pieces[lead].end]):
         lead += 1
+    if lead < n and q_topic:
+        # Published answers often fold the play-back into the first sentence of the story.
+        pieces[lead:lead + 1] = echo_split(text, pieces[lead], q_topic)
+        n = len(pieces)
     closing_from = closing_start(n)
     opening_end = min(n, lead + OPENING_SENTENCES)
     found = _found(text, pieces, fams, opening_end, closing_from)
