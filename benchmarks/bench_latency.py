@@ -262,7 +262,7 @@ def run_answer(kind: str, ending: str, nominal: int, speech, mic, transcriber, c
     from starcoach.capture.microphone import MicrophoneSource
     from starcoach.pipeline.keys import Keys
     from starcoach.pipeline.practice import Practice, PracticeOptions
-    from starcoach.store import Store
+    from starcoach.store.database import Store
 
     class Person(Keys):
         """No terminal; in the "enter" runs, presses Enter ENTER_AFTER_S after the last word."""
@@ -418,8 +418,8 @@ def main() -> int:
         print(f"answer ~{n} s: {s.duration_s:.1f} s of audio, speech ends at {s.speech_end_s:.1f} s, "
               f"{len(s.spans)} speech spans")
 
-    from starcoach.banks import load_catalogue, search_dirs
     from starcoach.capture.endpointer import Endpointer
+    from starcoach.catalogue.banks import load_catalogue, search_dirs
     from starcoach.speech.transcribe import WhisperTranscriber
 
     install_hooks()

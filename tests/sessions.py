@@ -12,10 +12,10 @@ import numpy as np
 from rich.console import Console
 
 from fakes import BlockSource, EnergyEndpointer, FakeClock, FakeTranscriber, ScriptedKeys
-from starcoach.banks import load_catalogue
 from starcoach.capture.speak import SilentSpeaker
+from starcoach.catalogue.banks import load_catalogue
 from starcoach.pipeline.practice import Practice, PracticeOptions
-from starcoach.store import Store
+from starcoach.store.database import Store
 
 CONFLICT = ("So you want to hear about a conflict with a coworker. Last spring a backend engineer on my team "
             "wanted to delay our release because of flaky tests. I had to ship on time. I sat down with him and "

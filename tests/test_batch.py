@@ -203,10 +203,10 @@ def test_a_folder_in_process_json_csv_order_and_failures(tone_dir, tmp_path, cli
 
 def test_the_transcript_cache_reuses_what_the_same_settings_made(tone_dir, tmp_path):
     from fakes import FakeTranscriberFactory
-    from starcoach.banks import load_catalogue
+    from starcoach.catalogue.banks import load_catalogue
     from starcoach.pipeline.batch import Batch
     from starcoach.pipeline.plan import plan
-    from starcoach.store import Store
+    from starcoach.store.database import Store
 
     made: list = []
 
@@ -290,7 +290,7 @@ def test_ctrl_c_stops_the_worker_processes_at_once(tone_dir, tmp_path, fake_mode
     import threading
 
     from fakes import FakeTranscriberFactory
-    from starcoach.banks import load_catalogue
+    from starcoach.catalogue.banks import load_catalogue
     from starcoach.pipeline.batch import Batch
     from starcoach.pipeline.plan import plan
 

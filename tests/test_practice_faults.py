@@ -20,10 +20,10 @@ from rich.console import Console
 
 from fakes import BlockSource, FakeTranscriber, ScriptedKeys, spoken
 from sessions import CONFLICT, FAILURE, QUESTIONS, Session, no_traceback, same_audio, wav_seconds
-from starcoach.banks import load_catalogue
+from starcoach.catalogue.banks import load_catalogue
 from starcoach.errors import ExitStatus
 from starcoach.pipeline.practice import PracticeOptions
-from starcoach.store import Store
+from starcoach.store.database import Store
 
 
 def test_ctrl_c_mid_answer_keeps_the_audio_and_exits_130(tmp_path):

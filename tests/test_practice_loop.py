@@ -23,8 +23,8 @@ from rich.console import Console
 
 from fakes import BlockSource, FakeClock, FakeTranscriber, ScriptedKeys, spoken
 from sessions import CONFLICT, FAILURE, QUESTIONS, Session, no_traceback, same_audio, wav_seconds
-from starcoach.banks import load_catalogue
 from starcoach.capture.speak import SilentSpeaker
+from starcoach.catalogue.banks import load_catalogue
 from starcoach.errors import ExitStatus
 from starcoach.pipeline.practice import PracticeOptions
 

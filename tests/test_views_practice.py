@@ -11,7 +11,7 @@ import io
 from pathlib import Path
 from types import SimpleNamespace
 
-from starcoach.banks import Question
+from starcoach.catalogue.banks import Question
 from starcoach.model import Analysis
 from starcoach.views.practice import countdown_view, gist, intro_view, meter_view, question_view, short, summary_view
 

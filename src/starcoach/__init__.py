@@ -42,7 +42,7 @@ __all__ = ["Analysis", "__version__", "analyse_file", "analyse_text", "load_cata
 _HOMES = {
     "analyse_text": "starcoach.pipeline.process",
     "analyse_file": "starcoach.pipeline.process",
-    "load_catalogue": "starcoach.banks",
+    "load_catalogue": "starcoach.catalogue.banks",
     "Analysis": "starcoach.model",
 }
 

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     import argparse
     from pathlib import Path
 
-    from starcoach.banks import Catalogue, Company, Question
+    from starcoach.catalogue.banks import Catalogue, Company, Question
     from starcoach.edges import AudioSource, Speaker
 
 
@@ -88,7 +88,7 @@ def cmd_practice(args: "argparse.Namespace", env: Env) -> int:
 
 
 def _check_filters(args: "argparse.Namespace", catalogue: "Catalogue") -> None:
-    from starcoach.banks import COMPETENCIES
+    from starcoach.catalogue.banks import COMPETENCIES
 
     if args.bank and args.bank not in catalogue.banks:
         raise UsageError(f"unknown bank '{args.bank}' (known: {', '.join(sorted(catalogue.banks))})")
@@ -104,7 +104,7 @@ def _demo(catalogue: "Catalogue") -> tuple["Path", "Question", Optional["Company
     """The bundled example: its recording, its question, and the company it was answered for."""
     import json
 
-    from starcoach.banks import Question, examples_dir
+    from starcoach.catalogue.banks import Question, examples_dir
 
     ex = examples_dir()
     meta = json.loads((ex / "answer.json").read_text())

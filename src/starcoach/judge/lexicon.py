@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Sequence
 
-from starcoach.banks import Company
+from starcoach.catalogue.banks import Company
 from starcoach.text import content_stems, stem, tokens
 
 #: Grammar words: a pair of name words with one of these ("a plan", "the room")

@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Optional
 
-from starcoach.banks import Catalogue, Company, UnknownCompany
+from starcoach.catalogue.banks import Catalogue, Company, UnknownCompany
 from starcoach.edges import Transcriber, TranscriberFactory
 from starcoach.model import Analysis, Transcript, transcript_from_json, transcript_to_json
 from starcoach.pipeline.plan import Job
@@ -203,7 +203,8 @@ class Batch:
             self.storage_failed(e, result=False)
 
     def storage_failed(self, exc: BaseException, result: bool = True) -> None:
-        from starcoach.store import DB_NAME, damaged_database_error
+        from starcoach.store.database import DB_NAME
+        from starcoach.store.errors import damaged_database_error
 
         store, self.store = self.store, None
         self.unstored += int(result)

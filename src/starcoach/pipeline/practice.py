@@ -40,11 +40,12 @@ from rich.console import Console
 from rich.live import Live
 from rich.text import Text
 
-from starcoach.banks import Catalogue, Company, Question
+from starcoach.catalogue.banks import Catalogue, Company, Question
 from starcoach.edges import AudioSource, Clock, Speaker, SystemClock, Transcriber
 from starcoach.model import COMPONENT_TITLES, COMPONENTS, Analysis
 from starcoach.pipeline.keys import Keys, sigint_sets
 from starcoach.report import analysis_view
+from starcoach.targets import TIPS
 from starcoach.views.practice import countdown_view, intro_view, meter_view, question_view, summary_view
 
 if TYPE_CHECKING:
@@ -177,7 +178,8 @@ class Practice:
 
     def _storage_failed(self, exc: BaseException) -> None:
         """Say in one line that the data folder refused a write; the session stops."""
-        from starcoach.store import DB_NAME, storage_error
+        from starcoach.store.database import DB_NAME
+        from starcoach.store.errors import storage_error
         from starcoach.text import first_line
 
         e = storage_error(self.store.root / DB_NAME, exc)
@@ -189,7 +191,7 @@ class Practice:
         self.console.print(intro_view(self.o.company, self.o.mic_file))
 
     def pick_questions(self) -> list[tuple[Question, list]]:
-        from starcoach.questions import choose_questions
+        from starcoach.catalogue.questions import choose_questions
 
         o = self.o
         pool = self.catalogue.questions + self.extra_questions
@@ -200,10 +202,10 @@ class Practice:
             return [(by_id[i], []) for i in o.question_ids if i in by_id]
         weights = None
         if o.focus == "gaps" and o.company:
-            from starcoach.coverage import gap_weights
+            from starcoach.vault.coverage import gap_weights
 
-            weights = gap_weights(o.company, self.store, o.vault_path)
-            from starcoach.coverage import gap_targets
+            weights = gap_weights(o.company, self.store, self.vault)
+            from starcoach.vault.coverage import gap_targets
 
             names = ", ".join(f"\u2018{n}\u2019" for n in gap_targets(o.company, weights))
             self.console.print(Text(f"Focus on gaps: questions aimed at the values your stories and answers cover "
@@ -387,15 +389,7 @@ def next_focus(analyses: list[Analysis]) -> str:
     missing = {c: sum(1 for a in analyses if not a.structure[c].present) for c in COMPONENTS}
     worst = max(COMPONENTS, key=lambda c: (missing[c], -COMPONENTS.index(c)))
     if missing[worst]:
-        tips = {
-            "repeat": "open every answer by playing the question back in your own words.",
-            "situation": "set the scene in one or two sentences before the action.",
-            "task": "say what you had to achieve and why it mattered.",
-            "action": "say step by step what you did, with \u201cI\u201d.",
-            "result": "end the story with a measured result.",
-            "link_back": "close by tying the story to one of the company's values.",
-        }
         return (f"{COMPONENT_TITLES[worst]} was missing in {missing[worst]} of {len(analyses)} answers: "
-                + tips[worst])
+                + TIPS[worst].short)
     advice = [a.advice[0] for a in analyses if a.advice]
     return advice[0] if advice else "keep it up: every part of R-STAR-L was there."

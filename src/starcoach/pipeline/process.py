@@ -17,7 +17,7 @@ import stat
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterator, Optional, Union
 
-from starcoach.banks import Company
+from starcoach.catalogue.banks import Company
 from starcoach.errors import StarcoachError
 from starcoach.judge import EmptyAnswer, analyse
 from starcoach.model import Analysis, Transcript
@@ -185,7 +185,7 @@ def analyse_transcript(transcript: Transcript | str, *, input: str, question: Op
         if vault is not None and vault.stories:
             from dataclasses import replace
 
-            from starcoach.vault import story_feedback
+            from starcoach.vault.matching import story_feedback
 
             line = story_feedback(a.transcript, vault)
             if line:
@@ -205,7 +205,7 @@ def analyse_text(text: str, *, question: Optional[str] = None, company: Union["C
                  input: str = "-") -> Analysis:
     """Judge a written (or already transcribed) answer against R-STAR-L.
 
-    ``company`` is a :class:`~starcoach.banks.Company` or a company id (see
+    ``company`` is a :class:`~starcoach.catalogue.banks.Company` or a company id (see
     ``starcoach companies``); an answer that cannot be judged (empty, not
     English) comes back with ``error`` set, as on the command line.
     """
@@ -251,6 +251,6 @@ def _company(company: Union["Company", str, None]) -> Optional["Company"]:
     """A company given by id is looked up in the catalogue (``banks.UnknownCompany`` if there is none)."""
     if company is None or not isinstance(company, str):
         return company
-    from starcoach.banks import load_catalogue
+    from starcoach.catalogue.banks import load_catalogue
 
     return load_catalogue().company(company)

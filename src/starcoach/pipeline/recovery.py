@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from starcoach.banks import Catalogue
+    from starcoach.catalogue.banks import Catalogue
     from starcoach.edges import Transcriber
     from starcoach.pipeline.keys import Keys
-    from starcoach.store import Store
+    from starcoach.store.database import Store
 
 
 def recover_unfinished(store: "Store", transcriber: "Transcriber", catalogue: "Catalogue", keys: "Keys",

@@ -15,12 +15,12 @@ from rich.table import Table
 from rich.text import Text
 
 from starcoach.model import COMPONENTS, Analysis
-from starcoach.report import COLOURS
+from starcoach.targets import COLOURS
 
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from starcoach.banks import Company, Question
+    from starcoach.catalogue.banks import Company, Question
 
 
 def intro_view(company: Optional["Company"], mic_file: Optional["Path"]) -> Panel:
