@@ -10,7 +10,7 @@ merge chunks as it likes, as with Whisper, and the words and timings come
 out the same.  :class:`EnergyEndpointer` ends an answer after silence
 without the VAD model, :class:`BlockSource` plays samples in as a
 microphone would (no clock), :class:`ScriptedKeys` types, and
-:class:`FakeClock` is time that passes only when told.
+:class:`FakeClock` is time that passes only when something sleeps.
 """
 
 from __future__ import annotations
@@ -302,7 +302,7 @@ class ScriptedKeys:
 
 
 class FakeClock:
-    """Satisfies ``edges.Clock``: time passes only when something sleeps (or :meth:`advance`)."""
+    """Satisfies ``edges.Clock``: time passes only when something sleeps."""
 
     def __init__(self, start_s: float = 1000.0):
         self.now_s = start_s
@@ -314,34 +314,3 @@ class FakeClock:
     def sleep(self, seconds: float) -> None:
         self.slept.append(seconds)
         self.now_s += max(0.0, seconds)
-
-    def advance(self, seconds: float) -> None:
-        self.now_s += seconds
-
-
-class FakePlayer:
-    """Satisfies ``edges.Player``: "plays" ``duration_s`` in ``steps`` polls of its position."""
-
-    def __init__(self, duration_s: float, steps: int = 4):
-        self.duration_s = duration_s
-        self._steps = steps
-        self._polls = 0
-        self.started = self.stopped = False
-
-    def start(self) -> None:
-        self.started = True
-
-    def position_s(self) -> float:
-        self._polls += 1
-        return min(self.duration_s, self.duration_s * self._polls / self._steps)
-
-    @property
-    def done(self) -> bool:
-        return self.stopped or self._polls >= self._steps
-
-    def play(self) -> None:
-        self.start()
-        self._polls = self._steps
-
-    def stop(self) -> None:
-        self.stopped = True

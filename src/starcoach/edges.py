@@ -10,7 +10,7 @@ edge           real                                        stand-in
 AudioSource    ``capture.microphone.MicrophoneSource``     ``capture.mic_file.FileSource`` (--mic-file)
 Transcriber    ``transcribe.WhisperTranscriber``           ``tests/fakes.FakeTranscriber``
 Speaker        ``capture.speak.TtsSpeaker``                ``capture.speak.SilentSpeaker`` (--no-speak)
-Player         ``capture.playback.Player``                 ``tests/fakes.FakePlayer``
+Player         ``capture.playback.Player``                 ``tests/test_history.FakePlayer``
 Clock          ``SystemClock``                             ``tests/fakes.FakeClock``
 =============  ==========================================  ===========================================
 
