@@ -33,7 +33,7 @@ try:
     from starcoach.judge import analyse
 except ImportError:
     from starcoach.analysis import analyse
-from starcoach.banks import load_catalogue
+from starcoach.catalogue.banks import load_catalogue
 text = sys.stdin.read()
 company = load_catalogue().company("amazon")
 stt = re.sub(r"[^\w\s']", "", text.lower())
@@ -72,7 +72,7 @@ def timed(src: Path, text: str, runs: int) -> dict[str, list[float]]:
 
 
 def typical(n: int = 100) -> float:
-    from starcoach.banks import load_catalogue
+    from starcoach.catalogue.banks import load_catalogue
     from starcoach.judge import analyse
     from starcoach.judge.evaluation import load_labelled
 

@@ -215,8 +215,8 @@ def install_hooks() -> None:
 
     real_run = recorder.Recorder.run
 
-    def run(self, stop_event=None):
-        r = real_run(self, stop_event)
+    def run(self, *args, **kwargs):
+        r = real_run(self, *args, **kwargs)
         _hooks["ended_at"] = time.monotonic()
         return r
 
@@ -260,8 +260,9 @@ def run_answer(kind: str, ending: str, nominal: int, speech, mic, transcriber, c
 
     from starcoach.capture.mic_file import FileSource
     from starcoach.capture.microphone import MicrophoneSource
-    from starcoach.pipeline.practice import Keys, Practice, PracticeOptions
-    from starcoach.store import Store
+    from starcoach.pipeline.keys import Keys
+    from starcoach.pipeline.practice import Practice, PracticeOptions
+    from starcoach.store.database import Store
 
     class Person(Keys):
         """No terminal; in the "enter" runs, presses Enter ENTER_AFTER_S after the last word."""
@@ -302,7 +303,7 @@ def run_answer(kind: str, ending: str, nominal: int, speech, mic, transcriber, c
     out = TimedConsole()
     console = Console(file=out, width=100, force_terminal=False, highlight=False)
     store = Store.open(workdir / f"data-{kind}-{ending}-{nominal}")
-    options = PracticeOptions(questions=1, question_ids=[QUESTION_ID], speak=False,
+    options = PracticeOptions(questions=1, question_ids=(QUESTION_ID,),
                               max_answer_s=LIMIT_S if ending == "limit" else 180.0)
     practice = Practice(options, catalogue, store, console, keys, source_factory=factory, transcriber=tt)
     try:
@@ -417,8 +418,8 @@ def main() -> int:
         print(f"answer ~{n} s: {s.duration_s:.1f} s of audio, speech ends at {s.speech_end_s:.1f} s, "
               f"{len(s.spans)} speech spans")
 
-    from starcoach.banks import load_catalogue, search_dirs
     from starcoach.capture.endpointer import Endpointer
+    from starcoach.catalogue.banks import load_catalogue, search_dirs
     from starcoach.transcribe import WhisperTranscriber
 
     install_hooks()

@@ -97,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
         run_s = time.perf_counter() - t0
 
         # The analysis the user sees next (R-STAR-L + delivery), on the whole transcript.
-        from starcoach.banks import load_catalogue
+        from starcoach.catalogue.banks import load_catalogue
         from starcoach.pipeline.process import analyse_transcript
 
         company = load_catalogue().company("doordash")

@@ -22,7 +22,7 @@ import sys
 import time
 from pathlib import Path
 
-from starcoach.banks import load_catalogue
+from starcoach.catalogue.banks import load_catalogue
 from starcoach.judge import fit as F
 from starcoach.judge.core import calibrated
 from starcoach.judge.cues import families

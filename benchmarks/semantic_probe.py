@@ -63,7 +63,7 @@ from typing import Optional
 
 import numpy as np
 
-from starcoach.banks import load_catalogue
+from starcoach.catalogue.banks import load_catalogue
 from starcoach.judge import analyse
 from starcoach.judge.evaluation import load_labelled
 from starcoach.text import STOPWORDS, split_sentences, tokens

@@ -26,7 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
-from starcoach.banks import load_catalogue  # noqa: E402
+from starcoach.catalogue.banks import load_catalogue  # noqa: E402
 from starcoach.judge import fit as F  # noqa: E402
 from starcoach.judge.emissions import WEIGHTS_PATH  # noqa: E402
 from starcoach.model import COMPONENTS  # noqa: E402

@@ -4,7 +4,7 @@ import time
 import pytest
 
 from answers import HYPOTHETICAL, LESSON_ENDING, NO_COMPANY_TIE, QUESTION, STRONG, STT, VERBATIM, WE_ONLY
-from starcoach.banks import load_catalogue
+from starcoach.catalogue.banks import load_catalogue
 from starcoach.judge import EmptyAnswer, analyse
 from starcoach.model import COMPONENTS
 

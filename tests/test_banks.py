@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from starcoach.banks import COMPETENCIES, BankError, load_catalogue, load_company, search_dirs
+from starcoach.catalogue.banks import COMPETENCIES, BankError, load_catalogue, load_company, search_dirs
 
 
 def test_builtin_banks_are_complete():

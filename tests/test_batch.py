@@ -1,4 +1,11 @@
-"""Batch analysis through the real command, on real espeak-ng speech and the real model."""
+"""Batch analysis: a folder through the real command and model once; the rest in-process with fakes.
+
+The first test runs ``starcoach analyse FOLDER`` as a user does, on real
+espeak-ng speech and the real model (JSON Lines, CSV, the transcript cache).
+The others give :class:`~starcoach.pipeline.batch.Batch` a scripted
+transcriber (tests/fakes.py) and check planning, manifests, the cache,
+resuming after Ctrl-C and stopping the worker processes, in seconds.
+"""
 
 from __future__ import annotations
 
@@ -13,8 +20,6 @@ import time
 from pathlib import Path
 
 import pytest
-
-pytestmark = pytest.mark.audio
 
 ANSWERS = {
     "ownership": (
@@ -65,6 +70,7 @@ def run(*args: str, home: Path, timeout: float = 300) -> subprocess.CompletedPro
     return subprocess.run([exe, *args], capture_output=True, text=True, timeout=timeout, env=env)
 
 
+@pytest.mark.audio
 def test_folder_batch_json_csv_and_cache(answers_dir, tmp_path):
     home = tmp_path / "data"
     out_csv = tmp_path / "out.csv"
@@ -106,85 +112,226 @@ def test_folder_batch_json_csv_and_cache(answers_dir, tmp_path):
     assert oct((home / "starcoach.db").stat().st_mode & 0o777) == oct(0o600)
 
 
-def test_manifest_gives_questions(answers_dir, tmp_path):
+# --------------------------------------------------------------------------- in-process, with a scripted transcriber
+
+OWN = ANSWERS["ownership"][1]
+
+
+@pytest.fixture
+def tone_dir(tmp_path) -> Path:
+    """Tone recordings of the ownership answer (tests/fakes.spoken), sidecars as in ``answers_dir``."""
+    from fakes import spoken, write_wav
+
+    d = tmp_path / "tones"
+    (d / "nested").mkdir(parents=True)
+    write_wav(d / "ownership.wav", spoken(OWN))
+    (d / "ownership.json").write_text(json.dumps({"question": ANSWERS["ownership"][0], "company": "amazon"}))
+    write_wav(d / "nested" / "conflict.wav", spoken(OWN, lead_s=0.7))
+    (d / "nested" / "conflict.txt").write_text(ANSWERS["conflict"][0] + "\n")
+    (d / "broken.mp3").write_text("this is not audio at all")
+    return d
+
+
+@pytest.fixture
+def fake_model(monkeypatch):
+    """``analyse`` gets the scripted transcriber instead of Whisper; returns the factory it gets."""
+    from fakes import FakeTranscriberFactory
+    from starcoach.pipeline.batch import WhisperFactory
+
+    box = {"factory": FakeTranscriberFactory(OWN)}
+    monkeypatch.setattr(WhisperFactory, "resolve", classmethod(lambda cls, model: box["factory"]))
+    return box
+
+
+def test_plan_takes_questions_from_manifest_then_sidecars_then_the_flag(tone_dir, tmp_path):
+    from starcoach.pipeline.plan import plan, read_manifest
+    from starcoach.pipeline.process import expand_inputs
+
     manifest = tmp_path / "manifest.csv"
     manifest.write_text("file,question,company\n"
-                        f"{answers_dir / 'ownership.wav'},Tell me about a time you fixed something,doordash\n")
-    p = run("analyse", str(answers_dir / "ownership.wav"), "--manifest", str(manifest), "--json",
-            home=tmp_path / "d")
-    assert p.returncode == 0, p.stderr
-    (o,) = [json.loads(x) for x in p.stdout.splitlines()]
+                        f"{tone_dir / 'ownership.wav'},Tell me about a time you fixed something,doordash\n")
+    text = tmp_path / "a.txt"
+    text.write_text("I fixed it.")
+    items = list(expand_inputs([str(tone_dir), str(text), "-"]))
+    jobs = plan(items, question="Q for all", company_id=None, manifest=read_manifest(manifest))
+    got = {Path(j.input).name: (j.question, j.company_id, j.audio) for j in jobs}
+    assert [Path(j.input).name for j in jobs] == ["broken.mp3", "conflict.wav", "ownership.wav", "a.txt", "-"]
+    assert [j.index for j in jobs] == [0, 1, 2, 3, 4]
+    assert got["ownership.wav"] == ("Tell me about a time you fixed something", "doordash", True)  # manifest
+    assert got["conflict.wav"] == (ANSWERS["conflict"][0], None, True)  # NAME.txt beside it
+    assert got["broken.mp3"] == ("Q for all", None, True)
+    assert got["a.txt"] == ("Q for all", None, False) and got["-"] == ("Q for all", None, False)
+    no_manifest = plan(items, question=None, company_id=None)
+    assert {Path(j.input).name: (j.question, j.company_id) for j in no_manifest}["ownership.wav"] == (
+        ANSWERS["ownership"][0], "amazon")  # NAME.json beside it
+
+
+def test_manifest_gives_questions_through_the_command(tone_dir, tmp_path, cli, fake_model):
+    manifest = tmp_path / "manifest.csv"
+    manifest.write_text("file,question,company\n"
+                        f"{tone_dir / 'ownership.wav'},Tell me about a time you fixed something,doordash\n")
+    r = cli("analyse", str(tone_dir / "ownership.wav"), "--manifest", str(manifest), "--json")
+    assert r.code == 0, r
+    (o,) = [json.loads(x) for x in r.out.splitlines()]
     assert o["question"] == "Tell me about a time you fixed something" and o["company"] == "doordash"
+    assert o["transcript"] == " ".join(OWN.split())
     bad = tmp_path / "bad.csv"
     bad.write_text("name,q\nx,y\n")
-    p = run("analyse", str(answers_dir / "ownership.wav"), "--manifest", str(bad), home=tmp_path / "d")
-    assert p.returncode == 2 and "needs a 'file' column" in p.stderr
+    r = cli("analyse", str(tone_dir / "ownership.wav"), "--manifest", str(bad))
+    assert r.code == 2 and "needs a 'file' column" in r.err
 
 
-def test_interrupted_batch_resumes(answers_dir, tmp_path):
-    """Ctrl-C mid-batch stops cleanly (130); the re-run only transcribes what was left."""
-    home = tmp_path / "data"
-    many = tmp_path / "many"
-    many.mkdir()
-    for i in range(4):
-        shutil.copy(answers_dir / "ownership.wav", many / f"a{i}.wav")
-        # Different content per file, so the cache cannot serve one for another.
-        with open(many / f"a{i}.wav", "ab") as fh:
-            fh.write(b"\0" * (2 * (i + 1)))
-    exe = os.path.join(os.path.dirname(sys.executable), "starcoach")
-    proc = subprocess.Popen([exe, "analyse", str(many), "--json", "--workers", "1"], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env={**os.environ, "STARCOACH_HOME": str(home)})
-    first = proc.stdout.readline()  # the first result is out: interrupt the rest
-    assert json.loads(first)["error"] is None
-    proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130, err
-    assert "Traceback" not in err
+def test_a_folder_in_process_json_csv_order_and_failures(tone_dir, tmp_path, cli, fake_model):
+    out_csv = tmp_path / "out.csv"
+    r = cli("analyse", str(tone_dir), "--json", "--csv", str(out_csv))
+    assert r.code == 1, r  # the broken file fails, the others are analysed
+    objs = [json.loads(line) for line in r.out.splitlines()]
+    assert [Path(o["input"]).name for o in objs] == ["broken.mp3", "conflict.wav", "ownership.wav"]
+    by_name = {Path(o["input"]).name: o for o in objs}
+    own = by_name["ownership.wav"]
+    assert own["question"] == ANSWERS["ownership"][0] and own["company"] == "amazon" and own["error"] is None
+    assert own["delivery"]["wpm"] > 100 and own["structure"]["action"]["present"]
+    assert own["sentences"][0]["start_s"] == pytest.approx(0.5)  # the word timings came through
+    assert by_name["conflict.wav"]["sentences"][0]["start_s"] == pytest.approx(0.7)
+    bad = by_name["broken.mp3"]
+    assert bad["error"]["kind"] == "not_audio" and bad["score"] is None and bad["structure"] == {}
+    assert "Batch summary" in r.err and "Weakest parts" in r.err and "1 failed" in r.err
+    rows = list(csv.DictReader(out_csv.open()))
+    assert [r["input"] for r in rows] == [o["input"] for o in objs]
+    assert [r for r in rows if r["input"].endswith("broken.mp3")][0]["error"]
+
+
+def test_the_transcript_cache_reuses_what_the_same_settings_made(tone_dir, tmp_path):
+    from fakes import FakeTranscriberFactory
+    from starcoach.catalogue.banks import load_catalogue
+    from starcoach.pipeline.batch import Batch
+    from starcoach.pipeline.plan import plan
+    from starcoach.store.database import Store
+
+    made: list = []
+
+    class Counting(FakeTranscriberFactory):
+        def __call__(self, cpu_threads=None):
+            tx = super().__call__(cpu_threads)
+            made.append(tx)
+            return tx
+
+    store = Store.open(tmp_path / "data")
+    plain = tmp_path / "plain"  # no sidecars: the question given is the question used
+    plain.mkdir()
+    for f in (tone_dir / "ownership.wav", tone_dir / "nested" / "conflict.wav"):
+        shutil.copy(f, plain / f.name)
+    items = [str(plain / "ownership.wav"), str(plain / "conflict.wav")]
+
+    def run(question, key="fake-1"):
+        jobs = plan(items, question=question, company_id=None)
+        return Batch(jobs, load_catalogue(), transcribers=Counting(OWN, key=key), store=store, workers=1).run()
+
+    first = run("Q1")
+    assert (first.cached, first.transcribed) == (0, 2) and len(made[-1].files) == 2
+    again = run("Q2")  # only the question changed: re-analysed, not re-transcribed
+    assert (again.cached, again.transcribed) == (2, 0)
+    assert [a.question for a in again.analyses] == ["Q2", "Q2"]
+    assert [a.transcript for a in again.analyses] == [a.transcript for a in first.analyses]
+    other = run("Q2", key="fake-2")  # other transcription settings: made again
+    assert (other.cached, other.transcribed) == (0, 2)
+    store.close()
+
+
+def test_an_interrupted_batch_stops_with_130_and_the_rerun_resumes(tone_dir, tmp_path, cli, fake_model):
+    """Ctrl-C (a real SIGINT) while the second of four files is transcribed: exit 130, the session is
+    'interrupted' (before: stored as 'complete'), and the re-run only transcribes what was left."""
     import sqlite3
 
+    from fakes import FakeTranscriberFactory, spoken, write_wav
+
+    many = tmp_path / "many"
+    many.mkdir()
+    for i in range(4):  # different content per file, so the cache cannot serve one for another
+        write_wav(many / f"a{i}.wav", spoken(OWN, lead_s=0.5 + 0.1 * i))
+    seen: list = []
+
+    class Interrupting(FakeTranscriberFactory):
+        def __call__(self, cpu_threads=None):
+            tx = super().__call__(cpu_threads)
+
+            def hook(path):
+                seen.append(path.name)
+                if len(seen) == 2:
+                    os.kill(os.getpid(), signal.SIGINT)  # what the terminal's ^C does
+                    time.sleep(1)  # the signal is handled here
+                return None
+
+            tx.fail_on = hook
+            return tx
+
+    fake_model["factory"] = Interrupting(OWN)
+    r = cli("analyse", str(many), "--json", "--workers", "1")
+    assert r.code == 130, r
+    assert "Traceback" not in r.err and "interrupted" in r.err
+    (first,) = r.out.splitlines()  # the first result was printed before the interrupt
+    assert json.loads(first)["error"] is None
+    home = Path(os.environ["STARCOACH_HOME"])
     db = sqlite3.connect(home / "starcoach.db")
-    try:  # before: stored as "complete"
+    try:
         assert db.execute("SELECT status FROM sessions").fetchall() == [("interrupted",)]
     finally:
         db.close()
-    p = run("analyse", str(many), "--json", home=home)
-    assert p.returncode == 0, p.stderr
-    assert len(p.stdout.splitlines()) == 4
-    reused = int(p.stderr.split(" transcripts reused")[0].split()[-1])
-    assert reused >= 1
+    fake_model["factory"] = FakeTranscriberFactory(OWN)
+    r = cli("analyse", str(many), "--json")
+    assert r.code == 0, r
+    assert len(r.out.splitlines()) == 4
+    assert "1 transcripts reused" in r.err  # the one finished before Ctrl-C
 
 
+def test_ctrl_c_stops_the_worker_processes_at_once(tone_dir, tmp_path, fake_model, capfd):
+    """Ctrl-C while two worker processes are mid-file: they ignore SIGINT (the parent handles it), so the
+    pool would wait for their files to finish (30-38 s measured on long recordings); they are stopped."""
+    import threading
 
-def test_ctrl_c_stops_the_workers_at_once(answers_dir, tmp_path):
-    """Ctrl-C at a terminal (SIGINT to the whole process group) while two workers are mid-file.
+    from fakes import FakeTranscriberFactory
+    from starcoach.catalogue.banks import load_catalogue
+    from starcoach.pipeline.batch import Batch
+    from starcoach.pipeline.plan import plan
 
-    Before: the workers ignore SIGINT, and the pool waited for their files to finish (30-38 s
-    measured on long recordings).  Now they are stopped within about a second.
-    """
-    many = tmp_path / "many"
-    many.mkdir()
-    src = str(answers_dir / "ownership.wav")
-    for i in range(2):  # about 2.5 minutes each: minutes of work per file on one thread
-        subprocess.run(["sox", *([src] * 5), str(many / f"long{i}.wav"), "pad", "0", f"0.{i + 1}"], check=True)
-    exe = os.path.join(os.path.dirname(sys.executable), "starcoach")
-    proc = subprocess.Popen([exe, "analyse", str(many), "--json", "--workers", "2"], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, start_new_session=True,
-                            env={**os.environ, "STARCOACH_HOME": str(tmp_path / "data")})
-    time.sleep(10)  # the workers have loaded the model and are transcribing
-    assert proc.poll() is None
-    t0 = time.monotonic()
-    os.killpg(proc.pid, signal.SIGINT)  # what the terminal's ^C does
-    out, err = proc.communicate(timeout=120)
-    took = time.monotonic() - t0
-    print(f"\nexited {took:.2f} s after Ctrl-C with {proc.returncode}")
-    assert proc.returncode == 130, err
-    assert "Traceback" not in err, err
+    made = tmp_path / "made"
+    made.mkdir()
+    items = [str(tone_dir / "ownership.wav"), str(tone_dir / "nested" / "conflict.wav")]
+    factory = FakeTranscriberFactory(OWN, delay_s=60, made_dir=str(made))
+    batch = Batch(plan(items, question=None, company_id=None), load_catalogue(), transcribers=factory, workers=2)
+    assert batch.workers == 2
+    pids: list[int] = []
+
+    def interrupt_once_both_work() -> None:
+        deadline = time.monotonic() + 60
+        while len(list(made.iterdir())) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        pids.extend(int(p.name.split("-")[1]) for p in made.iterdir())
+        time.sleep(0.3)  # both are inside their 60 s file now
+        box["t0"] = time.monotonic()
+        for pid in [*pids, os.getpid()]:  # as the terminal's ^C does: the whole process group
+            os.kill(pid, signal.SIGINT)
+
+    box: dict = {}
+    threading.Thread(target=interrupt_once_both_work, daemon=True).start()
+    with pytest.raises(KeyboardInterrupt):
+        batch.run()
+    took = time.monotonic() - box["t0"]
+    print(f"\nstopped {took:.2f} s after Ctrl-C")
     assert took < 3.0
-    # No worker is left running (multiprocessing's resource tracker may take a moment to see its parent gone).
-    deadline = time.monotonic() + 5
-    while True:
-        left = subprocess.run(["pgrep", "-a", "-s", str(proc.pid)], capture_output=True, text=True).stdout
-        if not left.strip() or time.monotonic() > deadline:
-            break
-        time.sleep(0.1)
-    assert not left.strip(), left
+    assert len(set(pids)) == 2 and os.getpid() not in pids  # two processes, not threads here
+    for pid in pids:  # no worker is left running
+        deadline = time.monotonic() + 5
+        while _alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not _alive(pid), pid
+    assert "Traceback" not in capfd.readouterr().err  # the workers ignored SIGINT: the parent handled it
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    with open(f"/proc/{pid}/stat") as fh:  # a zombie has ended; only its parent's wait is missing
+        return fh.read().split(")")[-1].split()[0] != "Z"

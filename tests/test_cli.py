@@ -5,6 +5,9 @@ import os
 import subprocess
 import sys
 import time
+from pathlib import Path
+
+import pytest
 
 from answers import QUESTION, STRONG
 
@@ -115,3 +118,100 @@ def test_a_database_failure_mid_command_is_one_line_not_a_traceback(cli, tmp_pat
     assert r.err.strip().splitlines() == ["starcoach: the session database failed (it stayed locked by another "
                                           "starcoach process; try again when that one has finished); the "
                                           "recordings in the data folder are kept"]
+
+
+def test_focus_gaps_without_a_company_is_refused_before_the_model_and_the_recovery_prompt(cli, tmp_path,
+                                                                                         monkeypatch):
+    """Before: refused only after the model had loaded and the recovery prompt had run (which may
+    already have stored a recovered answer)."""
+    from starcoach.cli import practice
+
+    def must_not_run(*args, **kwargs):
+        raise AssertionError("ran before the arguments were checked")
+
+    monkeypatch.setattr(practice, "load_transcriber", must_not_run)
+    monkeypatch.setattr("starcoach.pipeline.recovery.recover_unfinished", must_not_run)
+    monkeypatch.setattr(practice, "open_store", must_not_run)
+    wav = tmp_path / "a.wav"
+    wav.write_bytes(b"RIFF")
+    r = cli("practice", "--focus", "gaps", "--mic-file", str(wav), "--no-speak")
+    assert r.code == 2, r
+    assert r.err.strip() == "starcoach: --focus gaps needs --company (the values to cover)"
+
+
+def test_every_error_has_a_kind_and_one_place_maps_kinds_to_exit_statuses():
+    import contextlib
+
+    from starcoach.errors import ExitStatus, StarcoachError, UsageError, exit_status
+    from starcoach.pipeline.plan import ManifestError
+    from starcoach.pipeline.process import InputError
+
+    @contextlib.contextmanager
+    def passing_through():
+        yield
+
+    # Before: InputError was a frozen dataclass, and a context manager setting its __traceback__
+    # raised FrozenInstanceError instead.
+    with pytest.raises(InputError) as info:
+        with passing_through():
+            raise InputError("missing", "x.wav: no such file")
+    assert (info.value.kind, str(info.value)) == ("missing", "x.wav: no such file")
+    assert isinstance(info.value, StarcoachError)
+    assert exit_status(info.value) == ExitStatus.INPUT_FAILED
+    assert exit_status(UsageError("bad flag")) == ExitStatus.USAGE
+    assert exit_status(ManifestError("m.csv: empty manifest")) == ExitStatus.USAGE
+    assert exit_status(StarcoachError("disk full", kind="storage")) == ExitStatus.STORAGE
+    assert exit_status(StarcoachError("stopped", kind="interrupted")) == ExitStatus.INTERRUPTED
+
+
+def test_options_are_frozen_and_hold_only_what_is_read():
+    import dataclasses
+
+    from starcoach.pipeline.practice import PracticeOptions
+
+    o = PracticeOptions(question_ids=("gen-001",))
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        o.question_ids = ("gen-002",)  # type: ignore[misc]
+    assert {f.name for f in dataclasses.fields(o)} == {
+        "company", "bank", "competency", "questions", "think_time_s", "max_answer_s", "end_silence_s",
+        "mic_file", "focus", "vault_path", "question_ids"}
+
+
+def test_the_library_entry_points_exist_and_load_on_first_use(tmp_path):
+    code = ("import sys, starcoach; before = sorted(m for m in sys.modules if m.startswith('starcoach.')); "
+            "print(before); print(sorted(starcoach.__all__)); "
+            "print(all(callable(getattr(starcoach, n)) for n in starcoach.__all__ if n != '__version__'))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split("\n")
+    assert out[0] == "[]"  # `import starcoach` imports nothing else
+    assert out[1] == "['Analysis', '__version__', 'analyse_file', 'analyse_text', 'load_catalogue']"
+    assert out[2] == "True"
+
+
+def test_analyse_text_and_analyse_file_judge_as_the_command_does(tmp_path, cli):
+    import starcoach
+    from fakes import FakeTranscriber, spoken, write_wav
+
+    catalogue = starcoach.load_catalogue()
+    assert "amazon" in catalogue.companies
+    a = starcoach.analyse_text(STRONG, question=QUESTION, company="amazon")
+    assert isinstance(a, starcoach.Analysis) and a.error is None and a.company == "amazon"
+    answer = tmp_path / "a.txt"
+    answer.write_text(STRONG)
+    r = cli("analyse", str(answer), "--question", QUESTION, "--company", "amazon", "--json")
+    from_file = starcoach.analyse_file(answer, question=QUESTION, company=catalogue.company("amazon"))
+    assert from_file.to_json() == json.loads(r.out)
+    assert starcoach.analyse_file(tmp_path / "gone.txt").error.kind == "missing"
+    wav = write_wav(tmp_path / "a.wav", spoken(STRONG.replace("\n", " ")[:600]))
+    heard = starcoach.analyse_file(wav, question=QUESTION, transcriber=FakeTranscriber(STRONG[:600]))
+    assert heard.error is None and heard.delivery is not None and heard.duration_s > 10
+
+
+def test_a_bad_model_or_microphone_file_is_refused_before_the_data_folder_is_made(cli, tmp_path):
+    data = Path(os.environ["STARCOACH_HOME"])
+    wav = tmp_path / "a.wav"
+    wav.write_bytes(b"RIFF")
+    r = cli("practice", "--model", str(tmp_path / "no-model"), "--mic-file", str(wav), "--no-speak")
+    assert r.code == 2 and len(r.err.strip().splitlines()) == 1, r
+    r = cli("practice", "--mic-file", str(tmp_path / "gone.wav"), "--no-speak")
+    assert r.code == 2 and r.err.strip() == f"starcoach: --mic-file {tmp_path / 'gone.wav'}: no such file", r
+    assert not data.exists()

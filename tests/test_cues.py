@@ -132,7 +132,7 @@ def test_every_theme_entry_can_match(theme):
 
 
 def test_a_paraphrased_value_is_evidence_for_it_through_its_theme():
-    from starcoach.banks import load_catalogue
+    from starcoach.catalogue.banks import load_catalogue
 
     uber = load_catalogue().companies["uber"]
     lex = lexicon(uber)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from starcoach.banks import BankError, builtin_dir, load_catalogue
+from starcoach.catalogue.banks import BankError, builtin_dir, load_catalogue
 from starcoach.judge import analyse
 from starcoach.judge.followups import REASON_NAMES, choose, load_templates, parse_templates, quote, reasons
 

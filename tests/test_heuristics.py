@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from starcoach.banks import load_catalogue
+from starcoach.catalogue.banks import load_catalogue
 from starcoach.judge import fit as F
 from starcoach.judge.emissions import load_weights
 from starcoach.judge.evaluation import evaluate, load_labelled

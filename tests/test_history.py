@@ -30,10 +30,11 @@ import numpy as np
 import pytest
 
 from starcoach import history
-from starcoach.banks import load_catalogue, search_dirs
+from starcoach.catalogue.banks import load_catalogue, search_dirs
 from starcoach.model import COMPONENT_TITLES, COMPONENTS, Analysis, Transcript, Word
 from starcoach.pipeline.process import analyse_transcript
-from starcoach.store import DB_NAME, Store, default_data_dir
+from starcoach.store.database import DB_NAME, Store, default_data_dir
+from starcoach.targets import TIPS
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
 
@@ -529,7 +530,7 @@ def test_progress_over_many_sessions_charts_each_measure_and_names_the_part_to_p
     assert rate[worst] < 4, "the written answers were meant to leave a part out"
     assert (f"Practise next: {COMPONENT_TITLES[worst]} — present in {rate[worst]} of 4 answers "
             f"({100 * rate[worst] / 4:.0f}%) over the last 3 sessions.") in flat
-    assert "Tip: " + history.TIPS[worst][0].upper() + " ".join(history.TIPS[worst][1:].split())[:40] in flat
+    assert "Tip: " + TIPS[worst].full[0].upper() + " ".join(TIPS[worst].full[1:].split())[:40] in flat
 
 
 def test_progress_for_one_company(built, cli):
@@ -769,7 +770,7 @@ def test_a_database_damaged_inside_is_one_clear_error(built, cli):
 
 
 def test_a_database_from_the_previous_schema_is_migrated_on_open_and_keeps_its_data(built, cli, monkeypatch):
-    import starcoach.store as store_mod
+    import starcoach.store.migrations as store_mod
 
     old_root = built["root"].parent / "old"
     # Exactly what the previous release (schema 1: migration 1 only) would have written.
@@ -808,7 +809,7 @@ WRITER = r"""
 import sys, time
 from pathlib import Path
 from starcoach.pipeline.process import analyse_transcript
-from starcoach.store import Store
+from starcoach.store.database import Store
 
 root, go, tag, n = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3], int(sys.argv[4])
 text = sys.stdin.read()
@@ -857,7 +858,7 @@ def test_two_processes_writing_at_once_lose_nothing(tmp_path, cli):
 
 OPENER = """
 import os, sys, time
-from starcoach.store import Store
+from starcoach.store.database import Store
 root, go = sys.argv[1], sys.argv[2]
 while not os.path.exists(go):
     time.sleep(0.001)
@@ -883,13 +884,13 @@ def test_processes_opening_a_new_data_folder_at_the_same_moment_all_get_it(tmp_p
 
 
 def test_a_database_held_by_another_process_is_one_clear_line_not_damage(tmp_path, cli, monkeypatch):
-    import starcoach.store
+    import starcoach.store.errors
 
     root = tmp_path / "data"
     root.mkdir()
     holder = sqlite3.connect(root / DB_NAME, isolation_level=None)
     holder.execute("BEGIN EXCLUSIVE")  # a fresh database, locked by another writer
-    monkeypatch.setattr(starcoach.store, "BUSY_TIMEOUT_S", 0.3)
+    monkeypatch.setattr(starcoach.store.errors, "BUSY_TIMEOUT_S", 0.3)
     try:
         r = cli("sessions", "--data-dir", str(root))
     finally:

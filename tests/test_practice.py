@@ -1,4 +1,10 @@
-"""`starcoach practice` as a person meets it: the real command in a real terminal.
+"""`starcoach practice` as a person meets it: the real command in a real terminal, once.
+
+One session end to end (the virtual microphone, the real model, the question
+spoken through PortAudio, the menu, Ctrl-C while the model is busy) and the
+one-line refusal when there is no microphone.  Everything else the loop does
+(Enter, silence, recovery, a second process, a full disk, the demo) is tested
+in-process in test_practice_loop.py, with the edges faked.
 
 Every test spawns ``.venv/bin/starcoach practice ...`` on a pseudo-terminal
 with pexpect (so the live meter, the Enter key, Ctrl-C and the menus behave
@@ -47,7 +53,7 @@ import pytest
 import soundfile as sf
 
 from alsa import HAVE_TOOLS, Speech, alsa_env
-from starcoach.audio import SAMPLE_RATE_HZ, load_audio
+from starcoach.audio import SAMPLE_RATE_HZ
 
 pexpect = pytest.importorskip("pexpect")
 
@@ -66,13 +72,7 @@ CONFLICT_SSML = (
     "and I wanted to ship. <break time=\"1200ms\"/> I sat down with him, we listed every failing test, "
     "and I suggested we quarantine three of them. We shipped two days later with no incidents.</speak>")
 
-#: gen-002: a failure that mattered (about 16 s).
-FAILURE_SSML = (
-    "<speak>A failure that mattered to me, um, was a data migration I led as a new team lead. "
-    "<break time=\"800ms\"/> I skipped the full rehearsal to save time, and the migration stalled halfway, so we rolled back. "
-    "I owned the mistake, and I learned to rehearse anything I cannot undo.</speak>")
-
-#: A longer story (about 35 s), of which the interruption tests use the first seconds.
+#: A longer story (about 35 s), of which the Ctrl-C uses the first seconds.
 LONG_SSML = (
     "<speak>The accomplishment I am proudest of is the on-call handbook I wrote for our payments team. "
     "<break time=\"600ms\"/> When I joined, every incident was handled by the same two senior engineers, "
@@ -97,12 +97,7 @@ FEEDBACK = re.compile(r"Feedback ready (\d+\.\d\d) s after the answer ended")
 @pytest.fixture(scope="module")
 def voices(tmp_path_factory) -> dict[str, Speech]:
     d = tmp_path_factory.mktemp("answers")
-    out = {name: Speech(d, name, ssml) for name, ssml in
-           (("conflict", CONFLICT_SSML), ("failure", FAILURE_SSML), ("long", LONG_SSML))}
-    silence = d / "silence.wav"
-    sf.write(silence, np.zeros(2 * SAMPLE_RATE_HZ, dtype=np.int16), SAMPLE_RATE_HZ, subtype="PCM_16")
-    out["silence"] = silence  # type: ignore[assignment]
-    return out
+    return {name: Speech(d, name, ssml) for name, ssml in (("conflict", CONFLICT_SSML), ("long", LONG_SSML))}
 
 
 # --------------------------------------------------------------------------- the virtual microphone
@@ -288,13 +283,6 @@ def wav_seconds(path: Path) -> float:
         return w.getnframes() / SAMPLE_RATE_HZ
 
 
-def same_audio(path: Path, source: np.ndarray) -> float:
-    """Correlation of a stored recording with the start of the audio that was played in."""
-    got = load_audio(path)
-    n = min(got.size, source.size)
-    return float(np.corrcoef(got[:n], source[:n])[0, 1])
-
-
 def assert_private(data: Path) -> None:
     assert stat.S_IMODE(data.stat().st_mode) == 0o700
     for p in data.rglob("*"):
@@ -316,38 +304,51 @@ def no_traceback(text: str) -> None:
 # --------------------------------------------------------------------------- (a) a whole session, real microphone path
 
 
-def test_two_questions_through_the_virtual_microphone_with_speech(voices, tmp_path, terminals):
+def test_a_session_through_the_virtual_microphone_then_ctrl_c(voices, tmp_path, terminals):
+    """Question 1 answered and judged by the real model; question 2 stopped by Ctrl-C mid-answer while the
+    live transcriber is busy: the stream is closed and the worker joined before the exit (130).
+
+    Before, 1 run in 3 of the Ctrl-C ended in "terminate called without an active exception" (exit 134)
+    or a segmentation fault: the process exited with the transcriber still inside the model.
+    """
     data = tmp_path / "data"
     played = tmp_path / "played.raw"
     mic = FifoMic(tmp_path)
     try:
         env = base_env(data, write_asound(tmp_path, mic.path, played))
-        t = terminals(["--question-id", "gen-003", "--question-id", "gen-002", "--questions", "2",
+        t = terminals(["--question-id", "gen-003", "--question-id", LONG_QID, "--questions", "2",
                        "--company", "amazon", "--end-silence", "1.5"], env)
-        for n, name in ((1, "conflict"), (2, "failure")):
-            t.expect(f"Question {n}/2")
-            t.expect("Enter = done")  # the question has been spoken; the meter is up
-            mic.say(voices[name].samples)
-            t.expect(r"you paused")
-            t.expect(REPORT)
-            t.expect(FEEDBACK)
-            t.expect(MENU)
-            t.type("")  # Enter: next question (then the end)
-        t.expect("Session summary")
-        t.expect("Mean score")
-        assert t.wait_exit() == 0
+        t.expect("Question 1/2")
+        t.expect("Enter = done")  # the question has been spoken; the meter is up
+        mic.say(voices["conflict"].samples)
+        t.expect(r"you paused")
+        t.expect(REPORT)
+        t.expect(FEEDBACK)
+        t.expect(MENU)
+        t.type("")  # Enter: next question
+        t.expect("Question 2/2")
+        t.expect("Enter = done")
+        mic.say(voices["long"].samples)
+        t.recording_for(6.0)
+        t.child.sendintr()  # the terminal's ^C: SIGINT to the foreground process group
+        m = t.expect(r"Answer stopped; (\d+) s of audio kept in (\S+)\.")
+        t.expect(r"Stopped\. Your answers so far are saved")
+        code = t.wait_exit(timeout_s=30)
     finally:
         mic.close()
     text = t.text
     no_traceback(text)
+    assert "terminate called" not in text and "Segmentation" not in text, text[-2000:]
+    assert code == 130, text[-2000:]
     assert "not spoken" not in text
     # Each question was spoken through PortAudio into the virtual speaker, one stream per question.
     questions = {"gen-003": "Tell me about a time you had a conflict with a coworker and how the two of you "
                             "resolved it.",
-                 "gen-002": "Describe a time you failed at something that mattered to you. What did you learn?"}
+                 LONG_QID: "Tell me about the accomplishment you are most proud of and what your personal "
+                           "contribution was."}
     files = sorted(tmp_path.glob("played.raw*"))
     assert [f.name for f in files] == ["played.raw", "played.raw.0001"]
-    for f, qid in zip(files, ("gen-003", "gen-002")):
+    for f, qid in zip(files, ("gen-003", LONG_QID)):
         x = np.fromfile(f, dtype="<i2").astype(np.float32) / 32768
         seconds = x.size / 22050  # espeak-ng's rate, played as synthesised
         expected = espeak_seconds(questions[qid], wpm=170)  # the speaker's default rate
@@ -355,128 +356,23 @@ def test_two_questions_through_the_virtual_microphone_with_speech(voices, tmp_pa
         print(f"\n{f.name}: {seconds:.2f} s of speech, {rms_db:.0f} dBFS (espeak-ng alone: {expected:.2f} s)")
         assert rms_db > -40  # speech, not silence
         assert seconds == pytest.approx(expected, rel=0.15)  # the whole question, not a clip of it
-    # Both answers are stored, analysed, with their audio.
+    # The first answer is stored, analysed by the real model, with its audio; the second kept, not judged.
     rows = answers(data)
-    assert [(r[1], r[2], r[3]) for r in rows] == [(1, "gen-003", "analysed"), (2, "gen-002", "analysed")]
-    assert sessions(data) == [(1, "complete")]
-    for r, name, keyword in zip(rows, ("conflict", "failure"), ("release", "migration")):
-        wav = data / r[5]
-        assert wav.exists() and wav_seconds(wav) == pytest.approx(r[4], abs=1e-3)
-        assert keyword in r[6].lower()  # the transcript is this answer's, not the other's
-        s = voices[name]
-        # The recording holds the answer (after up to ~2 s of silence left in the pipe).
-        assert s.duration_s < r[4] < s.duration_s + 2.5 + 1.5 + 1.0
-    latencies = [float(x) for x in FEEDBACK.findall(text)]
-    print(f"feedback latencies: {latencies}")
-    assert_private(data)
-
-
-# --------------------------------------------------------------------------- (b) Enter ends the answer
-
-
-def test_enter_stops_the_answer_early(voices, tmp_path, terminals):
-    data = tmp_path / "data"
-    s = voices["long"]
-    t = terminals(["--mic-file", str(s.wav), "--question-id", LONG_QID, "--questions", "1", "--no-speak",
-                   "--end-silence", "1.5"], base_env(data))
-    t.expect("Enter = done")
-    started = time.monotonic()
-    shown = t.recording_for(4.0)
-    t.type("")
-    before_enter = time.monotonic() - started
-    m = t.expect(r"Recorded (\d+\.\d) s \(([^)]*)\)")
-    assert m.group(2) == "you pressed Enter"
-    t.expect(REPORT)
-    t.expect(FEEDBACK)
-    t.expect(MENU)
-    t.type("")
-    assert t.wait_exit() == 0
-    no_traceback(t.text)
-    ((_, _, _, status, duration, audio, transcript, _),) = answers(data)
-    assert status == "analysed" and transcript
-    wav = data / audio
-    print(f"\nEnter after {before_enter:.2f} s (meter showed {shown:.1f} s); stored {duration:.2f} s, "
-          f"WAV {wav_seconds(wav):.2f} s; said 'Recorded {m.group(1)} s'")
-    assert wav_seconds(wav) == pytest.approx(duration, abs=1e-3)
-    assert duration == pytest.approx(before_enter, abs=0.5)
-    assert duration < s.duration_s - 10  # nowhere near the end of the story
-    assert same_audio(wav, s.samples) > 0.99
-
-
-# --------------------------------------------------------------------------- (c) Ctrl-C keeps what was said
-
-
-def test_ctrl_c_mid_answer_keeps_the_audio(voices, tmp_path, terminals):
-    data = tmp_path / "data"
-    s = voices["long"]
-    t = terminals(["--mic-file", str(s.wav), "--question-id", LONG_QID, "--questions", "1", "--no-speak"],
-                  base_env(data))
-    t.expect("Enter = done")
-    started = time.monotonic()
-    t.recording_for(3.0)
-    t.child.sendintr()  # the terminal's ^C: SIGINT to the foreground process group
-    before_ctrl_c = time.monotonic() - started
-    m = t.expect(r"Answer stopped; (\d+) s of audio kept in (\S+)\.")
-    t.expect(r"Stopped\. Your answers so far are saved")
-    code = t.wait_exit()
-    text = t.text
-    no_traceback(text)
-    assert code == 130
+    assert [(r[1], r[2], r[3]) for r in rows] == [(1, "gen-003", "analysed"), (2, LONG_QID, "recorded")]
     assert sessions(data) == [(1, "interrupted")]
-    ((_, _, _, status, duration, audio, _, _),) = answers(data)
-    assert status == "recorded"  # kept, not analysed
-    wav = data / audio
-    assert Path(m.group(2)) == wav
-    print(f"\nCtrl-C after {before_ctrl_c:.2f} s; stored {duration:.2f} s; WAV {wav_seconds(wav):.2f} s")
-    assert wav_seconds(wav) == pytest.approx(duration, abs=1e-3)  # closed cleanly: exact sizes
-    assert duration == pytest.approx(before_ctrl_c, abs=0.5)
-    assert int(m.group(1)) == round(duration) or abs(int(m.group(1)) - duration) < 1
-    assert same_audio(wav, s.samples) > 0.99
-
-
-# --------------------------------------------------------------------------- (d) kill -9, then recovery
-
-
-def test_kill_9_mid_answer_then_recover_at_next_start(voices, tmp_path, terminals):
-    data = tmp_path / "data"
-    s = voices["long"]
-    env = base_env(data)
-    t = terminals(["--mic-file", str(s.wav), "--question-id", LONG_QID, "--questions", "1", "--no-speak"], env)
-    t.expect("Enter = done")
-    started = time.monotonic()
-    shown = t.recording_for(4.5)
-    t.child.kill(signal.SIGKILL)
-    recorded = time.monotonic() - started
-    t.child.expect(pexpect.EOF)
-    t.child.close()
-    assert t.child.signalstatus == signal.SIGKILL
-    ((_, _, _, status, _, audio, _, _),) = answers(data)
-    assert status == "recording"
-    wav = data / audio
-    raw = wav.read_bytes()
-    assert raw[4:8] == b"\xff\xff\xff\xff"  # sizes still "unknown": nobody closed it
-
-    r = terminals(["--mic-file", str(voices["silence"]), "--questions", "1", "--no-speak"], env)
-    r.expect(r"was not finished")
-    r.expect(r"recover and analyse it now")
-    r.type("y")
-    r.expect(REPORT)  # the recovered answer's report
-    r.expect("Question 1/1")  # then a new session starts as usual
-    r.expect("we heard nothing")
-    r.expect(MENU)
-    r.type("q")
-    assert r.wait_exit() == 0
-    no_traceback(r.text)
-    rows = answers(data)
-    assert rows[0][3] == "analysed" and rows[0][6]
-    assert [x[1] for x in sessions(data)] == ["interrupted", "complete"]
-    kept = wav_seconds(wav)  # repaired: exact sizes now
-    print(f"\nkilled after {recorded:.2f} s of recording (meter showed {shown:.1f} s); recovered {kept:.2f} s "
-          f"(lost {recorded - kept:.2f} s)")
-    assert recorded - 1.0 <= kept <= recorded + 0.3
-    assert kept >= shown - 0.2
-    assert same_audio(wav, s.samples) > 0.99
-    assert rows[0][4] == pytest.approx(kept, abs=0.05)
+    first, second = rows
+    wav = data / first[5]
+    assert wav.exists() and wav_seconds(wav) == pytest.approx(first[4], abs=1e-3)
+    assert "release" in first[6].lower()  # the transcript is this answer's
+    s = voices["conflict"]
+    # The recording holds the answer (after up to ~2 s of silence left in the pipe).
+    assert s.duration_s < first[4] < s.duration_s + 2.5 + 1.5 + 1.0
+    assert Path(m.group(2)) == data / second[5]
+    assert wav_seconds(data / second[5]) == pytest.approx(second[4], abs=1e-3)  # closed: exact sizes
+    assert second[4] >= 6.0 - 0.5
+    latencies = [float(x) for x in FEEDBACK.findall(text)]
+    print(f"feedback latency: {latencies}")
+    assert_private(data)
 
 
 # --------------------------------------------------------------------------- (e) no microphone
@@ -504,205 +400,3 @@ def test_no_microphone_is_one_clear_line(tmp_path, terminals):
     assert line.startswith("starcoach: no microphone found")
     assert "`starcoach devices`" in line and "--mic-file" in line
     assert "Question 1/1" not in text  # it failed before asking anything
-
-
-# --------------------------------------------------------------------------- (f) a silent microphone
-
-
-def test_silence_ends_at_once_with_a_clear_message(voices, tmp_path, terminals):
-    data = tmp_path / "data"
-    t = terminals(["--mic-file", str(voices["silence"]), "--questions", "1", "--no-speak"], base_env(data))
-    t.expect("Enter = done")
-    started = time.monotonic()
-    t.expect("we heard nothing - check your microphone", timeout_s=30)
-    took = time.monotonic() - started
-    t.expect(MENU)
-    t.type("")
-    assert t.wait_exit() == 0
-    text = t.text
-    no_traceback(text)
-    print(f"\nsilence: told after {took:.1f} s (2 s file, --max-answer 180)")
-    assert took < 4.0
-    assert "you pressed Enter" not in text and "Recorded 2.0 s (the --mic-file ended)" in text
-    ((_, _, _, status, duration, _, _, error),) = answers(data)
-    assert status == "failed" and "heard nothing" in error
-    assert duration == pytest.approx(2.0, abs=0.25)
-
-
-# --------------------------------------------------------------------------- (e) the demo (last: it runs in the background)
-
-
-DEMO_TEST = "test_demo_runs_the_whole_loop_with_stdin_closed"
-
-
-@pytest.fixture(scope="module", autouse=True)
-def demo_in_background(request, tmp_path_factory):
-    """`starcoach practice --demo` with standard input closed, started before the other tests.
-
-    The demo plays its 69 s example answer in real time, so it runs alongside
-    the rest of this file (it needs no terminal and no sound card) and its
-    test only collects the result.
-    """
-    if not any(item.name == DEMO_TEST for item in request.session.items):
-        yield None
-        return
-    data = tmp_path_factory.mktemp("demo") / "data"
-    box: dict = {"data": data, "started": time.monotonic()}
-    proc = subprocess.Popen([str(STARCOACH), "practice", "--demo"], env=base_env(data), stdin=subprocess.DEVNULL,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-
-    def collect() -> None:
-        box["out"], box["err"] = proc.communicate()
-        box["took"] = time.monotonic() - box["started"]
-
-    reader = threading.Thread(target=collect, daemon=True)
-    reader.start()
-    box["proc"], box["reader"] = proc, reader
-    yield box
-    if proc.poll() is None:
-        proc.kill()
-    reader.join(timeout=10)
-
-
-def test_demo_runs_the_whole_loop_with_stdin_closed(demo_in_background):
-    box = demo_in_background
-    box["reader"].join(timeout=max(1.0, 180 - (time.monotonic() - box["started"])))
-    assert "took" in box, "the demo did not finish within 3 minutes"
-    print(f"\ndemo took {box['took']:.1f} s (in the background)")
-    out, err, data = box["out"], box["err"], box["data"]
-    no_traceback(out + err)
-    assert box["proc"].returncode == 0, err
-    assert "Question 1/1" in out and "Tell me about a time you fixed a problem" in out
-    # While a recording plays the candidate, nobody is told to answer out loud.
-    assert "Answer out loud" not in out and "gives the answer in your place" in out
-    assert re.search(r"Score \d+/100", out) and FEEDBACK.search(out)
-    assert "Session summary" in out
-    ((_, _, qid, status, duration, audio, _, _),) = answers(data)
-    assert (qid, status) == ("example", "analysed")
-    assert duration > 60 and (data / audio).exists()
-    assert sessions(data) == [(1, "complete")]
-
-
-# --------------------------------------------------------------------------- (g) Ctrl-C at a live microphone, several times
-
-
-def test_ctrl_c_at_the_virtual_microphone_always_exits_130(voices, tmp_path, terminals):
-    """Ctrl-C while the live transcriber is busy: the stream is closed and the worker joined before exit.
-
-    Before, 1 run in 3 ended in "terminate called without an active exception" (exit 134) or a
-    segmentation fault: the process exited with the transcriber still inside the model.
-    """
-    s = voices["long"]
-    codes = []
-    for run, after_s in enumerate((6.0, 9.0, 12.0)):
-        d = tmp_path / f"run{run}"
-        d.mkdir()
-        data = d / "data"
-        mic = FifoMic(d)
-        try:
-            t = terminals(["--question-id", LONG_QID, "--questions", "1", "--no-speak"],
-                          base_env(data, write_asound(d, mic.path, d / "played.raw")))
-            t.expect("Enter = done")
-            mic.say(s.samples)
-            t.recording_for(after_s)
-            t.child.sendintr()
-            m = t.expect(r"Answer stopped; (\d+) s of audio kept in (\S+)\.")
-            t.expect(r"Stopped\. Your answers so far are saved")
-            code = t.wait_exit(timeout_s=30)
-        finally:
-            mic.close()
-        text = t.text
-        codes.append(code)
-        assert "terminate called" not in text and "Segmentation" not in text, text[-2000:]
-        no_traceback(text)
-        assert code == 130, text[-2000:]
-        assert sessions(data) == [(1, "interrupted")]
-        ((_, _, _, status, duration, audio, _, _),) = answers(data)
-        assert status == "recorded" and Path(m.group(2)) == data / audio
-        assert wav_seconds(data / audio) == pytest.approx(duration, abs=1e-3)  # closed: exact sizes
-        assert duration >= after_s - 0.5
-    print(f"\nexit statuses after Ctrl-C at 6, 9, 12 s: {codes}")
-
-
-# --------------------------------------------------------------------------- (h) the disk fills up mid-answer
-
-
-def _small_disk(path: Path, size: str) -> Optional[str]:
-    """Mount a tmpfs of ``size`` at ``path``; the reason it cannot be done, or None."""
-    path.mkdir()
-    if os.geteuid() != 0:
-        return "mounting a small tmpfs needs root"
-    p = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size},mode=0700", "tmpfs", str(path)],
-                       capture_output=True, text=True)
-    return None if p.returncode == 0 else f"cannot mount a tmpfs here ({p.stderr.strip() or p.returncode})"
-
-
-def test_disk_full_mid_answer_stops_cleanly_and_keeps_the_audio(voices, tmp_path):
-    disk = tmp_path / "small"
-    why = _small_disk(disk, "1m")
-    if why:
-        print(f"\nskipped: {why}")
-        pytest.skip(why)
-    try:
-        data = disk / "data"
-        from starcoach.store import Store
-
-        Store.open(data).close()
-        # Leave room for about 6 s of audio (32 KB/s) after the rows written before recording.
-        st = os.statvfs(disk)
-        free = st.f_bavail * st.f_frsize
-        (disk / "filler").write_bytes(b"\0" * max(0, free - 260 * 1024))
-        started = time.monotonic()
-        p = subprocess.run([str(STARCOACH), "practice", "--mic-file", str(voices["long"].wav), "--no-speak",
-                            "--questions", "1", "--question-id", LONG_QID], env=base_env(data),
-                           stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120)
-        took = time.monotonic() - started
-        text = p.stdout + p.stderr
-        print(f"\nexit {p.returncode} after {took:.1f} s:\n{text[-600:]}")
-        no_traceback(text)
-        assert "terminate called" not in text
-        assert p.returncode == 3
-        (said,) = [ln for ln in text.splitlines() if "is full" in ln]  # one line, however long
-        assert re.fullmatch(r"Stopped: the disk holding \S+ is full: recording stopped; \d+ s of audio kept in "
-                            r"\S+; the next `starcoach practice` offers to recover it\.", said.strip()), said
-        assert "move it aside" not in text  # not the advice for a damaged database
-        (wav,) = list((data / "sessions").rglob("answer-*.wav"))
-        kept = load_audio(wav)  # readable as it is (sizes still "unknown" or closed)
-        assert kept.size / SAMPLE_RATE_HZ > 2.0
-        assert same_audio(wav, voices["long"].samples) > 0.99
-        (row,) = answers(data)
-        assert row[3] in ("recording", "recorded")  # unfinished: offered for recovery once there is room
-    finally:
-        subprocess.run(["umount", "-l", str(disk)], capture_output=True)
-
-
-# --------------------------------------------------------------------------- (i) a second practice while the first records
-
-
-def test_a_second_practice_leaves_the_live_answer_alone(voices, tmp_path, terminals):
-    """Before: the second process offered to "recover" the first one's live answer and ran repair_wav
-    on the file being written (2 of 2 runs)."""
-    data = tmp_path / "data"
-    s = voices["long"]
-    env = base_env(data)
-    first = terminals(["--mic-file", str(s.wav), "--question-id", LONG_QID, "--questions", "1", "--no-speak"], env)
-    first.expect("Enter = done")
-    first.recording_for(3.0)
-    second = subprocess.run([str(STARCOACH), "practice", "--mic-file", str(voices["silence"]), "--questions", "1",
-                             "--no-speak"], env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True,
-                            timeout=120)
-    text2 = second.stdout + second.stderr
-    no_traceback(text2)
-    assert "was not finished" not in text2 and "recover and analyse" not in text2, text2
-    assert "left alone" in " ".join(text2.split())
-    assert second.returncode == 0, text2
-    first.recording_for(6.0)
-    first.child.sendintr()
-    first.expect(r"Stopped\. Your answers so far are saved")
-    assert first.wait_exit() == 130
-    no_traceback(first.text)
-    rows = answers(data)
-    assert [r[3] for r in rows] == ["recorded", "failed"]  # the live answer kept; the silent one judged
-    wav = data / rows[0][5]
-    assert wav_seconds(wav) == pytest.approx(rows[0][4], abs=1e-3)
-    assert same_audio(wav, s.samples) > 0.99

@@ -127,10 +127,10 @@ def test_wav_writer_on_a_full_disk_raises_one_line_and_keeps_what_was_written(tm
 def test_recovery_leaves_an_answer_another_process_is_recording_alone(tmp_path):
     from rich.console import Console
 
-    from starcoach.banks import load_catalogue
-    from starcoach.pipeline.practice import Keys
+    from starcoach.catalogue.banks import load_catalogue
+    from starcoach.pipeline.keys import Keys
     from starcoach.pipeline.recovery import recover_unfinished
-    from starcoach.store import Store
+    from starcoach.store.database import Store
 
     store = Store.open(tmp_path / "data")
     sid = store.new_session("practice")
@@ -145,7 +145,7 @@ def test_recovery_leaves_an_answer_another_process_is_recording_alone(tmp_path):
     before = wav.read_bytes()
     # Another process holds the answer's lock, as a live `starcoach practice` does while recording.
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys, time; from pathlib import Path; from starcoach.store import AnswerLock; "
+        [sys.executable, "-c", "import sys, time; from pathlib import Path; from starcoach.store.database import AnswerLock; "
                                "lock = AnswerLock.try_acquire(Path(sys.argv[1])); print(lock is not None, flush=True); "
                                "time.sleep(60)", str(wav)], stdout=subprocess.PIPE, text=True)
     try:
@@ -178,7 +178,7 @@ def test_recovery_leaves_an_answer_another_process_is_recording_alone(tmp_path):
 
 
 def test_answer_lock_is_exclusive_until_released(tmp_path):
-    from starcoach.store import AnswerLock, Store
+    from starcoach.store.database import AnswerLock, Store
 
     store = Store.open(tmp_path / "data")
     wav = store.new_audio_path(store.new_session("practice"), 1)
@@ -222,9 +222,9 @@ def _deep_toml(depth: int) -> str:
 
 
 def test_deeply_nested_toml_is_one_line_everywhere(tmp_path, cli, monkeypatch):
-    from starcoach.banks import BankError, load_bank, load_company
-    from starcoach.vault import VaultError
-    from starcoach.vault import load as load_vault
+    from starcoach.catalogue.banks import BankError, load_bank, load_company
+    from starcoach.vault.format import VaultError
+    from starcoach.vault.format import load as load_vault
 
     deep = tmp_path / "deep.toml"
     deep.write_text('id = "deep"\n' + _deep_toml(5000))
@@ -263,7 +263,7 @@ def _bank(n: int, dup: bool = False) -> str:
 
 
 def test_a_large_question_bank_loads_in_linear_time_and_a_huge_one_is_refused(tmp_path):
-    from starcoach import banks
+    from starcoach.catalogue import banks
 
     f = tmp_path / "b.toml"
     f.write_text(_bank(4000))  # took 36 s: the error-line lookup rescanned the file per question
@@ -288,7 +288,7 @@ def test_a_large_question_bank_loads_in_linear_time_and_a_huge_one_is_refused(tm
 
 
 def test_duplicate_question_ids_in_one_file_are_refused(tmp_path):
-    from starcoach.banks import BankError, load_bank
+    from starcoach.catalogue.banks import BankError, load_bank
 
     f = tmp_path / "b.toml"
     f.write_text(_bank(3, dup=True))
@@ -375,7 +375,7 @@ def test_a_file_named_like_an_option(tmp_path, cli, monkeypatch):
 def test_a_full_disk_is_not_called_a_damaged_database(tmp_path):
     import sqlite3
 
-    from starcoach.store import damaged_database_error
+    from starcoach.store.errors import damaged_database_error
 
     msg = str(damaged_database_error(tmp_path / "starcoach.db", sqlite3.OperationalError("database or disk is full")))
     assert "is full" in msg and "move it aside" not in msg
@@ -392,7 +392,7 @@ def test_a_database_that_refuses_writes_mid_batch_is_said_and_exits_3(tmp_path, 
     import sqlite3
 
     from answers import STRONG
-    from starcoach.store import Store
+    from starcoach.store.database import Store
 
     files = []
     for i in range(3):

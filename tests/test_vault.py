@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from starcoach import vault as V
-from starcoach.banks import Question, load_catalogue
+from starcoach.catalogue.banks import Question, load_catalogue
+from starcoach.vault import coverage, matching, quantities
+from starcoach.vault import format as vault_format
 
 CATALOGUE = load_catalogue()
 COMPANIES = CATALOGUE.companies
@@ -243,7 +244,7 @@ def data_vault() -> Path:
 
 
 def test_loads_the_stories():
-    v = V.loads(VAULT_TOML, companies=COMPANIES)
+    v = vault_format.loads(VAULT_TOML, companies=COMPANIES)
     assert [s.id for s in v.stories] == ["ghost-failures", "churn-model-miss", "forecast-merge", "intern-mentoring"]
     ghost = v.story("ghost-failures")
     assert ghost.kind == "success" and ghost.result[0] == "Cut false failures from 4% to 1.5%"
@@ -279,8 +280,8 @@ def _story(extra: str = "", **fields: str) -> str:
 ])
 def test_validation_errors_name_file_line_and_problem(tmp_path, text, line, fragment):
     p = write_vault(tmp_path, text)
-    with pytest.raises(V.VaultError) as e:
-        V.load(p, COMPANIES)
+    with pytest.raises(vault_format.VaultError) as e:
+        vault_format.load(p, COMPANIES)
     assert e.value.line == line, (str(e.value), text)
     assert fragment in e.value.problem, str(e.value)
     assert str(e.value).startswith(f"{p}:{line}: ")
@@ -288,33 +289,33 @@ def test_validation_errors_name_file_line_and_problem(tmp_path, text, line, frag
 
 def test_values_are_checked_only_against_given_companies():
     text = _story(extra='values = ["acme:measure-twice"]\n')
-    assert V.loads(text).stories[0].values == ("acme:measure-twice",)
-    with pytest.raises(V.VaultError, match="unknown company 'acme'"):
-        V.loads(text, companies=COMPANIES)
+    assert vault_format.loads(text).stories[0].values == ("acme:measure-twice",)
+    with pytest.raises(vault_format.VaultError, match="unknown company 'acme'"):
+        vault_format.loads(text, companies=COMPANIES)
 
 
 def test_save_and_load_round_trip_private_and_atomic(tmp_path):
-    v = V.loads(VAULT_TOML)
+    v = vault_format.loads(VAULT_TOML)
     p = tmp_path / "sub" / "vault.toml"
-    V.save(v, p)
-    assert V.load(p).stories == v.stories
+    vault_format.save(v, p)
+    assert vault_format.load(p).stories == v.stories
     assert stat.S_IMODE(p.stat().st_mode) == 0o600
     assert [x.name for x in p.parent.iterdir()] == ["vault.toml"]  # no temp file left behind
     # A story with quotes, backslashes and non-ASCII text survives.
-    odd = V.Story(id="odd", title='The "odd" one \\ naïve', action=("Said \"no\" — twice",), result=("50% less",))
-    V.save(V.Vault((odd,)), p)
-    assert V.load(p).stories == (odd,)
+    odd = vault_format.Story(id="odd", title='The "odd" one \\ naïve', action=("Said \"no\" — twice",), result=("50% less",))
+    vault_format.save(vault_format.Vault((odd,)), p)
+    assert vault_format.load(p).stories == (odd,)
 
 
 def test_append_story_keeps_comments_and_refuses_a_broken_result(tmp_path):
     p = write_vault(tmp_path)
-    new = V.Story(id="new-one", title="New", kind="other", action=("Did it",), result=("Done",))
-    v = V.append_story(p, new, COMPANIES)
+    new = vault_format.Story(id="new-one", title="New", kind="other", action=("Did it",), result=("Done",))
+    v = vault_format.append_story(p, new, COMPANIES)
     assert len(v.stories) == 5 and p.read_text().startswith("# my stories")
-    dup = V.Story(id="new-one", title="Again", action=("x",))
+    dup = vault_format.Story(id="new-one", title="Again", action=("x",))
     before = p.read_text()
-    with pytest.raises(V.VaultError, match="already used"):
-        V.append_story(p, dup, COMPANIES)
+    with pytest.raises(vault_format.VaultError, match="already used"):
+        vault_format.append_story(p, dup, COMPANIES)
     assert p.read_text() == before
 
 
@@ -330,7 +331,7 @@ def test_append_story_keeps_comments_and_refuses_a_broken_result(tmp_path):
     ("twenty-five percent of a dozen", [25, 12]),
 ])
 def test_quantities_in_digits_and_words(text, values):
-    assert [q.value for q in V.quantities(text)] == values
+    assert [q.value for q in quantities.quantities(text)] == values
 
 
 # --------------------------------------------------------------------------- matching
@@ -340,7 +341,7 @@ def _confusion(vault, data):
     tp = fp = fn = tn = 0
     wrong = []
     for text, label in data:
-        m = V.match_story(text, vault)
+        m = matching.match_story(text, vault)
         got = m.story.id if m else None
         if label is not None and got == label:
             tp += 1
@@ -357,7 +358,7 @@ def _confusion(vault, data):
 
 
 def test_story_matching_accuracy_on_the_labelled_check():
-    vault = V.loads(VAULT_TOML)
+    vault = vault_format.loads(VAULT_TOML)
     report = []
     totals = [0, 0, 0, 0]
     for name, data in (("dev", DEV), ("held-out 1", HELDOUT_1), ("held-out 2", HELDOUT_2)):
@@ -374,22 +375,22 @@ def test_story_matching_accuracy_on_the_labelled_check():
 
 
 def test_match_confidence_and_edge_cases():
-    vault = V.loads(VAULT_TOML)
-    full = V.match_story(DEV[0][0], vault)
+    vault = vault_format.loads(VAULT_TOML)
+    full = matching.match_story(DEV[0][0], vault)
     assert full.story.id == "ghost-failures" and full.confidence >= 0.9 and full.missing == ()
     assert full.runner_up is not None
-    assert V.match_story("", vault) is None
-    assert V.match_story(DEV[0][0], V.Vault()) is None
-    assert V.match_story("I like turtles.", vault) is None
+    assert matching.match_story("", vault) is None
+    assert matching.match_story(DEV[0][0], vault_format.Vault()) is None
+    assert matching.match_story("I like turtles.", vault) is None
 
 
-GHOST = V.loads(VAULT_TOML).story("ghost-failures")
+GHOST = vault_format.loads(VAULT_TOML).story("ghost-failures")
 
 
 def test_missing_points_a_result_said_in_words_counts():
     answer = DEV[0][0]  # says "from four percent to one and a half percent" and "forty thousand dollars"
     assert "four percent" in answer and "4%" not in answer
-    assert V.missing_points(answer, GHOST) == []
+    assert matching.missing_points(answer, GHOST) == []
 
 
 def test_missing_points_the_measured_result_never_said():
@@ -398,24 +399,24 @@ def test_missing_points_the_measured_result_never_said():
               "to drivers losing signal at the door. I wrote a query that reclassified those orders from the "
               "GPS traces and walked the engineering lead through twenty examples. False failures went down "
               "a lot and operations cancelled the retraining programme.")
-    missing = V.missing_points(answer, GHOST)
+    missing = matching.missing_points(answer, GHOST)
     assert ("result", "Cut false failures from 4% to 1.5%") in missing
     assert ("result", "Operations cancelled a driver retraining programme that would have cost $40k") in missing
     assert not [pb for pb in missing if pb[0] == "action"], missing
-    line = V.story_feedback(answer, V.loads(VAULT_TOML))
+    line = matching.story_feedback(answer, vault_format.loads(VAULT_TOML))
     assert line is not None and line.startswith("You told your story 'Ghost failed deliveries' but left out: "
                                                  "the measured result (4% → 1.5%; you never said 1.5%)")
 
 
 def test_story_feedback_names_the_missing_action_and_is_silent_when_nothing_is_missing():
-    vault = V.loads(VAULT_TOML)
-    assert V.story_feedback(DEV[0][0], vault) is None
-    assert V.story_feedback(HELDOUT_1[4][0], vault) is None  # told no vault story
+    vault = vault_format.loads(VAULT_TOML)
+    assert matching.story_feedback(DEV[0][0], vault) is None
+    assert matching.story_feedback(HELDOUT_1[4][0], vault) is None  # told no vault story
     full = DEV[6][0]
-    assert V.story_feedback(full, vault) is None
+    assert matching.story_feedback(full, vault) is None
     cut = "I met each team to write down the assumptions in their spreadsheets, then I built"
     assert cut in full
-    line = V.story_feedback(full.replace(cut, "I built"), vault)  # without the talks with each team
+    line = matching.story_feedback(full.replace(cut, "I built"), vault)  # without the talks with each team
     assert line == ("You told your story 'One forecast for finance and supply chain' but left out: the action "
                     "\u201cSat with each team to list the assumptions behind their spreadsheet\u201d.")
 
@@ -428,7 +429,7 @@ def q(text: str, *comps: str) -> Question:
 
 
 def test_fit_prefers_the_story_that_suits_the_question():
-    vault = V.loads(VAULT_TOML)
+    vault = vault_format.loads(VAULT_TOML)
     cases = [
         (q("Describe a time you failed at something that mattered to you.", "failure", "learning"),
          "churn-model-miss"),
@@ -440,17 +441,17 @@ def test_fit_prefers_the_story_that_suits_the_question():
          "intern-mentoring"),
     ]
     for question, want in cases:
-        best, score = V.best_story(vault, question)
+        best, score = matching.best_story(vault, question)
         assert best.id == want and score >= 0.5, (question.text, best.id, score)
     failure_q = cases[0][0]
-    assert V.fit(vault.story("ghost-failures"), failure_q) < 0.2
-    assert all(0.0 <= V.fit(s, failure_q) <= 1.0 for s in vault.stories)
+    assert matching.fit(vault.story("ghost-failures"), failure_q) < 0.2
+    assert all(0.0 <= matching.fit(s, failure_q) <= 1.0 for s in vault.stories)
 
 
 def test_value_coverage_explicit_and_inferred():
-    vault = V.loads(VAULT_TOML)
+    vault = vault_format.loads(VAULT_TOML)
     dd = CATALOGUE.company("doordash")
-    cov = V.value_coverage(vault, dd)
+    cov = coverage.value_coverage(vault, dd)
     assert set(cov) == {v.id for v in dd.values}
     owner = cov["be-an-owner"]
     assert owner == ["ghost-failures"] and not owner[0].inferred
@@ -458,9 +459,9 @@ def test_value_coverage_explicit_and_inferred():
     assert leaders["intern-mentoring"].inferred and "leadership" in leaders["intern-mentoring"].evidence
     assert cov["make-room-at-the-table"] == []
     # Inferred from the bullets' words: a story that says the value's cue phrases.
-    extra = V.Story(id="rollout", title="Pilot first", action=("We started small with a pilot in one market first",
+    extra = vault_format.Story(id="rollout", title="Pilot first", action=("We started small with a pilot in one market first",
                                                                 "then scaled up",), result=("Adopted in 5 cities",))
-    inferred = V.value_coverage(V.Vault((extra,)), dd)["dream-big-start-small"]
+    inferred = coverage.value_coverage(vault_format.Vault((extra,)), dd)["dream-big-start-small"]
     assert inferred == ["rollout"] and inferred[0].inferred and "pilot" in inferred[0].evidence
 
 
@@ -479,7 +480,7 @@ def test_init_creates_a_valid_private_template_and_never_overwrites(cli):
     assert r.code == 0, r
     p = data_vault()
     assert stat.S_IMODE(p.stat().st_mode) == 0o600
-    v = V.load(p, COMPANIES)
+    v = vault_format.load(p, COMPANIES)
     assert len(v.stories) == 1 and v.stories[0].result
     text = p.read_text()
     assert text.startswith("#") and "kind" in text and "competencies" in text
@@ -538,7 +539,7 @@ def test_add_prompts_validates_and_appends(tmp_path, cli):
     assert r.code == 0, r
     assert "Unknown kind 'sucess'" in r.out and "Unknown competency 'speed'" in r.out
     assert "DoorDash has no value 'be-owner'" in r.out
-    v = V.load(p, COMPANIES)
+    v = vault_format.load(p, COMPANIES)
     s = v.story("rescued-the-quarter-end-close")
     assert s is not None, [x.id for x in v.stories]
     assert s.kind == "teamwork" and s.action == ("Automated the bank reconciliation",
@@ -572,7 +573,7 @@ def test_edit_runs_the_editor_and_checks_the_result(tmp_path, cli):
     r = cli("vault", "--vault", str(p), "edit", "--editor", editor)
     assert r.code == 0, r
     assert "5 stories, all valid" in r.out
-    assert V.load(p).story("late") is not None
+    assert vault_format.load(p).story("late") is not None
 
 
 def test_edit_that_breaks_the_file_keeps_the_text_aside(tmp_path, cli):
@@ -608,7 +609,7 @@ def test_edit_reopens_the_editor_until_the_file_is_fixed(tmp_path, cli):
     r = cli("vault", "--vault", str(p), "edit", "--editor", editor, stdin="\n")
     assert r.code == 0, r
     assert runs.read_text() == "2" and "did you mean 'ownership'" in r.err
-    assert V.load(p).stories == V.loads(VAULT_TOML).stories
+    assert vault_format.load(p).stories == vault_format.loads(VAULT_TOML).stories
 
 
 def test_coverage_for_a_company(tmp_path, cli):
@@ -639,7 +640,7 @@ LINK_ACTION = (" I moved quickly and did not wait for a perfect answer, because 
 
 def _store_answers(root: Path, company, texts: list[str]):
     from starcoach.judge import analyse
-    from starcoach.store import Store
+    from starcoach.store.database import Store
 
     store = Store.open(root)
     sid = store.new_session("analyse", company=company.id)
@@ -652,26 +653,69 @@ def _store_answers(root: Path, company, texts: list[str]):
 
 
 def test_gap_weights_without_vault_or_sessions(tmp_path):
-    from starcoach.coverage import gap_weights
+    from starcoach.vault.coverage import gap_weights
 
     dd = CATALOGUE.company("doordash")
-    w = gap_weights(dd, None, tmp_path / "missing.toml")
+    w = gap_weights(dd, None, None)
     assert set(w) == {v.id for v in dd.values} and len(set(w.values())) == 1
-    from starcoach.store import Store
+    from starcoach.store.database import Store
 
     with Store.open(tmp_path / "data") as store:
         assert gap_weights(dd, store, None) == w
-    broken = write_vault(tmp_path, "[[story]\n")
-    assert gap_weights(dd, None, broken) == w
+    assert gap_weights(dd, None, vault_format.Vault()) == w
 
 
-def test_gap_weights_follow_the_vault_and_past_answers(tmp_path):
-    from starcoach.coverage import gap_weights, linked_answers
-    from starcoach.questions import choose_questions
+def test_gap_weights_use_the_loaded_vault_and_never_read_the_file(tmp_path):
+    """The weighting takes the vault the session loaded (and reported on): it does not
+    load the file again, so a file changed or broken since then changes nothing."""
+    from starcoach.vault.coverage import gap_weights
 
     dd = CATALOGUE.company("doordash")
     p = write_vault(tmp_path)
-    w = gap_weights(dd, None, p)
+    vault = vault_format.load(p, CATALOGUE.companies)
+    before = gap_weights(dd, None, vault)
+    p.write_text("[[story]\n")  # broken after loading: not read again, so no VaultError to swallow
+    assert gap_weights(dd, None, vault) == before
+    p.unlink()
+    assert gap_weights(dd, None, vault) == before
+    assert before != gap_weights(dd, None, None)
+
+
+def test_linked_answers_compare_company_ids_in_lower_case(tmp_path):
+    """Rows stored with 'DoorDash' (an older version, a hand-edited database) count for doordash,
+    as history and progress count them."""
+    from answers import STRONG
+    from starcoach.judge import analyse
+    from starcoach.store.database import Store
+    from starcoach.vault.coverage import linked_answers
+
+    dd = CATALOGUE.company("doordash")
+    body = STRONG.rsplit(". ", 1)[0] + "."
+    store = Store.open(tmp_path / "data")
+    try:
+        sid = store.new_session("analyse", company="DoorDash")
+        aid = store.new_answer(sid, 1, question="Tell me about a time you acted fast.", company=None,
+                               status="recorded")
+        store.save_analysis(aid, analyse(body + LINK_ACTION, question="Tell me about a time you acted fast.",
+                                         company=dd))
+        aid = store.new_answer(sid, 2, question="Tell me about a time you acted fast.", company="DOORDASH",
+                               status="recorded")
+        store.save_analysis(aid, analyse(body + LINK_ACTION, question="Tell me about a time you acted fast.",
+                                         company=dd))
+        store.finish_session(sid)
+        assert linked_answers(dd, store)["bias-for-action"] == 2
+    finally:
+        store.close()
+
+
+def test_gap_weights_follow_the_vault_and_past_answers(tmp_path):
+    from starcoach.catalogue.questions import choose_questions
+    from starcoach.vault.coverage import gap_weights, linked_answers
+
+    dd = CATALOGUE.company("doordash")
+    p = write_vault(tmp_path)
+    vault = vault_format.load(p, CATALOGUE.companies)
+    w = gap_weights(dd, None, vault)
     # Explicitly mapped (one story) < inferred only < no story at all.
     assert w["be-an-owner"] < w["we-are-learners"] < w["make-room-at-the-table"]
     assert w["we-are-leaders"] < w["we-are-learners"]  # two inferred stories beat one
@@ -682,7 +726,7 @@ def test_gap_weights_follow_the_vault_and_past_answers(tmp_path):
     store = _store_answers(tmp_path / "data", dd, [body + LINK_ACTION, body + LINK_ACTION])
     try:
         assert linked_answers(dd, store)["bias-for-action"] == 2
-        w2 = gap_weights(dd, store, p)
+        w2 = gap_weights(dd, store, vault)
         assert w2["bias-for-action"] < w["bias-for-action"]
         assert w2["make-room-at-the-table"] == w["make-room-at-the-table"]
     finally:
@@ -715,7 +759,7 @@ def test_reanalyse_judges_with_the_vault_as_analyse_does(tmp_path, cli):
     import json
     import sqlite3
 
-    from starcoach.store import DB_NAME
+    from starcoach.store.database import DB_NAME
 
     data_vault().parent.mkdir(parents=True, exist_ok=True)
     write_vault(data_vault().parent)
@@ -742,8 +786,8 @@ def test_reanalyse_judges_with_the_vault_as_analyse_does(tmp_path, cli):
 
 
 def test_focus_gaps_names_the_values_it_aims_at():
-    from starcoach.banks import load_catalogue
-    from starcoach.coverage import gap_targets
+    from starcoach.catalogue.banks import load_catalogue
+    from starcoach.vault.coverage import gap_targets
 
     company = load_catalogue().company("amazon")
     weights = {v.id: 1.0 for v in company.values}

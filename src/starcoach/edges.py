@@ -10,8 +10,13 @@ edge           real                                        stand-in
 AudioSource    ``capture.microphone.MicrophoneSource``     ``capture.mic_file.FileSource`` (--mic-file)
 Transcriber    ``transcribe.WhisperTranscriber``           ``tests/fakes.FakeTranscriber``
 Speaker        ``capture.speak.TtsSpeaker``                ``capture.speak.SilentSpeaker`` (--no-speak)
-Player         ``capture.playback.Player``
+Player         ``capture.playback.Player``                 ``tests/test_history.FakePlayer``
+Clock          ``SystemClock``                             ``tests/fakes.FakeClock``
 =============  ==========================================  ===========================================
+
+A transcriber is made where it runs: ``TranscriberFactory`` (real:
+``pipeline.batch.WhisperFactory``) is what batch analysis hands its worker
+processes.
 
 Nothing here imports numpy, sounddevice or faster-whisper: the types are
 named for the reader and the type checker only.
@@ -19,7 +24,9 @@ named for the reader and the type checker only.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Optional, Protocol
+import os
+import time
+from typing import TYPE_CHECKING, Any, Optional, Protocol, Union
 
 if TYPE_CHECKING:
     import numpy as np
@@ -48,9 +55,35 @@ class AudioSource(Protocol):
 
 
 class Transcriber(Protocol):
-    """Anything that turns 16 kHz mono float32 samples into a Transcript."""
+    """Turns 16 kHz mono float32 speech into a Transcript (words with times, speech spans).
 
-    def transcribe(self, audio: "np.ndarray") -> "Transcript": ...
+    ``transcribe`` is what the live transcriber calls for each chunk of an
+    answer being recorded (``passes=1``: the unprompted decoding only, when the
+    machine is behind); ``transcribe_file`` decodes a file first (recovery,
+    batch); ``warm_up`` loads what the first answer would otherwise wait for
+    and returns the seconds it took.  Raises ``audio.AudioError`` for a file
+    that is not usable audio.
+    """
+
+    def transcribe(self, audio: "np.ndarray", *, passes: Optional[int] = None) -> "Transcript": ...
+
+    def transcribe_file(self, path: Union[str, "os.PathLike[str]"]) -> "Transcript": ...
+
+    def warm_up(self) -> float: ...
+
+
+class TranscriberFactory(Protocol):
+    """Makes a :class:`Transcriber` in the process that will use it (a batch worker, or the command).
+
+    Picklable, so each batch worker process makes its own.  ``cache_key`` names
+    the transcription settings: a transcript stored under another key was made
+    differently and is made again.
+    """
+
+    @property
+    def cache_key(self) -> str: ...
+
+    def __call__(self, cpu_threads: Optional[int] = None) -> Transcriber: ...
 
 
 class Speaker(Protocol):
@@ -62,3 +95,38 @@ class Speaker(Protocol):
     def say(self, text: str) -> None:
         """Speak ``text`` and return when the speech has ended; SpeechUnavailable if it cannot."""
         ...
+
+
+class Player(Protocol):
+    """Plays one recording: ``start`` then poll ``position_s`` until ``done`` (or ``stop``); or ``play``."""
+
+    duration_s: float
+
+    def start(self) -> None: ...
+
+    def position_s(self) -> float: ...
+
+    @property
+    def done(self) -> bool: ...
+
+    def play(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+
+class Clock(Protocol):
+    """Wall time for what waits on the person (think time, feedback latency); tests pass a fake one."""
+
+    def monotonic(self) -> float: ...
+
+    def sleep(self, seconds: float) -> None: ...
+
+
+class SystemClock:
+    """The real :class:`Clock`."""
+
+    def monotonic(self) -> float:
+        return time.monotonic()
+
+    def sleep(self, seconds: float) -> None:
+        time.sleep(seconds)

@@ -2,7 +2,7 @@
 
 Practice only pays off if the candidate can see what changed between
 sessions and hear what they actually said.  Everything here reads the data
-folder (store.py) and never re-records or re-transcribes:
+folder (store/) and never re-records or re-transcribes:
 
 * ``sessions``  - one line per stored session.
 * ``replay``    - each answer's report again (report.analysis_view), then its
@@ -41,13 +41,15 @@ from starcoach.cli.env import Env
 from starcoach.errors import ExitStatus, UsageError
 from starcoach.judge import COMFORTABLE_WPM, FILLERS_OK_PER_MIN, TARGET_DURATION_S
 from starcoach.model import COMPONENT_LETTERS, COMPONENT_TITLES, COMPONENTS, Analysis, ComponentResult, Word
+from starcoach.targets import COLOURS, TIPS, score_band, score_colour
+from starcoach.text import first_line
 
 if TYPE_CHECKING:
     import argparse
 
     from rich.console import Console, RenderableType
 
-    from starcoach.store import AnswerRow, SessionRow, Store
+    from starcoach.store.database import AnswerRow, SessionRow, Store
 
 SESSION_SCHEMA = "starcoach.session/1"
 
@@ -57,22 +59,6 @@ RECENT_SESSIONS = 5
 
 
 SPARK_BLOCKS = "\u2581\u2582\u2583\u2584\u2585\u2586\u2587\u2588"
-
-#: Concrete advice for the part missing most often (progress).
-TIPS: dict[str, str] = {
-    "repeat": "open with one sentence that plays the question back in your own words, e.g. "
-              "\u201cSo you'd like to hear about a time I \u2026\u201d \u2014 rephrase it, don't read it back.",
-    "situation": "set the scene in one or two sentences before any action: where you were, your role and "
-                 "when, e.g. \u201cLast spring I was the analyst on the grocery team at \u2026\u201d.",
-    "task": "say what you had to achieve and why it mattered: \u201cMy goal was to \u2026, because \u2026\u201d.",
-    "action": "walk through the steps you took yourself, with \u201cI\u201d: \u201cI pulled \u2026, I wrote "
-              "\u2026, I walked the lead through \u2026\u201d \u2014 not \u201cwe\u201d.",
-    "result": "end the story with a measured outcome \u2014 a number, a before and after, or what it "
-              "saved, e.g. \u201cthe failure rate fell from six to two percent\u201d.",
-    "link_back": "close by tying the story to one of the company's values or to the role, e.g. "
-                 "\u201cThat's the kind of ownership I'd bring to your team.\u201d",
-}
-
 
 # --------------------------------------------------------------------------- shared helpers
 
@@ -177,7 +163,7 @@ def load_answers(store: "Store", session: "SessionRow", names: dict[str, str]) -
         try:
             a = row.analysis(company_name=names.get(cid or ""))
         except (ValueError, KeyError, TypeError) as e:  # damaged or future JSON: show the rest
-            why = str(e).splitlines()[0] if str(e) else type(e).__name__
+            why = first_line(e)
         out.append(StoredAnswer(n, row, a, store.absolute(row.audio_path), reanalysed.get(row.id), why))
     return out
 
@@ -246,8 +232,7 @@ def sessions_table(rows: Sequence["SessionRow"], answered: dict[int, tuple[int, 
 def _score_cell(score: float):
     from rich.text import Text
 
-    style = "green" if score >= 75 else ("yellow" if score >= 50 else "red")
-    return Text(f"{score:.0f}", style=style)
+    return Text(f"{score:.0f}", style=score_colour(score))
 
 
 def cmd_sessions(args: "argparse.Namespace", env: Env) -> int:
@@ -392,7 +377,7 @@ def cmd_replay(args: "argparse.Namespace", env: Env) -> int:
     from starcoach.audio import SAMPLE_RATE_HZ, AudioError, load_audio
     from starcoach.capture import playback
     from starcoach.capture.portaudio import HardwareError
-    from starcoach.pipeline.practice import Keys
+    from starcoach.pipeline.keys import Keys
 
     out = env.console()
     names = _company_names(env)
@@ -515,8 +500,6 @@ def next_practice(stats: Sequence[SessionStats], company=None) -> "RenderableTyp
     from rich.panel import Panel
     from rich.text import Text
 
-    from starcoach.report import COLOURS
-
     c, have, total, n = weakest_component(stats)
     t = Text()
     window = f"the last {n} sessions" if n > 1 else "this session"
@@ -524,7 +507,7 @@ def next_practice(stats: Sequence[SessionStats], company=None) -> "RenderableTyp
         t.append("Practise next: ", style="bold")
         t.append(COMPONENT_TITLES[c], style=f"bold {COLOURS[c]}")
         t.append(f" \u2014 present in {have} of {total} answers ({100 * have / total:.0f}%) over {window}.\n")
-        tip = TIPS[c]
+        tip = TIPS[c].full
         if c == "link_back" and company is not None and getattr(company, "values", None):
             tip += f" For {company.name}, name one of: " + ", ".join(v.name for v in company.values[:4]) + "."
         t.append("Tip: ", style="bold")
@@ -557,8 +540,6 @@ def progress_view(stats: Sequence[SessionStats], *, skipped: int = 0, company=No
     from rich.table import Table
     from rich.text import Text
 
-    from starcoach.report import COLOURS
-
     shown = list(stats)[-CHART_SESSIONS:]
     answers = sum(s.answers for s in stats)
     head = Text()
@@ -581,7 +562,7 @@ def progress_view(stats: Sequence[SessionStats], *, skipped: int = 0, company=No
     width = 25
     for s in shown:
         filled = int(round(s.mean_score / 100 * width))
-        style = "green" if s.mean_score >= 75 else ("yellow" if s.mean_score >= 50 else "red")
+        style = score_colour(s.mean_score)
         bar = Text("\u2588" * filled, style=style)
         bar.append("\u2591" * (width - filled), style="grey35")
         bar.append(f" {s.mean_score:3.0f}", style=f"bold {style}")
@@ -856,10 +837,6 @@ def wav_data_uri(path: Path) -> str:
     return "data:audio/wav;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
-def _score_class(score: int) -> str:
-    return "good" if score >= 75 else ("ok" if score >= 50 else "poor")
-
-
 def session_html(s: "SessionRow", answers: Sequence[StoredAnswer], names: dict[str, str],
                  audio_uri: Callable[[Path], str] = wav_data_uri) -> str:
     """One self-contained page: inline CSS, audio as data: URIs, every piece of stored text escaped."""
@@ -895,7 +872,7 @@ def session_html(s: "SessionRow", answers: Sequence[StoredAnswer], names: dict[s
         parts.append(f'<section class="answer" id="answer-{x.n}">')
         parts.append(f"<h2>{x.n}. {e(x.row.question or '(no question)')}</h2>")
         if a is not None and a.error is None:
-            parts.append(f'<p class="score">Score <b class="{_score_class(a.score)}">{a.score}</b>/100</p>')
+            parts.append(f'<p class="score">Score <b class="{score_band(a.score)}">{a.score}</b>/100</p>')
         if x.audio_missing:
             parts.append(f'<p class="note">Audio file missing: {e(str(x.audio))}</p>')
         elif x.audio is not None:
@@ -944,19 +921,11 @@ def session_html(s: "SessionRow", answers: Sequence[StoredAnswer], names: dict[s
 
 def _write(path: Path, text: str) -> None:
     """Write privately (recordings are personal) and atomically (no half-written page on Ctrl-C)."""
-    import os
+    from starcoach.files import write_atomic
 
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
+        write_atomic(path, text)
     except OSError as err:
-        try:
-            tmp.unlink()
-        except OSError:
-            pass
         raise UsageError(f"cannot write {path}: {err.strerror or err}") from None
 
 

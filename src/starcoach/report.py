@@ -15,17 +15,7 @@ from rich.text import Text
 
 from starcoach.judge.score import UNSURE_BELOW
 from starcoach.model import COMPONENT_LETTERS, COMPONENT_TITLES, COMPONENTS, Analysis, Delivery
-
-#: One colour per component, shared by the transcript, checklist and timeline.
-COLOURS: dict[str, str] = {
-    "repeat": "magenta",
-    "situation": "blue",
-    "task": "cyan",
-    "action": "green",
-    "result": "yellow",
-    "link_back": "bright_red",
-}
-NONE_STYLE = "dim"
+from starcoach.targets import COLOURS, NONE_STYLE, score_colour
 
 
 def legend() -> Text:
@@ -93,8 +83,7 @@ def checklist(a: Analysis) -> Table:
 
 
 def score_text(score: int) -> Text:
-    style = "bold green" if score >= 75 else ("bold yellow" if score >= 50 else "bold red")
-    return Text.assemble(("Score ", "bold"), (f"{score}", style), ("/100", "dim"))
+    return Text.assemble(("Score ", "bold"), (f"{score}", f"bold {score_colour(score)}"), ("/100", "dim"))
 
 
 def advice_text(advice: Sequence[str]) -> Text:

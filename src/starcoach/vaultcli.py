@@ -21,8 +21,8 @@ from starcoach.errors import ExitStatus, UsageError
 if TYPE_CHECKING:
     import argparse
 
-    from starcoach.banks import Catalogue
-    from starcoach.vault import Vault
+    from starcoach.catalogue.banks import Catalogue
+    from starcoach.vault.format import Vault
 
 #: Below this fit a story is not offered as the answer to a question.
 GOOD_FIT = 0.3
@@ -76,7 +76,7 @@ values = ["amazon:dive-deep", "amazon:earn-trust"]
 
 
 def template_text() -> str:
-    from starcoach.banks import COMPETENCIES
+    from starcoach.catalogue.banks import COMPETENCIES
 
     lines, line = [], "#                 "
     for i, c in enumerate(COMPETENCIES):
@@ -93,7 +93,7 @@ def template_text() -> str:
 
 
 def vault_path(args: "argparse.Namespace", env: Env) -> Path:
-    from starcoach.store import default_data_dir
+    from starcoach.store.database import default_data_dir
 
     if getattr(args, "vault", None):
         return Path(args.vault).expanduser()
@@ -106,7 +106,7 @@ def _missing(path: Path) -> UsageError:
 
 
 def load_vault(path: Path, catalogue: "Catalogue") -> "Vault":
-    from starcoach.vault import VaultError, VaultMissing, load
+    from starcoach.vault.format import VaultError, VaultMissing, load
 
     try:
         return load(path, catalogue.companies)
@@ -158,13 +158,13 @@ def cmd_vault(args: "argparse.Namespace", env: Env) -> int:
 
 
 def _init(path: Path, env: Env) -> int:
-    from starcoach.vault import write_private
+    from starcoach.files import write_atomic
 
     if path.exists():
         raise UsageError(f"{path} already exists; edit it with `starcoach vault edit` "
                          "(init never overwrites a vault)")
     try:
-        write_private(path, template_text())
+        write_atomic(path, template_text(), make_parent=True)
     except OSError as e:
         raise UsageError(f"cannot create {path}: {e.strerror or e}") from None
     out = env.console()
@@ -219,7 +219,8 @@ def _list(args: "argparse.Namespace", env: Env, path: Path) -> int:
 def _show(args: "argparse.Namespace", env: Env, path: Path) -> int:
     from rich.text import Text
 
-    from starcoach.vault import PART_TITLES, PARTS, quantities
+    from starcoach.vault.format import PART_TITLES, PARTS
+    from starcoach.vault.quantities import quantities
 
     catalogue = load_catalogue_or_fail(env)
     vault = load_vault(path, catalogue)
@@ -256,8 +257,8 @@ def _show(args: "argparse.Namespace", env: Env, path: Path) -> int:
 
 
 def _add(args: "argparse.Namespace", env: Env, path: Path) -> int:
-    from starcoach.banks import COMPETENCIES
-    from starcoach.vault import (
+    from starcoach.catalogue.banks import COMPETENCIES
+    from starcoach.vault.format import (
         KINDS,
         PART_TITLES,
         PARTS,
@@ -265,10 +266,10 @@ def _add(args: "argparse.Namespace", env: Env, path: Path) -> int:
         VaultError,
         append_story,
         check_value_ref,
-        quantities,
         slugify,
         valid_id,
     )
+    from starcoach.vault.quantities import quantities
 
     catalogue = load_catalogue_or_fail(env)
     vault = load_vault(path, catalogue)
@@ -386,7 +387,8 @@ def _aside_path(path: Path) -> Path:
 
 
 def _edit(args: "argparse.Namespace", env: Env, path: Path) -> int:
-    from starcoach.vault import VaultError, load, write_private
+    from starcoach.files import write_atomic
+    from starcoach.vault.format import VaultError, load
 
     catalogue = load_catalogue_or_fail(env)
     cmd = _editor_command(args, env)
@@ -408,7 +410,7 @@ def _edit(args: "argparse.Namespace", env: Env, path: Path) -> int:
         except VaultError as e:
             if not path.exists():
                 # The editor removed the file: put the text back rather than lose it.
-                write_private(path, before)
+                write_atomic(path, before, make_parent=True)
                 err.print(f"[red]{path} was removed during the edit; the previous version is back.[/red]")
                 return ExitStatus.INPUT_FAILED
             err.print("[bold red]The vault has a mistake:[/bold red]")
@@ -422,8 +424,8 @@ def _edit(args: "argparse.Namespace", env: Env, path: Path) -> int:
                 continue
             broken = path.read_text(encoding="utf-8")
             bak = _aside_path(path)
-            write_private(bak, broken)
-            write_private(path, before)
+            write_atomic(bak, broken, make_parent=True)
+            write_atomic(path, before, make_parent=True)
             err.print(f"Your edited text is kept in [bold]{bak}[/bold]; {path} is back to the version before "
                       "this edit.")
             return ExitStatus.INPUT_FAILED
@@ -438,7 +440,8 @@ def _edit(args: "argparse.Namespace", env: Env, path: Path) -> int:
 
 def _open_store_if_any(args: "argparse.Namespace", env: Env):
     """The data folder's store when it already exists (coverage never creates one)."""
-    from starcoach.store import DB_NAME, Store, StoreError, default_data_dir
+    from starcoach.store.database import DB_NAME, Store, default_data_dir
+    from starcoach.store.errors import StoreError
 
     root = Path(args.data_dir).expanduser() if getattr(args, "data_dir", None) else default_data_dir(env.environ)
     if not (root / DB_NAME).exists():
@@ -454,9 +457,9 @@ def _coverage(args: "argparse.Namespace", env: Env, path: Path) -> int:
     from rich.table import Table
     from rich.text import Text
 
-    from starcoach.coverage import value_covers
-    from starcoach.questions import rank_for_company
-    from starcoach.vault import best_story, value_coverage
+    from starcoach.catalogue.questions import rank_for_company
+    from starcoach.vault.coverage import value_coverage, value_covers
+    from starcoach.vault.matching import best_story
 
     catalogue = load_catalogue_or_fail(env)
     company = resolve_company(catalogue, args.company)

@@ -20,32 +20,31 @@ if TYPE_CHECKING:
 def cmd_analyse(args: "argparse.Namespace", env: Env) -> int:
     from pathlib import Path
 
-    from starcoach.pipeline.batch import Batch, ManifestError, plan, read_manifest, summary_view, write_csv
+    from starcoach.export.batch_csv import write_csv
+    from starcoach.pipeline.batch import Batch, WhisperFactory
+    from starcoach.pipeline.plan import plan, read_manifest
     from starcoach.pipeline.process import expand_inputs
     from starcoach.report import analysis_view
-    from starcoach.store import StoreError
+    from starcoach.store.errors import StoreError
+    from starcoach.views.batch import progress_bar, result_line, summary_view
 
     catalogue = load_catalogue_or_fail(env)
     company = resolve_company(catalogue, args.company)
     if args.inputs.count("-") > 1:
         raise UsageError("standard input ('-') can be given only once")
-    manifest = None
-    if args.manifest:
-        try:
-            manifest = read_manifest(Path(args.manifest))
-        except ManifestError as e:
-            raise UsageError(str(e)) from None
+    manifest = read_manifest(Path(args.manifest)) if args.manifest else None  # ManifestError: a usage error
     if args.workers is not None and args.workers < 1:
         raise UsageError("--workers must be at least 1")
     err = env.console(err=True)
     out = env.console()
     items = list(expand_inputs(args.inputs))
     jobs = plan(items, question=args.question, company_id=company.id if company else None, manifest=manifest)
+    transcribers = None
     if any(j.audio for j in jobs):
-        from starcoach.transcribe import ModelNotFound, resolve_model
+        from starcoach.transcribe import ModelNotFound
 
         try:
-            resolve_model(args.model)  # fail before any work if there is no usable model
+            transcribers = WhisperFactory.resolve(args.model)  # fail before any work if there is no usable model
         except ModelNotFound as e:
             raise UsageError(str(e)) from None
     store = None
@@ -69,32 +68,13 @@ def cmd_analyse(args: "argparse.Namespace", env: Env) -> int:
             if single:
                 out.print(analysis_view(a))
             else:
-                out.print(f"[bold]{a.score:3d}[/bold]  {a.input}  [dim]{_marks(a)}[/dim]", highlight=False)
+                out.print(result_line(a), highlight=False)
 
-    progress = None
-    task = None
-    if any(j.audio for j in jobs) or len(jobs) > 3:
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            TextColumn,
-            TimeElapsedColumn,
-            TimeRemainingColumn,
-        )
-
-        progress = Progress(TextColumn("[bold]Analysing"), BarColumn(), MofNCompleteColumn(),
-                            TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), TextColumn("ETA"),
-                            TimeRemainingColumn(), console=err, transient=True)
-        task = progress.add_task("analyse", total=len(jobs), rate="")
-    started = [0.0]
+    progress = progress_bar(err, len(jobs)) if any(j.audio for j in jobs) or len(jobs) > 3 else None
 
     def on_progress(done: int, total: int, audio_s: float) -> None:
-        import time
-
         if progress is not None:
-            dt = max(1e-6, time.perf_counter() - started[0])
-            progress.update(task, completed=done, rate=f"{done / dt:.2f} files/s")
+            progress.advance_to(done)
 
     vault = None
     if store is not None:
@@ -103,14 +83,11 @@ def cmd_analyse(args: "argparse.Namespace", env: Env) -> int:
     def on_storage_failure(message: str) -> None:
         err.print(f"[bold red]error:[/bold red] {message}", highlight=False, soft_wrap=True)
 
-    batch = Batch(jobs, catalogue, model=args.model, store=store, workers=args.workers, vault=vault,
+    batch = Batch(jobs, catalogue, transcribers=transcribers, store=store, workers=args.workers, vault=vault,
                   stdin_read=env.read_stdin_bytes, on_result=on_result, on_progress=on_progress,
                   on_storage_failure=on_storage_failure)
     session_status = "interrupted"  # unless the batch runs to its end
     try:
-        import time
-
-        started[0] = time.perf_counter()
         if progress is not None:
             if any(j.audio for j in jobs):
                 err.print(f"[dim]Transcribing with {batch.workers} worker(s)…[/dim]")
@@ -125,11 +102,7 @@ def cmd_analyse(args: "argparse.Namespace", env: Env) -> int:
         raise UsageError(str(e)) from None
     finally:
         if store is not None:
-            if batch.session_id is not None and batch.store is not None:
-                try:
-                    store.finish_session(batch.session_id, session_status)
-                except Exception as e:  # said in one line, never a traceback
-                    batch._storage_failed(e, result=False)
+            batch.finish_session(session_status)
             store.close()
     if args.csv:
         try:
@@ -142,12 +115,6 @@ def cmd_analyse(args: "argparse.Namespace", env: Env) -> int:
     if storage_failed or batch.storage_failure is not None:  # said in one line when it happened
         return ExitStatus.STORAGE
     return ExitStatus.INPUT_FAILED if failed else ExitStatus.OK
-
-
-def _marks(a) -> str:
-    from starcoach.model import COMPONENT_LETTERS, COMPONENTS
-
-    return " ".join(COMPONENT_LETTERS[c] if a.structure[c].present else "-" for c in COMPONENTS)
 
 
 def _model_errors() -> tuple[type[BaseException], ...]:

@@ -15,11 +15,12 @@ from starcoach.errors import UsageError
 if TYPE_CHECKING:
     import argparse
 
-    from starcoach.banks import Catalogue, Company
+    from starcoach.catalogue.banks import Catalogue, Company
+    from starcoach.edges import Transcriber
 
 
 def load_catalogue_or_fail(env: Env) -> "Catalogue":
-    from starcoach.banks import BankError, load_catalogue, search_dirs
+    from starcoach.catalogue.banks import BankError, load_catalogue, search_dirs
 
     try:
         return load_catalogue(search_dirs(env.environ))
@@ -28,7 +29,7 @@ def load_catalogue_or_fail(env: Env) -> "Catalogue":
 
 
 def resolve_company(catalogue: "Catalogue", company_id: Optional[str]) -> Optional["Company"]:
-    from starcoach.banks import UnknownCompany
+    from starcoach.catalogue.banks import UnknownCompany
 
     if not company_id:
         return None
@@ -41,7 +42,8 @@ def resolve_company(catalogue: "Catalogue", company_id: Optional[str]) -> Option
 def open_store(args: "argparse.Namespace", env: Env):
     from pathlib import Path
 
-    from starcoach.store import Store, StoreError, default_data_dir
+    from starcoach.store.database import Store, default_data_dir
+    from starcoach.store.errors import StoreError
 
     root = Path(args.data_dir).expanduser() if getattr(args, "data_dir", None) else default_data_dir(env.environ)
     try:
@@ -52,7 +54,7 @@ def open_store(args: "argparse.Namespace", env: Env):
 
 def load_vault_quiet(path, catalogue, err):
     """The story vault if there is one; a broken vault is reported once and ignored."""
-    from starcoach.vault import VaultError, VaultMissing, load
+    from starcoach.vault.format import VaultError, VaultMissing, load
 
     try:
         return load(path, catalogue.companies)
@@ -64,7 +66,17 @@ def load_vault_quiet(path, catalogue, err):
         return None
 
 
-def load_transcriber(model: Optional[str], err):
+def resolve_model_or_fail(model: Optional[str]) -> str:
+    """The model directory ``--model`` names (None: the bundled one), checked before anything is loaded."""
+    from starcoach.transcribe import ModelNotFound, resolve_model
+
+    try:
+        return resolve_model(model)
+    except ModelNotFound as e:
+        raise UsageError(str(e)) from None
+
+
+def load_transcriber(model: Optional[str], err) -> "Transcriber":
     """The speech model, loaded once and warmed up, with a note on standard error."""
     import time
 

@@ -111,7 +111,8 @@ def main(argv: Optional[Sequence[str]] = None, env: Optional[Env] = None) -> int
 
 def _database_failed(e: Exception, args, env: Env) -> int:
     """A database error no command caught: one line naming what failed, never a traceback."""
-    from starcoach.store import DB_NAME, default_data_dir, storage_error
+    from starcoach.store.database import DB_NAME, default_data_dir
+    from starcoach.store.errors import storage_error
     from starcoach.text import first_line
 
     reason = first_line(e)

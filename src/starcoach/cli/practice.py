@@ -1,106 +1,82 @@
 """``starcoach practice``: check every argument, build the edges, run the practice loop.
 
-Microphone (or ``--mic-file``), speaker and speech model are made here and
+Every argument is checked before anything slow or lasting happens (the
+speech model loading, the recovery prompt, which may store an answer), so a
+mistake costs the candidate one line and nothing else.  Then the microphone
+(or ``--mic-file``), the speaker and the speech model are made here and
 handed to :class:`~starcoach.pipeline.practice.Practice`, which never builds
 its own; unfinished answers are offered for recovery first.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable, Optional
 
-from starcoach.cli.common import load_catalogue_or_fail, load_transcriber, load_vault_quiet, open_store, resolve_company
+from starcoach.cli.common import (
+    load_catalogue_or_fail,
+    load_transcriber,
+    load_vault_quiet,
+    open_store,
+    resolve_company,
+    resolve_model_or_fail,
+)
 from starcoach.cli.env import Env
 from starcoach.errors import UsageError
 
 if TYPE_CHECKING:
     import argparse
+    from pathlib import Path
+
+    from starcoach.catalogue.banks import Catalogue, Company, Question
+    from starcoach.edges import AudioSource, Speaker
 
 
 def cmd_practice(args: "argparse.Namespace", env: Env) -> int:
     from pathlib import Path
 
-    from starcoach.banks import COMPETENCIES
-    from starcoach.capture.mic_file import FileSource
-    from starcoach.capture.microphone import MicrophoneSource
     from starcoach.capture.portaudio import HardwareError
-    from starcoach.pipeline.practice import Keys, Practice, PracticeOptions
+    from starcoach.pipeline.keys import Keys
+    from starcoach.pipeline.practice import Practice, PracticeOptions
     from starcoach.pipeline.recovery import recover_unfinished
 
     catalogue = load_catalogue_or_fail(env)
     company = resolve_company(catalogue, args.company)
-    if args.bank and args.bank not in catalogue.banks:
-        raise UsageError(f"unknown bank '{args.bank}' (known: {', '.join(sorted(catalogue.banks))})")
-    if args.competency and args.competency not in COMPETENCIES:
-        raise UsageError(f"unknown competency '{args.competency}' (known: {', '.join(COMPETENCIES)})")
-    known_ids = {q.id for q in catalogue.questions}
-    for qid in args.question_id:
-        if qid not in known_ids:
-            raise UsageError(f"unknown question id '{qid}' (see `starcoach questions`)")
+    _check_filters(args, catalogue)
     mic_file = Path(args.mic_file) if args.mic_file else None
-    extra_questions = []
+    questions = args.questions
+    question_ids = tuple(args.question_id)
+    extra_questions: list["Question"] = []
     if args.demo:
-        import json
-
-        from starcoach.banks import Question, examples_dir
-
-        ex = examples_dir()
-        meta = json.loads((ex / "answer.json").read_text())
-        mic_file = ex / "answer.ogg"
-        extra_questions = [Question(id="example", text=meta["question"], competencies=("ownership",), bank="example")]
-        if company is None:
-            company = resolve_company(catalogue, meta.get("company"))
-        args.questions = 1
+        mic_file, demo_question, demo_company = _demo(catalogue)
+        extra_questions = [demo_question]
+        question_ids = (demo_question.id,)
+        questions = 1
+        company = company or demo_company
     if mic_file is not None:
         from starcoach.pipeline.process import check_path
 
         bad = check_path(str(mic_file))
         if bad is not None:
             raise UsageError(f"--mic-file {bad.message}")
+    if args.focus == "gaps" and company is None:
+        raise UsageError("--focus gaps needs --company (the values to cover)")
+    model_path = resolve_model_or_fail(args.model)  # no usable model: said before the data folder is made
+    source_factory = _source_factory(args.input_device, mic_file)  # no usable microphone: said now
     out = env.console()
     err = env.console(err=True)
     store = open_store(args, env)
     keys = Keys(env.stdin)
     try:
-        transcriber = load_transcriber(args.model, err)
-        vault = load_vault_quiet(Path(args.vault) if args.vault else store.root / "vault.toml", catalogue, err)
+        transcriber = load_transcriber(model_path, err)
+        vault_path = Path(args.vault) if args.vault else store.root / "vault.toml"
+        vault = load_vault_quiet(vault_path, catalogue, err)
         if not args.no_recover:
             recover_unfinished(store, transcriber, catalogue, keys, out, err, vault)
-        if mic_file is not None:
-            def source_factory():
-                return FileSource(mic_file, realtime=True)
-        else:
-            device = args.input_device
-            if device is not None and device.isdigit():
-                device = int(device)
-
-            def source_factory():
-                return MicrophoneSource(device=device)
-
-            # Fail before the first question if there is no usable microphone.
-            try:
-                with source_factory():
-                    pass
-            except HardwareError as e:
-                raise UsageError(str(e)) from None
-        speaker = None
-        if not args.no_speak:
-            from starcoach.capture.speak import TtsSpeaker
-
-            speaker = TtsSpeaker(voice=args.voice, rate_wpm=args.rate)
-            if not speaker.available:
-                err.print(f"[dim]Questions will be shown, not spoken ({speaker.unavailable_reason}).[/dim]")
-                speaker = None
+        speaker = None if args.no_speak else _speaker(args.voice, args.rate, err)
         options = PracticeOptions(
-            company=company, bank=args.bank, competency=args.competency, questions=args.questions,
+            company=company, bank=args.bank, competency=args.competency, questions=questions,
             think_time_s=args.think_time, max_answer_s=args.max_answer, end_silence_s=args.end_silence,
-            speak=not args.no_speak, voice=args.voice, rate_wpm=args.rate, input_device=args.input_device,
-            mic_file=mic_file, model=args.model, question_ids=list(args.question_id), focus=args.focus,
-            vault_path=Path(args.vault) if args.vault else store.root / "vault.toml")
-        if args.focus == "gaps" and company is None:
-            raise UsageError("--focus gaps needs --company (the values to cover)")
-        if extra_questions:
-            options.question_ids = [q.id for q in extra_questions]
+            mic_file=mic_file, question_ids=question_ids, focus=args.focus, vault_path=vault_path)
         practice = Practice(options, catalogue, store, out, keys, speaker=speaker, source_factory=source_factory,
                             transcriber=transcriber, err=err, extra_questions=extra_questions, vault=vault)
         try:
@@ -109,3 +85,61 @@ def cmd_practice(args: "argparse.Namespace", env: Env) -> int:
             raise UsageError(str(e)) from None
     finally:
         store.close()
+
+
+def _check_filters(args: "argparse.Namespace", catalogue: "Catalogue") -> None:
+    from starcoach.catalogue.banks import COMPETENCIES
+
+    if args.bank and args.bank not in catalogue.banks:
+        raise UsageError(f"unknown bank '{args.bank}' (known: {', '.join(sorted(catalogue.banks))})")
+    if args.competency and args.competency not in COMPETENCIES:
+        raise UsageError(f"unknown competency '{args.competency}' (known: {', '.join(COMPETENCIES)})")
+    known_ids = {q.id for q in catalogue.questions}
+    for qid in args.question_id:
+        if qid not in known_ids:
+            raise UsageError(f"unknown question id '{qid}' (see `starcoach questions`)")
+
+
+def _demo(catalogue: "Catalogue") -> tuple["Path", "Question", Optional["Company"]]:
+    """The bundled example: its recording, its question, and the company it was answered for."""
+    import json
+
+    from starcoach.catalogue.banks import Question, examples_dir
+
+    ex = examples_dir()
+    meta = json.loads((ex / "answer.json").read_text())
+    question = Question(id="example", text=meta["question"], competencies=("ownership",), bank="example")
+    return ex / "answer.ogg", question, resolve_company(catalogue, meta.get("company"))
+
+
+def _source_factory(input_device: Optional[str], mic_file: Optional["Path"]) -> Callable[[], "AudioSource"]:
+    """A new audio source per answer: the recording played in real time, or the microphone (checked now)."""
+    from starcoach.capture.mic_file import FileSource
+    from starcoach.capture.microphone import MicrophoneSource
+    from starcoach.capture.portaudio import HardwareError
+
+    if mic_file is not None:
+        return lambda: FileSource(mic_file, realtime=True)
+    device = int(input_device) if input_device is not None and input_device.isdigit() else input_device
+
+    def microphone() -> "AudioSource":
+        return MicrophoneSource(device=device)
+
+    # Fail before the first question if there is no usable microphone.
+    try:
+        with microphone():
+            pass
+    except HardwareError as e:
+        raise UsageError(str(e)) from None
+    return microphone
+
+
+def _speaker(voice: Optional[str], rate_wpm: Optional[int], err) -> Optional["Speaker"]:
+    """The question's voice, or None (shown, not spoken) with a note saying why."""
+    from starcoach.capture.speak import TtsSpeaker
+
+    speaker = TtsSpeaker(voice=voice, rate_wpm=rate_wpm)
+    if not speaker.available:
+        err.print(f"[dim]Questions will be shown, not spoken ({speaker.unavailable_reason}).[/dim]")
+        return None
+    return speaker

@@ -15,8 +15,8 @@ if TYPE_CHECKING:
 def cmd_questions(args: "argparse.Namespace", env: Env) -> int:
     from rich.table import Table
 
-    from starcoach.banks import COMPETENCIES
-    from starcoach.questions import rank_for_company
+    from starcoach.catalogue.banks import COMPETENCIES
+    from starcoach.catalogue.questions import rank_for_company
 
     catalogue = load_catalogue_or_fail(env)
     questions = catalogue.questions

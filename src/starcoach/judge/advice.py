@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Optional, Sequence
 
-from starcoach.banks import Company
+from starcoach.catalogue.banks import Company
 from starcoach.judge.cues import family, normalise
 from starcoach.judge.features import SentenceCues
 from starcoach.judge.score import (

@@ -18,7 +18,7 @@ import math
 import re
 from typing import Callable, Optional, Sequence, Union
 
-from starcoach.banks import Company
+from starcoach.catalogue.banks import Company
 from starcoach.judge.advice import advice as make_advice
 from starcoach.judge.checks import answer_checks
 from starcoach.judge.decode import forbid_repeat, label_marginals, presence_probabilities, settle_lead, viterbi

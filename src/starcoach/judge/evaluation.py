@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
-from starcoach.banks import Catalogue, UnknownCompany, load_catalogue
+from starcoach.catalogue.banks import Catalogue, UnknownCompany, load_catalogue
 from starcoach.model import COMPONENTS, Analysis
 
 try:

@@ -26,7 +26,7 @@ from typing import Callable, Iterable, Optional, Sequence
 
 import numpy as np
 
-from starcoach.banks import Catalogue
+from starcoach.catalogue.banks import Catalogue
 from starcoach.judge.checks import topic_features
 from starcoach.judge.decode import STATES, forbid_repeat, label_marginals, presence_probabilities, settle_lead, viterbi
 from starcoach.judge.emissions import LABELS, Weights, emission_scores

@@ -34,7 +34,7 @@ try:
 except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib  # type: ignore[no-redef]
 
-from starcoach.banks import COMPETENCIES, BankError, Company
+from starcoach.catalogue.banks import COMPETENCIES, BankError, Company
 from starcoach.judge.lexicon import lexicon
 from starcoach.model import UNSURE_BELOW, Analysis
 from starcoach.text import content_stems, stem, tokens

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Sequence
 
-from starcoach.banks import Company
+from starcoach.catalogue.banks import Company
 from starcoach.judge.cues import themes
 from starcoach.text import content_stems, stem, tokens
 

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from typing import Optional
 
-from starcoach.banks import Company
+from starcoach.catalogue.banks import Company
 from starcoach.judge.cues import families, family, normalise
 from starcoach.judge.features import (
     BASICS,

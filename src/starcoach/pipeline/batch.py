@@ -3,7 +3,7 @@
 Why it is shaped like this:
 
 - Transcription is the only slow step, so only it runs in worker processes,
-  each loading the model once (``_worker_init``); analysis (milliseconds) and
+  each loading the model once (``_worker_transcriber``); analysis (milliseconds) and
   storage stay in the parent, which keeps SQLite single-writer and the output
   in input order.
 - Two workers with one thread each beat one process with two threads on a
@@ -14,115 +14,36 @@ Why it is shaped like this:
   and changing only the question or company re-analyses without
   re-transcribing.
 - One bad file never stops the batch: it becomes an Analysis with ``error``.
+- The transcriber is an edge (``edges.TranscriberFactory``): each worker
+  makes its own from a picklable factory, :class:`WhisperFactory` for real,
+  a scripted one in tests, so planning, the cache, resuming and Ctrl-C are
+  tested in-process without the model.
 
-Each file's question (and company) comes from, in order: a manifest CSV row
-(``--manifest``), a sidecar ``NAME.json`` (``{"question": ..., "company": ...}``),
-a sidecar ``NAME.txt`` (the question text), or ``--question`` for all.
+Which question each input answers is decided before, in ``pipeline.plan``.
 """
 
 from __future__ import annotations
 
 import contextlib
-import csv
+import functools
 import hashlib
-import json
 import os
 import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable, Optional
+from typing import Callable, Optional
 
-from starcoach.banks import Catalogue, Company, UnknownCompany
+from starcoach.catalogue.banks import Catalogue, Company, UnknownCompany
+from starcoach.edges import Transcriber, TranscriberFactory
 from starcoach.model import Analysis, Transcript, transcript_from_json, transcript_to_json
-from starcoach.pipeline.process import InputError, analyse_transcript, check_path, is_audio, read_text_input
+from starcoach.pipeline.plan import Job
+from starcoach.pipeline.process import InputError, analyse_transcript, check_path, read_text_input
 
 #: Part of every cached transcript's key: raised when transcription itself changes, so a
 #: transcript made the old way is made again. "2": both passes from one encoder run.
 TRANSCRIPT_CACHE_VERSION = "2"
-
-
-@dataclass(frozen=True)
-class Job:
-    index: int
-    input: str
-    question: Optional[str]
-    company_id: Optional[str]
-    audio: bool
-
-
-class ManifestError(Exception):
-    pass
-
-
-def read_manifest(path: Path) -> dict[str, dict[str, str]]:
-    """file -> {question, company}; paths resolved against the manifest's folder."""
-    try:
-        with open(path, newline="", encoding="utf-8-sig") as fh:
-            reader = csv.DictReader(fh)
-            if not reader.fieldnames:
-                raise ManifestError(f"{path}: empty manifest")
-            cols = {c.strip().lower(): c for c in reader.fieldnames if c}
-            file_col = next((cols[c] for c in ("file", "path", "audio", "input") if c in cols), None)
-            if file_col is None:
-                raise ManifestError(f"{path}: needs a 'file' column (and 'question', optionally 'company')")
-            out: dict[str, dict[str, str]] = {}
-            for n, row in enumerate(reader, start=2):
-                f = (row.get(file_col) or "").strip()
-                if not f:
-                    raise ManifestError(f"{path}:{n}: empty file name")
-                p = Path(f)
-                if not p.is_absolute():
-                    p = path.parent / p
-                out[str(p.resolve())] = {
-                    "question": (row.get(cols.get("question", ""), "") or "").strip(),
-                    "company": (row.get(cols.get("company", ""), "") or "").strip(),
-                }
-            return out
-    except OSError as e:
-        raise ManifestError(f"{path}: {e.strerror or e}") from None
-    except (csv.Error, UnicodeDecodeError) as e:
-        raise ManifestError(f"{path}: not a readable CSV file ({e})") from None
-
-
-def sidecar(path: Path) -> dict[str, str]:
-    """Question/company from NAME.json or NAME.txt beside an audio file."""
-    j = path.with_suffix(".json")
-    if j.is_file():
-        try:
-            data = json.loads(j.read_text(encoding="utf-8"))
-            if isinstance(data, dict):
-                return {k: str(data[k]).strip() for k in ("question", "company") if data.get(k)}
-        except (OSError, ValueError):
-            pass
-    t = path.with_suffix(".txt")
-    if t.is_file() and t != path:
-        try:
-            q = t.read_text(encoding="utf-8").strip()
-            if q and len(q) < 2000:
-                return {"question": " ".join(q.split())}
-        except (OSError, UnicodeDecodeError):
-            pass
-    return {}
-
-
-def plan(items: Iterable[str], *, question: Optional[str], company_id: Optional[str],
-         manifest: Optional[dict[str, dict[str, str]]] = None) -> list[Job]:
-    jobs = []
-    for i, item in enumerate(items):
-        audio = item != "-" and is_audio(Path(item))
-        q, c = question, company_id
-        if audio:
-            meta = {}
-            if manifest:
-                meta = manifest.get(str(Path(item).resolve()), {})
-            if not meta.get("question"):
-                meta = {**sidecar(Path(item)), **{k: v for k, v in meta.items() if v}}
-            q = meta.get("question") or q
-            c = meta.get("company") or c
-        jobs.append(Job(i, item, q, c, audio))
-    return jobs
 
 
 def content_hash(path: Path) -> str:
@@ -137,32 +58,60 @@ def settings_hash(model_path: str, strategy: str) -> str:
     return hashlib.sha256(f"{TRANSCRIPT_CACHE_VERSION}|{model_path}|{strategy}".encode()).hexdigest()[:16]
 
 
-# --------------------------------------------------------------------------- worker processes
+@dataclass(frozen=True)
+class WhisperFactory:
+    """The real :class:`~starcoach.edges.TranscriberFactory`: faster-whisper from one model directory."""
 
-_WORKER_TX = None
+    model_path: str
+    prompt_strategy: str
+
+    @classmethod
+    def resolve(cls, model: Optional[str]) -> "WhisperFactory":
+        """For ``--model`` (None: the bundled model); ``transcribe.ModelNotFound`` if there is none."""
+        from starcoach.transcribe import DEFAULT_PROMPT_STRATEGY, resolve_model
+
+        return cls(resolve_model(model), DEFAULT_PROMPT_STRATEGY)
+
+    @property
+    def cache_key(self) -> str:
+        return settings_hash(self.model_path, self.prompt_strategy)
+
+    def __call__(self, cpu_threads: Optional[int] = None) -> Transcriber:
+        from starcoach.transcribe import WhisperTranscriber
+
+        return WhisperTranscriber(self.model_path, prompt_strategy=self.prompt_strategy, cpu_threads=cpu_threads)
 
 
-def _worker_init(model_path: str, threads: int) -> None:
-    global _WORKER_TX
-    import signal
-
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
-    from starcoach.transcribe import WhisperTranscriber
-
-    _WORKER_TX = WhisperTranscriber(model_path, cpu_threads=threads)
-
-
-def _worker_transcribe(path: str) -> dict:
-    """Transcribe one file in a worker; errors come back as data, never as exceptions."""
+def transcribe_one(transcriber: Transcriber, path: str) -> dict:
+    """Transcribe one file; errors come back as data, never as exceptions (one bad file never ends a batch)."""
     from starcoach.audio import AudioError
 
     try:
-        t = _WORKER_TX.transcribe_file(Path(path))
+        t = transcriber.transcribe_file(Path(path))
         return {"transcript": transcript_to_json(t)}
     except AudioError as e:
         return {"error": [e.kind, str(e)]}
     except Exception as e:  # a decoder crash on one file must not end the batch
         return {"error": ["unreadable", f"{path}: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"]}
+
+
+# --------------------------------------------------------------------------- worker processes
+
+
+def _worker_init() -> None:
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
+
+
+@functools.lru_cache(maxsize=1)
+def _worker_transcriber(factory: TranscriberFactory, threads: int) -> Transcriber:
+    """The worker process's transcriber: made (the model loaded) by its first file, reused for the rest."""
+    return factory(cpu_threads=threads)
+
+
+def _worker_transcribe(factory: TranscriberFactory, threads: int, path: str) -> dict:
+    return transcribe_one(_worker_transcriber(factory, threads), path)
 
 
 # --------------------------------------------------------------------------- the batch
@@ -178,16 +127,21 @@ class BatchResult:
 
 
 class Batch:
-    """Runs jobs; ``on_result(job, analysis)`` is called in input order as results become ready."""
+    """Runs jobs; ``on_result(job, analysis)`` is called in input order as results become ready.
 
-    def __init__(self, jobs: list[Job], catalogue: Catalogue, *, model: Optional[str], store=None,
+    ``transcribers`` makes the transcriber (in each worker process, or here for one
+    worker); it is needed only when there is audio among the jobs.
+    """
+
+    def __init__(self, jobs: list[Job], catalogue: Catalogue, *, transcribers: Optional[TranscriberFactory] = None,
+                 store=None,
                  workers: Optional[int] = None, vault=None, stdin_read: Callable[[], bytes] = lambda: b"",
                  on_result: Optional[Callable[[Job, Analysis], None]] = None,
                  on_progress: Optional[Callable[[int, int, float], None]] = None,
                  on_storage_failure: Optional[Callable[[str], None]] = None):
         self.jobs = jobs
         self.catalogue = catalogue
-        self.model = model
+        self.transcribers = transcribers
         self.store = store
         self.stdin_read = stdin_read
         self.vault = vault
@@ -233,13 +187,23 @@ class Batch:
                                             audio_path=Path(job.input) if job.audio else None, status="recorded")
                 self.store.save_analysis(aid, a, transcript, content_hash=chash, settings_hash=shash)
             except Exception as e:  # storage trouble must not lose the result on screen, nor pass unsaid
-                self._storage_failed(e)
+                self.storage_failed(e)
         elif self.storage_failure is not None:
             self.unstored += 1
         return a
 
-    def _storage_failed(self, exc: BaseException, result: bool = True) -> None:
-        from starcoach.store import DB_NAME, damaged_database_error
+    def finish_session(self, status: str) -> None:
+        """Mark the batch's session ``complete`` or ``interrupted``; a store that refuses is said in one line."""
+        if self.session_id is None or self.store is None:
+            return
+        try:
+            self.store.finish_session(self.session_id, status)
+        except Exception as e:  # said in one line, never a traceback
+            self.storage_failed(e, result=False)
+
+    def storage_failed(self, exc: BaseException, result: bool = True) -> None:
+        from starcoach.store.database import DB_NAME
+        from starcoach.store.errors import damaged_database_error
 
         store, self.store = self.store, None
         self.unstored += int(result)
@@ -250,8 +214,6 @@ class Batch:
         self.on_storage_failure(self.storage_failure)
 
     def run(self) -> BatchResult:
-        from starcoach.transcribe import resolve_model
-
         t0 = time.perf_counter()
         results: dict[int, Analysis] = {}
         next_out = 0
@@ -275,7 +237,6 @@ class Batch:
             self.on_progress(done, total, audio_s)
 
         pending_audio: list[tuple[Job, str, str]] = []
-        model_path = None
         shash = None
         for job in self.jobs:
             if not job.audio:
@@ -295,9 +256,10 @@ class Batch:
             except OSError as e:
                 record(job, self._finish(job, error=("unreadable", f"{job.input}: {e.strerror or e}")))
                 continue
-            if model_path is None:
-                model_path = resolve_model(self.model)
-                shash = settings_hash(model_path, _strategy())
+            if shash is None:
+                if self.transcribers is None:
+                    raise ValueError("a batch with audio needs a transcriber factory")
+                shash = self.transcribers.cache_key
             row = self.store.cached(chash, shash) if self.store is not None else None
             t = row.transcript() if row is not None else None
             if t is not None:
@@ -309,16 +271,11 @@ class Batch:
         if pending_audio:
             transcribed = len(pending_audio)
             if self.workers == 1 or len(pending_audio) == 1:
-                from starcoach.transcribe import WhisperTranscriber
-
-                tx = WhisperTranscriber(model_path)
-                global _WORKER_TX
-                _WORKER_TX = tx
+                tx = self.transcribers()
                 for job, chash, sh in pending_audio:
-                    out = _worker_transcribe(job.input)
-                    record(job, self._from_worker(job, out, chash, sh))
+                    record(job, self._from_worker(job, transcribe_one(tx, job.input), chash, sh))
             else:
-                self._run_pool(pending_audio, model_path, record)
+                self._run_pool(pending_audio, record)
         return BatchResult([results[i] for i in sorted(results)], cached, transcribed,
                            time.perf_counter() - t0, audio_s)
 
@@ -328,7 +285,7 @@ class Batch:
             return self._finish(job, error=(kind, msg))
         return self._finish(job, transcript=transcript_from_json(out["transcript"]), chash=chash, shash=shash)
 
-    def _run_pool(self, pending: list[tuple[Job, str, str]], model_path: str, record) -> None:
+    def _run_pool(self, pending: list[tuple[Job, str, str]], record) -> None:
         import multiprocessing as mp
 
         # Longest files first, so the last file does not run alone at the end.
@@ -336,10 +293,13 @@ class Batch:
         import signal
 
         ctx = mp.get_context("spawn")  # no fork of a process holding ONNX/CTranslate2 threads
-        with ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx, initializer=_worker_init,
-                                 initargs=(model_path, self.threads)) as pool:
+        with ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx, initializer=_worker_init) as pool:
             futures: dict[Future, tuple[Job, str, str]] = {}
             queue = list(pending)
+
+            def submit(path: str) -> Future:
+                return pool.submit(_worker_transcribe, self.transcribers, self.threads, path)
+
             try:
                 first = True
                 while queue or futures:
@@ -351,16 +311,16 @@ class Batch:
                             # worker still starting up (it would print a traceback); the parent handles it.
                             previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
                             try:
-                                futures[pool.submit(_worker_transcribe, item[0].input)] = item
+                                futures[submit(item[0].input)] = item
                                 for _ in range(self.workers - 1):
                                     if queue:
                                         item = queue.pop(0)
-                                        futures[pool.submit(_worker_transcribe, item[0].input)] = item
+                                        futures[submit(item[0].input)] = item
                             finally:
                                 signal.signal(signal.SIGINT, previous)
                             first = False
                             continue
-                        futures[pool.submit(_worker_transcribe, item[0].input)] = item
+                        futures[submit(item[0].input)] = item
                     ready, _ = wait(futures, return_when=FIRST_COMPLETED)
                     for f in ready:
                         job, chash, sh = futures.pop(f)
@@ -386,84 +346,3 @@ def _size(path: str) -> int:
         return os.path.getsize(path)
     except OSError:
         return 0
-
-
-def _strategy() -> str:
-    from starcoach.transcribe import DEFAULT_PROMPT_STRATEGY
-
-    return DEFAULT_PROMPT_STRATEGY
-
-
-# --------------------------------------------------------------------------- CSV and summary
-
-CSV_FIELDS = ["input", "question", "company", "score", "repeat", "situation", "task", "action", "result",
-              "link_back", "link_back_values", "duration_s", "wpm", "fillers_per_minute", "longest_pause_s",
-              "word_count", "error"]
-
-
-def csv_row(a: Analysis) -> dict[str, object]:
-    row: dict[str, object] = {"input": a.input, "question": a.question or "", "company": a.company or ""}
-    if a.error:
-        row["error"] = a.error.message
-        return row
-    row["score"] = a.score
-    for c in ("repeat", "situation", "task", "action", "result", "link_back"):
-        row[c] = int(a.structure[c].present)
-    row["link_back_values"] = "; ".join(a.structure["link_back"].values)
-    row["duration_s"] = round(a.duration_s, 2) if a.duration_s is not None else ""
-    if a.delivery:
-        row["wpm"] = round(a.delivery.wpm, 1)
-        row["fillers_per_minute"] = round(a.delivery.fillers_per_minute, 2)
-        row["longest_pause_s"] = round(a.delivery.longest_pause_s, 2)
-    row["word_count"] = a.checks.word_count if a.checks else ""
-    row["error"] = ""
-    return row
-
-
-def write_csv(path: Path, analyses: list[Analysis]) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", newline="", encoding="utf-8") as fh:
-        w = csv.DictWriter(fh, fieldnames=CSV_FIELDS)
-        w.writeheader()
-        for a in analyses:
-            w.writerow(csv_row(a))
-    os.replace(tmp, path)
-
-
-def summary_view(result: BatchResult):
-    """A rich table closing the batch: mean score, weakest components, filler rates, failures."""
-    from rich.console import Group
-    from rich.table import Table
-    from rich.text import Text
-
-    from starcoach.model import COMPONENT_TITLES, COMPONENTS
-
-    ok = [a for a in result.analyses if a.error is None]
-    failed = [a for a in result.analyses if a.error is not None]
-    t = Table(title="Batch summary", title_justify="left", box=None, pad_edge=False, show_header=False)
-    t.add_column(style="bold")
-    t.add_column()
-    t.add_row("Answers", f"{len(result.analyses)} ({len(ok)} analysed, {len(failed)} failed; "
-                         f"{result.cached} transcripts reused)")
-    if ok:
-        t.add_row("Mean score", f"{sum(a.score for a in ok) / len(ok):.0f}/100")
-        rates = {c: sum(a.structure[c].present for a in ok) / len(ok) for c in COMPONENTS}
-        weakest = [c for c in sorted(COMPONENTS, key=lambda c: rates[c])[:3] if rates[c] < 1.0]
-        t.add_row("Weakest parts", ", ".join(f"{COMPONENT_TITLES[c]} ({rates[c]:.0%} present)" for c in weakest)
-                  or "none: every part present in every answer")
-        spoken = [a for a in ok if a.delivery]
-        if spoken:
-            fpm = sum(a.delivery.fillers_per_minute for a in spoken) / len(spoken)
-            wpm = sum(a.delivery.wpm for a in spoken) / len(spoken)
-            t.add_row("Fillers", f"{fpm:.1f} per minute on average; pace {wpm:.0f} words/min")
-    if result.audio_s and result.wall_s:
-        t.add_row("Speed", f"{len(result.analyses) / result.wall_s * 60:.1f} files/min, "
-                           f"{result.audio_s / 60:.1f} min of audio in {result.wall_s:.1f} s "
-                           f"(real-time factor {result.wall_s / result.audio_s:.3f})")
-    parts = [t]
-    if failed:
-        ft = Text("Failed:\n", style="bold red")
-        for a in failed:
-            ft.append(f"  {a.error.message}\n")
-        parts.append(ft)
-    return Group(*parts)

@@ -18,45 +18,44 @@ Shutdown is orderly, because native threads are running: PortAudio's
 callback thread while recording, the live transcriber's worker inside
 CTranslate2 while judging.  A process that exits with either still running
 aborts (C++ ``terminate``, or a segmentation fault) instead of exiting 130.
-So while recording, Ctrl-C only sets an event (:func:`_sigint_sets`) that
-the recording loop checks every 0.1 s; the stream is then stopped and
-closed, the transcriber's worker joined, and only then does the session end.
-A disk that fills up mid-answer ends the recording the same way, keeping
-what was written (exit status 3).
+So while recording, Ctrl-C only sets an event (``keys.sigint_sets``) that the
+recording loop checks every 0.1 s; the stream is then closed, the
+transcriber's worker joined, and only then does the session end.  A disk
+that fills up mid-answer ends the recording the same way (exit status 3).
 
-The loop talks to the outside through small interfaces (a Speaker, an
-AudioSource factory, a Keys reader, a Console) so it runs the same with a
-real microphone, with ``--mic-file``, and in tests.
+The loop talks to the outside through the edges (``starcoach.edges``), passed
+in, so it runs the same with a real microphone, ``--mic-file``, and in tests.
 """
 
 from __future__ import annotations
 
 import contextlib
-import os
-import re
-import select
-import signal
 import sqlite3
-import sys
 import threading
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Callable, Optional
+from typing import TYPE_CHECKING, Callable, Optional, Sequence
 
-from rich.console import Console, Group
+from rich.console import Console
 from rich.live import Live
-from rich.panel import Panel
-from rich.table import Table
 from rich.text import Text
 
-from starcoach.banks import Catalogue, Company, Question
+from starcoach.catalogue.banks import Catalogue, Company, Question
+from starcoach.edges import AudioSource, Clock, Speaker, SystemClock, Transcriber
 from starcoach.model import COMPONENT_TITLES, COMPONENTS, Analysis
-from starcoach.report import COLOURS, analysis_view
+from starcoach.pipeline.keys import Keys, sigint_sets
+from starcoach.report import analysis_view
+from starcoach.targets import TIPS
+from starcoach.views.practice import countdown_view, intro_view, meter_view, question_view, summary_view
+
+if TYPE_CHECKING:
+    from starcoach.capture.endpointer import Endpointer
 
 
-@dataclass
+@dataclass(frozen=True)
 class PracticeOptions:
+    """What the candidate asked for, checked by the command before the session starts."""
+
     company: Optional[Company] = None
     bank: Optional[str] = None
     competency: Optional[str] = None
@@ -64,87 +63,13 @@ class PracticeOptions:
     think_time_s: float = 0.0
     max_answer_s: float = 180.0
     end_silence_s: float = 3.0
-    speak: bool = True
-    voice: Optional[str] = None
-    rate_wpm: Optional[int] = None
-    input_device: Optional[str] = None
+    #: The recording that answers in the candidate's place (``--mic-file``, the demo); shown in the intro.
     mic_file: Optional[Path] = None
-    model: Optional[str] = None
+    #: "gaps": questions aimed at the company values covered least (needs ``company``).
     focus: Optional[str] = None
     vault_path: Optional[Path] = None
-    question_ids: list[str] = field(default_factory=list)
-
-
-class Keys:
-    """Line input from the candidate without blocking the recording loop."""
-
-    def __init__(self, stream: IO[str]):
-        self.stream = stream
-        try:
-            self.fd: Optional[int] = stream.fileno()
-        except (AttributeError, OSError, ValueError):
-            self.fd = None
-        self.eof = False
-
-    @property
-    def interactive(self) -> bool:
-        return self.fd is not None and os.isatty(self.fd)
-
-    def enter_pressed(self) -> bool:
-        """True if a line (Enter) is waiting; consumes it."""
-        if self.fd is None or self.eof:
-            return False
-        try:
-            ready, _, _ = select.select([self.fd], [], [], 0)
-        except (OSError, ValueError):
-            return False
-        if not ready:
-            return False
-        line = self.stream.readline()
-        if line == "":
-            self.eof = True
-            return False
-        return True
-
-    def ask(self, prompt: str, console: Console, choices: dict[str, str], default: str) -> str:
-        """A one-letter menu; with no terminal (a script), the default."""
-        console.print(prompt, end="")
-        if self.eof or self.fd is None:
-            console.print(f"[dim]{default}[/dim]")
-            return choices[default]
-        try:
-            line = self.stream.readline()
-        except (OSError, ValueError):
-            line = ""
-        if line == "":
-            self.eof = True
-            console.print(f"[dim]{default}[/dim]")
-            return choices[default]
-        key = (line.strip().lower() or default)[:1]
-        return choices.get(key, choices[default])
-
-
-@contextlib.contextmanager
-def _sigint_sets(event: threading.Event):
-    """While inside, Ctrl-C sets ``event`` instead of raising KeyboardInterrupt (a second one raises).
-
-    Only the main thread can install signal handlers; elsewhere (tests calling
-    the loop from a thread) this does nothing and Ctrl-C raises as usual.
-    """
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def handler(signum, frame) -> None:
-        if event.is_set():
-            raise KeyboardInterrupt
-        event.set()
-
-    previous = signal.signal(signal.SIGINT, handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
+    #: Ask exactly these questions, in this order (overrides the automatic choice).
+    question_ids: tuple[str, ...] = ()
 
 
 @dataclass
@@ -158,9 +83,21 @@ class AnswerOutcome:
 
 
 class Practice:
+    """One practice session; the edges come in as parameters (``starcoach.edges``).
+
+    ``source_factory`` opens a new :class:`~starcoach.edges.AudioSource` for
+    each answer, ``transcriber`` transcribes it while it is spoken, ``speaker``
+    (None: shown, not spoken) reads each question; ``clock`` times the think
+    time and the feedback latency, and ``endpointer_factory`` (given
+    ``end_silence_s``) decides when an answer is over (default:
+    ``capture.endpointer.Endpointer``, the VAD).
+    """
+
     def __init__(self, options: PracticeOptions, catalogue: Catalogue, store, console: Console, keys: Keys, *,
-                 speaker=None, source_factory: Optional[Callable[[], object]] = None, transcriber=None,
-                 err: Optional[Console] = None, extra_questions: Optional[list[Question]] = None, vault=None):
+                 transcriber: Transcriber, source_factory: Callable[[], AudioSource],
+                 speaker: Optional[Speaker] = None, err: Optional[Console] = None,
+                 extra_questions: Sequence[Question] = (), vault=None, clock: Clock = SystemClock(),
+                 endpointer_factory: Optional[Callable[[float], "Endpointer"]] = None):
         self.o = options
         self.catalogue = catalogue
         self.store = store
@@ -170,6 +107,8 @@ class Practice:
         self.speaker = speaker
         self.source_factory = source_factory
         self.transcriber = transcriber
+        self.clock = clock
+        self.endpointer_factory = endpointer_factory
         self.outcomes: list[AnswerOutcome] = []
         self.session_id: Optional[int] = None
         self.extra_questions = list(extra_questions or [])
@@ -239,7 +178,8 @@ class Practice:
 
     def _storage_failed(self, exc: BaseException) -> None:
         """Say in one line that the data folder refused a write; the session stops."""
-        from starcoach.store import DB_NAME, storage_error
+        from starcoach.store.database import DB_NAME
+        from starcoach.store.errors import storage_error
         from starcoach.text import first_line
 
         e = storage_error(self.store.root / DB_NAME, exc)
@@ -248,39 +188,10 @@ class Practice:
         self.console.print(f"[bold red]Stopped: {msg}.[/bold red]", soft_wrap=True)
 
     def intro(self) -> None:
-        o = self.o
-        title = Text("starcoach practice", style="bold")
-        if o.company:
-            title.append(f" · {o.company.name}", style="bold cyan")
-        lines: list = [title]
-        if o.company:
-            # In brief: each value's name and the first clause of what it means.
-            t = Table.grid(padding=(0, 2))
-            t.add_column(style="bold cyan", no_wrap=True)
-            t.add_column(style="dim", no_wrap=True, overflow="ellipsis", max_width=70)
-            shown = o.company.values[:8]
-            for v in shown:
-                t.add_row(v.name, _gist(v.meaning))
-            lines += [Text("\nValues to link back to:", style="bold"), t]
-            if len(o.company.values) > len(shown):
-                lines.append(Text(f"… and {len(o.company.values) - len(shown)} more "
-                                  f"(`starcoach companies {o.company.id}`)", style="dim"))
-        else:
-            lines.append(Text("No company chosen: link back to the role or team (use --company ID to practise "
-                              "against a company's values).", style="dim"))
-        if o.mic_file is not None:
-            # The demo and --mic-file: nobody needs to speak, a recording answers.
-            lines.append(Text(f"\nA recording ({o.mic_file.name}) gives the answer in your place: watch it "
-                              "transcribed live, then judged. R-STAR-L: Repeat the question in your words, "
-                              "Situation, Task, Action, Result, Link back.", style="dim"))
-        else:
-            lines.append(Text("\nAnswer out loud. R-STAR-L: Repeat the question in your words, Situation, Task, "
-                              "Action, Result, Link back. Stop by pausing for a few seconds or pressing Enter.",
-                              style="dim"))
-        self.console.print(Panel(Group(*lines), border_style="cyan"))
+        self.console.print(intro_view(self.o.company, self.o.mic_file))
 
     def pick_questions(self) -> list[tuple[Question, list]]:
-        from starcoach.questions import choose_questions
+        from starcoach.catalogue.questions import choose_questions
 
         o = self.o
         pool = self.catalogue.questions + self.extra_questions
@@ -291,10 +202,10 @@ class Practice:
             return [(by_id[i], []) for i in o.question_ids if i in by_id]
         weights = None
         if o.focus == "gaps" and o.company:
-            from starcoach.coverage import gap_weights
+            from starcoach.vault.coverage import gap_weights
 
-            weights = gap_weights(o.company, self.store, o.vault_path)
-            from starcoach.coverage import gap_targets
+            weights = gap_weights(o.company, self.store, self.vault)
+            from starcoach.vault.coverage import gap_targets
 
             names = ", ".join(f"\u2018{n}\u2019" for n in gap_targets(o.company, weights))
             self.console.print(Text(f"Focus on gaps: questions aimed at the values your stories and answers cover "
@@ -305,18 +216,15 @@ class Practice:
 
     def ask_one(self, q: Question, values: list, n: int, total: int) -> AnswerOutcome:
         o = self.o
-        head = Text(f"Question {n}/{total}", style="bold")
-        if values:
-            head.append("   probes: " + ", ".join(v.name for v in values), style="cyan")
         self.console.print()
-        self.console.print(Panel(Text(q.text, style="bold"), title=head, title_align="left", border_style="magenta"))
+        self.console.print(question_view(q, values, n, total))
         self.say(q.text)
         if o.think_time_s > 0:
             self.countdown(o.think_time_s)
         return self.record_and_judge(q)
 
     def say(self, text: str) -> None:
-        if not self.o.speak or self.speaker is None:
+        if self.speaker is None:
             return
         from starcoach.capture.speak import SpeechUnavailable
 
@@ -327,14 +235,14 @@ class Practice:
             self.speaker = None
 
     def countdown(self, seconds: float) -> None:
-        end = time.monotonic() + seconds
+        end = self.clock.monotonic() + seconds
         with Live(console=self.console, transient=True, refresh_per_second=8) as live:
             while True:
-                left = end - time.monotonic()
+                left = end - self.clock.monotonic()
                 if left <= 0 or self.keys.enter_pressed():
                     break
-                live.update(Text(f"Think time: {left:4.1f} s  (Enter to start now)", style="yellow"))
-                time.sleep(0.1)
+                live.update(countdown_view(left))
+                self.clock.sleep(0.1)
 
     def record_and_judge(self, q: Question) -> AnswerOutcome:
         from starcoach.streaming import LiveTranscriber
@@ -362,7 +270,8 @@ class Practice:
         from starcoach.capture.recorder import Recorder
 
         o = self.o
-        endpointer = Endpointer(end_silence_s=o.end_silence_s)
+        make_endpointer = self.endpointer_factory or (lambda end_silence_s: Endpointer(end_silence_s=end_silence_s))
+        endpointer = make_endpointer(o.end_silence_s)
         stop = threading.Event()
         interrupted = threading.Event()
         state = {"elapsed": 0.0, "level": -90.0}
@@ -387,7 +296,7 @@ class Practice:
         result_box: dict = {}
 
         def render() -> Text:
-            return _meter(state["elapsed"], o.max_answer_s, state["level"], endpointer)
+            return meter_view(state["elapsed"], o.max_answer_s, state["level"], endpointer)
 
         with Live(render(), console=self.console, transient=True, refresh_per_second=10) as live:
             done = threading.Event()
@@ -400,10 +309,10 @@ class Practice:
             t.start()
             try:
                 # Ctrl-C from here until the device is closed only asks the loop to stop.
-                with _sigint_sets(interrupted):
+                with sigint_sets(interrupted):
                     with source:
                         result_box["r"] = recorder.run(stop, interrupted)
-                        result_box["t_end"] = time.monotonic()  # end of answer detected (before closing)
+                        result_box["t_end"] = self.clock.monotonic()  # end of answer detected (before closing)
             finally:
                 done.set()
                 t.join()
@@ -455,7 +364,7 @@ class Practice:
         degraded = live_tx.degradation()
         if degraded:  # the live transcriber cut back to keep up with a busy machine
             self.console.print(f"[yellow]{degraded}[/yellow]")
-        latency = time.monotonic() - t_end  # until the report is on screen
+        latency = self.clock.monotonic() - t_end  # until the report is on screen
         self.console.print(f"[dim]Feedback ready {latency:.2f} s after the answer ended.[/dim]")
         outcome = AnswerOutcome(q, a, wav, answer_id, r.ended_by, latency)
         self.outcomes.append(outcome)
@@ -467,26 +376,8 @@ class Practice:
         done = [o for o in self.outcomes if o.analysis is not None and o.analysis.error is None]
         if not self.outcomes:
             return
-        t = Table(title="Session summary", title_justify="left", box=None, pad_edge=False)
-        t.add_column("#", justify="right")
-        t.add_column("question")
-        t.add_column("score", justify="right")
-        t.add_column("R S T A R L")
-        t.add_column("time", justify="right")
-        for i, oc in enumerate(self.outcomes, 1):
-            a = oc.analysis
-            if a is None or a.error is not None:
-                t.add_row(str(i), _short(oc.question.text), "—",
-                          Text("not analysed" if a is None else a.error.kind, style="dim"), "")
-                continue
-            marks = Text()
-            for c in COMPONENTS:
-                ok = a.structure[c].present
-                marks.append("\u25cf " if ok else "\u25cb ", style=COLOURS[c] if ok else "dim")
-            dur = a.delivery.speaking_s if a.delivery else 0.0
-            t.add_row(str(i), _short(oc.question.text), str(a.score), marks, f"{dur:.0f}s")
         self.console.print()
-        self.console.print(t)
+        self.console.print(summary_view([(oc.question, oc.analysis) for oc in self.outcomes]))
         if done:
             mean = sum(o.analysis.score for o in done) / len(done)
             self.console.print(f"Mean score [bold]{mean:.0f}[/bold] over {len(done)} answer(s).")
@@ -498,53 +389,7 @@ def next_focus(analyses: list[Analysis]) -> str:
     missing = {c: sum(1 for a in analyses if not a.structure[c].present) for c in COMPONENTS}
     worst = max(COMPONENTS, key=lambda c: (missing[c], -COMPONENTS.index(c)))
     if missing[worst]:
-        tips = {
-            "repeat": "open every answer by playing the question back in your own words.",
-            "situation": "set the scene in one or two sentences before the action.",
-            "task": "say what you had to achieve and why it mattered.",
-            "action": "say step by step what you did, with \u201cI\u201d.",
-            "result": "end the story with a measured result.",
-            "link_back": "close by tying the story to one of the company's values.",
-        }
         return (f"{COMPONENT_TITLES[worst]} was missing in {missing[worst]} of {len(analyses)} answers: "
-                + tips[worst])
+                + TIPS[worst].short)
     advice = [a.advice[0] for a in analyses if a.advice]
     return advice[0] if advice else "keep it up: every part of R-STAR-L was there."
-
-
-def _short(text: str, n: int = 60) -> str:
-    return text if len(text) <= n else text[: n - 1] + "…"
-
-
-def _meter(elapsed_s: float, max_s: float, level_dbfs: float, endpointer) -> Text:
-    width = 30
-    frac = min(1.0, max(0.0, (level_dbfs + 60.0) / 60.0))
-    filled = int(round(frac * width))
-    t = Text()
-    t.append("\u25cf REC ", style="bold red")
-    t.append(f"{int(elapsed_s) // 60}:{elapsed_s % 60:04.1f}", style="bold")
-    left = max(0.0, max_s - elapsed_s)
-    t.append(f"  ({int(left) // 60}:{int(left) % 60:02d} left)  ", style="dim")
-    style = "green" if frac < 0.85 else "red"
-    t.append("\u2588" * filled, style=style)
-    t.append("\u2591" * (width - filled), style="grey35")
-    if getattr(endpointer, "speech_started", False):
-        sil = getattr(endpointer, "trailing_silence_s", 0.0)
-        if sil >= 1.0:
-            t.append(f"  silence {sil:.0f}s", style="yellow")
-    else:
-        t.append("  waiting for you to speak…", style="dim")
-    t.append("   Enter = done", style="dim")
-    return t
-
-
-def stdin_keys() -> Keys:
-    return Keys(sys.stdin)
-
-
-def _gist(meaning: str, limit: int = 70) -> str:
-    """The first clause of a value's meaning, cut at a word boundary for the values brief."""
-    first = re.split(r"(?<=[.;])\s", meaning.strip(), maxsplit=1)[0].rstrip(".;")
-    if len(first) <= limit:
-        return first
-    return first[:limit].rsplit(" ", 1)[0].rstrip(",;:") + "…"

@@ -1,9 +1,11 @@
 """One path from an input (text, audio file or standard input) to an Analysis.
 
-Batch analysis, practice and re-analysis all come through here, so an answer
-is judged the same way wherever it came from.  Every failure an input can
-have becomes an ``Analysis`` with ``error`` set (kind + one-line message);
-nothing here raises for a bad input.
+Batch analysis, practice, recovery and re-analysis all judge through
+:func:`analyse_transcript`, so an answer is judged the same way wherever it
+came from.  Every way an input can fail to be read is an :class:`InputError`
+(kind + one-line message), checked here once (:func:`check_path`,
+:func:`read_text_input`); the caller turns it into an ``Analysis`` with
+``error`` set, so one bad input never stops the others.
 """
 
 from __future__ import annotations
@@ -12,19 +14,21 @@ import codecs
 import errno
 import os
 import stat
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator, Optional
+from typing import TYPE_CHECKING, Callable, Iterator, Optional, Union
 
-from starcoach.banks import Company
+from starcoach.catalogue.banks import Company
+from starcoach.errors import StarcoachError
 from starcoach.judge import EmptyAnswer, analyse
 from starcoach.model import Analysis, Transcript
+
+if TYPE_CHECKING:
+    from starcoach.edges import Transcriber
 
 AUDIO_EXTENSIONS = frozenset({
     ".wav", ".wave", ".flac", ".mp3", ".ogg", ".oga", ".opus", ".m4a", ".mp4", ".aac", ".webm", ".aiff",
     ".aif", ".wma", ".mka", ".caf",
 })
-TEXT_EXTENSIONS = frozenset({".txt", ".text", ".md"})
 
 #: A transcript larger than this is not an interview answer (about 40,000
 #: words, four hours of speech); refusing it keeps a mistaken input (a log
@@ -32,13 +36,11 @@ TEXT_EXTENSIONS = frozenset({".txt", ".text", ".md"})
 MAX_TRANSCRIPT_BYTES = 256 * 1024
 
 
-@dataclass(frozen=True)
-class InputError(Exception):
-    kind: str
-    message: str
+class InputError(StarcoachError):
+    """One input cannot be analysed; ``kind`` is the JSON ``error.kind`` (``missing``, ``not_text``, ...)."""
 
-    def __str__(self) -> str:
-        return self.message
+    def __init__(self, kind: str, message: str):
+        super().__init__(message, kind=kind)
 
 
 def is_audio(path: Path) -> bool:
@@ -158,26 +160,6 @@ def read_text_input(item: str, stdin_read: Callable[[], bytes]) -> str:
     return decode_transcript(raw, item)
 
 
-class TranscriberSource:
-    """Loads the speech model on first use and keeps it for the process."""
-
-    def __init__(self, model: Optional[str] = None, on_load: Optional[Callable[[], None]] = None):
-        self.model = model
-        self._on_load = on_load
-        self._transcriber = None
-
-    def get(self):
-        if self._transcriber is None:
-            from starcoach.transcribe import WhisperTranscriber
-
-            if self._on_load:
-                self._on_load()
-            from starcoach.transcribe import resolve_model
-
-            self._transcriber = WhisperTranscriber(resolve_model(self.model))
-        return self._transcriber
-
-
 def analyse_transcript(transcript: Transcript | str, *, input: str, question: Optional[str],
                        company: Optional[Company], vault=None) -> Analysis:
     """Analyse, add delivery for audio, and say which vault story was told and what it left out.
@@ -203,7 +185,7 @@ def analyse_transcript(transcript: Transcript | str, *, input: str, question: Op
         if vault is not None and vault.stories:
             from dataclasses import replace
 
-            from starcoach.vault import story_feedback
+            from starcoach.vault.matching import story_feedback
 
             line = story_feedback(a.transcript, vault)
             if line:
@@ -216,27 +198,58 @@ def analyse_transcript(transcript: Transcript | str, *, input: str, question: Op
                                company=company.id if company else None)
 
 
-def process_input(item: str, *, question: Optional[str], company: Optional[Company],
-                  transcribers: Optional[TranscriberSource] = None,
-                  stdin_read: Callable[[], bytes] = lambda: b"") -> Analysis:
-    """Analyse one input (path or '-'); failures come back as an Analysis with error set."""
-    cid = company.id if company else None
-    try:
-        p = Path(item)
-        if item != "-" and is_audio(p):
-            bad = check_path(item)
-            if bad is not None:
-                raise bad
-            if transcribers is None:
-                transcribers = TranscriberSource()
-            from starcoach.audio import AudioError
+# --------------------------------------------------------------------------- the library's entry points
 
-            try:
-                transcript = transcribers.get().transcribe_file(p)
-            except AudioError as e:
-                raise InputError(e.kind, str(e)) from None
-            return analyse_transcript(transcript, input=item, question=question, company=company)
-        text = read_text_input(item, stdin_read)
-        return analyse_transcript(text, input=item, question=question, company=company)
+
+def analyse_text(text: str, *, question: Optional[str] = None, company: Union["Company", str, None] = None,
+                 input: str = "-") -> Analysis:
+    """Judge a written (or already transcribed) answer against R-STAR-L.
+
+    ``company`` is a :class:`~starcoach.catalogue.banks.Company` or a company id (see
+    ``starcoach companies``); an answer that cannot be judged (empty, not
+    English) comes back with ``error`` set, as on the command line.
+    """
+    return analyse_transcript(text, input=input, question=question, company=_company(company))
+
+
+def analyse_file(path: Union[str, "os.PathLike[str]"], *, question: Optional[str] = None,
+                 company: Union["Company", str, None] = None,
+                 transcriber: Optional["Transcriber"] = None) -> Analysis:
+    """Judge the answer in a file: a ``.txt`` transcript, or a recording of any format PyAV decodes.
+
+    A recording is transcribed by ``transcriber`` (an ``edges.Transcriber``;
+    default: the bundled Whisper model, loaded for this call).  A file that
+    cannot be used comes back as an ``Analysis`` with ``error`` set (kind and
+    one-line message), as ``starcoach analyse --json`` prints it.
+    """
+    item = os.fspath(path)
+    resolved = _company(company)
+    try:
+        if not is_audio(Path(item)):
+            return analyse_transcript(read_text_input(item, lambda: b""), input=item, question=question,
+                                      company=resolved)
+        bad = check_path(item)
+        if bad is not None:
+            raise bad
+        from starcoach.audio import AudioError
+
+        if transcriber is None:
+            from starcoach.transcribe import WhisperTranscriber, resolve_model
+
+            transcriber = WhisperTranscriber(resolve_model(None))
+        try:
+            transcript = transcriber.transcribe_file(Path(item))
+        except AudioError as e:
+            raise InputError(e.kind, str(e)) from None
+        return analyse_transcript(transcript, input=item, question=question, company=resolved)
     except InputError as e:
-        return Analysis.failed(item, e.kind, e.message, question=question, company=cid)
+        return Analysis.failed(item, e.kind, e.message, question=question, company=resolved.id if resolved else None)
+
+
+def _company(company: Union["Company", str, None]) -> Optional["Company"]:
+    """A company given by id is looked up in the catalogue (``banks.UnknownCompany`` if there is none)."""
+    if company is None or not isinstance(company, str):
+        return company
+    from starcoach.catalogue.banks import load_catalogue
+
+    return load_catalogue().company(company)

@@ -8,9 +8,24 @@ like any other answer.  An answer another starcoach process holds (its
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
 
-def recover_unfinished(store, transcriber, catalogue, keys, out, err, vault=None) -> None:
-    """Offer to analyse answers whose recording was cut off (crash, kill, power loss)."""
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from starcoach.catalogue.banks import Catalogue
+    from starcoach.edges import Transcriber
+    from starcoach.pipeline.keys import Keys
+    from starcoach.store.database import Store
+
+
+def recover_unfinished(store: "Store", transcriber: "Transcriber", catalogue: "Catalogue", keys: "Keys",
+                       out: "Console", err: "Console", vault=None) -> None:
+    """Offer to analyse answers whose recording was cut off (crash, kill, power loss).
+
+    ``keys`` asks (Enter: yes; no terminal: yes), ``transcriber`` is the
+    session's own (``edges.Transcriber``: ``transcribe_file``).
+    """
     for row in store.unfinished_answers():
         path = store.absolute(row.audio_path)
         lock = store.hold_answer(path) if path is not None and path.exists() else None

@@ -88,20 +88,20 @@ class Bank:
 
 def builtin_dir() -> Path:
     """The banks shipped with the program (installed wheel, or the source tree)."""
-    here = Path(__file__).resolve().parent
-    packaged = here / "question_banks"
+    package = Path(__file__).resolve().parent.parent  # starcoach/
+    packaged = package / "question_banks"
     if packaged.is_dir():
         return packaged
-    return here.parent.parent / "question_banks"
+    return package.parent.parent / "question_banks"
 
 
 def examples_dir() -> Path:
     """The bundled example answers (the no-microphone demo)."""
-    here = Path(__file__).resolve().parent
-    packaged = here / "examples"
+    package = Path(__file__).resolve().parent.parent  # starcoach/
+    packaged = package / "examples"
     if packaged.is_dir():
         return packaged
-    return here.parent.parent / "examples"
+    return package.parent.parent / "examples"
 
 
 def user_dirs(env: Optional[dict[str, str]] = None) -> list[Path]:

@@ -1,4 +1,4 @@
-"""Keeps every session and answer: SQLite beside the audio files.
+"""Keeps every session and answer: SQLite beside the audio files (the ``Store``).
 
 The data folder (default ``recordings/`` in the current directory;
 ``$STARCOACH_HOME`` or ``--data-dir`` moves it) holds ``starcoach.db`` and
@@ -14,96 +14,26 @@ the next start and offered for recovery.
 
 Recordings are personal: folders are created 0700 and files 0600.
 """
-
 from __future__ import annotations
 
 import json
 import os
 import sqlite3
-import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Iterator, Optional
+from typing import Any, Iterator, Optional
 
 from starcoach.model import Analysis, Transcript, analysis_from_json, transcript_from_json, transcript_to_json
-from starcoach.text import disk_full
+from starcoach.store import errors
+from starcoach.store.errors import StoreError, busy_error, damaged_database_error, is_locked, when_unlocked
+from starcoach.store.migrations import migrate, now
 
 DB_NAME = "starcoach.db"
-
-
-class StoreError(Exception):
-    """The data folder or database cannot be used (one line, says what to do)."""
-
 
 def default_data_dir(environ: Optional[dict[str, str]] = None) -> Path:
     env = os.environ if environ is None else environ
     home = env.get("STARCOACH_HOME")
     return Path(home).expanduser() if home else Path.cwd() / "recordings"
-
-
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
-
-
-# --------------------------------------------------------------------------- migrations
-
-
-def _run_script(db: sqlite3.Connection, script: str) -> None:
-    # Not executescript(): it commits first, which would break the migration's transaction.
-    for stmt in script.split(";"):
-        lines = [ln.split("--")[0] for ln in stmt.splitlines()]
-        sql = "\n".join(lines).strip()
-        if sql:
-            db.execute(sql)
-
-
-def _m1_initial(db: sqlite3.Connection) -> None:
-    _run_script(db, """
-        CREATE TABLE sessions (
-            id          INTEGER PRIMARY KEY,
-            kind        TEXT NOT NULL,              -- practice | analyse
-            started_at  TEXT NOT NULL,
-            ended_at    TEXT,
-            status      TEXT NOT NULL,              -- active | complete | interrupted
-            company     TEXT,
-            settings    TEXT NOT NULL DEFAULT '{}'  -- JSON
-        );
-        CREATE TABLE answers (
-            id            INTEGER PRIMARY KEY,
-            session_id    INTEGER NOT NULL REFERENCES sessions(id),
-            position      INTEGER NOT NULL,
-            question_id   TEXT,
-            question      TEXT,
-            company       TEXT,
-            source        TEXT,                     -- original input path for batch analysis
-            audio_path    TEXT,                     -- relative to the data folder
-            created_at    TEXT NOT NULL,
-            status        TEXT NOT NULL,            -- recording | recorded | analysed | failed
-            duration_s    REAL,
-            transcript    TEXT,                     -- JSON: text, words, speech spans
-            analysis      TEXT,                     -- JSON: starcoach.analysis/1
-            score         INTEGER,
-            error         TEXT,
-            content_hash  TEXT,
-            settings_hash TEXT
-        );
-        CREATE INDEX answers_session ON answers(session_id, position);
-        CREATE INDEX answers_cache ON answers(content_hash, settings_hash);
-    """)
-
-
-def _m2_reanalysed_at(db: sqlite3.Connection) -> None:
-    # When `starcoach reanalyse` last replaced the answer's analysis with the then-current rules
-    # (NULL: the analysis is the one made when the answer was given).  Old rows keep NULL.
-    _run_script(db, "ALTER TABLE answers ADD COLUMN reanalysed_at TEXT")
-
-
-MIGRATIONS: list[tuple[int, str, Callable[[sqlite3.Connection], None]]] = [
-    (1, "sessions and answers", _m1_initial),
-    (2, "answers.reanalysed_at", _m2_reanalysed_at),
-]
-SCHEMA_VERSION = MIGRATIONS[-1][0]
 
 
 # --------------------------------------------------------------------------- rows
@@ -172,51 +102,26 @@ class Store:
         path = root / DB_NAME
         new = not path.exists()
         try:
-            db = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+            db = sqlite3.connect(path, timeout=errors.BUSY_TIMEOUT_S, isolation_level=None)
             if new:
                 os.chmod(path, 0o600)
-            db.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+            db.execute(f"PRAGMA busy_timeout = {int(errors.BUSY_TIMEOUT_S * 1000)}")
             # Switching a new database to WAL while another process opens it fails at once with
             # "database is locked" (SQLite does not wait on its busy handler there): wait here.
-            _when_unlocked(lambda: db.execute("PRAGMA journal_mode = WAL"))
+            when_unlocked(lambda: db.execute("PRAGMA journal_mode = WAL"))
             db.execute("PRAGMA foreign_keys = ON")
             store = cls(root, db)
-            store._migrate()
+            migrate(db, path)
             db.execute("SELECT count(*) FROM sessions").fetchone()
         except StoreError:
             raise
         except sqlite3.OperationalError as e:
-            if _is_locked(e):
-                raise _busy_error(path) from None
+            if is_locked(e):
+                raise busy_error(path) from None
             raise damaged_database_error(path, e) from None
         except sqlite3.DatabaseError as e:
             raise damaged_database_error(path, e) from None
         return store
-
-    def _migrate(self) -> None:
-        db = self.db
-        db.execute("CREATE TABLE IF NOT EXISTS schema_migrations ("
-                   "version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)")
-        done = {r[0] for r in db.execute("SELECT version FROM schema_migrations")}
-        newer = [v for v in done if v > SCHEMA_VERSION]
-        if newer:
-            raise StoreError(f"{self.root / DB_NAME} was written by a newer starcoach (schema {max(newer)}, "
-                             f"this one knows {SCHEMA_VERSION}); upgrade starcoach to use it")
-        for version, name, fn in MIGRATIONS:
-            if version in done:
-                continue
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                # Another process may have migrated while we waited for the lock.
-                if db.execute("SELECT 1 FROM schema_migrations WHERE version = ?", (version,)).fetchone():
-                    db.execute("COMMIT")
-                    continue
-                fn(db)
-                db.execute("INSERT INTO schema_migrations VALUES (?, ?, ?)", (version, name, _now()))
-                db.execute("COMMIT")
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
 
     def close(self) -> None:
         self.db.close()
@@ -268,11 +173,11 @@ class Store:
     def new_session(self, kind: str, company: Optional[str] = None, settings: Optional[dict] = None) -> int:
         cur = self.db.execute("INSERT INTO sessions (kind, started_at, status, company, settings) "
                               "VALUES (?, ?, 'active', ?, ?)",
-                              (kind, _now(), company, json.dumps(settings or {})))
+                              (kind, now(), company, json.dumps(settings or {})))
         return int(cur.lastrowid)
 
     def finish_session(self, session_id: int, status: str = "complete") -> None:
-        self.db.execute("UPDATE sessions SET status = ?, ended_at = ? WHERE id = ?", (status, _now(), session_id))
+        self.db.execute("UPDATE sessions SET status = ?, ended_at = ? WHERE id = ?", (status, now(), session_id))
 
     def sessions(self, company: Optional[str] = None) -> list[SessionRow]:
         q = """SELECT s.id, s.kind, s.started_at, s.ended_at, s.status, s.company, s.settings,
@@ -312,7 +217,7 @@ class Store:
             "INSERT INTO answers (session_id, position, question_id, question, company, source, audio_path, "
             "created_at, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (session_id, position, question_id, question, company, source,
-             self.relative(audio_path) if audio_path else None, _now(), status))
+             self.relative(audio_path) if audio_path else None, now(), status))
         return int(cur.lastrowid)
 
     def mark_recorded(self, answer_id: int, duration_s: float) -> None:
@@ -358,7 +263,7 @@ class Store:
 
     def mark_reanalysed(self, answer_id: int) -> None:
         """Record that the answer's stored analysis was just re-made by ``starcoach reanalyse``."""
-        self.db.execute("UPDATE answers SET reanalysed_at = ? WHERE id = ?", (_now(), answer_id))
+        self.db.execute("UPDATE answers SET reanalysed_at = ? WHERE id = ?", (now(), answer_id))
 
     def reanalysed_at(self, session_id: int) -> dict[int, str]:
         """answer id -> when it was last re-analysed (UTC ISO time), for the answers of a session that were."""
@@ -373,8 +278,8 @@ class Store:
     def damaged(self, exc: BaseException) -> StoreError:
         """The one-line error for a database that fails part-way through a command: damaged pages,
         or held by another process for longer than the busy timeout."""
-        if isinstance(exc, sqlite3.OperationalError) and _is_locked(exc):
-            return _busy_error(self.root / DB_NAME)
+        if isinstance(exc, sqlite3.OperationalError) and is_locked(exc):
+            return busy_error(self.root / DB_NAME)
         return damaged_database_error(self.root / DB_NAME, exc)
 
 
@@ -412,63 +317,3 @@ class AnswerLock:
         fd, self._fd = self._fd, None
         if fd is not None and fd >= 0:
             os.close(fd)  # closing drops the flock
-
-
-def storage_error(path: Path, exc: BaseException) -> Optional[StoreError]:
-    """The one line for a write the data folder refused (full disk, read-only), else None."""
-    import errno
-
-    text = str(exc).lower()
-    # "disk I/O error" is what SQLite says when its WAL index cannot grow: then ask the file system.
-    full = disk_full(path.parent, exc, spare_bytes=256 * 1024 if "disk i/o error" in text else 0)
-    if full:
-        return StoreError(f"the disk holding {path.parent} is full; free some space and run again "
-                          "(everything saved before is kept)")
-    if (isinstance(exc, OSError) and exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM)) or "readonly" in text \
-            or "read-only" in text:
-        return StoreError(f"{path} cannot be written (it is read-only: check its permissions)")
-    if isinstance(exc, sqlite3.OperationalError) and "disk i/o error" in text:
-        return StoreError(f"{path} could not be written (disk I/O error); check the disk")
-    return None
-
-
-#: How long a command waits for another starcoach process to let go of the database.
-BUSY_TIMEOUT_S = 10.0
-
-
-def _is_locked(exc: BaseException) -> bool:
-    text = str(exc).lower()
-    return "locked" in text or "busy" in text
-
-
-def _busy_error(path: Path) -> StoreError:
-    return StoreError(f"{path} is in use by another starcoach process and stayed locked for "
-                      f"{BUSY_TIMEOUT_S:.0f} s; try again when it has finished (nothing was lost)")
-
-
-def _when_unlocked(fn: Callable[[], Any], timeout_s: Optional[float] = None) -> Any:
-    """Run ``fn``, retrying while SQLite says the database is locked, for up to ``timeout_s``
-    (default :data:`BUSY_TIMEOUT_S`)."""
-    deadline = time.monotonic() + (BUSY_TIMEOUT_S if timeout_s is None else timeout_s)
-    pause = 0.01
-    while True:
-        try:
-            return fn()
-        except sqlite3.OperationalError as e:
-            if not _is_locked(e) or time.monotonic() >= deadline:
-                raise
-        time.sleep(pause)
-        pause = min(pause * 2, 0.2)
-
-
-def damaged_database_error(path: Path, exc: BaseException) -> StoreError:
-    """Same advice as :meth:`Store.open` gives for a file that is not a database.
-
-    A full disk or a read-only file is not damage: those get their own line
-    (:func:`storage_error`), never "move it aside"."""
-    storage = storage_error(path, exc)
-    if storage is not None:
-        return storage
-    reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-    return StoreError(f"{path} is not a usable starcoach database ({reason}); move it aside and "
-                      "run again to start a new one (your audio files are kept)")

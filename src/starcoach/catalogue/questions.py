@@ -11,7 +11,7 @@ from __future__ import annotations
 import random
 from typing import Iterable, Optional, Sequence
 
-from starcoach.banks import Company, CompanyValue, Question
+from starcoach.catalogue.banks import Company, CompanyValue, Question
 from starcoach.text import QUESTION_FRAME, content_stems, stem
 
 #: Extra words for each competency tag, so tags meet value vocabularies.

@@ -1,0 +1,1 @@
+"""Results written out for other programs and people: files, not screens."""

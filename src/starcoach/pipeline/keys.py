@@ -1,0 +1,91 @@
+"""The candidate's keyboard and Ctrl-C, read without blocking the recording loop.
+
+``Keys`` reads lines (Enter ends an answer; one-letter menus) and falls back
+to each menu's default when there is no terminal (a script, ``</dev/null``).
+``sigint_sets`` turns Ctrl-C into an event while native threads run
+(PortAudio's callback, the transcriber inside CTranslate2), so they are
+stopped and joined before the session ends, never killed mid-call.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import select
+import signal
+import threading
+from typing import IO, Optional
+
+from rich.console import Console
+
+
+class Keys:
+    """Line input from the candidate without blocking the recording loop."""
+
+    def __init__(self, stream: IO[str]):
+        self.stream = stream
+        try:
+            self.fd: Optional[int] = stream.fileno()
+        except (AttributeError, OSError, ValueError):
+            self.fd = None
+        self.eof = False
+
+    @property
+    def interactive(self) -> bool:
+        return self.fd is not None and os.isatty(self.fd)
+
+    def enter_pressed(self) -> bool:
+        """True if a line (Enter) is waiting; consumes it."""
+        if self.fd is None or self.eof:
+            return False
+        try:
+            ready, _, _ = select.select([self.fd], [], [], 0)
+        except (OSError, ValueError):
+            return False
+        if not ready:
+            return False
+        line = self.stream.readline()
+        if line == "":
+            self.eof = True
+            return False
+        return True
+
+    def ask(self, prompt: str, console: Console, choices: dict[str, str], default: str) -> str:
+        """A one-letter menu; with no terminal (a script), the default."""
+        console.print(prompt, end="")
+        if self.eof or self.fd is None:
+            console.print(f"[dim]{default}[/dim]")
+            return choices[default]
+        try:
+            line = self.stream.readline()
+        except (OSError, ValueError):
+            line = ""
+        if line == "":
+            self.eof = True
+            console.print(f"[dim]{default}[/dim]")
+            return choices[default]
+        key = (line.strip().lower() or default)[:1]
+        return choices.get(key, choices[default])
+
+
+@contextlib.contextmanager
+def sigint_sets(event: threading.Event):
+    """While inside, Ctrl-C sets ``event`` instead of raising KeyboardInterrupt (a second one raises).
+
+    Only the main thread can install signal handlers; elsewhere (tests calling
+    the loop from a thread) this does nothing and Ctrl-C raises as usual.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum, frame) -> None:
+        if event.is_set():
+            raise KeyboardInterrupt
+        event.set()
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)

@@ -1,0 +1,203 @@
+"""The practice loop in-process, with the edges faked (tests/fakes.py): milliseconds, not minutes.
+
+What test_practice.py checked through a real terminal, the virtual microphone
+and the model in real time (two questions, Enter, silence, the demo) is
+checked here on the same ``Practice`` with tone audio that a scripted
+transcriber reads back; the faults (Ctrl-C, a kill, a second process, a full
+disk) are in test_practice_faults.py.  test_practice.py keeps one real session
+end to end.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import sqlite3
+import stat
+from pathlib import Path
+
+import numpy as np
+import pytest
+from rich.console import Console
+
+from fakes import BlockSource, FakeClock, FakeTranscriber, ScriptedKeys, spoken
+from sessions import CONFLICT, FAILURE, QUESTIONS, Session, no_traceback, same_audio, wav_seconds
+from starcoach.capture.speak import SilentSpeaker
+from starcoach.catalogue.banks import load_catalogue
+from starcoach.errors import ExitStatus
+from starcoach.pipeline.practice import PracticeOptions
+
+
+def test_two_questions_asked_spoken_recorded_judged_and_stored(tmp_path):
+    s = Session(tmp_path, [spoken(CONFLICT), spoken(FAILURE)], CONFLICT,
+                options=PracticeOptions(questions=2, question_ids=("gen-003", "gen-002"), end_silence_s=1.5,
+                                        company=load_catalogue().company("amazon")))
+    s.transcriber.script = CONFLICT
+    # The second answer is read with the second script: the transcriber changes when its source opens.
+    real_source = s._source
+
+    def source():
+        if s.sources:
+            s.transcriber.script = FAILURE
+        return real_source()
+
+    s.practice.source_factory = source
+    assert s.run() == ExitStatus.OK
+    text = s.text
+    no_traceback(text)
+    for n in (1, 2):
+        assert f"Question {n}/2" in text
+    assert text.count("you paused") == 2
+    assert len(re.findall(r"Score \d+/100", text)) == 2
+    assert len(re.findall(r"Feedback ready (\d+\.\d\d) s after the answer ended", text)) == 2
+    assert text.count("etry this one") == 2  # the next/retry/quit menu after each answer
+    assert "Session summary" in text and "Mean score" in text and "Work on next:" in text
+    assert "Values to link back to:" in text and "Answer out loud" in text
+    # Each question was read out, in order, before its recording.
+    assert s.speaker.said == [QUESTIONS["gen-003"], QUESTIONS["gen-002"]]
+    rows = s.answers_rows()
+    assert [(r[0], r[1], r[2]) for r in rows] == [(1, "gen-003", "analysed"), (2, "gen-002", "analysed")]
+    assert s.sessions() == [(1, "complete")]
+    for r, answer, keyword in zip(rows, (CONFLICT, FAILURE), ("release", "migration")):
+        wav = s.data / r[4]
+        assert wav.exists() and wav_seconds(wav) == pytest.approx(r[3], abs=1e-3)
+        assert keyword in r[5].lower()  # the transcript is this answer's, not the other's
+        audio_s = spoken(answer).size / 16000
+        assert audio_s < r[3] < audio_s + 1.5 + 0.3  # the answer, then the end-of-answer silence
+        assert same_audio(wav, spoken(answer)) > 0.99
+    assert stat.S_IMODE(s.data.stat().st_mode) == 0o700
+    for p in s.data.rglob("*"):
+        assert stat.S_IMODE(p.stat().st_mode) == (0o700 if p.is_dir() else 0o600), p
+
+
+def test_retry_asks_the_same_question_again_and_quit_ends_the_session(tmp_path):
+    s = Session(tmp_path, [spoken(CONFLICT)], CONFLICT, keys=ScriptedKeys(["r", "q"]),
+                options=PracticeOptions(questions=2, question_ids=("gen-003", "gen-002"), end_silence_s=1.5))
+    assert s.run() == ExitStatus.OK
+    assert [(r[0], r[1]) for r in s.answers_rows()] == [(1, "gen-003"), (2, "gen-003")]
+    assert "Question 1/2" in s.text and "Question 2/2" not in s.text
+    assert s.sessions() == [(1, "complete")]
+
+
+def test_enter_stops_the_answer_early(tmp_path):
+    answer = spoken(CONFLICT + " " + FAILURE)
+    box: dict = {}
+    s = Session(tmp_path, [answer], CONFLICT + " " + FAILURE,
+                keys=ScriptedKeys(enter_when=lambda: box["s"].sources[-1].blocks >= 40))
+    box["s"] = s
+    assert s.run() == ExitStatus.OK
+    m = re.search(r"Recorded (\d+\.\d) s \(([^)]*)\)", s.text)
+    assert m and m.group(2) == "you pressed Enter"
+    assert re.search(r"Score \d+/100", s.text)
+    ((_, _, status, duration, audio, transcript, _),) = s.answers_rows()
+    assert status == "analysed" and transcript
+    wav = s.data / audio
+    assert wav_seconds(wav) == pytest.approx(duration, abs=1e-3)
+    assert duration == pytest.approx(4.0, abs=0.15)  # 40 blocks of 0.1 s, nowhere near the end
+    assert same_audio(wav, answer) > 0.99
+
+
+def test_silence_ends_at_once_with_a_clear_message(tmp_path):
+    s = Session(tmp_path, [np.zeros(2 * 16000, dtype=np.float32)], "",
+                options=PracticeOptions(questions=1, mic_file=Path("silence.wav")))
+    assert s.run() == ExitStatus.OK
+    assert "we heard nothing - check your microphone" in s.text
+    assert "Recorded 2.0 s (the --mic-file ended)" in s.text and "you pressed Enter" not in s.text
+    ((_, _, status, duration, _, _, error),) = s.answers_rows()
+    assert status == "failed" and "heard nothing" in error
+    assert duration == pytest.approx(2.0, abs=0.15)
+    assert s.transcriber.calls == []  # nothing to transcribe
+
+
+def test_think_time_counts_down_on_the_clock_and_enter_skips_it(tmp_path):
+    clock = FakeClock()
+    s = Session(tmp_path, [spoken(FAILURE)], FAILURE, clock=clock,
+                options=PracticeOptions(questions=1, think_time_s=2.0, end_silence_s=1.5))
+    assert s.run() == ExitStatus.OK
+    assert sum(clock.slept) == pytest.approx(2.0, abs=0.11)  # 0.1 s steps, no real waiting
+    presses = iter([True])
+    s2 = Session(tmp_path / "2", [spoken(FAILURE)], FAILURE,
+                 keys=ScriptedKeys(enter_when=lambda: next(presses, False)),
+                 options=PracticeOptions(questions=1, think_time_s=30.0, end_silence_s=1.5))
+    assert s2.run() == ExitStatus.OK
+    assert s2.clock.slept == []  # Enter started the recording at once
+
+
+def test_the_feedback_latency_is_measured_on_the_clock(tmp_path):
+    class Ticking(FakeClock):
+        def monotonic(self) -> float:
+            self.now_s += 0.25  # every reading a quarter of a second later
+            return self.now_s
+
+    s = Session(tmp_path, [spoken(FAILURE)], FAILURE, clock=Ticking())
+    s.run()
+    (outcome,) = s.practice.outcomes
+    assert outcome.latency_s == pytest.approx(0.25)
+    assert "Feedback ready 0.25 s after the answer ended" in s.text
+
+
+def test_a_question_that_cannot_be_spoken_is_shown_and_the_session_goes_on(tmp_path):
+    from starcoach.capture.speak import SpeechUnavailable
+
+    class Mute(SilentSpeaker):
+        def say(self, text: str) -> None:
+            raise SpeechUnavailable("no speaker found")
+
+    s = Session(tmp_path, [spoken(FAILURE), spoken(FAILURE)], FAILURE,
+                options=PracticeOptions(questions=2, question_ids=("gen-002", "gen-003"), end_silence_s=1.5))
+    s.practice.speaker = Mute()
+    assert s.run() == ExitStatus.OK
+    assert s.text.count("(not spoken: no speaker found)") == 1  # said once; then only shown
+    assert len(s.answers_rows()) == 2
+
+
+def test_the_demo_through_the_command(tmp_path, cli, monkeypatch):
+    """`practice --demo` with no terminal: the bundled question and recording, the whole loop, exit 0."""
+    from starcoach.audio import load_audio
+    from starcoach.cli import practice
+
+    used: dict = {}
+
+    def source_factory(input_device, mic_file):
+        used["mic_file"] = mic_file
+        return lambda: BlockSource(spoken(FAILURE))
+
+    monkeypatch.setattr(practice, "_source_factory", source_factory)
+    monkeypatch.setattr(practice, "load_transcriber", lambda model, err: FakeTranscriber(FAILURE))
+    r = cli("practice", "--demo", "--no-speak")
+    no_traceback(r.out + r.err)
+    assert r.code == 0, r
+    assert "Question 1/1" in r.out and "Tell me about a time you fixed a problem" in r.out
+    # While a recording plays the candidate, nobody is told to answer out loud.
+    assert "Answer out loud" not in r.out and "gives the answer in your place" in r.out
+    assert re.search(r"Score \d+/100", r.out) and "Feedback ready" in r.out and "Session summary" in r.out
+    assert used["mic_file"].name == "answer.ogg" and load_audio(used["mic_file"]).size / 16000 > 60
+    db = sqlite3.connect(Path(os.environ["STARCOACH_HOME"]) / "starcoach.db")
+    try:
+        ((qid, status, company),) = db.execute("SELECT question_id, status, company FROM answers").fetchall()
+        assert (qid, status) == ("example", "analysed") and company
+        assert db.execute("SELECT status FROM sessions").fetchall() == [("complete",)]
+    finally:
+        db.close()
+
+
+def test_keys_sees_enter_without_blocking_and_menus_take_the_default_without_a_terminal():
+    from starcoach.pipeline.keys import Keys
+
+    r, w = os.pipe()
+    with os.fdopen(r, "r") as stream, os.fdopen(w, "w") as writer:
+        keys = Keys(stream)
+        assert not keys.enter_pressed()  # nothing typed: returns at once
+        writer.write("\n")
+        writer.flush()
+        assert keys.enter_pressed() and not keys.enter_pressed()  # consumed
+        writer.write("r\n")
+        writer.flush()
+        out = io.StringIO()
+        assert keys.ask("? ", Console(file=out), {"n": "next", "r": "retry"}, "n") == "retry"
+        writer.close()
+        assert keys.ask("? ", Console(file=out), {"n": "next", "r": "retry"}, "n") == "next"  # end of input
+        assert keys.eof
+    assert Keys(io.StringIO("r\n")).ask("? ", Console(file=io.StringIO()), {"n": "next", "r": "retry"}, "n") == \
+        "next"  # no file descriptor (no terminal): the default, without reading
