@@ -373,7 +373,8 @@ def pause_accuracy(corpus: list[SpokenAnswer], noise_db: float | None = None) ->
     import numpy as np
 
     from starcoach.speech.decode import load_audio
-    from starcoach.speech.vad import PAUSE_VAD_OPTIONS, find_pauses, speech_spans
+    from starcoach.speech.pauses import find_pauses
+    from starcoach.speech.vad import PAUSE_VAD_OPTIONS, speech_spans
 
     truth = {a.name: true_silences_s(a.path) for a in corpus}
     audio = {a.name: load_audio(a.path) for a in corpus}

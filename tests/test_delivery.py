@@ -16,7 +16,7 @@ from starcoach.speech.delivery import (
     find_fillers,
     find_hedges,
 )
-from starcoach.speech.vad import find_pauses
+from starcoach.speech.pauses import find_pauses
 
 
 def words(text: str, start_s: float = 0.0, step_s: float = 0.4) -> list[Word]:

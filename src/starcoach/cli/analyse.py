@@ -24,9 +24,9 @@ def cmd_analyse(args: "argparse.Namespace", env: Env) -> int:
     from starcoach.pipeline.batch import Batch, WhisperFactory
     from starcoach.pipeline.plan import plan, read_manifest
     from starcoach.pipeline.process import expand_inputs
-    from starcoach.report import analysis_view
     from starcoach.store.errors import StoreError
     from starcoach.views.batch import progress_bar, result_line, summary_view
+    from starcoach.views.report import analysis_view
 
     catalogue = load_catalogue_or_fail(env)
     company = resolve_company(catalogue, args.company)

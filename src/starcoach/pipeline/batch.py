@@ -40,6 +40,7 @@ from starcoach.edges import Transcriber, TranscriberFactory
 from starcoach.model import Analysis, Transcript, transcript_from_json, transcript_to_json
 from starcoach.pipeline.plan import Job
 from starcoach.pipeline.process import InputError, analyse_transcript, check_path, read_text_input
+from starcoach.text import first_line
 
 #: Part of every cached transcript's key: raised when transcription itself changes, so a
 #: transcript made the old way is made again. "2": both passes from one encoder run.
@@ -93,7 +94,7 @@ def transcribe_one(transcriber: Transcriber, path: str) -> dict:
     except AudioError as e:
         return {"error": [e.kind, str(e)]}
     except Exception as e:  # a decoder crash on one file must not end the batch
-        return {"error": ["unreadable", f"{path}: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"]}
+        return {"error": ["unreadable", f"{path}: {type(e).__name__}: {first_line(e) if str(e) else ''}"]}
 
 
 # --------------------------------------------------------------------------- worker processes

@@ -44,9 +44,9 @@ from starcoach.catalogue.banks import Catalogue, Company, Question
 from starcoach.edges import AudioSource, Clock, Speaker, SystemClock, Transcriber
 from starcoach.model import COMPONENT_TITLES, COMPONENTS, Analysis
 from starcoach.pipeline.keys import Keys, sigint_sets
-from starcoach.report import analysis_view
 from starcoach.targets import TIPS
 from starcoach.views.practice import countdown_view, intro_view, meter_view, question_view, summary_view
+from starcoach.views.report import analysis_view
 
 if TYPE_CHECKING:
     from starcoach.capture.endpointer import Endpointer

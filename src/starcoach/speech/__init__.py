@@ -3,7 +3,7 @@
 One idea per module:
 
 * ``decode``        - any audio file (PyAV) to 16 kHz mono float32; ``AudioError``.
-* ``vad``           - where someone speaks and where they pause (Silero VAD); ``find_pauses``.
+* ``vad``           - where someone speaks (Silero VAD); ``pauses`` - the silences between (pure).
 * ``whisper_model`` - finding the Whisper model on this machine (never downloading) and loading it.
 * ``windows``       - cutting a long recording into windows at silences; ``memory`` - giving
   freed memory back between windows.

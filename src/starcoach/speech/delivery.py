@@ -31,7 +31,7 @@ import re
 from typing import Optional, Sequence
 
 from starcoach.model import COMPONENTS, Delivery, Filler, Pause, Sentence, Transcript, Word
-from starcoach.speech.vad import find_pauses
+from starcoach.speech.pauses import find_pauses
 
 # --------------------------------------------------------------------------- tokens
 

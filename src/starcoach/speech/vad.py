@@ -12,21 +12,21 @@ places that import faster-whisper.
 * onnxruntime (which runs the VAD) has its telemetry switched off before its
   first session (:func:`quiet_onnxruntime`).
 
-numpy and faster_whisper are imported inside the functions: :func:`find_pauses`
-is pure and is used by the delivery metrics without either.
+numpy and faster_whisper are imported inside the functions.  Turning the spans
+into pauses is pure, and lives in :mod:`starcoach.speech.pauses`.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Optional, Sequence
+from typing import TYPE_CHECKING, Optional
 
-from starcoach.model import Pause, Span
+from starcoach.model import Span
 from starcoach.speech.decode import SAMPLE_RATE_HZ
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     import numpy as np
 
-__all__ = ["PAUSE_VAD_OPTIONS", "find_pauses", "load_vad_model", "quiet_onnxruntime", "speech_spans"]
+__all__ = ["PAUSE_VAD_OPTIONS", "load_vad_model", "quiet_onnxruntime", "speech_spans"]
 
 #: Silero VAD settings for measuring pauses.  Chosen by measurement on
 #: espeak-ng speech with SSML breaks of known length (benchmarks/prompt_wer.py,
@@ -109,37 +109,3 @@ def speech_spans(
     return tuple(
         Span(offset_s + s["start"] / sample_rate_hz, offset_s + s["end"] / sample_rate_hz) for s in stamps
     )
-
-
-def find_pauses(
-    speech: Sequence[Span],
-    first_word_start_s: float,
-    last_word_end_s: float,
-    min_pause_s: float = 1.0,
-) -> tuple[Pause, ...]:
-    """Every silence of at least ``min_pause_s`` between the first and last word.
-
-    Silences are the gaps *between* speech spans: silence before the first
-    span or after the last is lead-in or trailing room tone, not a pause.
-    Each gap is clipped to [first_word_start_s, last_word_end_s] so that a
-    noise blip detected before the answer starts (a cough, a chair) does not
-    turn the wait before the first word into a "pause".
-    """
-    if last_word_end_s <= first_word_start_s:
-        return ()
-    spans = sorted((s for s in speech if s.end_s > s.start_s), key=lambda s: s.start_s)
-    # Merge overlapping spans (windows of a long file may meet or overlap).
-    merged: list[list[float]] = []
-    for s in spans:
-        if merged and s.start_s <= merged[-1][1]:
-            merged[-1][1] = max(merged[-1][1], s.end_s)
-        else:
-            merged.append([s.start_s, s.end_s])
-    pauses: list[Pause] = []
-    for (_, gap_start), (gap_end, _) in zip(merged, merged[1:]):
-        start = max(gap_start, first_word_start_s)
-        end = min(gap_end, last_word_end_s)
-        # A tiny epsilon so a 1.0 s silence measured as 0.99999 (float sums) still counts.
-        if end - start >= min_pause_s - 1e-6:
-            pauses.append(Pause(start_s=start, duration_s=end - start))
-    return tuple(pauses)
