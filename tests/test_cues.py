@@ -117,7 +117,7 @@ def test_the_cut_off_play_back_is_credited_as_the_repeat():
 
 # ---------------------------------------------------------------- value themes: a value paraphrased, not named
 
-from starcoach.judge.cues import themes  # noqa: E402
+from starcoach.catalogue.themes import themes  # noqa: E402
 from starcoach.judge.lexicon import GENERIC_VALUE_WORDS, KINDS, lexicon  # noqa: E402
 from starcoach.text import content_stems, stem, tokens  # noqa: E402
 

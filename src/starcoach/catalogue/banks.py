@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Optional
 
+from starcoach.catalogue.themes import theme_names
+
 try:
     import tomllib
 except ModuleNotFoundError:  # Python 3.10
@@ -53,7 +55,7 @@ class CompanyValue:
     name: str
     meaning: str
     cues: tuple[str, ...]
-    #: the kinds of value it is (``judge/cues/themes_en.toml``): words people use for it without naming it
+    #: the kinds of value it is (``catalogue/themes_en.toml``): words people use for it without naming it
     themes: tuple[str, ...] = ()
 
 
@@ -188,8 +190,6 @@ def _str_list(d: dict[str, Any], key: str, path: Path, line: Optional[int], what
 
 
 def _themes(v: dict[str, Any], path: Path, line: Optional[int], what: str) -> tuple[str, ...]:
-    from starcoach.judge.cues import theme_names
-
     themes = tuple(t.lower() for t in _str_list(v, "themes", path, line, what))
     known = theme_names()
     unknown = [t for t in themes if t not in known]

@@ -85,20 +85,3 @@ def family(fid: str, language: str = "en") -> Family:
             return f
     raise KeyError(fid)
 
-
-@lru_cache(maxsize=4)
-def themes(language: str = "en") -> dict[str, tuple[str, ...]]:
-    """Value themes (``cues/themes_<language>.toml``): per theme, the words and short
-    phrases people use for that kind of value without naming it."""
-    data = tomllib.loads((CUES_DIR / f"themes_{language}.toml").read_text(encoding="utf-8"))
-    out = {}
-    for name, t in data["themes"].items():
-        words = tuple(str(w).strip().lower() for w in t.get("words", ()) if str(w).strip())
-        if not words:
-            raise ValueError(f"value theme {name}: no words")
-        out[name] = words
-    return out
-
-
-def theme_names(language: str = "en") -> frozenset[str]:
-    return frozenset(themes(language))

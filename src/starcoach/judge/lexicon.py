@@ -13,7 +13,7 @@ from functools import lru_cache
 from typing import Sequence
 
 from starcoach.catalogue.banks import Company
-from starcoach.judge.cues import themes
+from starcoach.catalogue.themes import themes
 from starcoach.text import content_stems, stem, tokens
 
 #: Grammar words: a pair of name words with one of these ("a plan", "the room")
@@ -91,7 +91,7 @@ class ValueLexicon:
                 add(vi, stems, kind, KIND_WEIGHTS[kind])
             for s in sorted(set(content_stems(v.meaning)) - GENERIC_VALUE_WORDS):
                 add(vi, (s,), "meaning", KIND_WEIGHTS["meaning"])
-            # Words people use for the value's kind without naming it (cues/themes_en.toml).
+            # Words people use for the value's kind without naming it (catalogue/themes_en.toml).
             # A phrase is matched on every word's stem ("stuck with it", "spoke up"), so
             # it needs a word that is not generic, or three words ("the right thing").
             for theme in v.themes:

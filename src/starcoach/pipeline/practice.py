@@ -67,7 +67,6 @@ class PracticeOptions:
     mic_file: Optional[Path] = None
     #: "gaps": questions aimed at the company values covered least (needs ``company``).
     focus: Optional[str] = None
-    vault_path: Optional[Path] = None
     #: Ask exactly these questions, in this order (overrides the automatic choice).
     question_ids: tuple[str, ...] = ()
 
