@@ -70,7 +70,7 @@ def _duration(p: Path) -> float:
 def bare_faster_whisper(files: list[Path], beam_size: int) -> float:
     from faster_whisper import WhisperModel
 
-    from starcoach.transcribe import resolve_model
+    from starcoach.speech.whisper_model import resolve_model
 
     t0 = time.perf_counter()
     model = WhisperModel(resolve_model(None), device="cpu", compute_type="int8", cpu_threads=os.cpu_count() or 1,

@@ -293,10 +293,7 @@ def company_of(cid):
 
 
 def load_transcriber(model):
-    try:
-        from starcoach.speech.transcribe import WhisperTranscriber, resolve_model
-    except ImportError:  # before the speech/ package
-        from starcoach.transcribe import WhisperTranscriber, resolve_model
+    from starcoach.speech.transcribe import WhisperTranscriber, resolve_model
     tx = WhisperTranscriber(resolve_model(model))
     tx.warm_up()
     return tx
@@ -405,10 +402,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def vad_sweep(items, use_voices, conditions, spoken, args) -> int:
-    try:
-        from starcoach.speech.audio import PAUSE_VAD_OPTIONS, find_pauses, load_audio, speech_spans
-    except ImportError:  # before the speech/ package
-        from starcoach.audio import PAUSE_VAD_OPTIONS, find_pauses, load_audio, speech_spans
+    from starcoach.speech.decode import load_audio
+    from starcoach.speech.pauses import find_pauses
+    from starcoach.speech.vad import PAUSE_VAD_OPTIONS, speech_spans
 
     pairs = [tuple(float(v) for v in p.split("/")) for p in args.vad.split(",")]
     print("| condition | " + " | ".join(f"VAD {t:g}/{n:g}: found, invented" for t, n in pairs) + " |")

@@ -211,7 +211,7 @@ def install_hooks() -> None:
     """Time stamps at the end of recording, around finish() and the analysis (the loop's own code runs)."""
     import starcoach.capture.recorder as recorder
     import starcoach.pipeline.process as process
-    import starcoach.streaming as streaming
+    import starcoach.speech.streaming as streaming
 
     real_run = recorder.Recorder.run
 
@@ -420,7 +420,7 @@ def main() -> int:
 
     from starcoach.capture.endpointer import Endpointer
     from starcoach.catalogue.banks import load_catalogue, search_dirs
-    from starcoach.transcribe import WhisperTranscriber
+    from starcoach.speech.transcribe import WhisperTranscriber
 
     install_hooks()
     t0 = time.perf_counter()

@@ -74,8 +74,11 @@ def main(argv: list[str] | None = None) -> int:
         path = build_long_wav(Path(tmp), args.minutes)
         base_rss = peak_rss_mb()
 
-        from starcoach.audio import SAMPLE_RATE_HZ, iter_audio_chunks, speech_spans
-        from starcoach.transcribe import DEFAULT_PROMPT_STRATEGY, WINDOW_S, WhisperTranscriber, resolve_model
+        from starcoach.speech.decode import SAMPLE_RATE_HZ, iter_audio_chunks
+        from starcoach.speech.transcribe import DEFAULT_PROMPT_STRATEGY, WhisperTranscriber
+        from starcoach.speech.vad import speech_spans
+        from starcoach.speech.whisper_model import resolve_model
+        from starcoach.speech.windows import WINDOW_S
 
         strategy = args.strategy or DEFAULT_PROMPT_STRATEGY
         t0 = time.perf_counter()

@@ -282,8 +282,8 @@ def longest_missing_runs(matched: list[bool], min_run: int = 4) -> int:
 
 def content_words(text: str) -> list[str]:
     """Normalised words with the filler items removed (per delivery.find_fillers)."""
-    from starcoach.delivery import filler_word_indices
     from starcoach.model import Word
+    from starcoach.speech.delivery import filler_word_indices
 
     words = [Word(w, 0.0, 0.0) for w in text.split()]
     drop = filler_word_indices(words)
@@ -292,8 +292,8 @@ def content_words(text: str) -> list[str]:
 
 
 def filler_counts(text: str) -> dict[str, int]:
-    from starcoach.delivery import find_fillers
     from starcoach.model import Word
+    from starcoach.speech.delivery import find_fillers
 
     counts: dict[str, int] = {}
     for f in find_fillers([Word(w, 0.0, 0.0) for w in text.split()]):
@@ -372,7 +372,9 @@ def pause_accuracy(corpus: list[SpokenAnswer], noise_db: float | None = None) ->
     """Silence durations by the VAD against the true runs of zeros, per VAD variant."""
     import numpy as np
 
-    from starcoach.audio import PAUSE_VAD_OPTIONS, find_pauses, load_audio, speech_spans
+    from starcoach.speech.decode import load_audio
+    from starcoach.speech.pauses import find_pauses
+    from starcoach.speech.vad import PAUSE_VAD_OPTIONS, speech_spans
 
     truth = {a.name: true_silences_s(a.path) for a in corpus}
     audio = {a.name: load_audio(a.path) for a in corpus}
@@ -407,8 +409,9 @@ def pause_accuracy(corpus: list[SpokenAnswer], noise_db: float | None = None) ->
 
 
 def main(argv: list[str] | None = None) -> int:
-    from starcoach.audio import load_audio
-    from starcoach.transcribe import PROMPT_STRATEGIES, WhisperTranscriber, resolve_model
+    from starcoach.speech.decode import load_audio
+    from starcoach.speech.transcribe import PROMPT_STRATEGIES, WhisperTranscriber
+    from starcoach.speech.whisper_model import resolve_model
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--strategies", default=",".join(PROMPT_STRATEGIES),

@@ -38,7 +38,8 @@ from pathlib import Path
 
 import pytest
 
-from starcoach.audio import SAMPLE_RATE_HZ, load_audio, speech_spans
+from starcoach.speech.decode import SAMPLE_RATE_HZ, load_audio
+from starcoach.speech.vad import speech_spans
 
 SYSTEM_ALSA_CONF = Path("/usr/share/alsa/alsa.conf")
 HAVE_TOOLS = bool(shutil.which("espeak-ng") and shutil.which("sox") and SYSTEM_ALSA_CONF.exists())

@@ -141,7 +141,7 @@ class FakeTranscriber:
 
     def transcribe_file(self, path) -> Transcript:
         """A WAV of :func:`spoken` audio; anything else is ``not_audio``, as the real decoder says."""
-        from starcoach.audio import AudioError
+        from starcoach.speech.decode import AudioError
 
         path = Path(path)
         self.files.append(path)

@@ -141,7 +141,7 @@ def test_unsure_parts_are_marked_and_asked_about_not_declared_missing():
 
     from starcoach.judge import UNSURE_BELOW
     from starcoach.model import ComponentResult
-    from starcoach.report import checklist
+    from starcoach.views.report import checklist
 
     a = analyse("Last spring I was on the data team at a bank, and we had a backlog of two hundred report requests. "
                 "I sorted them by who was waiting, wrote a template for the ten most common ones and cleared the "

@@ -26,17 +26,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from starcoach import transcribe as transcribe_mod
-from starcoach.audio import (
-    SAMPLE_RATE_HZ,
-    AudioError,
-    iter_audio_chunks,
-    load_audio,
-    speech_spans,
-)
-from starcoach.delivery import compute_delivery, find_fillers
 from starcoach.model import Delivery, Transcript, Word
-from starcoach.transcribe import ModelNotFound, WhisperTranscriber, resolve_model
+from starcoach.speech import windows as windows_mod
+from starcoach.speech.decode import SAMPLE_RATE_HZ, AudioError, iter_audio_chunks, load_audio
+from starcoach.speech.delivery import compute_delivery, find_fillers
+from starcoach.speech.transcribe import WhisperTranscriber
+from starcoach.speech.vad import speech_spans
+from starcoach.speech.whisper_model import ModelNotFound, resolve_model
 from wer import wer
 
 pytestmark = [
@@ -201,8 +197,8 @@ def test_words_per_minute_within_10_percent(spoken: dict[str, Spoken]) -> None:
 def test_long_audio_is_processed_in_windows_with_the_same_result(
         spoken: dict[str, Spoken], transcriber: WhisperTranscriber, monkeypatch) -> None:
     s = spoken["missed_deadline"]
-    monkeypatch.setattr(transcribe_mod, "WINDOW_S", 12.0)
-    windows = list(transcribe_mod._windows(iter_audio_chunks(s.path, chunk_s=5.0)))
+    monkeypatch.setattr(windows_mod, "WINDOW_S", 12.0)
+    windows = list(windows_mod.windows(iter_audio_chunks(s.path, chunk_s=5.0)))
     assert len(windows) >= 2
     assert sum(w.size for w, _, _ in windows) == len(load_audio(s.path))
     tr = transcriber.transcribe_file(s.path)

@@ -96,3 +96,18 @@ def test_questions_filters(cli):
     assert r.code == 0 and "Amazon values it probes" in r.out
     assert cli("questions", "--competency", "juggling").code == 2
     assert cli("questions", "--company", "nope").code == 2
+
+
+def test_an_unknown_value_theme_is_reported(isolated_home):
+    user = isolated_home / ".config" / "starcoach" / "question_banks"
+    text = ACME + '\n[[values]]\nid = "second"\nname = "Second"\nmeaning = "M."\ncues = []\nthemes = ["juggling"]\n'
+    p = write(user, "companies", "acme.toml", text)
+    with pytest.raises(BankError) as e:
+        load_company(p)
+    assert "value #2" in e.value.problem and "unknown theme 'juggling'" in e.value.problem
+    assert "perseverance" in e.value.problem  # the known themes are listed
+
+
+def test_every_built_in_value_has_a_theme():
+    cat = load_catalogue()
+    assert all(v.themes for c in cat.companies.values() for v in c.values)

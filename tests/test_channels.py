@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from starcoach.audio import load_audio
+from starcoach.speech.decode import load_audio
 from wer import wer
 
 ANSWER = ("So you'd like to hear about a time I fixed a problem nobody owned. Last year I was the analyst on the "
@@ -41,7 +41,8 @@ def test_two_identical_channels_decode_as_one(tmp_path: Path):
 @pytest.mark.skipif(shutil.which("espeak-ng") is None or shutil.which("sox") is None, reason="needs espeak-ng and sox")
 def test_rates_and_channels_give_the_same_transcript_and_checklist(tmp_path: Path):
     from starcoach.judge import analyse
-    from starcoach.transcribe import WhisperTranscriber, resolve_model
+    from starcoach.speech.transcribe import WhisperTranscriber
+    from starcoach.speech.whisper_model import resolve_model
 
     src = tmp_path / "answer.wav"
     subprocess.run(["espeak-ng", "-s", "160", "-w", str(src), ANSWER], check=True, capture_output=True)

@@ -113,3 +113,33 @@ def test_the_cut_off_play_back_is_credited_as_the_repeat():
                 "We switched over in one weekend with no lost entries.", question=q)
     assert a.structure["repeat"].present and a.sentences[0].component == "repeat"
     assert a.sentences[1].component == "situation"
+
+
+# ---------------------------------------------------------------- value themes: a value paraphrased, not named
+
+from starcoach.catalogue.themes import themes  # noqa: E402
+from starcoach.judge.lexicon import GENERIC_VALUE_WORDS, KINDS, lexicon  # noqa: E402
+from starcoach.text import content_stems, stem, tokens  # noqa: E402
+
+
+@pytest.mark.parametrize("theme", sorted(themes()))
+def test_every_theme_entry_can_match(theme):
+    """An entry the lexicon would drop (only generic words) is dead data."""
+    for entry in themes()[theme]:
+        words = tokens(entry)
+        strong = [x for x in content_stems(entry) if x not in GENERIC_VALUE_WORDS]
+        assert strong or len(words) >= 3, f"{theme}: {entry!r} says too little to count"
+
+
+def test_a_paraphrased_value_is_evidence_for_it_through_its_theme():
+    from starcoach.catalogue.banks import load_catalogue
+
+    uber = load_catalogue().companies["uber"]
+    lex = lexicon(uber)
+    s = "Staying with a hard problem through one dead end after another, and not giving up, is how I would work."
+    scores, counts = lex.evidence(content_stems(s), [stem(t) for t in tokens(s)])
+    names = [v.name for v in uber.values]
+    best = names[max(range(len(scores)), key=scores.__getitem__)]
+    assert best == "We persevere"
+    vi = names.index("We persevere")
+    assert counts[vi][KINDS.index("theme_phrase")] >= 1  # "dead end", "giving up"

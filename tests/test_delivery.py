@@ -8,15 +8,15 @@ from __future__ import annotations
 
 import pytest
 
-from starcoach.audio import find_pauses
-from starcoach.delivery import (
+from starcoach.model import COMPONENTS, Pause, Sentence, Span, Transcript, Word
+from starcoach.speech.delivery import (
     component_seconds,
     compute_delivery,
     filler_word_indices,
     find_fillers,
     find_hedges,
 )
-from starcoach.model import COMPONENTS, Pause, Sentence, Span, Transcript, Word
+from starcoach.speech.pauses import find_pauses
 
 
 def words(text: str, start_s: float = 0.0, step_s: float = 0.4) -> list[Word]:
@@ -311,3 +311,15 @@ def test_compute_delivery_falls_back_to_word_gaps_without_vad() -> None:
 def test_component_seconds_ignores_untimed_sentences() -> None:
     got = dict(component_seconds([Sentence("x", "result", None, None), Sentence("y", "result", 1.0, 2.5)]))
     assert got["result"] == pytest.approx(1.5)
+
+
+def test_delivery_is_pure_it_imports_no_audio_model_terminal_or_storage() -> None:
+    import subprocess
+    import sys
+
+    forbidden = ("numpy", "rich", "sqlite3", "sounddevice", "faster_whisper", "av", "onnxruntime", "starcoach.capture")
+    code = ("import sys; from starcoach.speech.delivery import compute_delivery; "
+            "from starcoach.model import Transcript; compute_delivery(Transcript(text='', words=(), speech=()), []); "
+            f"print(','.join(m for m in {forbidden!r} if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert out == "", f"starcoach.speech.delivery imports {out}"

@@ -29,11 +29,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from starcoach import history
+from starcoach import progress
 from starcoach.catalogue.banks import load_catalogue, search_dirs
+from starcoach.cli import replay
 from starcoach.model import COMPONENT_TITLES, COMPONENTS, Analysis, Transcript, Word
 from starcoach.pipeline.process import analyse_transcript
 from starcoach.store.database import DB_NAME, Store, default_data_dir
+from starcoach.stored import clock, short, word_at
 from starcoach.targets import TIPS
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
@@ -100,7 +102,8 @@ class Spoken:
 def spoken(tmp_path_factory) -> Spoken:
     if not shutil.which("espeak-ng") or not shutil.which("sox"):
         pytest.fail("espeak-ng and sox are needed (scripts/bootstrap.sh --test installs them)")
-    from starcoach.transcribe import WhisperTranscriber, resolve_model
+    from starcoach.speech.transcribe import WhisperTranscriber
+    from starcoach.speech.whisper_model import resolve_model
 
     d = tmp_path_factory.mktemp("spoken")
     raw, wav = d / "raw.wav", d / "answer.wav"
@@ -231,17 +234,17 @@ def test_sessions_marks_interrupted_and_counts_unanalysed_answers(built, cli):
 def test_word_at_maps_playback_time_to_the_word_being_heard():
     words = (Word("So", 0.0, 0.3), Word("last", 0.5, 0.8), Word("year", 0.8, 1.2),
              Word("I", 2.5, 2.6), Word("led", 2.6, 2.9))
-    assert history.word_at(words, -0.1) is None
-    assert history.word_at((), 3.0) is None
+    assert word_at(words, -0.1) is None
+    assert word_at((), 3.0) is None
     # The word stays lit through the pause after it (1.2 s - 2.5 s) and after the last word.
-    assert [history.word_at(words, t) for t in (0.0, 0.29, 0.4, 0.5, 0.79, 0.8, 1.9, 2.5, 2.599, 2.7, 60.0)] == \
+    assert [word_at(words, t) for t in (0.0, 0.29, 0.4, 0.5, 0.79, 0.8, 1.9, 2.5, 2.599, 2.7, 60.0)] == \
         [0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4]
     # Whisper's times can step back a hair: the highlight never jumps backwards.
     jittery = (Word("we", 1.0, 1.2), Word("shipped", 1.19, 1.5), Word("it", 1.5, 1.6))
-    seq = [history.word_at(jittery, t / 100) for t in range(100, 170)]
+    seq = [word_at(jittery, t / 100) for t in range(100, 170)]
     assert seq == sorted(seq) and seq[-1] == 2
     late = (Word("um", 1.0, 1.2), Word("so", 1.3, 1.5))
-    assert history.word_at(late, 0.99) is None and history.word_at(late, 1.0) == 0
+    assert word_at(late, 0.99) is None and word_at(late, 1.0) == 0
 
 
 class FakePlayer:
@@ -288,7 +291,7 @@ def test_playback_lights_each_word_in_time(spoken):
     from rich.console import Console
 
     console = Console(file=io.StringIO(), force_terminal=True, width=100)
-    outcome = history.play_with_highlight(console, a, player, NoKeys(), poll_s=0.0,
+    outcome = replay.play_with_highlight(console, a, player, NoKeys(), poll_s=0.0,
                                           on_frame=lambda t, k: frames.append((t, k)))
     assert outcome == "finished" and player.started and player.stopped
     for t, k in frames:
@@ -313,7 +316,7 @@ def test_playback_to_the_end_lights_a_last_word_placed_at_the_very_end():
     from rich.console import Console
 
     console = Console(file=io.StringIO(), force_terminal=True, width=100)
-    assert history.play_with_highlight(console, a, player, NoKeys(), poll_s=0.0,
+    assert replay.play_with_highlight(console, a, player, NoKeys(), poll_s=0.0,
                                        on_frame=lambda t, k: frames.append((t, k))) == "finished"
     assert [k for _, k in frames] == [0, 1, 1, 1, 2]
 
@@ -331,7 +334,7 @@ def test_enter_skips_playback(spoken):
 
     from rich.console import Console
 
-    out = history.play_with_highlight(Console(file=io.StringIO()), a, player, Enter(), poll_s=0.0)
+    out = replay.play_with_highlight(Console(file=io.StringIO()), a, player, Enter(), poll_s=0.0)
     assert out == "skipped" and player.stopped and player.t < 2.0
 
 
@@ -489,12 +492,12 @@ def test_progress_with_one_session(spoken, new_york, cli):
     assert r.code == 0, r
     assert r.out.splitlines()[0] == "Progress over 1 session(s), 1 answer(s)"
     line_matching(r.out, rf"1\s+{LOCAL[1]}\s+1\s+█+░*\s+{a.score}\s+[●○ ]+")
-    spark = history.sparkline([a.score], 0, 100)
+    spark = progress.sparkline([a.score], 0, 100)
     line_matching(r.out, rf"Mean score\s+{spark}\s+{a.score}\s+{a.score}\s+—")
     d = a.delivery
-    line_matching(r.out, rf"Words per minute\s+{history.sparkline([d.wpm])}\s+{d.wpm:.0f}\s+{d.wpm:.0f}\s+—")
-    line_matching(r.out, rf"Answer length \(spoken\)\s+\S\s+{history.clock(d.speaking_s)}\s+"
-                         rf"{history.clock(d.speaking_s)}\s+—")
+    line_matching(r.out, rf"Words per minute\s+{progress.sparkline([d.wpm])}\s+{d.wpm:.0f}\s+{d.wpm:.0f}\s+—")
+    line_matching(r.out, rf"Answer length \(spoken\)\s+\S\s+{clock(d.speaking_s)}\s+"
+                         rf"{clock(d.speaking_s)}\s+—")
     assert "this session" in r.out
 
 
@@ -507,20 +510,20 @@ def test_progress_over_many_sessions_charts_each_measure_and_names_the_part_to_p
     def change(d, unit=""):
         return re.escape(f"{d:+.0f}{unit}" if round(d) else f"0{unit}")
 
-    line_matching(r.out, rf"Mean score\s+{history.sparkline(means, 0, 100)}\s+{means[0]:.0f}\s+{means[2]:.0f}\s+"
+    line_matching(r.out, rf"Mean score\s+{progress.sparkline(means, 0, 100)}\s+{means[0]:.0f}\s+{means[2]:.0f}\s+"
                          + change(means[2] - means[0]))
     for c in COMPONENTS:
         pct = [100 * sum(a.structure[c].present for a in per_session[s]) / len(per_session[s]) for s in (1, 2, 3)]
-        line_matching(r.out, rf"{COMPONENT_TITLES[c]} present\s+{history.sparkline(pct, 0, 100)}\s+"
+        line_matching(r.out, rf"{COMPONENT_TITLES[c]} present\s+{progress.sparkline(pct, 0, 100)}\s+"
                              rf"{pct[0]:.0f}%\s+{pct[2]:.0f}%\s+" + change(pct[2] - pct[0], "%"))
     # Delivery is measured only in the spoken session: dots for the written ones, nothing to compare.
     d = per_session[1][0].delivery
-    line_matching(r.out, rf"Words per minute\s+{history.sparkline([d.wpm])}··\s+{d.wpm:.0f}\s+{d.wpm:.0f}\s+—")
+    line_matching(r.out, rf"Words per minute\s+{progress.sparkline([d.wpm])}··\s+{d.wpm:.0f}\s+{d.wpm:.0f}\s+—")
     fpm = f"{d.fillers_per_minute:.1f}"
-    line_matching(r.out, rf"Fillers per minute\s+{history.sparkline([d.fillers_per_minute], 0)}··\s+{fpm}\s+"
+    line_matching(r.out, rf"Fillers per minute\s+{progress.sparkline([d.fillers_per_minute], 0)}··\s+{fpm}\s+"
                          rf"{fpm}\s+—")
     words = [sum(a.checks.word_count for a in per_session[s]) / len(per_session[s]) for s in (1, 2, 3)]
-    line_matching(r.out, rf"Answer length \(words\)\s+{history.sparkline(words, 0)}\s+{words[0]:.0f}\s+"
+    line_matching(r.out, rf"Answer length \(words\)\s+{progress.sparkline(words, 0)}\s+{words[0]:.0f}\s+"
                          rf"{words[2]:.0f}\s+" + change(words[2] - words[0]))
     # The weakest part over the recent sessions, with its tip.
     everything = [a for s in (1, 2, 3) for a in per_session[s]]
@@ -547,16 +550,16 @@ def test_progress_for_one_company(built, cli):
 
 def test_weakest_component_is_the_lowest_rate_over_recent_sessions():
     def st(i, present, n=2):
-        return history.SessionStats(i, STARTED[1], n, 50.0, present, None, None, None, None)
+        return progress.SessionStats(i, STARTED[1], n, 50.0, present, None, None, None, None)
 
     full = dict.fromkeys(COMPONENTS, 2)
     old_gap = st(1, {**dict.fromkeys(COMPONENTS, 10), "repeat": 0}, n=10)
     recent = [st(i, {**full, "result": 1, "link_back": 1}) for i in range(2, 7)]
     # Session 1 (no repeat at all) is older than the last five: the recent gaps count.
-    assert history.weakest_component([old_gap, *recent]) == ("result", 5, 10, 5)
-    assert history.weakest_component([old_gap, *recent], recent=6)[0] == "repeat"
-    assert history.sparkline([0, 50, 100, None], 0, 100) == "▁▅█·"
-    assert history.sparkline([7, 7]) == "▅▅"
+    assert progress.weakest_component([old_gap, *recent]) == ("result", 5, 10, 5)
+    assert progress.weakest_component([old_gap, *recent], recent=6)[0] == "repeat"
+    assert progress.sparkline([0, 50, 100, None], 0, 100) == "▁▅█·"
+    assert progress.sparkline([7, 7]) == "▅▅"
 
 
 # ----------------------------------------------------------------------------- export
@@ -681,12 +684,12 @@ def test_html_export_in_headless_chromium(built, cli, tmp_path):
 
 
 def test_reanalyse_rejudges_stored_transcripts_without_transcribing(built, cli, monkeypatch):
-    import starcoach.transcribe
+    import starcoach.speech.transcribe
 
     def no_transcription(*a, **k):
         raise AssertionError("reanalyse must not transcribe")
 
-    monkeypatch.setattr(starcoach.transcribe, "WhisperTranscriber", no_transcription)
+    monkeypatch.setattr(starcoach.speech.transcribe, "WhisperTranscriber", no_transcription)
     before = {r.id: json.loads(r.analysis_json) for rows in stored().values() for r in rows}
     # Pretend answers were judged by an older, harsher version.
     with sqlite3.connect(built["root"] / DB_NAME) as db:
@@ -698,8 +701,8 @@ def test_reanalyse_rejudges_stored_transcripts_without_transcribing(built, cli, 
     assert r.out.splitlines()[0].split() == ["session", "#", "question", "old", "new", "change"]
     for sid, n, q in ((1, 1, SPOKEN_QUESTION), (2, 1, STAKEHOLDER_Q), (2, 2, RELIABILITY_Q), (3, 1, SECURITY_Q)):
         new = before[[r.id for r in stored()[sid]][n - 1]]["score"]
-        short = re.escape(history._short(q, 50))
-        line_matching(r.out, rf"{sid}\s+{n}\s+{short}\s+3\s+→\s+{new}\s+\+{new - 3}")
+        shown = re.escape(short(q, 50))
+        line_matching(r.out, rf"{sid}\s+{n}\s+{shown}\s+3\s+→\s+{new}\s+\+{new - 3}")
     assert r.out.splitlines()[-1] == "Re-analysed 4 answer(s) in 3 session(s) with the current rules; 4 score(s) " \
                                      "changed."
     after = {r.id: json.loads(r.analysis_json) for rows in stored().values() for r in rows}
@@ -904,7 +907,7 @@ def test_a_database_held_by_another_process_is_one_clear_line_not_damage(tmp_pat
 
 def test_clock_formats_negative_changes():
     # A shorter answer than before: 1:08 -> 0:32 is a change of -0:36, not "-1:59:24".
-    assert history.clock(32 - 68) == "-0:36"
-    assert history.clock(-3725) == "-1:02:05"
-    assert history.clock(36) == "0:36" and history.clock(3725) == "1:02:05" and history.clock(0) == "0:00"
-    assert history.clock(None) == "\u2014"
+    assert clock(32 - 68) == "-0:36"
+    assert clock(-3725) == "-1:02:05"
+    assert clock(36) == "0:36" and clock(3725) == "1:02:05" and clock(0) == "0:00"
+    assert clock(None) == "\u2014"

@@ -16,10 +16,11 @@ import pytest
 import soundfile as sf
 
 from alsa import alsa_env, make_speech, needs_tools, run_child, write_asound
-from starcoach.audio import SAMPLE_RATE_HZ, load_audio, speech_spans
 from starcoach.capture.microphone import MicrophoneSource
 from starcoach.capture.portaudio import HardwareError, list_devices
 from starcoach.capture.resample import LinearResampler
+from starcoach.speech.decode import SAMPLE_RATE_HZ, load_audio
+from starcoach.speech.vad import speech_spans
 
 pytestmark = pytest.mark.audio
 

@@ -53,7 +53,7 @@ import pytest
 import soundfile as sf
 
 from alsa import HAVE_TOOLS, Speech, alsa_env
-from starcoach.audio import SAMPLE_RATE_HZ
+from starcoach.speech.decode import SAMPLE_RATE_HZ
 
 pexpect = pytest.importorskip("pexpect")
 

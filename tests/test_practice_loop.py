@@ -154,8 +154,8 @@ def test_a_question_that_cannot_be_spoken_is_shown_and_the_session_goes_on(tmp_p
 
 def test_the_demo_through_the_command(tmp_path, cli, monkeypatch):
     """`practice --demo` with no terminal: the bundled question and recording, the whole loop, exit 0."""
-    from starcoach.audio import load_audio
     from starcoach.cli import practice
+    from starcoach.speech.decode import load_audio
 
     used: dict = {}
 

@@ -19,11 +19,11 @@ import pytest
 import soundfile as sf
 
 from alsa import make_speech, needs_tools
-from starcoach.audio import SAMPLE_RATE_HZ, AudioError, load_audio
 from starcoach.capture.endpointer import Endpointer
 from starcoach.capture.mic_file import FileSource
 from starcoach.capture.portaudio import HardwareError
 from starcoach.capture.recorder import Recorder
+from starcoach.speech.decode import SAMPLE_RATE_HZ, AudioError, load_audio
 
 pytestmark = pytest.mark.audio
 

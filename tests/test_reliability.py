@@ -39,14 +39,14 @@ class _SlowTranscriber:
 
 
 def test_cancel_waits_for_the_chunk_in_the_model_and_drops_the_rest():
-    from starcoach.streaming import LiveTranscriber, _Job
+    from starcoach.speech.streaming import ChunkJob, LiveTranscriber
 
     tx = _SlowTranscriber(0.5)
     live = LiveTranscriber(tx)
 
     def queue(k: int) -> None:
         with live._cv:
-            live._jobs.append(_Job(start=k * 16000, audio=np.zeros(16000, dtype=np.float32),
+            live._jobs.append(ChunkJob(start=k * 16000, audio=np.zeros(16000, dtype=np.float32),
                                    queued_at=time.monotonic()))
             live._cv.notify_all()
 
@@ -267,13 +267,14 @@ def test_a_large_question_bank_loads_in_linear_time_and_a_huge_one_is_refused(tm
 
     f = tmp_path / "b.toml"
     f.write_text(_bank(4000))  # took 36 s: the error-line lookup rescanned the file per question
-    t0 = time.perf_counter()
+    # CPU time, not wall time: on a machine busy with other work the wall clock says little.
+    t0 = time.process_time()
     assert len(banks.load_bank(f).questions) == 4000
-    took = time.perf_counter() - t0
+    took = time.process_time() - t0
     f.write_text(_bank(16000))
-    t0 = time.perf_counter()
+    t0 = time.process_time()
     assert len(banks.load_bank(f).questions) == 16000
-    took4 = time.perf_counter() - t0
+    took4 = time.process_time() - t0
     print(f"\n4,000 questions: {took:.2f} s; 16,000: {took4:.2f} s")
     assert took < 2.0 and took4 < 8 * max(took, 0.05)  # linear, not quadratic (x16)
     huge = tmp_path / "huge.toml"
@@ -281,10 +282,10 @@ def test_a_large_question_bank_loads_in_linear_time_and_a_huge_one_is_refused(tm
         fh.write(_bank(100))
         fh.write("# " + "x" * 100 + "\n" * 1)
         fh.write(("# padding\n" * 2_000_000))
-    t0 = time.perf_counter()
+    t0 = time.process_time()
     with pytest.raises(banks.BankError, match=r"larger than 4 MiB, the limit") as e:
         banks.load_bank(huge)
-    assert time.perf_counter() - t0 < 1.0 and "\n" not in str(e.value)
+    assert time.process_time() - t0 < 1.0 and "\n" not in str(e.value)
 
 
 def test_duplicate_question_ids_in_one_file_are_refused(tmp_path):

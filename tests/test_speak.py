@@ -16,9 +16,9 @@ import numpy as np
 import pytest
 
 from alsa import HAVE_TOOLS, alsa_env, needs_tools, run_child, write_asound
-from starcoach.audio import speech_spans
 from starcoach.capture.resample import LinearResampler
-from starcoach.capture.speak import SilentSpeaker, SpeechUnavailable, TtsSpeaker, _stdout_silenced, list_voices
+from starcoach.capture.speak import SilentSpeaker, SpeechUnavailable, TtsSpeaker, list_voices, stdout_silenced
+from starcoach.speech.vad import speech_spans
 
 pytestmark = pytest.mark.audio
 
@@ -177,7 +177,7 @@ def test_list_voices_and_synthesis_need_no_sound_card():
 
 def test_stdout_silenced_catches_python_and_c_level_writes(capfd):
     print("before", flush=True)
-    with _stdout_silenced():
+    with stdout_silenced():
         print("Audio saved to /tmp/x.wav")  # buffered Python-level print, as pyttsx3 does
         os.write(1, b"written by C\n")
     print("after", flush=True)

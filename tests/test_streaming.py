@@ -7,9 +7,9 @@ import time
 
 import numpy as np
 
-import starcoach.streaming as streaming
+import starcoach.speech.streaming as streaming
 from starcoach.model import Span, Transcript, Word
-from starcoach.streaming import LiveTranscriber
+from starcoach.speech.streaming import LiveTranscriber
 
 RATE = 16000
 BLOCK_S = 0.1

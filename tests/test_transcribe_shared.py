@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from starcoach.transcribe import _SharedPasses
+from starcoach.speech.shared_passes import SharedPasses
 
 
 class FakeModel:
@@ -45,7 +45,7 @@ def window(seek_frames: int, n_frames: int) -> list[list[dict]]:
 
 def test_a_window_of_only_the_padding_after_the_last_word_is_not_decoded() -> None:
     m = FakeModel()
-    shared = _SharedPasses(m, SimpleNamespace(eot=100, sot_prev=1, sot_sequence=[2]), None)
+    shared = SharedPasses(m, SimpleNamespace(eot=100, sot_prev=1, sot_sequence=[2]), None)
     shared._content_frames = 3010  # 30.1 s of audio: 0.4 s after the last word's end at 29.7 s
     assert shared.encode("features") == "enc1"
     shared.add_word_timestamps(window(0, 3000), SimpleNamespace(eot=100, decode=lambda t: "x"), "enc1",
@@ -59,7 +59,7 @@ def test_a_window_of_only_the_padding_after_the_last_word_is_not_decoded() -> No
 
 def test_a_window_with_real_audio_left_is_decoded() -> None:
     m = FakeModel()
-    shared = _SharedPasses(m, SimpleNamespace(eot=100, sot_prev=1, sot_sequence=[2]), None)
+    shared = SharedPasses(m, SimpleNamespace(eot=100, sot_prev=1, sot_sequence=[2]), None)
     shared._content_frames = 4500  # 15 s more after the last word
     shared.encode("features")
     shared.add_word_timestamps(window(0, 3000), SimpleNamespace(eot=100, decode=lambda t: "x"), "enc1",

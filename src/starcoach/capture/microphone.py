@@ -14,7 +14,6 @@ from typing import Any, Optional
 
 import numpy as np
 
-from starcoach.audio import SAMPLE_RATE_HZ
 from starcoach.capture.portaudio import (
     HINT_DEVICES,
     HINT_MIC_FILE,
@@ -30,6 +29,7 @@ from starcoach.capture.portaudio import (
     stderr_quietened,
 )
 from starcoach.capture.resample import LinearResampler
+from starcoach.speech.decode import SAMPLE_RATE_HZ
 from starcoach.text import first_line
 
 __all__ = ["MicrophoneSource"]

@@ -6,7 +6,7 @@ two minutes, the answer must not be lost to Ctrl-C, a crash, a full disk or
 answer ended:
 
 * an :class:`~starcoach.edges.AudioSource` hands out float32 mono blocks at
-  :data:`~starcoach.audio.SAMPLE_RATE_HZ`: the microphone
+  :data:`~starcoach.speech.decode.SAMPLE_RATE_HZ`: the microphone
   (:mod:`starcoach.capture.microphone`) or a recording standing in for one
   (``--mic-file``, :mod:`starcoach.capture.mic_file`);
 * every block goes to disk first (:mod:`starcoach.capture.wav`: the WAV reads

@@ -30,7 +30,7 @@ from typing import Iterator, Optional, Union
 from starcoach.capture.portaudio import HardwareError, load_sounddevice, resolve_device
 from starcoach.text import first_line
 
-__all__ = ["DEFAULT_RATE_WPM", "SilentSpeaker", "SpeechUnavailable", "TtsSpeaker", "list_voices"]
+__all__ = ["DEFAULT_RATE_WPM", "SilentSpeaker", "SpeechUnavailable", "TtsSpeaker", "list_voices", "stdout_silenced"]
 
 #: espeak's own default (200 wpm) is hurried for a question the candidate has
 #: to hold in mind; interviewers read questions out at roughly this pace.
@@ -66,7 +66,7 @@ class SilentSpeaker:
 
 
 @contextlib.contextmanager
-def _stdout_silenced() -> Iterator[None]:
+def stdout_silenced() -> Iterator[None]:
     """Swallow everything written to standard output, at both levels, for the duration.
 
     pyttsx3's espeak driver ``print``s "Audio saved to ..." after every
@@ -105,7 +105,7 @@ def _load_engine():
     except ImportError:
         raise SpeechUnavailable("text-to-speech is not installed (the pyttsx3 package is missing)") from None
     try:
-        with _stdout_silenced():
+        with stdout_silenced():
             return pyttsx3.init()
     except Exception as exc:  # espeak-ng missing: OSError from ctypes, RuntimeError from the driver
         raise SpeechUnavailable(
@@ -224,7 +224,7 @@ class TtsSpeaker:
             # (measured: about 1 synthesis in 150); asking again gets it.
             for _attempt in range(_SYNTH_ATTEMPTS):
                 try:
-                    with _TTS_LOCK, _stdout_silenced():
+                    with _TTS_LOCK, stdout_silenced():
                         if self._voice_id:
                             engine.setProperty("voice", self._voice_id)
                         lo, hi = _RATE_RANGE_WPM

@@ -14,8 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from starcoach.audio import SAMPLE_RATE_HZ, AudioError
 from starcoach.capture.wav_repair import PathLike, mark_sizes_unknown
+from starcoach.speech.decode import SAMPLE_RATE_HZ, AudioError
 from starcoach.text import disk_full, first_line
 
 __all__ = ["RecordingWriteError", "WavWriter", "write_error"]

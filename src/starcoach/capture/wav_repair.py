@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Union
 
-from starcoach.audio import AudioError
+from starcoach.speech.decode import AudioError
 
 __all__ = ["UNKNOWN_SIZE", "PathLike", "mark_sizes_unknown", "repair_wav"]
 
@@ -93,7 +93,7 @@ def repair_wav(path: PathLike) -> float:
     unclosed "0", a size larger than the file, and a header updated earlier than
     the last write (data after the declared end that is not another chunk).  A
     trailing partial sample frame is cut off.  A well-formed file is left
-    byte-for-byte alone.  Raises :class:`~starcoach.audio.AudioError` for a
+    byte-for-byte alone.  Raises :class:`~starcoach.speech.decode.AudioError` for a
     file that is not a WAV.
     """
     p = Path(path)

@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Optional
 
+from starcoach.catalogue.themes import theme_names
+
 try:
     import tomllib
 except ModuleNotFoundError:  # Python 3.10
@@ -53,6 +55,8 @@ class CompanyValue:
     name: str
     meaning: str
     cues: tuple[str, ...]
+    #: the kinds of value it is (``catalogue/themes_en.toml``): words people use for it without naming it
+    themes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -185,6 +189,15 @@ def _str_list(d: dict[str, Any], key: str, path: Path, line: Optional[int], what
     return tuple(x.strip() for x in v)
 
 
+def _themes(v: dict[str, Any], path: Path, line: Optional[int], what: str) -> tuple[str, ...]:
+    themes = tuple(t.lower() for t in _str_list(v, "themes", path, line, what))
+    known = theme_names()
+    unknown = [t for t in themes if t not in known]
+    if unknown:
+        raise BankError(path, f"{what}: unknown theme '{unknown[0]}' (known: {', '.join(sorted(known))})", line)
+    return themes
+
+
 def load_company(path: Path) -> Company:
     data, text = _read_toml(path)
     cid = _need_id(data, path, _line_of_key(text, "id") or 1, "company")
@@ -212,6 +225,7 @@ def load_company(path: Path) -> Company:
             name=_need_str(v, "name", path, line, what),
             meaning=_need_str(v, "meaning", path, line, what),
             cues=tuple(c.lower() for c in _str_list(v, "cues", path, line, what)),
+            themes=_themes(v, path, line, what),
         ))
     return Company(id=cid, name=name, summary=summary.strip(), values=tuple(values), path=path)
 

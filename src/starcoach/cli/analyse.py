@@ -24,9 +24,9 @@ def cmd_analyse(args: "argparse.Namespace", env: Env) -> int:
     from starcoach.pipeline.batch import Batch, WhisperFactory
     from starcoach.pipeline.plan import plan, read_manifest
     from starcoach.pipeline.process import expand_inputs
-    from starcoach.report import analysis_view
     from starcoach.store.errors import StoreError
     from starcoach.views.batch import progress_bar, result_line, summary_view
+    from starcoach.views.report import analysis_view
 
     catalogue = load_catalogue_or_fail(env)
     company = resolve_company(catalogue, args.company)
@@ -41,7 +41,7 @@ def cmd_analyse(args: "argparse.Namespace", env: Env) -> int:
     jobs = plan(items, question=args.question, company_id=company.id if company else None, manifest=manifest)
     transcribers = None
     if any(j.audio for j in jobs):
-        from starcoach.transcribe import ModelNotFound
+        from starcoach.speech.whisper_model import ModelNotFound
 
         try:
             transcribers = WhisperFactory.resolve(args.model)  # fail before any work if there is no usable model
@@ -120,7 +120,7 @@ def cmd_analyse(args: "argparse.Namespace", env: Env) -> int:
 def _model_errors() -> tuple[type[BaseException], ...]:
     """The transcriber's "no usable model" error is a usage problem, not one input's."""
     try:
-        from starcoach.transcribe import ModelNotFound
+        from starcoach.speech.whisper_model import ModelNotFound
     except Exception:  # pragma: no cover - transcription extras missing
         return ()
     return (ModelNotFound,)

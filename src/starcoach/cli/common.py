@@ -68,7 +68,7 @@ def load_vault_quiet(path, catalogue, err):
 
 def resolve_model_or_fail(model: Optional[str]) -> str:
     """The model directory ``--model`` names (None: the bundled one), checked before anything is loaded."""
-    from starcoach.transcribe import ModelNotFound, resolve_model
+    from starcoach.speech.whisper_model import ModelNotFound, resolve_model
 
     try:
         return resolve_model(model)
@@ -80,11 +80,12 @@ def load_transcriber(model: Optional[str], err) -> "Transcriber":
     """The speech model, loaded once and warmed up, with a note on standard error."""
     import time
 
-    from starcoach.transcribe import ModelNotFound, TranscriptionError, WhisperTranscriber
+    from starcoach.speech.transcribe import WhisperTranscriber
+    from starcoach.speech.whisper_model import ModelNotFound, TranscriptionError
 
     t0 = time.perf_counter()
     try:
-        from starcoach.transcribe import resolve_model
+        from starcoach.speech.whisper_model import resolve_model
 
         with err.status("Loading the speech model…"):
             tx = WhisperTranscriber(resolve_model(model))

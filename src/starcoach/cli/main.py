@@ -26,37 +26,37 @@ Command = Callable[..., int]
 
 
 def _sessions(args, env: Env) -> int:
-    from starcoach.history import cmd_sessions
+    from starcoach.cli.sessions import cmd_sessions
 
     return cmd_sessions(args, env)
 
 
 def _replay(args, env: Env) -> int:
-    from starcoach.history import cmd_replay
+    from starcoach.cli.replay import cmd_replay
 
     return cmd_replay(args, env)
 
 
 def _progress(args, env: Env) -> int:
-    from starcoach.history import cmd_progress
+    from starcoach.cli.progress import cmd_progress
 
     return cmd_progress(args, env)
 
 
 def _export(args, env: Env) -> int:
-    from starcoach.history import cmd_export
+    from starcoach.cli.export import cmd_export
 
     return cmd_export(args, env)
 
 
 def _reanalyse(args, env: Env) -> int:
-    from starcoach.history import cmd_reanalyse
+    from starcoach.cli.reanalyse import cmd_reanalyse
 
     return cmd_reanalyse(args, env)
 
 
 def _vault(args, env: Env) -> int:
-    from starcoach.vaultcli import cmd_vault
+    from starcoach.cli.vault import cmd_vault
 
     return cmd_vault(args, env)
 

@@ -76,7 +76,7 @@ def cmd_practice(args: "argparse.Namespace", env: Env) -> int:
         options = PracticeOptions(
             company=company, bank=args.bank, competency=args.competency, questions=questions,
             think_time_s=args.think_time, max_answer_s=args.max_answer, end_silence_s=args.end_silence,
-            mic_file=mic_file, question_ids=question_ids, focus=args.focus, vault_path=vault_path)
+            mic_file=mic_file, question_ids=question_ids, focus=args.focus)
         practice = Practice(options, catalogue, store, out, keys, speaker=speaker, source_factory=source_factory,
                             transcriber=transcriber, err=err, extra_questions=extra_questions, vault=vault)
         try:

@@ -1,15 +1,16 @@
 """The CSV summary of a batch (``analyse --csv FILE``): one row per input, for a spreadsheet.
 
-Written to a temporary file beside the target and renamed over it, so an
-interrupted run never leaves half a table.
+Written whole or not at all (``files.write_atomic``), so an interrupted run
+never leaves half a table; the file gets the usual permissions, as before.
 """
 
 from __future__ import annotations
 
 import csv
-import os
+import io
 from pathlib import Path
 
+from starcoach.files import write_atomic
 from starcoach.model import Analysis
 
 CSV_FIELDS = ["input", "question", "company", "score", "repeat", "situation", "task", "action", "result",
@@ -37,10 +38,9 @@ def csv_row(a: Analysis) -> dict[str, object]:
 
 
 def write_csv(path: Path, analyses: list[Analysis]) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", newline="", encoding="utf-8") as fh:
-        w = csv.DictWriter(fh, fieldnames=CSV_FIELDS)
-        w.writeheader()
-        for a in analyses:
-            w.writerow(csv_row(a))
-    os.replace(tmp, path)
+    buf = io.StringIO(newline="")
+    w = csv.DictWriter(buf, fieldnames=CSV_FIELDS)
+    w.writeheader()
+    for a in analyses:
+        w.writerow(csv_row(a))
+    write_atomic(path, buf.getvalue(), mode=None, newline="")

@@ -84,3 +84,4 @@ def family(fid: str, language: str = "en") -> Family:
         if f.id == fid:
             return f
     raise KeyError(fid)
+

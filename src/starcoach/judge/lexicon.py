@@ -13,6 +13,7 @@ from functools import lru_cache
 from typing import Sequence
 
 from starcoach.catalogue.banks import Company
+from starcoach.catalogue.themes import themes
 from starcoach.text import content_stems, stem, tokens
 
 #: Grammar words: a pair of name words with one of these ("a plan", "the room")
@@ -33,9 +34,9 @@ principles culture
 #: The kinds of evidence for a value, and what each weighs in the summary score
 #: (hand-set; the sentence model and the value model in weights.json are fitted
 #: on top of them).  A one-word name counts as a name phrase of weight 1.5.
-KINDS = ("name_phrase", "name_word", "name_pair", "cue_phrase", "cue_word", "meaning")
+KINDS = ("name_phrase", "name_word", "name_pair", "cue_phrase", "cue_word", "meaning", "theme_phrase", "theme_word")
 KIND_WEIGHTS = {"name_phrase": 1.8, "name_word": 0.8, "name_pair": 1.2, "cue_phrase": 1.0, "cue_word": 0.6,
-                "meaning": 0.2}
+                "meaning": 0.2, "theme_phrase": 0.8, "theme_word": 0.4}
 MEANING_CAP = 0.4
 
 
@@ -49,6 +50,8 @@ class ValueLexicon:
     company_stems: frozenset[str]
     #: two consecutive words of a value's name (stop words included) -> values
     name_pairs: dict[tuple[str, str], tuple[int, ...]] = field(default_factory=dict)
+    #: first stem of a theme phrase (every word stemmed) -> (value, the phrase's stems)
+    theme_phrases: dict[str, list[tuple[int, tuple[str, ...]]]] = field(default_factory=dict)
 
     @classmethod
     def build(cls, company: Company) -> "ValueLexicon":
@@ -60,6 +63,8 @@ class ValueLexicon:
                 index.setdefault(stems[0], []).append((vi, tuple(stems), kind, weight))
 
         company_stems = frozenset(stem(t) for t in tokens(company.name) + [company.id])
+        theme_words = themes()
+        phrases: dict[str, list[tuple[int, tuple[str, ...]]]] = {}
         pairs: dict[tuple[str, str], set[int]] = {}
         for vi, v in enumerate(company.values):
             # "One Microsoft": saying "Microsoft" ties to the company, not to this value.
@@ -86,8 +91,21 @@ class ValueLexicon:
                 add(vi, stems, kind, KIND_WEIGHTS[kind])
             for s in sorted(set(content_stems(v.meaning)) - GENERIC_VALUE_WORDS):
                 add(vi, (s,), "meaning", KIND_WEIGHTS["meaning"])
+            # Words people use for the value's kind without naming it (catalogue/themes_en.toml).
+            # A phrase is matched on every word's stem ("stuck with it", "spoke up"), so
+            # it needs a word that is not generic, or three words ("the right thing").
+            for theme in v.themes:
+                for entry in theme_words.get(theme, ()):
+                    words = tokens(entry)
+                    strong = [x for x in content_stems(entry) if x not in GENERIC_VALUE_WORDS]
+                    if len(words) > 1:
+                        if strong or len(words) >= 3:
+                            full = tuple(stem(w) for w in words)
+                            phrases.setdefault(full[0], []).append((vi, full))
+                    elif strong:
+                        add(vi, strong, "theme_word", KIND_WEIGHTS["theme_word"])
         return cls(names=tuple(v.name for v in company.values), index=index, company_stems=company_stems,
-                   name_pairs={k: tuple(sorted(v)) for k, v in pairs.items()})
+                   name_pairs={k: tuple(sorted(v)) for k, v in pairs.items()}, theme_phrases=phrases)
 
     def evidence(self, stems: Sequence[str], all_stems: Sequence[str] = ()
                  ) -> tuple[tuple[float, ...], tuple[tuple[int, ...], ...]]:
@@ -111,6 +129,14 @@ class ValueLexicon:
                             weak[vi] += w
                         else:
                             out[vi] += w
+        m_all = len(all_stems)
+        for i, s in enumerate(all_stems):
+            for vi, pat in self.theme_phrases.get(s, ()):
+                k = len(pat)
+                if i + k <= m_all and tuple(all_stems[i:i + k]) == pat and (vi, pat) not in matched:
+                    matched.add((vi, pat))
+                    counts[vi][_KIND_INDEX["theme_phrase"]] += 1
+                    out[vi] += KIND_WEIGHTS["theme_phrase"]
         named: set[int] = set()
         for pair in zip(all_stems, all_stems[1:]):
             named.update(self.name_pairs.get(pair, ()))

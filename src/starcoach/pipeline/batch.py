@@ -40,6 +40,7 @@ from starcoach.edges import Transcriber, TranscriberFactory
 from starcoach.model import Analysis, Transcript, transcript_from_json, transcript_to_json
 from starcoach.pipeline.plan import Job
 from starcoach.pipeline.process import InputError, analyse_transcript, check_path, read_text_input
+from starcoach.text import first_line
 
 #: Part of every cached transcript's key: raised when transcription itself changes, so a
 #: transcript made the old way is made again. "2": both passes from one encoder run.
@@ -68,7 +69,8 @@ class WhisperFactory:
     @classmethod
     def resolve(cls, model: Optional[str]) -> "WhisperFactory":
         """For ``--model`` (None: the bundled model); ``transcribe.ModelNotFound`` if there is none."""
-        from starcoach.transcribe import DEFAULT_PROMPT_STRATEGY, resolve_model
+        from starcoach.speech.transcribe import DEFAULT_PROMPT_STRATEGY
+        from starcoach.speech.whisper_model import resolve_model
 
         return cls(resolve_model(model), DEFAULT_PROMPT_STRATEGY)
 
@@ -77,14 +79,14 @@ class WhisperFactory:
         return settings_hash(self.model_path, self.prompt_strategy)
 
     def __call__(self, cpu_threads: Optional[int] = None) -> Transcriber:
-        from starcoach.transcribe import WhisperTranscriber
+        from starcoach.speech.transcribe import WhisperTranscriber
 
         return WhisperTranscriber(self.model_path, prompt_strategy=self.prompt_strategy, cpu_threads=cpu_threads)
 
 
 def transcribe_one(transcriber: Transcriber, path: str) -> dict:
     """Transcribe one file; errors come back as data, never as exceptions (one bad file never ends a batch)."""
-    from starcoach.audio import AudioError
+    from starcoach.speech.decode import AudioError
 
     try:
         t = transcriber.transcribe_file(Path(path))
@@ -92,7 +94,7 @@ def transcribe_one(transcriber: Transcriber, path: str) -> dict:
     except AudioError as e:
         return {"error": [e.kind, str(e)]}
     except Exception as e:  # a decoder crash on one file must not end the batch
-        return {"error": ["unreadable", f"{path}: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"]}
+        return {"error": ["unreadable", f"{path}: {type(e).__name__}: {first_line(e) if str(e) else ''}"]}
 
 
 # --------------------------------------------------------------------------- worker processes

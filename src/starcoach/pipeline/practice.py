@@ -44,9 +44,9 @@ from starcoach.catalogue.banks import Catalogue, Company, Question
 from starcoach.edges import AudioSource, Clock, Speaker, SystemClock, Transcriber
 from starcoach.model import COMPONENT_TITLES, COMPONENTS, Analysis
 from starcoach.pipeline.keys import Keys, sigint_sets
-from starcoach.report import analysis_view
 from starcoach.targets import TIPS
 from starcoach.views.practice import countdown_view, intro_view, meter_view, question_view, summary_view
+from starcoach.views.report import analysis_view
 
 if TYPE_CHECKING:
     from starcoach.capture.endpointer import Endpointer
@@ -67,7 +67,6 @@ class PracticeOptions:
     mic_file: Optional[Path] = None
     #: "gaps": questions aimed at the company values covered least (needs ``company``).
     focus: Optional[str] = None
-    vault_path: Optional[Path] = None
     #: Ask exactly these questions, in this order (overrides the automatic choice).
     question_ids: tuple[str, ...] = ()
 
@@ -245,7 +244,7 @@ class Practice:
                 self.clock.sleep(0.1)
 
     def record_and_judge(self, q: Question) -> AnswerOutcome:
-        from starcoach.streaming import LiveTranscriber
+        from starcoach.speech.streaming import LiveTranscriber
 
         o = self.o
         assert self.session_id is not None

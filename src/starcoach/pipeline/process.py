@@ -176,7 +176,7 @@ def analyse_transcript(transcript: Transcript | str, *, input: str, question: Op
                                company=company.id if company else None)
     try:
         if isinstance(transcript, Transcript):
-            from starcoach.delivery import compute_delivery
+            from starcoach.speech.delivery import compute_delivery
 
             a = analyse(transcript, question=question, company=company, input=input,
                         delivery_fn=compute_delivery)
@@ -231,10 +231,11 @@ def analyse_file(path: Union[str, "os.PathLike[str]"], *, question: Optional[str
         bad = check_path(item)
         if bad is not None:
             raise bad
-        from starcoach.audio import AudioError
+        from starcoach.speech.decode import AudioError
 
         if transcriber is None:
-            from starcoach.transcribe import WhisperTranscriber, resolve_model
+            from starcoach.speech.transcribe import WhisperTranscriber
+            from starcoach.speech.whisper_model import resolve_model
 
             transcriber = WhisperTranscriber(resolve_model(None))
         try:

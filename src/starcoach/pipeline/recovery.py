@@ -44,7 +44,7 @@ def recover_unfinished(store: "Store", transcriber: "Transcriber", catalogue: "C
 def _recover_one(store, row, path, transcriber, catalogue, keys, out, err, vault) -> None:
     from starcoach.capture.wav_repair import repair_wav
     from starcoach.pipeline.process import analyse_transcript
-    from starcoach.report import analysis_view
+    from starcoach.views.report import analysis_view
 
     if path is None or not path.exists() or path.stat().st_size <= 44:
         store.set_status(row.id, "failed", "the recording was cut off before any audio was saved")
@@ -53,7 +53,7 @@ def _recover_one(store, row, path, transcriber, catalogue, keys, out, err, vault
         repair_wav(path)
     except Exception as e:  # a damaged file: keep it, say so, move on
         err.print(f"[yellow]Could not repair {path}: {e}[/yellow]")
-    from starcoach.audio import AudioError
+    from starcoach.speech.decode import AudioError
 
     q = row.question or "(no question)"
     choice = keys.ask(f"\n[yellow]An answer from {row.created_at} was not finished[/yellow] "

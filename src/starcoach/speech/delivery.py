@@ -30,8 +30,8 @@ from __future__ import annotations
 import re
 from typing import Optional, Sequence
 
-from starcoach.audio import find_pauses
 from starcoach.model import COMPONENTS, Delivery, Filler, Pause, Sentence, Transcript, Word
+from starcoach.speech.pauses import find_pauses
 
 # --------------------------------------------------------------------------- tokens
 

@@ -67,12 +67,14 @@ class ChunkTiming:
 
 
 @dataclass
-class _Job:
+class ChunkJob:
+    """One stretch of the answer waiting for (or inside) the model: a chunk cut at a pause, or a speculation."""
+
     start: int  # first sample, in the answer
     audio: np.ndarray
     queued_at: float  # time.monotonic() when the (oldest) audio was handed over
     speculative: bool = False
-    adopt: Optional["_Job"] = None  # this chunk is that speculation's result
+    adopt: Optional["ChunkJob"] = None  # this chunk is that speculation's result
     single: bool = False  # unprompted pass only
     merged: int = 1
     done: threading.Event = field(default_factory=threading.Event)
@@ -107,11 +109,11 @@ class LiveTranscriber:
         self._loud = 0.0  # running estimate of speech loudness
         self._speech_since_cut = False
         self._last_speech_frame = -1
-        self._jobs: list[_Job] = []
+        self._jobs: list[ChunkJob] = []
         self._busy = False
         self._closing = False
         self._cv = threading.Condition()
-        self._spec: Optional[_Job] = None  # the latest speculation on the audio since the last cut
+        self._spec: Optional[ChunkJob] = None  # the latest speculation on the audio since the last cut
         self._words: list[Word] = []
         self._speech: list[Span] = []
         self._lock = threading.Lock()
@@ -202,10 +204,10 @@ class LiveTranscriber:
         with self._cv:
             if spec is not None and spec.start == start and self._only_silence(spec.end, end):
                 # The speculation heard all of this chunk's speech: it is the chunk.
-                self._jobs.append(_Job(start, np.zeros(0, np.float32), time.monotonic(), adopt=spec))
+                self._jobs.append(ChunkJob(start, np.zeros(0, np.float32), time.monotonic(), adopt=spec))
             else:
                 self._drop_locked(spec)
-                self._jobs.append(_Job(start, self._slice(start, end), time.monotonic()))
+                self._jobs.append(ChunkJob(start, self._slice(start, end), time.monotonic()))
             self._cv.notify_all()
 
     def _only_silence(self, a: int, b: int) -> bool:
@@ -226,16 +228,16 @@ class LiveTranscriber:
             if self._jobs or self._busy or self._closing:
                 return  # never queue a speculation behind real work
             end = len(self._frame_rms) * self.frame
-            self._spec = _Job(self._cut, self._slice(self._cut, end), time.monotonic(), speculative=True)
+            self._spec = ChunkJob(self._cut, self._slice(self._cut, end), time.monotonic(), speculative=True)
             self._jobs.append(self._spec)
             self._cv.notify_all()
 
-    def _drop(self, spec: Optional[_Job]) -> None:
+    def _drop(self, spec: Optional[ChunkJob]) -> None:
         if spec is not None:
             with self._cv:
                 self._drop_locked(spec)
 
-    def _drop_locked(self, spec: Optional[_Job]) -> None:
+    def _drop_locked(self, spec: Optional[ChunkJob]) -> None:
         if spec is not None and spec in self._jobs:
             self._jobs.remove(spec)  # not started yet: never run it
 
@@ -269,7 +271,7 @@ class LiveTranscriber:
                     self._busy = False
                     self._cv.notify_all()
 
-    def _merge_locked(self, job: _Job) -> _Job:
+    def _merge_locked(self, job: ChunkJob) -> ChunkJob:
         """``job`` and the chunks queued right behind it, as one job (step 1 under load)."""
         parts, end, n = [job.audio], job.end, 1
         single = job.single
@@ -282,9 +284,9 @@ class LiveTranscriber:
             end, n, single = nxt.end, n + 1, single or nxt.single
         if n == 1:
             return job
-        return _Job(job.start, np.concatenate(parts), job.queued_at, single=single, merged=n)
+        return ChunkJob(job.start, np.concatenate(parts), job.queued_at, single=single, merged=n)
 
-    def _run(self, job: _Job) -> None:
+    def _run(self, job: ChunkJob) -> None:
         if self._error is not None:
             job.done.set()
             return
@@ -317,7 +319,7 @@ class LiveTranscriber:
             self._add(job.start, t)
         job.done.set()
 
-    def _adopt(self, job: _Job) -> None:
+    def _adopt(self, job: ChunkJob) -> None:
         spec = job.adopt
         assert spec is not None
         spec.done.wait()  # already run: the worker takes jobs in order

@@ -13,9 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Sequence
 
-from starcoach.audio import SAMPLE_RATE_HZ
-from starcoach.delivery import hesitation_form
 from starcoach.model import Span, Word
+from starcoach.speech.decode import SAMPLE_RATE_HZ
+from starcoach.speech.delivery import hesitation_form
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     import numpy as np

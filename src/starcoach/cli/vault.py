@@ -2,7 +2,9 @@
 
 The vault file is ``--vault FILE``, else ``vault.toml`` in the data folder
 (``--data-dir``, ``$STARCOACH_HOME`` or ``./recordings``).  The format and
-the matching live in ``vault.py``; this module is only the terminal side.
+the matching live in ``vault/``; this module is the terminal side: init,
+list, show and edit here, the prompts of ``add`` in ``cli/vault_add.py``,
+``coverage`` in ``cli/vault_coverage.py``.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import subprocess
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Optional
 
-from starcoach.cli.common import load_catalogue_or_fail, resolve_company
+from starcoach.cli.common import load_catalogue_or_fail
 from starcoach.cli.env import Env
 from starcoach.errors import ExitStatus, UsageError
 
@@ -23,9 +25,6 @@ if TYPE_CHECKING:
 
     from starcoach.catalogue.banks import Catalogue
     from starcoach.vault.format import Vault
-
-#: Below this fit a story is not offered as the answer to a question.
-GOOD_FIT = 0.3
 
 TEMPLATE = '''\
 # starcoach story vault: your 2-3 deep stories, reused across many questions.
@@ -116,18 +115,19 @@ def load_vault(path: Path, catalogue: "Catalogue") -> "Vault":
         raise UsageError(f"{e} (fix it with `starcoach vault edit`)") from None
 
 
-class _EndOfInput(Exception):
-    pass
+class EndOfInput(Exception):
+    """Standard input ended while a prompt waited for an answer."""
 
 
-def _reader(env: Env, out) -> Callable[[str], str]:
+def reader(env: Env, out) -> Callable[[str], str]:
+    """A prompt function: prints the prompt, returns the stripped line, raises EndOfInput at end of input."""
     def ask(prompt: str) -> str:
         out.print(prompt, end="", markup=True, highlight=False)
         out.file.flush()
         line = env.stdin.readline()
         if not line:
             out.print()
-            raise _EndOfInput
+            raise EndOfInput
         return line.rstrip("\r\n").strip()
 
     return ask
@@ -153,8 +153,15 @@ def cmd_vault(args: "argparse.Namespace", env: Env) -> int:
         return _init(path, env)
     if not path.exists():
         raise _missing(path)
-    return {"list": _list, "show": _show, "add": _add, "edit": _edit, "coverage": _coverage}[action](
-        args, env, path)
+    if action == "add":
+        from starcoach.cli.vault_add import add
+
+        return add(args, env, path)
+    if action == "coverage":
+        from starcoach.cli.vault_coverage import coverage
+
+        return coverage(args, env, path)
+    return {"list": _list, "show": _show, "edit": _edit}[action](args, env, path)
 
 
 def _init(path: Path, env: Env) -> int:
@@ -256,111 +263,6 @@ def _show(args: "argparse.Namespace", env: Env, path: Path) -> int:
     return ExitStatus.OK
 
 
-def _add(args: "argparse.Namespace", env: Env, path: Path) -> int:
-    from starcoach.catalogue.banks import COMPETENCIES
-    from starcoach.vault.format import (
-        KINDS,
-        PART_TITLES,
-        PARTS,
-        Story,
-        VaultError,
-        append_story,
-        check_value_ref,
-        slugify,
-        valid_id,
-    )
-    from starcoach.vault.quantities import quantities
-
-    catalogue = load_catalogue_or_fail(env)
-    vault = load_vault(path, catalogue)
-    out = env.console()
-    ask = _reader(env, out)
-    taken = {s.id for s in vault.stories}
-    kinds = {s.kind for s in vault.stories}
-    out.print(f"New story for [bold]{path}[/bold] (Ctrl-D to stop without saving).")
-    try:
-        title = ""
-        while not title:
-            title = " ".join(ask("[bold]Title[/bold]: ").split())
-            if not title:
-                out.print("[red]A title is needed (a few words you will recognise the story by).[/red]")
-        default_id = slugify(title) or "story"
-        n = 2
-        while default_id in taken:
-            default_id = f"{slugify(title)}-{n}"
-            n += 1
-        while True:
-            sid = ask(f"[bold]Id[/bold] [dim]\\[{default_id}][/dim]: ").lower() or default_id
-            if not valid_id(sid):
-                out.print(f"[red]'{sid}': use lower case letters, digits and '-' (e.g. {slugify(sid) or 'my-story'}).[/red]")
-            elif sid in taken:
-                out.print(f"[red]'{sid}' is already a story in the vault; choose another id.[/red]")
-            else:
-                break
-        default_kind = next((k for k in ("success", "failure", "teamwork") if k not in kinds), "other")
-        while True:
-            kind = ask(f"[bold]Kind[/bold] ({', '.join(KINDS)}) [dim]\\[{default_kind}][/dim]: ").lower() \
-                or default_kind
-            if kind in KINDS:
-                break
-            out.print(f"[red]Unknown kind '{kind}'; use one of: {', '.join(KINDS)}.[/red]")
-        parts: dict[str, tuple[str, ...]] = {}
-        while True:
-            for p in PARTS:
-                out.print(f"[bold]{PART_TITLES[p]}[/bold] [dim]— bullet points, one per line; an empty line "
-                          "ends[/dim]")
-                bullets = []
-                while True:
-                    b = ask("  - ")
-                    if not b:
-                        break
-                    bullets.append(" ".join(b.split()))
-                parts[p] = tuple(bullets)
-            if any(parts.values()):
-                break
-            out.print("[red]A story needs at least one bullet point; let's go through the parts again.[/red]")
-        while True:
-            raw = ask("[bold]Competencies[/bold] it shows [dim](comma-separated; ? lists them)[/dim]: ")
-            if raw.strip() == "?":
-                out.print(", ".join(COMPETENCIES))
-                continue
-            comps = tuple(dict.fromkeys(c.strip().lower() for c in raw.split(",") if c.strip()))
-            bad = [c for c in comps if c not in COMPETENCIES]
-            if not bad:
-                break
-            import difflib
-
-            close = difflib.get_close_matches(bad[0], COMPETENCIES, n=1)
-            hint = f" Did you mean '{close[0]}'?" if close else " Type ? to list them."
-            out.print(f"[red]Unknown competency '{bad[0]}'.{hint}[/red]")
-        while True:
-            raw = ask("[bold]Company values[/bold] it shows [dim](company:value, comma-separated; empty for "
-                      "none)[/dim]: ")
-            values = tuple(dict.fromkeys(v.strip().lower() for v in raw.split(",") if v.strip()))
-            try:
-                for v in values:
-                    check_value_ref(v, catalogue.companies, what="value")
-                break
-            except VaultError as e:
-                out.print(f"[red]{e.problem}[/red]")
-    except _EndOfInput:
-        raise UsageError("input ended before the story was complete; nothing was saved") from None
-    story = Story(id=sid, title=title, kind=kind, competencies=comps, values=values, **parts)
-    try:
-        new = append_story(path, story, catalogue.companies)
-    except VaultError as e:
-        raise UsageError(f"{e}; nothing was saved") from None
-    except OSError as e:
-        raise UsageError(f"cannot write {path}: {e.strerror or e}; nothing was saved") from None
-    out.print(f"Added [bold]{story.title}[/bold] ({story.id}) to {path}: {len(new.stories)} stories.")
-    if not story.result:
-        out.print("[yellow]Tip: the story has no result yet; add one with `starcoach vault edit`.[/yellow]")
-    elif not any(quantities(b) for b in story.result):
-        out.print("[yellow]Tip: no number in the result. A measured result (\"from 9% to 3%\") is what "
-                  "interviewers remember; add it with `starcoach vault edit`.[/yellow]")
-    return ExitStatus.OK
-
-
 def _editor_command(args: "argparse.Namespace", env: Env) -> list[str]:
     cmd = args.editor or env.environ.get("VISUAL") or env.environ.get("EDITOR")
     if not cmd:
@@ -394,7 +296,7 @@ def _edit(args: "argparse.Namespace", env: Env, path: Path) -> int:
     cmd = _editor_command(args, env)
     out = env.console()
     err = env.console(err=True)
-    ask = _reader(env, out)
+    ask = reader(env, out)
     before = path.read_text(encoding="utf-8")
     while True:
         try:
@@ -418,7 +320,7 @@ def _edit(args: "argparse.Namespace", env: Env, path: Path) -> int:
             try:
                 choice = ask("[bold]\\[R][/bold]e-open the editor to fix it, or [bold]\\[k][/bold]eep your text "
                              "aside and restore the previous version? ").lower()
-            except _EndOfInput:
+            except EndOfInput:
                 choice = "k"
             if choice in ("", "r", "re-open", "reopen", "e", "edit"):
                 continue
@@ -436,103 +338,3 @@ def _edit(args: "argparse.Namespace", env: Env, path: Path) -> int:
         if advice and n:
             out.print(f"[yellow]{advice}[/yellow]")
         return ExitStatus.OK
-
-
-def _open_store_if_any(args: "argparse.Namespace", env: Env):
-    """The data folder's store when it already exists (coverage never creates one)."""
-    from starcoach.store.database import DB_NAME, Store, default_data_dir
-    from starcoach.store.errors import StoreError
-
-    root = Path(args.data_dir).expanduser() if getattr(args, "data_dir", None) else default_data_dir(env.environ)
-    if not (root / DB_NAME).exists():
-        return None
-    try:
-        return Store.open(root)
-    except StoreError as e:
-        env.console(err=True).print(f"[yellow]warning: past answers not counted: {e}[/yellow]")
-        return None
-
-
-def _coverage(args: "argparse.Namespace", env: Env, path: Path) -> int:
-    from rich.table import Table
-    from rich.text import Text
-
-    from starcoach.catalogue.questions import rank_for_company
-    from starcoach.vault.coverage import value_coverage, value_covers
-    from starcoach.vault.matching import best_story
-
-    catalogue = load_catalogue_or_fail(env)
-    company = resolve_company(catalogue, args.company)
-    assert company is not None
-    vault = load_vault(path, catalogue)
-    store = _open_store_if_any(args, env)
-    try:
-        covers = value_covers(company, store, vault)
-    finally:
-        if store is not None:
-            store.close()
-    refs = value_coverage(vault, company)
-    out = env.console()
-    out.print(f"[bold]{company.name}[/bold]: its values and the stories in your vault that show them")
-    t = Table(box=None, pad_edge=False)
-    t.add_column("value", max_width=30)
-    t.add_column("coverage", no_wrap=True)
-    t.add_column("answers", justify="right")
-    t.add_column("stories that show it")
-    none = one = 0
-    for c in covers:
-        cell = Text()
-        for i, r in enumerate(refs.get(c.value_id, [])):
-            if i:
-                cell.append("\n")
-            cell.append(str(r), style="bold" if not r.inferred else "")
-            if r.inferred:
-                cell.append(f" (inferred: {r.evidence})", style="dim")
-        if not cell:
-            cell.append("—", style="dim")
-        count = len(c.explicit) + len(c.inferred)
-        if count == 0:
-            status, style = "no story", "bold red"
-            none += 1
-        elif count == 1:
-            status, style = "only one" if c.explicit else "only one, inferred", "yellow"
-            one += 1
-        elif not c.explicit:
-            status, style = "inferred only", "yellow"
-        else:
-            status, style = "covered", "green"
-        t.add_row(Text(c.name, style="bold"), Text(status, style=style),
-                  str(c.answers) if c.answers else "[dim]0[/dim]", cell)
-    out.print(t)
-    out.print(f"[dim]answers: past answers for {company.name} whose link back named the value. Inferred: "
-              "from the story's words or competency tags, not from its values list; confirm one by adding "
-              f"\"{company.id}:VALUE-ID\" to the story's values.[/dim]")
-    if none or one:
-        out.print(f"[yellow]{none} of {len(covers)} values have no story and {one} only one. Map each onto a "
-                  "vault story (`starcoach vault edit`), and practise them first with "
-                  f"`starcoach practice --company {company.id} --focus gaps`.[/yellow]")
-    else:
-        out.print(f"[green]Every {company.name} value has at least two stories.[/green]")
-
-    ranked = [(q, vals) for q, vals in rank_for_company(catalogue.questions, company) if vals]
-    out.print()
-    out.print(f"[bold]Questions that probe {company.name}'s values, and the story that fits best[/bold]")
-    q_table = Table(box=None, pad_edge=False)
-    q_table.add_column("id", style="dim", no_wrap=True)
-    q_table.add_column("question", ratio=1)
-    q_table.add_column("probes", style="cyan", max_width=26)
-    q_table.add_column("best story (fit)", no_wrap=True)
-    unfit = 0
-    for q, vals in ranked:
-        best = best_story(vault, q)
-        if best is None or best[1] < GOOD_FIT:
-            unfit += 1
-            cell = Text("no story fits well", style="red")
-        else:
-            cell = Text(best[0].id)
-            cell.append(f" ({best[1]:.2f})", style="dim")
-        q_table.add_row(q.id, q.text, "\n".join(v.name for v in vals), cell)
-    out.print(q_table)
-    out.print(f"[dim]{len(ranked)} questions; {unfit} have no story that fits well "
-              f"(fit below {GOOD_FIT}). `starcoach vault show ID` shows a story.[/dim]")
-    return ExitStatus.OK

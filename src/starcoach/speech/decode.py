@@ -1,11 +1,11 @@
-"""Reading audio files and measuring where the speaker talks and where they pause.
+"""Reading audio files: any format FFmpeg reads, to mono float32 samples at 16 kHz.
 
 Everything downstream works on one representation: mono float32 samples at
 16 kHz (what Whisper and the Silero VAD expect).  This module owns turning
-"a file the user gave us" into that, and turning samples into speech spans.
-It is the only place that knows about PyAV, so decoding problems become one
-exception type, :class:`AudioError`, with a ``kind`` the CLI can report
-without a traceback.
+"a file the user gave us" into that.  It is the only place that knows about
+PyAV, so decoding problems become one exception type, :class:`AudioError`,
+with a ``kind`` the CLI can report without a traceback.  (Where the speaker
+talks and pauses in those samples is :mod:`starcoach.speech.vad`.)
 
 Decisions (see docs/audio.md for the measurements behind them):
 
@@ -24,12 +24,9 @@ Decisions (see docs/audio.md for the measurements behind them):
   kind ``too_long``.  Long recordings go through :func:`iter_audio_chunks`,
   which decodes in bounded blocks; the transcriber consumes it window by
   window, so an hour-long file costs the same memory as a five-minute one.
-* Speech spans come from the Silero VAD bundled with faster-whisper, with
-  options tuned so that silences of 1 s or more are measured to within
-  ±0.3 s (:data:`PAUSE_VAD_OPTIONS`).
 
-Heavy imports (numpy, av, faster_whisper) happen inside functions: the CLI
-imports this module at start-up and ``starcoach --help`` must stay fast.
+Heavy imports (numpy, av) happen inside functions, so importing this module
+costs nothing at start-up.
 """
 
 from __future__ import annotations
@@ -37,9 +34,7 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterator, Optional, Sequence, Union
-
-from starcoach.model import Pause, Span
+from typing import TYPE_CHECKING, Iterator, Optional, Union
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     import numpy as np
@@ -64,43 +59,6 @@ DEFAULT_CHUNK_S = 30.0
 
 #: Every ``AudioError.kind``.
 AUDIO_ERROR_KINDS = ("missing", "unreadable", "empty", "not_audio", "too_short", "too_long")
-
-#: Silero VAD settings for measuring pauses.  Chosen by measurement on
-#: espeak-ng speech with SSML breaks of known length (benchmarks/prompt_wer.py,
-#: tests/test_audio_pipeline.py; figures in docs/audio.md):
-#: * ``speech_pad_ms`` is faster-whisper's 400 ms by default, which pads each
-#:   side of every speech span and so shrinks every silence by 0.8 s; padding
-#:   is what Whisper wants (context), not what a stopwatch wants.  With no pad
-#:   the error on 20 pauses of 1.0-3.0 s was +0.002 s on average and 0.05 s
-#:   at worst (30 ms pad: -0.06 s, 100 ms: -0.20 s and three 1 s pauses lost);
-#:   with white noise at -35 dB, -0.05 s on average and 0.25 s at worst.
-#: * ``min_silence_duration_ms`` must be well under the 1 s pause threshold or
-#:   a 1 s silence would never split two speech spans.
-#: * ``min_speech_duration_ms`` drops clicks and lip smacks that would split one
-#:   pause into two short ones; a real "uh" lasts longer.
-PAUSE_VAD_OPTIONS = {
-    "threshold": 0.5,
-    "neg_threshold": 0.35,
-    "min_speech_duration_ms": 120,
-    "min_silence_duration_ms": 300,
-    "speech_pad_ms": 0,
-}
-
-#: Thresholds for band-limited speech (nothing above 4 kHz: a telephone line,
-#: an 8 kHz recording).  Silero is less sure of such speech: at 0.5/0.35 the
-#: word next to a pause drops below the threshold, so pauses grew (1.5 s
-#: measured as 3.4 s) and sentence gaps became pauses: on 6 held-out answers in
-#: two voices (benchmarks/bench_conditions.py --vad, docs/audio.md) 30 of 32
-#: pauses found and 10 invented; at 0.35/0.2, 32 of 32 and none invented.
-#: Not used for wide-band audio: there 0.35/0.2 takes noise for speech (pink
-#: noise at 10 dB SNR: 25 of 32 pauses found, against 29 at 0.5/0.35).
-BAND_LIMITED_VAD_OPTIONS = {"threshold": 0.35, "neg_threshold": 0.2}
-#: Audio is band-limited when the energy above 4 kHz, over its louder half of
-#: frames, is below this (dB against all of it).  Measured: -17 to -27 dB for
-#: speech at 22 kHz clean, in noise, echo, quiet or clipped; -77 to -87 dB for
-#: the same through a 300-3400 Hz telephone band at 8 kHz.
-BAND_LIMITED_BELOW_DB = -50.0
-
 
 class AudioError(Exception):
     """An input file cannot be used as audio.
@@ -402,111 +360,3 @@ def _too_long(p: Path, known_s: Optional[float], max_s: float) -> AudioError:
 
 def duration_s(audio: "np.ndarray", sample_rate_hz: int = SAMPLE_RATE_HZ) -> float:
     return float(len(audio)) / sample_rate_hz
-
-
-# --------------------------------------------------------------------------- speech and pauses
-
-
-_ORT_QUIET = False
-
-
-def quiet_onnxruntime() -> None:
-    """Switch onnxruntime's telemetry events off through its Python API, before the VAD's first session.
-
-    ``ORT_DISABLE_TELEMETRY`` (set in ``starcoach/__init__.py``) already keeps
-    onnxruntime from starting its telemetry at all; this also covers a process
-    that loaded onnxruntime before starcoach was imported.
-    """
-    global _ORT_QUIET
-    if _ORT_QUIET:
-        return
-    _ORT_QUIET = True
-    try:
-        import onnxruntime
-
-        onnxruntime.disable_telemetry_events()
-    except Exception:  # an onnxruntime without the switch, or none: the VAD reports that itself
-        pass
-
-
-def speech_spans(
-    audio: "np.ndarray",
-    sample_rate_hz: int = SAMPLE_RATE_HZ,
-    *,
-    offset_s: float = 0.0,
-    options: Optional[dict] = None,
-) -> tuple[Span, ...]:
-    """Where in ``audio`` someone is speaking, by the Silero VAD.
-
-    ``offset_s`` is added to every time (for windows cut from a longer
-    recording).  ``options`` overrides :data:`PAUSE_VAD_OPTIONS`, whose
-    defaults are tuned for measuring pauses, not for feeding Whisper.
-    Memory grows with the array (the VAD batches the whole of it), so callers
-    with long recordings pass windows, as the transcriber does.
-    """
-    import numpy as np
-    from faster_whisper.vad import VadOptions, get_speech_timestamps
-
-    if sample_rate_hz != SAMPLE_RATE_HZ:
-        raise ValueError(f"speech_spans needs {SAMPLE_RATE_HZ} Hz audio, got {sample_rate_hz} Hz")
-    samples = np.asarray(audio, dtype=np.float32).reshape(-1)
-    if samples.size < 512:  # less than one VAD frame
-        return ()
-    chosen = dict(PAUSE_VAD_OPTIONS)
-    if "threshold" not in (options or {}) and high_band_db(samples) < BAND_LIMITED_BELOW_DB:
-        chosen.update(BAND_LIMITED_VAD_OPTIONS)
-    opts = VadOptions(**{**chosen, **(options or {})})
-    quiet_onnxruntime()
-    stamps = get_speech_timestamps(samples, opts, sampling_rate=sample_rate_hz)
-    return tuple(
-        Span(offset_s + s["start"] / sample_rate_hz, offset_s + s["end"] / sample_rate_hz) for s in stamps
-    )
-
-
-def high_band_db(audio: "np.ndarray", frame: int = 512) -> float:
-    """Energy above 4 kHz against all energy (dB) in the louder half of the 16 kHz frames; 0 for silence."""
-    import numpy as np
-
-    n = audio.size // frame
-    if n == 0:
-        return 0.0
-    power = np.abs(np.fft.rfft(audio[: n * frame].reshape(n, frame) * np.hanning(frame), axis=1)) ** 2
-    total = power.sum(axis=1)
-    loud = power[total >= np.median(total)]
-    if loud.sum() < 1e-9:
-        return 0.0
-    return float(10 * np.log10(loud[:, frame // 4:].sum() / loud.sum() + 1e-20))
-
-
-def find_pauses(
-    speech: Sequence[Span],
-    first_word_start_s: float,
-    last_word_end_s: float,
-    min_pause_s: float = 1.0,
-) -> tuple[Pause, ...]:
-    """Every silence of at least ``min_pause_s`` between the first and last word.
-
-    Silences are the gaps *between* speech spans: silence before the first
-    span or after the last is lead-in or trailing room tone, not a pause.
-    Each gap is clipped to [first_word_start_s, last_word_end_s] so that a
-    noise blip detected before the answer starts (a cough, a chair) does not
-    turn the wait before the first word into a "pause".
-    """
-    if last_word_end_s <= first_word_start_s:
-        return ()
-    spans = sorted((s for s in speech if s.end_s > s.start_s), key=lambda s: s.start_s)
-    # Merge overlapping spans (windows of a long file may meet or overlap).
-    merged: list[list[float]] = []
-    for s in spans:
-        if merged and s.start_s <= merged[-1][1]:
-            merged[-1][1] = max(merged[-1][1], s.end_s)
-        else:
-            merged.append([s.start_s, s.end_s])
-    pauses: list[Pause] = []
-    for (_, gap_start), (gap_end, _) in zip(merged, merged[1:]):
-        start = max(gap_start, first_word_start_s)
-        end = min(gap_end, last_word_end_s)
-        # A tiny epsilon so a 1.0 s silence measured as 0.99999 (float sums) still counts.
-        if end - start >= min_pause_s - 1e-6:
-            pauses.append(Pause(start_s=start, duration_s=end - start))
-    return tuple(pauses)

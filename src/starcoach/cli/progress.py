@@ -1,0 +1,72 @@
+"""``starcoach progress [--company ID]``: trends over the stored sessions and the one thing to practise next.
+
+The numbers come from ``progress.py``, the charts from ``views/progress.py``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from starcoach.cli.env import Env
+from starcoach.cli.lookback import opened_store, say
+from starcoach.errors import ExitStatus, UsageError
+
+if TYPE_CHECKING:
+    import argparse
+
+    from starcoach.progress import SessionStats
+
+
+def cmd_progress(args: "argparse.Namespace", env: Env) -> int:
+    from starcoach.progress import session_stats
+    from starcoach.views.progress import progress_view
+
+    out = env.console()
+    want = args.company.lower() if args.company else None
+    stats: list[SessionStats] = []
+    skipped = 0
+    seen_companies: set[str] = set()
+    with opened_store(args, env) as store:
+        rows = store.sessions()
+        for s in rows:
+            analyses = []
+            for row in store.answers(s.id):
+                cid = row.company or s.company
+                if cid:
+                    seen_companies.add(cid)
+                if want and (cid or "").lower() != want:
+                    continue
+                try:
+                    a = row.analysis()
+                except (ValueError, KeyError, TypeError):
+                    a = None
+                if a is not None:
+                    analyses.append(a)
+            if want and not analyses and (s.company or "").lower() != want:
+                continue
+            st = session_stats(s.id, s.started_at, analyses)
+            if st is None:
+                skipped += 1
+            else:
+                stats.append(st)
+    company = None
+    label = None
+    if want:
+        try:
+            from starcoach.cli.common import load_catalogue_or_fail
+
+            company = load_catalogue_or_fail(env).companies.get(want)
+        except UsageError:
+            company = None
+        label = company.name if company else want
+    if not stats:
+        if want:
+            others = f" (sessions exist for: {', '.join(sorted(seen_companies))})" if seen_companies else ""
+            say(out, f"No analysed answers for company '{args.company}' yet{others}. Practise with "
+                     f"`starcoach practice --company {args.company}`.")
+        else:
+            say(out, "No analysed answers yet, so no progress to show. Start with `starcoach practice "
+                     "--company amazon`; each session adds a point to the charts.")
+        return ExitStatus.OK
+    out.print(progress_view(stats, skipped=skipped, company=company, company_label=label))
+    return ExitStatus.OK
