@@ -39,8 +39,10 @@ SCRIPT = (
 
 
 @pytest.fixture(scope="module")
-def piper_answer(request):
-    spoken = voices.cached(SCRIPT, request.config.cache.mkdir("voices"), "piper", name="disagreed")
+def piper_answer(request, tmp_path_factory):
+    cache = getattr(request.config, "cache", None)  # None with -p no:cacheprovider: made again
+    folder = cache.mkdir("voices") if cache is not None else tmp_path_factory.mktemp("voices")
+    spoken = voices.cached(SCRIPT, folder, "piper", name="disagreed")
     from starcoach import analyse_file
 
     a = analyse_file(spoken.path, question="Tell me about a time you disagreed with your manager.")
