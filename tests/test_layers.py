@@ -133,3 +133,16 @@ def test_the_judge_alone_loads_nothing_impure_and_not_numpy():
             f"bad = [m for m in {FORBIDDEN + ('numpy',)!r} if m in sys.modules]; print(','.join(bad))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == "", f"starcoach.judge imports {out}"
+
+
+def test_no_private_name_is_imported_across_modules():
+    """A name starting with "_" is its module's own business: another module that needs it gets a
+    public name.  Checked on every ``from starcoach... import`` in the package (lazy ones too)."""
+    found = []
+    for path in sorted((SRC / "starcoach").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("starcoach"):
+                for alias in node.names:
+                    if alias.name.startswith("_") and not alias.name.startswith("__"):
+                        found.append(f"{path.relative_to(SRC)}: {node.module}.{alias.name}")
+    assert not found, found

@@ -172,7 +172,7 @@ def evaluate(items: list[Labelled], catalogue: Optional[Catalogue] = None, weigh
     catalogue = catalogue or load_catalogue()
     rep = Report()
     for item in items:
-        company = _company(catalogue, item.company)
+        company = company_of(catalogue, item.company)
         a = analyse(item.text, question=item.question or None, company=company, input=item.id, weights=weights)
         rep.n += 1
         gold = item.present
@@ -205,7 +205,7 @@ def evaluate(items: list[Labelled], catalogue: Optional[Catalogue] = None, weigh
     return rep
 
 
-def _company(catalogue: Catalogue, cid: Optional[str]):
+def company_of(catalogue: Catalogue, cid: Optional[str]):
     # A real answer may name a company the catalogue has no profile for: judged without one.
     if not cid:
         return None

@@ -30,7 +30,7 @@ from starcoach.catalogue.banks import Catalogue
 from starcoach.judge.checks import topic_features
 from starcoach.judge.decode import STATES, forbid_repeat, label_marginals, presence_probabilities, settle_lead, viterbi
 from starcoach.judge.emissions import LABELS, Weights, emission_scores
-from starcoach.judge.evaluation import Labelled, _company, load_labelled, load_real
+from starcoach.judge.evaluation import Labelled, company_of, load_labelled, load_real
 from starcoach.judge.pipeline import featurise
 from starcoach.judge.values import value_features
 from starcoach.model import COMPONENTS
@@ -69,7 +69,7 @@ def examples(items: Iterable[Labelled], catalogue: Catalogue, *, also_without_qu
     for item in items:
         text = item.text
         chars = item.char_labels()
-        fz = featurise(text, item.question or None, _company(catalogue, item.company))
+        fz = featurise(text, item.question or None, company_of(catalogue, item.company))
         labels = []
         for p in fz.pieces:
             span = chars[p.start:p.end]
@@ -79,7 +79,7 @@ def examples(items: Iterable[Labelled], catalogue: Catalogue, *, also_without_qu
                     counts[lab] = counts.get(lab, 0) + 1
             labels.append(max(counts, key=lambda k: counts[k]) if counts else "none")
         real = "." in item.source  # a web site's host name
-        company = _company(catalogue, item.company)
+        company = company_of(catalogue, item.company)
         value_rows: tuple[tuple[dict[str, float], bool], ...] = ()
         link_idx = [i for i, lab in enumerate(labels) if lab == "link_back"]
         if company and link_idx and "link_back" in item.present:
