@@ -598,27 +598,60 @@ def test_export_markdown_escapes_markup_and_has_every_part(built, cli, tmp_path)
 
 
 def audio_src(page: str) -> bytes:
-    m = re.search(r'<audio controls preload="metadata" src="data:audio/wav;base64,([A-Za-z0-9+/=]+)">', page)
+    m = re.search(r'<audio controls preload="metadata" src="data:audio/ogg;base64,([A-Za-z0-9+/=]+)">', page)
     assert m, "no embedded audio"
     return base64.b64decode(m.group(1))
 
 
-def test_export_html_embeds_the_audio_and_colours_the_transcript(built, cli, tmp_path, monkeypatch):
+def test_export_html_embeds_compressed_audio_and_times_every_word(built, cli, tmp_path, monkeypatch):
+    import hashlib
+
+    import av
+
     monkeypatch.chdir(tmp_path)
     r = cli("export", "1", "--format", "html")
     assert r.code == 0, r
     page_path = tmp_path / "session-1.html"
     assert r.out.startswith("Wrote session-1.html (") and "1 answer(s)" in r.out
     page = page_path.read_text()
-    wav = audio_src(page)
-    with wave.open(io.BytesIO(wav)) as w, wave.open(str(built["wav"])) as orig:
-        assert (w.getframerate(), w.getnchannels(), w.getsampwidth()) == (16000, 1, 2)
-        assert w.getnframes() == orig.getnframes()
+    ogg = audio_src(page)
+    with av.open(io.BytesIO(ogg)) as f, wave.open(str(built["wav"])) as orig:
+        stream = f.streams.audio[0]
+        assert stream.codec_context.name == "opus"
+        seconds = orig.getnframes() / orig.getframerate()
+        assert abs(float(stream.duration * stream.time_base) - seconds) < 0.1
+    # Well under 0.5 MB a minute of audio, the page included (WAV alone is 1.9 MB a minute).
+    assert page_path.stat().st_size < 0.5e6 * seconds / 60
     assert "http://" not in page and "https://" not in page  # self-contained
     (a,) = analyses(1)
     for sent in a.sentences:
         if sent.component:
             assert f'data-component="{sent.component}"' in page
+    # Every timed word is a span the script can light and seek to, in order.
+    times = [float(x) for x in re.findall(r'<span class="w(?: filler)?" data-s="([0-9.]+)"', page)]
+    assert len(times) == len(a.words) and times == sorted(times)
+    assert times[0] == round(a.words[0].start_s, 2)
+    assert page.count('<span class="w filler"') == len(a.delivery.fillers)
+    assert len(re.findall(r'<span class="pause(?: long)?" title="pause">', page)) == len(a.delivery.pauses)
+    # Fillers and pauses are marked where they fall (this answer has none: give it one of each).
+    from dataclasses import replace
+
+    from starcoach.export.html_page import transcript_html
+    from starcoach.model import Filler, Pause
+
+    w3, w5, w6 = a.words[3], a.words[5], a.words[6]
+    marked = transcript_html(replace(a, delivery=replace(a.delivery, fillers=(Filler("um", w3.start_s),),
+                                                          pauses=(Pause(w5.end_s, 3.5),))))
+    assert f'<span class="w filler" data-s="{w3.start_s:.2f}" data-e="{w3.end_s:.2f}">{w3.text.strip()}</span>' in marked
+    assert re.search(r'<span class="pause long" title="pause">3\.5 s</span> <span class="w" data-s="'
+                     + f"{w6.start_s:.2f}", marked)
+    # The one script runs by its hash and nothing else may.
+    (script,) = re.findall(r"<script>(.*?)</script>", page, flags=re.S)
+    digest = base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()
+    (csp,) = re.findall(r'http-equiv="Content-Security-Policy" content="([^"]+)"', page)
+    assert [d for d in csp.split("; ") if d.startswith("script-src")] == [f"script-src 'sha256-{digest}'"]
+    assert "default-src 'none'" in csp
+    assert "fetch(" not in script and "XMLHttpRequest" not in script
 
 
 def test_export_with_the_audio_file_deleted_has_a_note_instead(built, cli, tmp_path):
@@ -662,16 +695,21 @@ def test_html_export_in_headless_chromium(built, cli, tmp_path):
     (a,) = analyses(1)
     for sent in a.sentences:
         cls = (sent.component or "none").replace("_", "-")
-        assert re.search(rf'<span class="c c-{cls}" data-component="{sent.component or "none"}" title="[^"]+">'
-                         rf"{re.escape(sent.text.replace('&', '&amp;'))}</span>", dom), sent
+        assert f'<span class="c c-{cls}" data-component="{sent.component or "none"}" title="' in dom, sent
     for c in COMPONENTS:
         assert f'<tr data-component="{c}">' in dom and f">{COMPONENT_TITLES[c]}</td>" in dom
-    assert re.search(r'<audio controls="" preload="metadata" src="data:audio/wav;base64,[A-Za-z0-9+/]{1000}', dom)
+    assert re.search(r'<audio controls="" preload="metadata" src="data:audio/ogg;base64,[A-Za-z0-9+/]{1000}', dom)
     assert f"{a.delivery.wpm:.0f} words/min" in dom and "What to work on" in dom
+    assert 'data-ready="1"' in dom  # the page's script ran under its Content-Security-Policy
+    # "#t=SECONDS" lights the word heard then: the highlight logic, run by the browser.
+    w = a.words[len(a.words) // 2]
+    at = chromium(tmp_path, "--dump-dom", pages[1].as_uri() + f"#t={(w.start_s + w.end_s) / 2:.2f}").stdout
+    lit = re.findall(r'<span class="w(?: filler)? now" data-s="([0-9.]+)"', at)
+    assert lit == [f"{w.start_s:.2f}"], lit
     # The answer with markup in it: shown as text, never run.
     dom3 = chromium(tmp_path, "--dump-dom", pages[3].as_uri()).stdout
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in dom3
-    assert "<script" not in dom3.lower()
+    assert dom3.lower().count("<script") == 1  # the page's own, nothing from the transcript
     # A picture to look at (STARCOACH_KEEP_SCREENSHOT=FILE keeps it): the page renders at the asked size.
     shot = tmp_path / "export.png"
     chromium(tmp_path, f"--screenshot={shot}", "--window-size=1100,1600", "--hide-scrollbars", pages[1].as_uri())
