@@ -652,6 +652,9 @@ def test_export_html_embeds_compressed_audio_and_times_every_word(built, cli, tm
     assert [d for d in csp.split("; ") if d.startswith("script-src")] == [f"script-src 'sha256-{digest}'"]
     assert "default-src 'none'" in csp
     assert "fetch(" not in script and "XMLHttpRequest" not in script
+    # A notes field per answer and one button that saves them all as a Markdown file.
+    assert page.count('<textarea class="notes"') == 1
+    assert '<button id="save-notes" data-file="session-1-notes.md">' in page
 
 
 def test_export_with_the_audio_file_deleted_has_a_note_instead(built, cli, tmp_path):

@@ -67,6 +67,8 @@ footer{color:#868e96;font-size:.85rem;margin-top:2rem}
 .filler{color:#c92a2a;font-style:italic;text-decoration:underline wavy #c92a2a}
 .pause{font-size:.8rem;color:#6c757d;background:#f1f3f5;border-radius:3px;padding:0 .3rem;margin:0 .2rem}
 .pause.long{color:#fff;background:#c92a2a}
+textarea.notes{width:100%;box-sizing:border-box;font:inherit;padding:.4rem;border:1px solid #ced4da;border-radius:4px}
+button{font:inherit;padding:.3rem .8rem}
 """
 
 #: The page's one script, allowed by its hash in the Content-Security-Policy.  Per
@@ -85,6 +87,13 @@ au.addEventListener("timeupdate",function(){show(au.currentTime);});}
 ws.forEach(function(w){w.addEventListener("click",function(){if(!au)return;au.currentTime=+w.dataset.s;
 show(+w.dataset.s);au.play();});});
 if(t0!==null)show(t0);});
+var save=document.getElementById("save-notes");
+if(save)save.addEventListener("click",function(){
+var md=["# Notes on "+document.title,""];
+document.querySelectorAll("section.answer").forEach(function(sec){var n=sec.querySelector("textarea.notes");
+md.push("## "+sec.querySelector("h2").textContent,"",(n&&n.value.trim())||"(no notes)","");});
+var a=document.createElement("a");a.href=URL.createObjectURL(new Blob([md.join("\\n")],{type:"text/markdown"}));
+a.download=save.dataset.file;document.body.appendChild(a);a.click();a.remove();});
 document.body.setAttribute("data-ready","1");})();"""
 
 
@@ -222,7 +231,11 @@ def session_html(s: "SessionRow", answers: Sequence[StoredAnswer], names: dict[s
             parts.append('<p class="advice">Nothing to fix: a complete R-STAR-L answer.</p>')
         if x.reanalysed_at:
             parts.append(f'<p class="meta">Re-analysed {e(local_time(x.reanalysed_at))}.</p>')
+        parts.append(f'<h3>Coach\'s notes</h3><textarea class="notes" rows="4" aria-label="Notes on answer {x.n}" '
+                     'placeholder="Notes for the candidate on this answer"></textarea>')
         parts.append("</section>")
+    parts.append(f'<p><button id="save-notes" data-file="session-{s.id}-notes.md">Save notes as Markdown</button> '
+                 "(the notes stay in this page until saved; nothing is sent anywhere)</p>")
     parts.append(f"<footer>Exported by starcoach {e(__version__)}. Click a word to play from it; fillers are "
                  "underlined, pauses shown in seconds.</footer></main>")
     parts.append(f"<script>{SCRIPT}</script></body></html>")
