@@ -215,8 +215,8 @@ def test_sessions_lists_date_in_local_time_kind_company_answered_score_and_time(
     a1, a2, a3 = analyses(1), analyses(2), analyses(3)
     mean2 = (a2[0].score + a2[1].score) / 2
     line_matching(r.out, rf"1\s+{LOCAL[1]}\s+practice\s+Amazon\s+1\s+{a1[0].score}\s+0:35")
-    line_matching(r.out, rf"2\s+{LOCAL[2]}\s+analyse\s+Amazon\s+2\s+{mean2:.0f}\s+—")
-    line_matching(r.out, rf"3\s+{LOCAL[3]}\s+analyse\s+Google\s+1\s+{a3[0].score}\s+—")
+    line_matching(r.out, rf"2\s+{LOCAL[2]}\s+batch\s+Amazon\s+2\s+{mean2:.0f}\s+—")
+    line_matching(r.out, rf"3\s+{LOCAL[3]}\s+analysis\s+Google\s+1\s+{a3[0].score}\s+—")
     assert "3 session(s). `starcoach replay N` shows one" in r.out
 
 
@@ -225,7 +225,7 @@ def test_sessions_marks_interrupted_and_counts_unanalysed_answers(built, cli):
         store.new_answer(2, 3, question="A question left unanswered", status="recording")
         store.finish_session(2, "interrupted")
     r = cli("sessions")
-    line_matching(r.out, rf"2\s+{LOCAL[2]}\s+analyse \(interrupted\)\s+Amazon\s+2 of 3\s+\d+\s+—")
+    line_matching(r.out, rf"2\s+{LOCAL[2]}\s+batch \(interrupted\)\s+Amazon\s+2 of 3\s+\d+\s+—")
 
 
 # ----------------------------------------------------------------------------- replay
@@ -503,7 +503,7 @@ def test_progress_with_one_session(spoken, new_york, cli):
 
 def test_progress_over_many_sessions_charts_each_measure_and_names_the_part_to_practise(built, cli):
     per_session = {sid: analyses(sid) for sid in (1, 2, 3)}
-    r = cli("progress")
+    r = cli("progress", "--kind", "all")
     assert r.code == 0, r
     assert r.out.splitlines()[0] == "Progress over 3 session(s), 4 answer(s)"
     means = [sum(a.score for a in per_session[s]) / len(per_session[s]) for s in (1, 2, 3)]
@@ -536,13 +536,43 @@ def test_progress_over_many_sessions_charts_each_measure_and_names_the_part_to_p
     assert "Tip: " + TIPS[worst].full[0].upper() + " ".join(TIPS[worst].full[1:].split())[:40] in flat
 
 
+def test_progress_counts_practice_only_unless_asked(built, cli):
+    (a,) = analyses(1)
+    r = cli("progress")
+    assert r.code == 0, r
+    assert r.out.splitlines()[0] == "Progress over 1 session(s), 1 answer(s)"
+    line_matching(r.out, rf"1\s+{LOCAL[1]}\s+1\s+█+░*\s+{a.score}\s+[●○ ]+")
+    assert ("Counted: practice sessions; not counted: 1 analysis, 1 batch (`--kind all` counts every session)."
+            in r.out)
+    r = cli("progress", "--kind", "batch")
+    assert r.out.splitlines()[0] == "Progress over 1 session(s), 2 answer(s)"
+    r = cli("progress", "--kind", "demo")
+    assert " ".join(r.out.split()) == ("No analysed demo answers yet; not counted: 1 analysis, 1 batch, 1 practice "
+                                      "(`--kind all` counts every session).")
+
+
+def test_sessions_of_one_kind_and_the_demo_told_apart(built, cli):
+    from starcoach.catalogue.banks import examples_dir
+    from starcoach.cli.parser import SESSION_KINDS as parser_kinds
+    from starcoach.stored import SESSION_KINDS
+
+    assert parser_kinds == SESSION_KINDS
+    r = cli("sessions", "--kind", "analysis")
+    assert r.code == 0 and [ln.split()[0] for ln in r.out.splitlines()[1:-1]] == ["3"]
+    assert "No demo sessions in" in cli("sessions", "--kind", "demo").out
+    demo = examples_dir() / "answer.ogg"
+    with Store.open(data_dir()) as store:
+        store.new_session("practice", "amazon", {"mic_file": str(demo)})
+    line_matching(cli("sessions", "--kind", "demo").out, r"4\s+\S+ \S+\s+demo \(unfinished\)\s+Amazon\s+0\s+—\s+—")
+
+
 def test_progress_for_one_company(built, cli):
-    r = cli("progress", "--company", "google")
+    r = cli("progress", "--company", "google", "--kind", "all")
     assert r.code == 0
     (a,) = analyses(3)
     assert r.out.splitlines()[0] == "Progress over 1 session(s), 1 answer(s) · Google"
     line_matching(r.out, rf"3\s+{LOCAL[3]}\s+1\s+█+░*\s+{a.score}\s+[●○ ]+")
-    r = cli("progress", "--company", "stripe")
+    r = cli("progress", "--company", "stripe", "--kind", "all")
     assert r.code == 0
     assert " ".join(r.out.split()) == ("No analysed answers for company 'stripe' yet (sessions exist for: amazon, "
                                       "google). Practise with `starcoach practice --company stripe`.")
@@ -834,7 +864,7 @@ def test_a_database_from_the_previous_schema_is_migrated_on_open_and_keeps_its_d
 
     r = cli("sessions", "--data-dir", str(old_root))
     assert r.code == 0, r
-    line_matching(r.out, rf"1\s+{LOCAL[2]}\s+analyse\s+Amazon\s+2\s+\d+\s+—")
+    line_matching(r.out, rf"1\s+{LOCAL[2]}\s+batch\s+Amazon\s+2\s+\d+\s+—")
     with sqlite3.connect(old_root / DB_NAME) as db:
         assert [r[0] for r in db.execute("SELECT version FROM schema_migrations ORDER BY version")] == [1, 2]
         cols = [r[1] for r in db.execute("PRAGMA table_info(answers)")]
@@ -897,7 +927,7 @@ def test_two_processes_writing_at_once_lose_nothing(tmp_path, cli):
             tag = s.settings["writer"]
             assert [r.question for r in rows] == [f"{tag} {i}" for i in range(n)]
     r = cli("sessions", "--data-dir", str(root))
-    assert r.code == 0 and len(re.findall(rf"analyse\s+—\s+{n}\s", r.out)) == 2
+    assert r.code == 0 and len(re.findall(rf"batch\s+—\s+{n}\s", r.out)) == 2
 
 
 OPENER = """

@@ -24,6 +24,30 @@ if TYPE_CHECKING:
     from starcoach.store.database import AnswerRow, SessionRow, Store
 
 
+#: What a session was, as the look-back commands name it: a practice session at the
+#: microphone, the bundled demo, one analysed answer, or a batch of them.
+SESSION_KINDS = ("practice", "demo", "analysis", "batch")
+
+
+def session_kind(s: "SessionRow") -> str:
+    """The session's kind from what was stored: a practice session whose answer came from
+    the bundled example recording is the demo; an ``analyse`` session of more than one
+    input (or, when the inputs were not recorded, answer) is a batch."""
+    settings = s.settings or {}
+    if s.kind == "practice":
+        from starcoach.catalogue.banks import examples_dir
+
+        mic = settings.get("mic_file")
+        if settings.get("demo") or (mic and Path(mic).resolve().parent == examples_dir().resolve()):
+            return "demo"
+        return "practice"
+    if s.kind == "analyse":
+        inputs = settings.get("inputs")
+        many = inputs > 1 if isinstance(inputs, int) else (s.answers or 0) > 1
+        return "batch" if many else "analysis"
+    return s.kind
+
+
 def local_time(iso: Optional[str]) -> str:
     """A stored UTC time as local 'YYYY-MM-DD HH:MM'."""
     if not iso:

@@ -11,6 +11,9 @@ import argparse
 
 from starcoach.errors import UsageError
 
+#: stored.SESSION_KINDS, written here so that building the parser loads nothing more (a test keeps them equal)
+SESSION_KINDS = ("practice", "demo", "analysis", "batch")
+
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str):  # pragma: no cover - exercised through main()
@@ -100,6 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
     data_dir_help = "data folder (default: $STARCOACH_HOME or ./recordings)"
     se = sub.add_parser("sessions", help="list stored practice and analysis sessions",
                         description="List stored sessions: date, company, questions, mean score, total time.")
+    se.add_argument("--kind", choices=SESSION_KINDS, help="only sessions of this kind")
     se.add_argument("--data-dir", metavar="DIR", help=data_dir_help)
 
     rp = sub.add_parser("replay", help="show (and play) a stored session",
@@ -115,6 +119,8 @@ def build_parser() -> argparse.ArgumentParser:
                         description="Trends over sessions: score, how often each R-STAR-L part is present, "
                                     "fillers per minute, pace and answer length, and the weakest part to practise.")
     pg.add_argument("--company", metavar="ID", help="only sessions for this company")
+    pg.add_argument("--kind", choices=(*SESSION_KINDS, "all"), default="practice",
+                    help="which sessions count: practice (default), demo, analysis, batch, or all")
     pg.add_argument("--data-dir", metavar="DIR", help=data_dir_help)
 
     ex = sub.add_parser("export", help="export a session as Markdown, JSON or a self-contained HTML page",

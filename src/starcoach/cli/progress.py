@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
 def cmd_progress(args: "argparse.Namespace", env: Env) -> int:
     from starcoach.progress import session_stats
+    from starcoach.stored import session_kind
     from starcoach.views.progress import progress_view
 
     out = env.console()
@@ -26,9 +27,15 @@ def cmd_progress(args: "argparse.Namespace", env: Env) -> int:
     stats: list[SessionStats] = []
     skipped = 0
     seen_companies: set[str] = set()
+    kind = getattr(args, "kind", "practice") or "practice"
+    left_out: dict[str, int] = {}
     with opened_store(args, env) as store:
         rows = store.sessions()
         for s in rows:
+            k = session_kind(s)
+            if kind != "all" and k != kind:
+                left_out[k] = left_out.get(k, 0) + 1
+                continue
             analyses = []
             for row in store.answers(s.id):
                 cid = row.company or s.company
@@ -64,9 +71,19 @@ def cmd_progress(args: "argparse.Namespace", env: Env) -> int:
             others = f" (sessions exist for: {', '.join(sorted(seen_companies))})" if seen_companies else ""
             say(out, f"No analysed answers for company '{args.company}' yet{others}. Practise with "
                      f"`starcoach practice --company {args.company}`.")
+        elif left_out:
+            say(out, f"No analysed {kind} answers yet{_left_out(left_out)}.")
         else:
             say(out, "No analysed answers yet, so no progress to show. Start with `starcoach practice "
                      "--company amazon`; each session adds a point to the charts.")
         return ExitStatus.OK
     out.print(progress_view(stats, skipped=skipped, company=company, company_label=label))
+    if left_out:
+        say(out, f"Counted: {kind} sessions{_left_out(left_out)}.", "dim")
     return ExitStatus.OK
+
+
+def _left_out(left_out: dict[str, int]) -> str:
+    """What ``--kind`` left out, for the one line that says so."""
+    parts = ", ".join(f"{n} {k}" for k, n in sorted(left_out.items()))
+    return f"; not counted: {parts} (`--kind all` counts every session)"

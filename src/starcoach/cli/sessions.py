@@ -17,8 +17,15 @@ def cmd_sessions(args: "argparse.Namespace", env: Env) -> int:
     from starcoach.views.history import sessions_table
 
     out = env.console()
+    from starcoach.stored import session_kind
+
     with opened_store(args, env) as store:
         rows = store.sessions()
+        if getattr(args, "kind", None) and rows:
+            rows = [s for s in rows if session_kind(s) == args.kind]
+            if not rows:
+                say(out, f"No {args.kind} sessions in {store.root}; `starcoach sessions` lists them all.")
+                return ExitStatus.OK
         if not rows:
             say(out, f"No sessions yet in {store.root}. Start one with `starcoach practice --company amazon`, "
                      "or judge recordings with `starcoach analyse FILE`.")

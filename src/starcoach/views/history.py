@@ -12,7 +12,15 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from starcoach.stored import StoredAnswer, clock, company_label, local_time, not_analysed_reason, short
+from starcoach.stored import (
+    StoredAnswer,
+    clock,
+    company_label,
+    local_time,
+    not_analysed_reason,
+    session_kind,
+    short,
+)
 from starcoach.targets import score_colour
 from starcoach.views.report import analysis_view
 
@@ -35,7 +43,7 @@ def sessions_table(rows: Sequence["SessionRow"], answered: dict[int, tuple[int, 
     t.add_column("time", justify="right")
     for s in rows:
         ok, total = answered.get(s.id, (0, 0))
-        kind = Text(s.kind)
+        kind = Text(session_kind(s))
         if s.status == "interrupted":
             kind.append(" (interrupted)", style="yellow")
         elif s.status == "active":
