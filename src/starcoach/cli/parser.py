@@ -27,7 +27,7 @@ R-STAR-L: Repeat the question in your own words, Situation, Task, Action
 examples:
   starcoach practice --company amazon            practise at the microphone
   starcoach analyse answer.txt --question "Tell me about a time..." --company doordash
-  starcoach analyse recordings/ --json           judge a folder of recorded answers
+  starcoach analyse examples/ --json             judge a folder of recorded answers
   starcoach companies                            list company profiles
 """
 
@@ -127,7 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
                         description="Export a session for a coach: md, json, or html (one file with the audio "
                                     "embedded, transcript coloured by component).")
     ex.add_argument("session", metavar="SESSION", help="session number, or 'latest'")
-    ex.add_argument("--format", choices=("md", "json", "html"), default="html")
+    ex.add_argument("--format", choices=("md", "json", "html"), default="html", help="md, json or html (default html)")
     ex.add_argument("--output", "-o", metavar="FILE", help="write here (default: standard output for md/json, "
                                                              "session-N.html for html)")
     ex.add_argument("--data-dir", metavar="DIR", help=data_dir_help)
