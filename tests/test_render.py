@@ -155,3 +155,12 @@ def test_progress_view_when_every_part_is_there():
     stats = [SessionStats(id=7, started_at="2026-04-01T10:00:00+00:00", answers=2, mean_score=91.0, present=full,
                           fillers_per_min=5.2, wpm=150.0, words=290.0, spoken_s=121.0)]
     check("progress_complete", render(progress_view(stats)))
+
+
+def test_a_failed_input_is_named_once():
+    from starcoach.views.report import analysis_view
+
+    named = Analysis.failed("answer.txt", "not_found", "answer.txt: no such file")
+    assert render(analysis_view(named)).strip() == "answer.txt: no such file"
+    bare = Analysis.failed("answer.txt", "empty", "the answer has no words")
+    assert render(analysis_view(bare)).strip() == "answer.txt: the answer has no words"

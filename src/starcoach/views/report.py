@@ -185,7 +185,9 @@ def delivery_panel(a: Analysis) -> Optional[Panel]:
 def analysis_view(a: Analysis, *, show_transcript: bool = True) -> RenderableType:
     """The full report for one answer."""
     if a.error is not None:
-        return Text(f"{a.input}: {a.error.message}", style="bold red")
+        msg = a.error.message
+        # Messages about an input usually name it already ("answer.txt: no such file").
+        return Text(msg if msg.startswith(f"{a.input}:") else f"{a.input}: {msg}", style="bold red")
     parts: list[RenderableType] = []
     head = Text()
     if a.question:
