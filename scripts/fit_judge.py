@@ -61,22 +61,37 @@ def choose(own, real, folds: int = 8) -> dict:
     return best
 
 
-def calibrate(pool, args: dict, folds: int = 8) -> dict[str, tuple[float, float]]:
-    preds = F.cross_validate([], pool, folds, **F.fit_args(args))
+def out_of_fold(pool, args: dict, folds: int = 8) -> list:
+    """Predictions for every training answer by weights fitted without its group (grouped folds)."""
+    return F.cross_validate([], pool, folds, **F.fit_args(args))
+
+
+def calibrate(pool, preds) -> dict[str, tuple[float, float]]:
     return {c: F.platt([p.probabilities[c] for p in preds], [c in ex.present for ex in pool]) for c in COMPONENTS}
 
 
-def build(args: dict | None = None) -> dict:
-    """Fit and calibrate; ``args`` (a grid point) skips the grid search."""
+def build_with_predictions(args: dict | None = None) -> tuple[dict, list, list]:
+    """Fit and calibrate; ``args`` (a grid point) skips the grid search.  Also returns the
+    training answers and their out-of-fold predictions (what the calibration is fitted on)."""
     own, real = training_data()
     if args is None:
         args = choose(own, real)
     pool = own + real
     w = F.fit(pool, version="1", **F.fit_args(args))
-    w = replace(w, calibration=calibrate(pool, args))
+    preds = out_of_fold(pool, args)
+    w = replace(w, calibration=calibrate(pool, preds))
     d = w.to_json()
     d["fitted_with"] = args
-    return d
+    return d, pool, preds
+
+
+def build(args: dict | None = None) -> dict:
+    return build_with_predictions(args)[0]
+
+
+def render(data: dict) -> str:
+    """weights.json's text for ``data`` (what --check compares byte for byte)."""
+    return json.dumps(data, indent=1, sort_keys=True) + "\n"
 
 
 def main() -> int:
@@ -88,7 +103,7 @@ def main() -> int:
         data = build(stored.get("fitted_with"))
     else:
         data = build()
-    text = json.dumps(data, indent=1, sort_keys=True) + "\n"
+    text = render(data)
     if args.check:
         same = WEIGHTS_PATH.exists() and WEIGHTS_PATH.read_text(encoding="utf-8") == text
         print("weights.json is up to date" if same else "weights.json differs from a fresh fit")

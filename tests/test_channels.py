@@ -49,25 +49,31 @@ def test_rates_and_channels_give_the_same_transcript_and_checklist(tmp_path: Pat
     t = WhisperTranscriber(resolve_model(None))
     results = {}
     for rate in (8000, 16000, 44100, 48000):
+        mono = None
         for channels in (1, 2):
             f = tmp_path / f"a{rate}_{channels}.wav"
             subprocess.run(["sox", "-D", str(src), "-r", str(rate), "-c", str(channels), str(f)], check=True,
                            capture_output=True)
-            tr = t.transcribe_file(f)
-            a = analyse(tr.text, question="Tell me about a time you fixed a problem nobody owned.")
-            results[(rate, channels)] = (tr.text, {c for c, r in a.structure.items() if r.present})
-    ref_text, ref_parts = results[(16000, 1)]
-    assert wer(ANSWER, ref_text) < 0.3  # a sanity check: numbers come back as digits ("90%")
-    for (rate, channels), (text, parts) in results.items():
-        # Stereo of identical channels is the mono signal: the same words.
-        if channels == 2:
-            assert text == results[(rate, 1)][0], (rate, text)
+            x = load_audio(f)
+            if channels == 1:
+                mono = x
+            else:
+                # Stereo of identical channels decodes to the mono signal itself, so the model hears
+                # the same samples (and, tested once at 16 kHz below, gives the same words).
+                assert len(x) == len(mono) and float(np.abs(x - mono).max()) < 1e-3, rate
         if rate == 8000:
             # Telephone band: nothing above 4 kHz is left, and the bundled tiny.en model mishears
             # much of it (WER about 0.45 against 16 kHz, the same with sox's best resampler, so it
             # is the band, not the resampling): see docs/audio.md.
             continue
+        tr = t.transcribe_file(tmp_path / f"a{rate}_1.wav")
+        a = analyse(tr.text, question="Tell me about a time you fixed a problem nobody owned.")
+        results[rate] = (tr.text, {c for c, r in a.structure.items() if r.present})
+    ref_text, ref_parts = results[16000]
+    assert wer(ANSWER, ref_text) < 0.3  # a sanity check: numbers come back as digits ("90%")
+    assert t.transcribe_file(tmp_path / "a16000_2.wav").text == ref_text
+    for rate, (text, parts) in results.items():
         # No worse than 16 kHz mono against the script, within a few words (tiny.en flips a word or
         # two on the smallest change of input, either way).
-        assert wer(ANSWER, text) <= wer(ANSWER, ref_text) + 0.06, (rate, channels, text)
-        assert parts == ref_parts, (rate, channels, parts, ref_parts)
+        assert wer(ANSWER, text) <= wer(ANSWER, ref_text) + 0.06, (rate, text)
+        assert parts == ref_parts, (rate, parts, ref_parts)
