@@ -191,6 +191,7 @@ def test_quote_is_short_and_the_candidates_own_words():
     ('[[follow_ups]]\nid = "x"\nwhen = "strong"\ntext = ""\n', "'text' must be a non-empty string"),
     ('[[follow_ups]]\nid = "x"\nwhen = "strong"\ntext = "Hm?"\ncolour = "red"\n', "unknown key 'colour'"),
     ('title = "none here"\n', "no [[follow_ups]] entries"),
+    ('[[follow_ups]\nid = "x"\n', "invalid TOML"),
     ('[[follow_ups]]\nid = "x"\nwhen = "strong"\ncompetencies = ["juggling"]\ntext = "Hm?"\n',
      "unknown competency 'juggling'"),
 ])

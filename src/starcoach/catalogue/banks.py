@@ -88,22 +88,21 @@ class Bank:
     path: Path
 
 
+def _bundled(name: str) -> Path:
+    """A folder shipped with the program: inside the installed package, else in the source tree."""
+    package = Path(__file__).resolve().parent.parent  # starcoach/
+    packaged = package / name
+    return packaged if packaged.is_dir() else package.parent.parent / name
+
+
 def builtin_dir() -> Path:
     """The banks shipped with the program (installed wheel, or the source tree)."""
-    package = Path(__file__).resolve().parent.parent  # starcoach/
-    packaged = package / "question_banks"
-    if packaged.is_dir():
-        return packaged
-    return package.parent.parent / "question_banks"
+    return _bundled("question_banks")
 
 
 def examples_dir() -> Path:
     """The bundled example answers (the no-microphone demo)."""
-    package = Path(__file__).resolve().parent.parent  # starcoach/
-    packaged = package / "examples"
-    if packaged.is_dir():
-        return packaged
-    return package.parent.parent / "examples"
+    return _bundled("examples")
 
 
 def user_dirs(env: Optional[dict[str, str]] = None) -> list[Path]:
@@ -130,7 +129,8 @@ def search_dirs(env: Optional[dict[str, str]] = None) -> list[Path]:
 MAX_FILE_BYTES = 4 * 1024 * 1024
 
 
-def _read_toml(path: Path) -> tuple[dict[str, Any], str]:
+def read_toml(path: Path) -> tuple[dict[str, Any], str]:
+    """A bank file's data and text, or ``BankError`` with the file, the problem and the line."""
     try:
         with open(path, "rb") as fh:
             raw = fh.read(MAX_FILE_BYTES + 1)
@@ -199,7 +199,7 @@ def _themes(v: dict[str, Any], path: Path, line: Optional[int], what: str) -> tu
 
 
 def load_company(path: Path) -> Company:
-    data, text = _read_toml(path)
+    data, text = read_toml(path)
     cid = _need_id(data, path, _line_of_key(text, "id") or 1, "company")
     name = _need_str(data, "name", path, _line_of_key(text, "name") or 1, "company")
     summary = data.get("summary", "")
@@ -231,7 +231,7 @@ def load_company(path: Path) -> Company:
 
 
 def load_bank(path: Path) -> Bank:
-    data, text = _read_toml(path)
+    data, text = read_toml(path)
     bid = _need_id(data, path, _line_of_key(text, "id") or 1, "bank")
     name = data.get("name") or bid
     description = data.get("description", "")

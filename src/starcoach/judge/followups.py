@@ -29,12 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Optional, Sequence
 
-try:
-    import tomllib
-except ModuleNotFoundError:  # Python 3.10
-    import tomli as tomllib  # type: ignore[no-redef]
-
-from starcoach.catalogue.banks import COMPETENCIES, BankError, Company
+from starcoach.catalogue.banks import COMPETENCIES, BankError, Company, read_toml
 from starcoach.judge.lexicon import lexicon
 from starcoach.model import UNSURE_BELOW, Analysis
 from starcoach.text import content_stems, stem, tokens
@@ -54,8 +49,6 @@ REASON_NAMES = tuple(r for r, _ in REASONS)
 #: A quote of the candidate's words is cut to this many words (at a clause break if there is one).
 QUOTE_MAX_WORDS = 12
 _FIELDS = frozenset({"quote", "company", "value"})
-#: The most a follow-up file may hold; the built-in one is a few KiB.
-MAX_FILE_BYTES = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -137,19 +130,7 @@ def load_templates(folders: Iterable[Path]) -> list[Template]:
         if not d.is_dir():
             continue
         for path in sorted(d.glob("*.toml")):
-            try:
-                raw = path.read_bytes()
-            except OSError as e:
-                raise BankError(path, f"cannot read: {e.strerror or e}") from None
-            if len(raw) > MAX_FILE_BYTES:
-                raise BankError(path, f"the file is larger than {MAX_FILE_BYTES // 1024} KiB")
-            try:
-                data = tomllib.loads(raw.decode("utf-8"))
-            except UnicodeDecodeError:
-                raise BankError(path, "not UTF-8 text") from None
-            except tomllib.TOMLDecodeError as e:
-                m = re.search(r"line (\d+)", str(e))
-                raise BankError(path, f"not valid TOML: {e}", int(m.group(1)) if m else None) from None
+            data, _ = read_toml(path)
             for t in parse_templates(data, path):
                 if t.id in seen:
                     raise BankError(path, f"follow-up id {t.id!r} is already defined in {seen[t.id]}")
