@@ -136,10 +136,10 @@ def test_a_paraphrased_value_is_evidence_for_it_through_its_theme():
 
     uber = load_catalogue().companies["uber"]
     lex = lexicon(uber)
-    s = "Staying with a hard problem through one dead end after another, and not giving up, is how I would work."
+    s = "We pushed through setback after setback and refused to give up, which is how I would work."
     scores, counts = lex.evidence(content_stems(s), [stem(t) for t in tokens(s)])
     names = [v.name for v in uber.values]
     best = names[max(range(len(scores)), key=scores.__getitem__)]
     assert best == "We persevere"
     vi = names.index("We persevere")
-    assert counts[vi][KINDS.index("theme_phrase")] >= 1  # "dead end", "giving up"
+    assert counts[vi][KINDS.index("theme_phrase")] >= 1  # "pushed through", "refused to give up"

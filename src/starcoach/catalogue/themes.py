@@ -1,6 +1,6 @@
 """Value themes: the words people use for a kind of value when they do not name it.
 
-A closing that says "sticking with it through one dead end after another"
+A closing that says "we kept going through setback after setback and never gave up"
 names perseverance without a word of "We persevere".  ``themes_en.toml`` holds
 31 kinds of value, each with such words; a company profile tags each value
 with its themes (``themes = ["perseverance"]``), checked against this list when
