@@ -54,3 +54,33 @@ def test_a_failed_write_keeps_the_old_file_and_leaves_no_temporary(tmp_path, mon
         write_atomic(path, "new")
     assert path.read_text() == "old"
     assert [p.name for p in folder.iterdir()] == ["page.html"]
+
+
+def test_a_pipe_or_device_is_written_to_not_replaced(tmp_path):
+    """``--csv /dev/stdout`` or a named pipe; before, the rename put a regular file in its place
+    (as root, ``--csv /dev/full`` replaced the device)."""
+    import threading
+
+    folder = tmp_path / "out"
+    folder.mkdir()
+    fifo = folder / "pipe.csv"
+    os.mkfifo(fifo)
+    got = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_text()))
+    reader.start()
+    write_atomic(fifo, "a,b\n", mode=None)
+    reader.join(5)
+    assert got == ["a,b\n"]
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
+    assert [p.name for p in folder.iterdir()] == ["pipe.csv"]
+    if os.path.exists("/dev/full"):
+        with pytest.raises(OSError):  # "No space left on device", said by the caller in one line
+            write_atomic("/dev/full", "x")
+        assert stat.S_ISCHR(os.stat("/dev/full").st_mode)
+
+
+def test_a_symbolic_link_keeps_pointing_at_the_new_version(tmp_path):
+    (tmp_path / "real.html").write_text("old")
+    (tmp_path / "link.html").symlink_to(tmp_path / "real.html")
+    write_atomic(tmp_path / "link.html", "new")
+    assert (tmp_path / "link.html").is_symlink() and (tmp_path / "real.html").read_text() == "new"

@@ -10,6 +10,7 @@ export of recordings) are created readable by the owner only.
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 from typing import Optional
 
@@ -25,8 +26,22 @@ def write_atomic(path: Path | str, text: str, *, mode: Optional[int] = PRIVATE, 
     umask leaves, as ``open`` would); ``newline`` is passed to ``open``
     (``""`` for CSV).  ``make_parent`` creates a missing folder (mode 0700).
     OSError propagates, and the temporary file is removed.
+
+    A target that is not a regular file (``/dev/stdout``, a named pipe, a
+    device such as ``/dev/full``) is written to as it is, never replaced by a
+    file; a symbolic link keeps pointing where it did, at the new version.
     """
     path = Path(path)
+    try:
+        st = os.stat(path)
+    except OSError:
+        st = None  # missing (made below), or a link loop (open says so)
+    if st is not None and not stat.S_ISREG(st.st_mode) and not stat.S_ISDIR(st.st_mode):
+        with open(path, "w", encoding="utf-8", newline=newline) as fh:
+            fh.write(text)
+        return
+    if path.is_symlink() and st is not None:
+        path = Path(os.path.realpath(path))
     if make_parent and not path.parent.exists():
         path.parent.mkdir(parents=True, mode=0o700)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
