@@ -215,3 +215,12 @@ def test_a_bad_model_or_microphone_file_is_refused_before_the_data_folder_is_mad
     r = cli("practice", "--mic-file", str(tmp_path / "gone.wav"), "--no-speak")
     assert r.code == 2 and r.err.strip() == f"starcoach: --mic-file {tmp_path / 'gone.wav'}: no such file", r
     assert not data.exists()
+
+
+def test_seconds_that_are_not_a_number_are_refused(cli):
+    """``--end-silence nan`` was accepted: no silence is ever longer than NaN, so the answer never ended."""
+    for flag in ("--end-silence", "--max-answer", "--think-time"):
+        for value in ("nan", "NaN"):
+            r = cli("practice", flag, value, "--no-speak")
+            assert r.code == 2, (flag, value, r)
+            assert r.err.strip() == f"starcoach practice: argument {flag}: not a number of seconds: '{value}'"

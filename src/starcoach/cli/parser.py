@@ -188,6 +188,8 @@ def _seconds(text: str) -> float:
         v = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if v != v:  # NaN: every comparison with it is false, so an answer would never end
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}")
     if v < 0 or v > 3600:
         raise argparse.ArgumentTypeError(f"seconds must be between 0 and 3600: {text!r}")
     return v
