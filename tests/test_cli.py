@@ -214,6 +214,13 @@ def test_a_bad_model_or_microphone_file_is_refused_before_the_data_folder_is_mad
     assert r.code == 2 and len(r.err.strip().splitlines()) == 1, r
     r = cli("practice", "--mic-file", str(tmp_path / "gone.wav"), "--no-speak")
     assert r.code == 2 and r.err.strip() == f"starcoach: --mic-file {tmp_path / 'gone.wav'}: no such file", r
+    # Not audio: before, a traceback from the first answer, after the model had loaded and the session began.
+    for name, content in (("text.wav", b"So I rebuilt the report."), ("empty.wav", b""), ("a.wav", b"RIFF")):
+        (tmp_path / name).write_bytes(content)
+        r = cli("practice", "--mic-file", str(tmp_path / name), "--no-speak")
+        assert r.code == 2 and "Traceback" not in r.err, r
+        (line,) = r.err.strip().splitlines()
+        assert line.startswith(f"starcoach: --mic-file {tmp_path / name}: "), line
     assert not data.exists()
 
 

@@ -119,7 +119,13 @@ def _source_factory(input_device: Optional[str], mic_file: Optional["Path"]) -> 
     from starcoach.capture.portaudio import HardwareError
 
     if mic_file is not None:
-        return lambda: FileSource(mic_file, realtime=True)
+        from starcoach.speech.decode import AudioError
+
+        try:  # decoded once, now: a file that is not audio is said before the data folder is made
+            source = FileSource(mic_file, realtime=True)
+        except AudioError as e:
+            raise UsageError(f"--mic-file {e}") from None
+        return lambda: source  # each answer opens it again from the start (``with source:``)
     device = int(input_device) if input_device is not None and input_device.isdigit() else input_device
 
     def microphone() -> "AudioSource":
