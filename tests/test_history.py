@@ -576,6 +576,11 @@ def test_progress_for_one_company(built, cli):
     assert r.code == 0
     assert " ".join(r.out.split()) == ("No analysed answers for company 'stripe' yet (sessions exist for: amazon, "
                                       "google). Practise with `starcoach practice --company stripe`.")
+    # A company neither known nor stored: a usage error (before: exit 0, advising a command that fails).
+    r = cli("progress", "--company", "nosuch", "--kind", "all")
+    assert r.code == 2 and r.out == ""
+    assert r.err.strip() == ("starcoach: unknown company 'nosuch': neither a profile nor in any stored session "
+                             "(see `starcoach companies`)")
 
 
 def test_weakest_component_is_the_lowest_rate_over_recent_sessions():

@@ -67,6 +67,9 @@ def cmd_progress(args: "argparse.Namespace", env: Env) -> int:
             company = None
         label = company.name if company else want
     if not stats:
+        if want and company is None and want not in {c.lower() for c in seen_companies}:
+            raise UsageError(f"unknown company '{args.company}': neither a profile nor in any stored session "
+                             "(see `starcoach companies`)")
         if want:
             others = f" (sessions exist for: {', '.join(sorted(seen_companies))})" if seen_companies else ""
             say(out, f"No analysed answers for company '{args.company}' yet{others}. Practise with "
