@@ -217,6 +217,36 @@ def test_standard_input_closed_is_one_line(tmp_path):
     assert len([ln for ln in p.stderr.splitlines() if ln.strip()]) == 1
 
 
+def test_an_endless_standard_input_is_not_read_to_its_end(tmp_path):
+    """``starcoach analyse - < /dev/zero`` read for ever (memory growing) before; now only past the limit."""
+    import json
+
+    from starcoach.cli import main
+    from starcoach.cli.env import Env
+
+    class Endless(io.RawIOBase):  # as /dev/zero: any amount, never an end
+        asked: list = []
+
+        def readable(self):
+            return True
+
+        def readinto(self, b):
+            b[:] = b"\0" * len(b)
+            return len(b)
+
+        def readall(self):
+            raise AssertionError("read to the end of an endless input")
+
+    stdin = io.TextIOWrapper(io.BufferedReader(Endless()))
+    out, err = io.StringIO(), io.StringIO()
+    env = Env(stdout=out, stderr=err, stdin=stdin, environ={**os.environ, "STARCOACH_HOME": str(tmp_path / "d")})
+    assert main(["analyse", "-", "--json"], env) == 1
+    (obj,) = [json.loads(x) for x in out.getvalue().splitlines()]
+    assert obj["error"] == {"kind": "too_large", "message": "standard input: transcript is larger than the limit "
+                                                            "of 256 KiB (an answer is a few KiB)"}
+    assert len(err.getvalue().strip().splitlines()) == 1
+
+
 def _deep_toml(depth: int) -> str:
     return "x = " + "[" * depth + "]" * depth + "\n"
 

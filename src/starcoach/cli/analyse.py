@@ -23,7 +23,7 @@ def cmd_analyse(args: "argparse.Namespace", env: Env) -> int:
     from starcoach.export.batch_csv import write_csv
     from starcoach.pipeline.batch import Batch, WhisperFactory
     from starcoach.pipeline.plan import plan, read_manifest
-    from starcoach.pipeline.process import expand_inputs
+    from starcoach.pipeline.process import MAX_TRANSCRIPT_BYTES, expand_inputs
     from starcoach.store.errors import StoreError
     from starcoach.views.batch import progress_bar, result_line, summary_view
     from starcoach.views.report import analysis_view
@@ -84,7 +84,7 @@ def cmd_analyse(args: "argparse.Namespace", env: Env) -> int:
         err.print(f"[bold red]error:[/bold red] {message}", highlight=False, soft_wrap=True)
 
     batch = Batch(jobs, catalogue, transcribers=transcribers, store=store, workers=args.workers, vault=vault,
-                  stdin_read=env.read_stdin_bytes, on_result=on_result, on_progress=on_progress,
+                  stdin_read=lambda: env.read_stdin_bytes(MAX_TRANSCRIPT_BYTES + 1), on_result=on_result, on_progress=on_progress,
                   on_storage_failure=on_storage_failure)
     session_status = "interrupted"  # unless the batch runs to its end
     try:

@@ -22,15 +22,16 @@ class Env:
     stdin: IO[str] = field(default_factory=lambda: sys.stdin)
     environ: dict[str, str] = field(default_factory=lambda: dict(os.environ))
 
-    def read_stdin_bytes(self) -> bytes:
-        """Everything on standard input; OSError if there is none (started with it closed: ``<&-``)."""
+    def read_stdin_bytes(self, limit: int = -1) -> bytes:
+        """Standard input to its end, or its first ``limit`` bytes (an endless input such as
+        ``< /dev/zero`` is never read whole); OSError if there is none (started with it closed: ``<&-``)."""
         if self.stdin is None:
             raise OSError("standard input is closed")
         buf = getattr(self.stdin, "buffer", None)
         try:
             if buf is not None:
-                return buf.read()
-            return self.stdin.read().encode("utf-8")
+                return buf.read(limit)
+            return self.stdin.read(limit).encode("utf-8")
         except ValueError:  # "I/O operation on closed file"
             raise OSError("standard input is closed") from None
 

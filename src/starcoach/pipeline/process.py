@@ -72,8 +72,10 @@ def expand_inputs(inputs: list[str]) -> Iterator[str]:
 
 def decode_transcript(raw: bytes, name: str) -> str:
     if len(raw) > MAX_TRANSCRIPT_BYTES:
-        raise InputError("too_large", f"{name}: transcript is {len(raw) / 1024:.0f} KiB; the limit is "
-                                      f"{MAX_TRANSCRIPT_BYTES // 1024} KiB (an answer is a few KiB)")
+        limit = f"{MAX_TRANSCRIPT_BYTES // 1024} KiB"
+        size = (f"larger than the limit of {limit}" if len(raw) == MAX_TRANSCRIPT_BYTES + 1  # read no further
+                else f"{len(raw) / 1024:.0f} KiB; the limit is {limit}")
+        raise InputError("too_large", f"{name}: transcript is {size} (an answer is a few KiB)")
     if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):  # Windows Notepad's "Unicode"
         try:
             raw = raw.decode("utf-16").encode("utf-8")
