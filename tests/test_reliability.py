@@ -225,8 +225,6 @@ def test_an_endless_standard_input_is_not_read_to_its_end(tmp_path):
     from starcoach.cli.env import Env
 
     class Endless(io.RawIOBase):  # as /dev/zero: any amount, never an end
-        asked: list = []
-
         def readable(self):
             return True
 
