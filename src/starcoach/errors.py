@@ -43,6 +43,15 @@ class UsageError(StarcoachError):
     """The command cannot run as asked: a bad flag or value, an unknown id, no usable model (exit 2)."""
 
 
+class OutputError(StarcoachError):
+    """Standard output cannot be written: closed (``>&-``) or refused (``> /dev/full``); exit 1.
+
+    A reader that went away (``| head``) is not this: a broken pipe ends the command quietly.
+    """
+
+    default_kind = "output"
+
+
 #: Kinds with their own exit status; every other kind is an input that failed (exit 1).
 _STATUS_BY_KIND = {
     "usage": ExitStatus.USAGE,

@@ -12,7 +12,9 @@ import json
 import os
 import sys
 from dataclasses import dataclass, field
-from typing import IO
+from typing import IO, Optional
+
+from starcoach.errors import OutputError
 
 
 @dataclass
@@ -21,6 +23,12 @@ class Env:
     stderr: IO[str] = field(default_factory=lambda: sys.stderr)
     stdin: IO[str] = field(default_factory=lambda: sys.stdin)
     environ: dict[str, str] = field(default_factory=lambda: dict(os.environ))
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.stdout, Output):
+            self.stdout = Output(self.stdout)
+        if not isinstance(self.stderr, Diagnostics):
+            self.stderr = Diagnostics(self.stderr)
 
     def read_stdin_bytes(self, limit: int = -1) -> bytes:
         """Standard input to its end, or its first ``limit`` bytes (an endless input such as
@@ -42,6 +50,80 @@ class Env:
         return Console(file=stream, highlight=False, soft_wrap=False,
                        force_terminal=None if stream.isatty() else False,
                        width=None if stream.isatty() else 100)
+
+
+class ReaderGone(Exception):
+    """Standard output's reader went away (``| head``): the command ends quietly, status 0.
+
+    Not a BrokenPipeError, which rich would turn into ``SystemExit(1)`` on its own.
+    """
+
+
+class Output:
+    """Standard output as commands write to it: a write that fails is one :class:`OutputError`.
+
+    Closed at start (``>&-``: Python gives None) or refusing writes
+    (``> /dev/full``: "No space left on device") is said in one line by
+    ``main``; a broken pipe (the reader went away, ``| head``) is
+    :class:`ReaderGone`, which ends the command quietly.
+    """
+
+    def __init__(self, stream: Optional[IO[str]], name: str = "standard output"):
+        self.stream, self.name = stream, name
+        self.failed = False  # a write failed and was reported (so the final flush says nothing more)
+
+    def _failed(self, e: Exception) -> OutputError:
+        self.failed = True
+        reason = getattr(e, "strerror", None) or str(e) or type(e).__name__
+        return OutputError(f"cannot write to {self.name}: {reason}")
+
+    def write(self, text: str) -> int:
+        if self.stream is None:
+            self.failed = True
+            raise OutputError(f"{self.name} is closed, so nothing can be printed (it was started with >&-)")
+        try:
+            return self.stream.write(text)
+        except BrokenPipeError:
+            raise ReaderGone() from None
+        except (OSError, ValueError) as e:  # ValueError: "I/O operation on closed file"
+            raise self._failed(e) from None
+
+    def flush(self) -> None:
+        if self.stream is None:
+            return
+        try:
+            self.stream.flush()
+        except BrokenPipeError:
+            raise ReaderGone() from None
+        except (OSError, ValueError) as e:
+            raise self._failed(e) from None
+
+    def isatty(self) -> bool:
+        try:
+            return self.stream is not None and self.stream.isatty()
+        except (OSError, ValueError):
+            return False
+
+    def __getattr__(self, name: str):
+        return getattr(self.stream, name)
+
+
+class Diagnostics(Output):
+    """Standard error: when it cannot be written (closed, full, a broken pipe) the message is dropped;
+    the command goes on and its exit status still tells."""
+
+    def write(self, text: str) -> int:
+        try:
+            return self.stream.write(text) if self.stream is not None else len(text)
+        except (OSError, ValueError):
+            return len(text)
+
+    def flush(self) -> None:
+        try:
+            if self.stream is not None:
+                self.stream.flush()
+        except (OSError, ValueError):
+            pass
 
 
 def emit_json(obj: dict, env: Env) -> None:

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Callable, Optional, Sequence
 
 from starcoach.cli import analyse, companies, devices, practice, questions
-from starcoach.cli.env import Env
+from starcoach.cli.env import Env, ReaderGone
 from starcoach.cli.parser import build_parser
 from starcoach.errors import ExitStatus, StarcoachError, UsageError, exit_status
 
@@ -100,7 +100,7 @@ def main(argv: Optional[Sequence[str]] = None, env: Optional[Env] = None) -> int
     except KeyboardInterrupt:
         print("starcoach: interrupted", file=env.stderr)
         return ExitStatus.INTERRUPTED
-    except BrokenPipeError:
+    except (BrokenPipeError, ReaderGone):  # the reader went away (| head): nothing more to say
         return ExitStatus.OK
     except Exception as e:
         sqlite3 = sys.modules.get("sqlite3")  # loaded only by commands that use the data folder
@@ -141,8 +141,31 @@ def _dash_hint(argv: Sequence[str]) -> Optional[str]:
 
 def run() -> None:
     """Console-script entry point."""
+    env = Env()
     try:
-        code = main()
+        code = main(env=env)
     except KeyboardInterrupt:
         code = ExitStatus.INTERRUPTED
-    sys.exit(int(code))
+    sys.exit(int(_flush_output(env, code)))
+
+
+def _flush_output(env: Env, code: int) -> int:
+    """Write out what standard output still buffers, so that a failure is told here in one line, not by
+    the interpreter at exit ("Exception ignored ... BrokenPipeError", status 120)."""
+    if sys.stdout is None:
+        return code
+    try:
+        sys.stdout.flush()
+        return code
+    except BrokenPipeError:
+        pass  # the reader went away (| head): nothing more to say
+    except OSError as e:
+        if not env.stdout.failed:
+            print(f"starcoach: cannot write to standard output: {e.strerror or e}", file=env.stderr)
+        code = code or ExitStatus.INPUT_FAILED
+    try:  # the interpreter flushes once more at exit: let that one go nowhere
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+    return code
