@@ -114,3 +114,31 @@ def test_the_real_command_on_a_full_device_and_a_closed_pipe(tmp_path, answer):
     assert p.returncode == 0 and p.stderr == "" and p.stdout == "{"
     p = sh(f"'{STARCOACH}' questions | head -c1")
     assert p.returncode == 0 and p.stderr == "", p.stderr
+
+
+def test_sigterm_stops_a_command_as_ctrl_c_does(tmp_path, answer):
+    """``kill PID`` while ``analyse a.txt -`` waits for its second input: exit 143, one line, the first answer
+    kept and the session marked interrupted (before: killed outright, status -15, the session left 'active')."""
+    import signal
+    import time
+
+    data = tmp_path / "d"
+    p = subprocess.Popen([str(STARCOACH), "analyse", str(answer), "-", "--json"], stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         env={**os.environ, "STARCOACH_HOME": str(data)})
+    try:
+        first = p.stdout.readline()  # judged and stored; now it reads standard input, which never ends
+        assert json.loads(first)["error"] is None
+        time.sleep(0.3)
+        p.send_signal(signal.SIGTERM)
+        out, err = p.communicate(timeout=30)
+    finally:
+        p.kill()
+    assert p.returncode == 143, err
+    assert err == "starcoach: interrupted\n"
+    db = sqlite3.connect(data / "starcoach.db")
+    try:
+        assert db.execute("SELECT status FROM sessions").fetchall() == [("interrupted",)]
+        assert db.execute("SELECT status FROM answers").fetchall() == [("analysed",)]
+    finally:
+        db.close()

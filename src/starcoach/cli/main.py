@@ -139,14 +139,42 @@ def _dash_hint(argv: Sequence[str]) -> Optional[str]:
     return None
 
 
+#: Exit status after SIGTERM (128 + 15), which stops a command as Ctrl-C does.
+TERMINATED = 143
+
+
 def run() -> None:
     """Console-script entry point."""
     env = Env()
+    terminated = _stop_on_sigterm()
     try:
         code = main(env=env)
     except KeyboardInterrupt:
         code = ExitStatus.INTERRUPTED
+    if terminated and code == ExitStatus.INTERRUPTED:
+        code = TERMINATED
     sys.exit(int(_flush_output(env, code)))
+
+
+def _stop_on_sigterm() -> list:
+    """SIGTERM (``kill PID``, a service manager, a closing terminal) stops the command as Ctrl-C does:
+    through whatever handles SIGINT at that moment, so a recording is closed and kept, batch workers
+    are stopped and the session is marked interrupted.  (Python's default dies at once: no session
+    closed, batch workers left running.)  Returns a list that is non-empty once SIGTERM arrived."""
+    import signal
+
+    arrived: list = []
+
+    def handler(signum, frame) -> None:
+        arrived.append(signum)
+        on_interrupt = signal.getsignal(signal.SIGINT)
+        if callable(on_interrupt):
+            on_interrupt(signal.SIGINT, frame)
+        else:
+            raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, handler)
+    return arrived
 
 
 def _flush_output(env: Env, code: int) -> int:
