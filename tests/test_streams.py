@@ -142,3 +142,52 @@ def test_sigterm_stops_a_command_as_ctrl_c_does(tmp_path, answer):
         assert db.execute("SELECT status FROM answers").fetchall() == [("analysed",)]
     finally:
         db.close()
+
+
+class _Endless(io.RawIOBase):
+    """Standard input as ``< /dev/zero``: NUL bytes without end; reading more than 1 MB of it is the fault."""
+
+    def __init__(self):
+        self.read_bytes = 0
+        self.ready, w = os.pipe()  # what select() watches: always readable, as /dev/zero is
+        os.write(w, b"x")
+
+    def readable(self):
+        return True
+
+    def fileno(self):
+        return self.ready
+
+    def readinto(self, b):
+        self.read_bytes += len(b)
+        if self.read_bytes > 1 << 20:
+            raise AssertionError("read an endless input as if it would end")
+        b[:] = b"\0" * len(b)
+        return len(b)
+
+
+def test_keys_read_an_endless_input_a_piece_at_a_time():
+    """``practice < /dev/zero``: a menu's readline() read NULs for ever (18 GB in 40 s in the fault matrix)."""
+    from rich.console import Console
+
+    from starcoach.pipeline.keys import Keys
+
+    raw = _Endless()
+    keys = Keys(io.TextIOWrapper(io.BufferedReader(raw), encoding="utf-8"))
+    out = io.StringIO()
+    assert keys.ask("[N]ext, [q]uit? ", Console(file=out), {"n": "next", "q": "quit"}, "n") == "next"
+    assert not keys.enter_pressed()  # NUL bytes with no line end are not Enter
+    assert raw.read_bytes < 1 << 20
+
+
+def test_vault_add_refuses_an_endless_input_in_one_line(cli, tmp_path):
+    assert cli("vault", "init").code == 0
+    raw = _Endless()
+    err = io.StringIO()
+    env = Env(stdout=io.StringIO(), stderr=err, stdin=io.TextIOWrapper(io.BufferedReader(raw), encoding="utf-8"),
+              environ=dict(os.environ))
+    assert main(["vault", "add"], env) == 2
+    assert err.getvalue() == ("starcoach: standard input is not answers typed at the prompts (binary data, or a line "
+                              "of more than 4096 characters)\n")
+    code, err = _run(["vault", "add"], stdout=io.StringIO())  # and at once at the end of input
+    assert code in (1, 2) and len(err.getvalue().splitlines()) == 1

@@ -121,13 +121,22 @@ class EndOfInput(Exception):
 
 def reader(env: Env, out) -> Callable[[str], str]:
     """A prompt function: prints the prompt, returns the stripped line, raises EndOfInput at end of input."""
+    from starcoach.pipeline.keys import MAX_LINE_CHARS
+
     def ask(prompt: str) -> str:
         out.print(prompt, end="", markup=True, highlight=False)
         out.file.flush()
-        line = env.stdin.readline()
+        try:
+            line = env.stdin.readline(MAX_LINE_CHARS) if env.stdin is not None else ""
+        except (OSError, ValueError):  # closed
+            line = ""
         if not line:
             out.print()
             raise EndOfInput
+        if "\0" in line or (len(line) == MAX_LINE_CHARS and not line.endswith("\n")):
+            out.print()
+            raise UsageError(f"standard input is not answers typed at the prompts (binary data, or a line of more "
+                             f"than {MAX_LINE_CHARS} characters)")
         return line.rstrip("\r\n").strip()
 
     return ask

@@ -18,6 +18,10 @@ from typing import IO, Optional
 
 from rich.console import Console
 
+#: The longest line read at once: an input with no line ends (``< /dev/zero``) is read a piece at a
+#: time and never taken for Enter, instead of read for ever into memory.
+MAX_LINE_CHARS = 4096
+
 
 class Keys:
     """Line input from the candidate without blocking the recording loop."""
@@ -44,11 +48,11 @@ class Keys:
             return False
         if not ready:
             return False
-        line = self.stream.readline()
+        line = self.stream.readline(MAX_LINE_CHARS)
         if line == "":
             self.eof = True
             return False
-        return True
+        return line.endswith("\n")  # a piece of a line (or of no text at all) is not Enter yet
 
     def ask(self, prompt: str, console: Console, choices: dict[str, str], default: str) -> str:
         """A one-letter menu; with no terminal (a script), the default."""
@@ -57,7 +61,7 @@ class Keys:
             console.print(f"[dim]{default}[/dim]")
             return choices[default]
         try:
-            line = self.stream.readline()
+            line = self.stream.readline(MAX_LINE_CHARS)
         except (OSError, ValueError):
             line = ""
         if line == "":
