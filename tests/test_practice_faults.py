@@ -216,3 +216,20 @@ def test_practice_offers_the_recovery_first_and_no_recover_skips_it(tmp_path, cl
     assert text.index("was not finished") < text.index("Question 1/1")  # before the new session's question
     assert "we heard nothing" in text
     w.close()
+
+
+def test_a_database_another_process_holds_is_said_as_such(tmp_path, monkeypatch):
+    """The store stayed locked past the wait: "in use by another starcoach process", not "the data folder
+    failed (database is locked)" as if it were broken."""
+    import sqlite3
+
+    def locked(self, *a, **k):
+        raise sqlite3.OperationalError("database is locked")
+
+    monkeypatch.setattr(Store, "new_session", locked)
+    s = Session(tmp_path, [spoken(CONFLICT)], CONFLICT)
+    assert s.run() == ExitStatus.STORAGE
+    no_traceback(s.text)
+    (said,) = [ln for ln in s.text.splitlines() if ln.startswith("Stopped")]
+    assert said == (f"Stopped: {s.data / 'starcoach.db'} is in use by another starcoach process and stayed locked "
+                    "for 10 s; try again when it has finished (nothing was lost).")

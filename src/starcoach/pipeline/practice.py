@@ -178,10 +178,12 @@ class Practice:
     def _storage_failed(self, exc: BaseException) -> None:
         """Say in one line that the data folder refused a write; the session stops."""
         from starcoach.store.database import DB_NAME
-        from starcoach.store.errors import storage_error
+        from starcoach.store.errors import busy_error, is_locked, storage_error
         from starcoach.text import first_line
 
         e = storage_error(self.store.root / DB_NAME, exc)
+        if e is None and isinstance(exc, sqlite3.OperationalError) and is_locked(exc):
+            e = busy_error(self.store.root / DB_NAME)  # another process held it past the wait
         msg = str(e) if e is not None else f"the data folder {self.store.root} failed ({first_line(exc)})"
         self.storage_failure = msg
         self.console.print(f"[bold red]Stopped: {msg}.[/bold red]", soft_wrap=True)
