@@ -121,6 +121,34 @@ def test_wav_writer_on_a_full_disk_raises_one_line_and_keeps_what_was_written(tm
     assert sf.info(str(tmp_path / "a.wav")).frames == 16000  # closed with what was written
 
 
+def test_loading_the_model_leaves_no_named_semaphore_to_leak(monkeypatch):
+    """faster-whisper makes a (disabled) tqdm bar per call, and tqdm's default lock was a multiprocessing
+    RLock: a named semaphore in every batch worker, reported as leaked when Ctrl-C stopped the workers."""
+    import multiprocessing.synchronize as mps
+
+    import faster_whisper
+    from tqdm import tqdm
+    from tqdm.std import TqdmDefaultWriteLock
+
+    from starcoach.speech.whisper_model import load_whisper
+
+    monkeypatch.delattr(tqdm, "_lock", raising=False)  # as in a fresh worker process
+    monkeypatch.delattr(TqdmDefaultWriteLock, "mp_lock", raising=False)
+    made = []
+    real = mps.SemLock.__init__
+
+    def semlock(self, *a, **k):
+        made.append(a)
+        real(self, *a, **k)
+
+    monkeypatch.setattr(mps.SemLock, "__init__", semlock)
+    monkeypatch.setattr(faster_whisper, "WhisperModel", lambda *a, **k: object())
+    load_whisper("any", 1)
+    with tqdm(total=1.0, disable=True):  # what faster_whisper.transcribe does on every call
+        pass
+    assert made == []
+
+
 # --------------------------------------------------------------------------- a live answer is locked (item 11)
 
 

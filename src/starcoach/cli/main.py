@@ -145,36 +145,35 @@ TERMINATED = 143
 
 def run() -> None:
     """Console-script entry point."""
+    import signal
+
     env = Env()
-    terminated = _stop_on_sigterm()
-    try:
+    terminated: list = []
+    try:  # the handler is set inside the try, so a signal at any moment after it is caught here
+        signal.signal(signal.SIGTERM, lambda signum, frame: _sigterm(terminated, frame))
         code = main(env=env)
     except KeyboardInterrupt:
         code = ExitStatus.INTERRUPTED
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)  # the work is done: a late SIGTERM just ends it
     if terminated and code == ExitStatus.INTERRUPTED:
         code = TERMINATED
     sys.exit(int(_flush_output(env, code)))
 
 
-def _stop_on_sigterm() -> list:
+def _sigterm(arrived: list, frame) -> None:
     """SIGTERM (``kill PID``, a service manager, a closing terminal) stops the command as Ctrl-C does:
     through whatever handles SIGINT at that moment, so a recording is closed and kept, batch workers
     are stopped and the session is marked interrupted.  (Python's default dies at once: no session
-    closed, batch workers left running.)  Returns a list that is non-empty once SIGTERM arrived."""
+    closed, batch workers left running.)"""
     import signal
 
-    arrived: list = []
-
-    def handler(signum, frame) -> None:
-        arrived.append(signum)
-        on_interrupt = signal.getsignal(signal.SIGINT)
-        if callable(on_interrupt):
-            on_interrupt(signal.SIGINT, frame)
-        else:
-            raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, handler)
-    return arrived
+    arrived.append(signal.SIGTERM)
+    on_interrupt = signal.getsignal(signal.SIGINT)
+    if callable(on_interrupt):
+        on_interrupt(signal.SIGINT, frame)
+    else:  # started with SIGINT ignored (a background job): stop all the same
+        raise KeyboardInterrupt
 
 
 def _flush_output(env: Env, code: int) -> int:

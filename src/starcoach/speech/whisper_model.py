@@ -85,9 +85,26 @@ def resolve_model(name: Optional[str] = None) -> str:
         ) from None
 
 
+def thread_lock_for_progress_bars() -> None:
+    """Give tqdm a thread lock before faster-whisper makes its (disabled) progress bar on every call.
+
+    tqdm's default lock is a multiprocessing RLock: a named POSIX semaphore
+    (``/dev/shm/sem.mp-*``) in every process that transcribes.  A batch worker
+    stopped on Ctrl-C left it to the resource tracker ("There appear to be 2
+    leaked semaphore objects" on standard error), and ``kill -9`` left it in
+    ``/dev/shm``.  No bar is ever drawn, and each process transcribes in one thread.
+    """
+    import threading
+
+    from tqdm import tqdm
+
+    tqdm.set_lock(threading.RLock())
+
+
 def load_whisper(model_path: str, cpu_threads: int):
     """faster-whisper's ``WhisperModel`` for ``model_path`` on the CPU (int8), or :class:`ModelNotFound`."""
     limit_malloc_arenas()
+    thread_lock_for_progress_bars()
     try:
         from faster_whisper import WhisperModel
 
