@@ -515,3 +515,30 @@ def test_analyse_with_the_data_folder_on_a_full_disk(tmp_path, cli):
         assert "move it aside" not in flat and "Traceback" not in r.err
     finally:
         subprocess.run(["umount", "-l", str(disk)], capture_output=True)
+
+
+def test_names_that_look_like_markup_are_printed_as_written(tmp_path, cli, monkeypatch):
+    """Paths, messages and names went through rich markup: '[/bold].txt' was a MarkupError traceback, and a
+    vault warning lost its '[[story]]'."""
+    r = cli("analyse", str(tmp_path / "[/bold].txt"))
+    assert r.code == 1 and "Traceback" not in r.err
+    assert r.err.strip() == f"error: {tmp_path / '[/bold].txt'}: no such file"
+    banks = tmp_path / "banks"
+    (banks / "companies").mkdir(parents=True)
+    (banks / "companies" / "brackets.toml").write_text(
+        'id = "brackets"\nname = "[/red] Brackets [link=file:///etc]Ltd[/link]"\nsummary = "x"\n'
+        '[[values]]\nid = "own"\nname = "Own it"\nmeaning = "You act as an owner."\ncues = ["owner"]\n')
+    monkeypatch.setenv("STARCOACH_BANKS", str(banks))
+    r = cli("companies")
+    assert r.code == 0 and "[/red] Brackets" in r.out, r  # in a table cell, wrapped
+    r = cli("companies", "brackets")
+    assert r.code == 0 and r.out.startswith("[/red] Brackets [link=file:///etc]Ltd[/link] (brackets, "), r
+    data = tmp_path / "other-data"
+    data.mkdir()
+    (data / "vault.toml").write_text('title = "not a story"\n')
+    answer = tmp_path / "a.txt"
+    from answers import STRONG
+
+    answer.write_text(STRONG)
+    r = cli("analyse", str(answer), "--json", "--data-dir", str(data))
+    assert r.code == 0 and "a vault holds only [[story]] tables" in r.err, r.err

@@ -20,6 +20,8 @@ if TYPE_CHECKING:
 def cmd_analyse(args: "argparse.Namespace", env: Env) -> int:
     from pathlib import Path
 
+    from rich.markup import escape
+
     from starcoach.export.batch_csv import write_csv
     from starcoach.pipeline.batch import Batch, WhisperFactory
     from starcoach.pipeline.plan import plan, read_manifest
@@ -53,7 +55,7 @@ def cmd_analyse(args: "argparse.Namespace", env: Env) -> int:
         store = open_store(args, env)
     except UsageError as e:
         storage_failed = True  # the results are printed, but not kept: exit 3 says so
-        err.print(f"[yellow]warning: results will not be stored: {e}[/yellow]", soft_wrap=True)
+        err.print(f"[yellow]warning: results will not be stored: {escape(str(e))}[/yellow]", soft_wrap=True)
     single = len(jobs) == 1
     failed = 0
 
@@ -61,7 +63,7 @@ def cmd_analyse(args: "argparse.Namespace", env: Env) -> int:
         nonlocal failed
         if a.error is not None:
             failed += 1
-            err.print(f"[bold red]error:[/bold red] {a.error.message}", highlight=False, soft_wrap=True)
+            err.print(f"[bold red]error:[/bold red] {escape(a.error.message)}", highlight=False, soft_wrap=True)
         if args.json:
             emit_json(a.to_json(), env)
         elif a.error is None:
@@ -81,7 +83,7 @@ def cmd_analyse(args: "argparse.Namespace", env: Env) -> int:
         vault = load_vault_quiet(store.root / "vault.toml", catalogue, err)
 
     def on_storage_failure(message: str) -> None:
-        err.print(f"[bold red]error:[/bold red] {message}", highlight=False, soft_wrap=True)
+        err.print(f"[bold red]error:[/bold red] {escape(message)}", highlight=False, soft_wrap=True)
 
     batch = Batch(jobs, catalogue, transcribers=transcribers, store=store, workers=args.workers, vault=vault,
                   stdin_read=lambda: env.read_stdin_bytes(MAX_TRANSCRIPT_BYTES + 1), on_result=on_result, on_progress=on_progress,
@@ -108,7 +110,8 @@ def cmd_analyse(args: "argparse.Namespace", env: Env) -> int:
         try:
             write_csv(Path(args.csv), result.analyses)
         except OSError as e:
-            err.print(f"[bold red]error:[/bold red] cannot write {args.csv}: {e.strerror or e}")
+            err.print(f"[bold red]error:[/bold red] cannot write {escape(args.csv)}: {escape(str(e.strerror or e))}",
+                      soft_wrap=True)
             failed += 1
     if not single:
         (err if args.json else out).print(summary_view(result))

@@ -54,6 +54,8 @@ def open_store(args: "argparse.Namespace", env: Env):
 
 def load_vault_quiet(path, catalogue, err):
     """The story vault if there is one; a broken vault is reported once and ignored."""
+    from rich.markup import escape
+
     from starcoach.vault.format import VaultError, VaultMissing, load
 
     try:
@@ -61,7 +63,7 @@ def load_vault_quiet(path, catalogue, err):
     except VaultMissing:
         return None
     except VaultError as e:
-        err.print(f"[yellow]warning: story vault not used: {e} (fix it with `starcoach vault edit`)[/yellow]",
+        err.print(f"[yellow]warning: story vault not used: {escape(str(e))} (fix it with `starcoach vault edit`)[/yellow]",
                   soft_wrap=True)
         return None
 

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
 
 def cmd_devices(args: "argparse.Namespace", env: Env) -> int:
     from rich.table import Table
+    from rich.text import Text
 
     from starcoach.capture.portaudio import HardwareError, list_devices
 
@@ -26,7 +27,7 @@ def cmd_devices(args: "argparse.Namespace", env: Env) -> int:
         t.add_column(col)
     for d in devices:
         default = ", ".join(x for x, ok in (("input", d.is_default_input), ("output", d.is_default_output)) if ok)
-        t.add_row(str(d.index), d.name, str(d.inputs), str(d.outputs), f"{d.default_samplerate:.0f}", default)
+        t.add_row(str(d.index), Text(d.name), str(d.inputs), str(d.outputs), f"{d.default_samplerate:.0f}", default)
     out.print(t)
     if not any(d.inputs for d in devices):
         out.print("[yellow]No microphone found. Use `starcoach practice --mic-file FILE` to practise with a "

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
 
 def cmd_questions(args: "argparse.Namespace", env: Env) -> int:
     from rich.table import Table
+    from rich.text import Text
 
     from starcoach.catalogue.banks import COMPETENCIES
     from starcoach.catalogue.questions import rank_for_company
@@ -38,10 +39,10 @@ def cmd_questions(args: "argparse.Namespace", env: Env) -> int:
     if company:
         t.add_column(f"{company.name} values it probes", style="cyan")
         for q, vals in rank_for_company(questions, company):
-            t.add_row(q.id, q.text, ", ".join(q.competencies), ", ".join(v.name for v in vals) or "—")
+            t.add_row(q.id, Text(q.text), ", ".join(q.competencies), Text(", ".join(v.name for v in vals) or "—"))
     else:
         for q in questions:
-            t.add_row(q.id, q.text, ", ".join(q.competencies))
+            t.add_row(q.id, Text(q.text), ", ".join(q.competencies))
     out.print(t)
     out.print(f"[dim]{len(questions)} questions.[/dim]")
     return ExitStatus.OK

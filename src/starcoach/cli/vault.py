@@ -206,7 +206,9 @@ def _kind_advice(vault: "Vault") -> Optional[str]:
 
 
 def _list(args: "argparse.Namespace", env: Env, path: Path) -> int:
+    from rich.markup import escape
     from rich.table import Table
+    from rich.text import Text
 
     catalogue = load_catalogue_or_fail(env)
     vault = load_vault(path, catalogue)
@@ -221,10 +223,10 @@ def _list(args: "argparse.Namespace", env: Env, path: Path) -> int:
     t.add_column("competencies", style="dim", no_wrap=True)
     t.add_column("values", style="cyan", no_wrap=True)
     for s in vault.stories:
-        t.add_row(s.id, s.title, s.kind, "\n".join(s.competencies) or "—", "\n".join(s.values) or "—")
+        t.add_row(s.id, Text(s.title), s.kind, "\n".join(s.competencies) or "—", "\n".join(s.values) or "—")
     out.print(t)
     n = len(vault.stories)
-    out.print(f"[dim]{n} stor{'y' if n == 1 else 'ies'} in {path}. `starcoach vault show ID` shows one in "
+    out.print(f"[dim]{n} stor{'y' if n == 1 else 'ies'} in {escape(str(path))}. `starcoach vault show ID` shows one in "
               "full.[/dim]")
     advice = _kind_advice(vault)
     if advice:
@@ -298,6 +300,8 @@ def _aside_path(path: Path) -> Path:
 
 
 def _edit(args: "argparse.Namespace", env: Env, path: Path) -> int:
+    from rich.markup import escape
+
     from starcoach.files import write_atomic
     from starcoach.vault.format import VaultError, load
 
@@ -322,7 +326,7 @@ def _edit(args: "argparse.Namespace", env: Env, path: Path) -> int:
             if not path.exists():
                 # The editor removed the file: put the text back rather than lose it.
                 write_atomic(path, before, make_parent=True)
-                err.print(f"[red]{path} was removed during the edit; the previous version is back.[/red]")
+                err.print(f"[red]{escape(str(path))} was removed during the edit; the previous version is back.[/red]")
                 return ExitStatus.INPUT_FAILED
             err.print("[bold red]The vault has a mistake:[/bold red]")
             err.print(str(e), markup=False, highlight=False, soft_wrap=True)
@@ -342,7 +346,7 @@ def _edit(args: "argparse.Namespace", env: Env, path: Path) -> int:
             return ExitStatus.INPUT_FAILED
         n = len(vault.stories)
         os.chmod(path, 0o600)
-        out.print(f"{path}: {n} stor{'y' if n == 1 else 'ies'}, all valid.")
+        out.print(f"{escape(str(path))}: {n} stor{'y' if n == 1 else 'ies'}, all valid.")
         advice = _kind_advice(vault)
         if advice and n:
             out.print(f"[yellow]{advice}[/yellow]")

@@ -20,6 +20,8 @@ if TYPE_CHECKING:
 
 
 def add(args: "argparse.Namespace", env: Env, path: Path) -> int:
+    from rich.markup import escape
+
     from starcoach.catalogue.banks import COMPETENCIES
     from starcoach.vault.format import (
         KINDS,
@@ -55,9 +57,9 @@ def add(args: "argparse.Namespace", env: Env, path: Path) -> int:
         while True:
             sid = ask(f"[bold]Id[/bold] [dim]\\[{default_id}][/dim]: ").lower() or default_id
             if not valid_id(sid):
-                out.print(f"[red]'{sid}': use lower case letters, digits and '-' (e.g. {slugify(sid) or 'my-story'}).[/red]")
+                out.print(f"[red]'{escape(sid)}': use lower case letters, digits and '-' (e.g. {slugify(sid) or 'my-story'}).[/red]")
             elif sid in taken:
-                out.print(f"[red]'{sid}' is already a story in the vault; choose another id.[/red]")
+                out.print(f"[red]'{escape(sid)}' is already a story in the vault; choose another id.[/red]")
             else:
                 break
         default_kind = next((k for k in ("success", "failure", "teamwork") if k not in kinds), "other")
@@ -66,7 +68,7 @@ def add(args: "argparse.Namespace", env: Env, path: Path) -> int:
                 or default_kind
             if kind in KINDS:
                 break
-            out.print(f"[red]Unknown kind '{kind}'; use one of: {', '.join(KINDS)}.[/red]")
+            out.print(f"[red]Unknown kind '{escape(kind)}'; use one of: {', '.join(KINDS)}.[/red]")
         parts: dict[str, tuple[str, ...]] = {}
         while True:
             for p in PARTS:
@@ -95,7 +97,7 @@ def add(args: "argparse.Namespace", env: Env, path: Path) -> int:
 
             close = difflib.get_close_matches(bad[0], COMPETENCIES, n=1)
             hint = f" Did you mean '{close[0]}'?" if close else " Type ? to list them."
-            out.print(f"[red]Unknown competency '{bad[0]}'.{hint}[/red]")
+            out.print(f"[red]Unknown competency '{escape(bad[0])}'.{escape(hint)}[/red]")
         while True:
             raw = ask("[bold]Company values[/bold] it shows [dim](company:value, comma-separated; empty for "
                       "none)[/dim]: ")
@@ -105,7 +107,7 @@ def add(args: "argparse.Namespace", env: Env, path: Path) -> int:
                     check_value_ref(v, catalogue.companies, what="value")
                 break
             except VaultError as e:
-                out.print(f"[red]{e.problem}[/red]")
+                out.print(f"[red]{escape(e.problem)}[/red]")
     except EndOfInput:
         raise UsageError("input ended before the story was complete; nothing was saved") from None
     story = Story(id=sid, title=title, kind=kind, competencies=comps, values=values, **parts)

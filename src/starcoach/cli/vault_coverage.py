@@ -24,6 +24,8 @@ GOOD_FIT = 0.3
 
 def _open_store_if_any(args: "argparse.Namespace", env: Env):
     """The data folder's store when it already exists (coverage never creates one)."""
+    from rich.markup import escape
+
     from starcoach.store.database import DB_NAME, Store, default_data_dir
     from starcoach.store.errors import StoreError
 
@@ -33,11 +35,13 @@ def _open_store_if_any(args: "argparse.Namespace", env: Env):
     try:
         return Store.open(root)
     except StoreError as e:
-        env.console(err=True).print(f"[yellow]warning: past answers not counted: {e}[/yellow]")
+        env.console(err=True).print(f"[yellow]warning: past answers not counted: {escape(str(e))}[/yellow]",
+                                    soft_wrap=True)
         return None
 
 
 def coverage(args: "argparse.Namespace", env: Env, path: Path) -> int:
+    from rich.markup import escape
     from rich.table import Table
     from rich.text import Text
 
@@ -57,7 +61,7 @@ def coverage(args: "argparse.Namespace", env: Env, path: Path) -> int:
             store.close()
     refs = value_coverage(vault, company)
     out = env.console()
-    out.print(f"[bold]{company.name}[/bold]: its values and the stories in your vault that show them")
+    out.print(f"[bold]{escape(company.name)}[/bold]: its values and the stories in your vault that show them")
     t = Table(box=None, pad_edge=False)
     t.add_column("value", max_width=30)
     t.add_column("coverage", no_wrap=True)
@@ -88,7 +92,7 @@ def coverage(args: "argparse.Namespace", env: Env, path: Path) -> int:
         t.add_row(Text(c.name, style="bold"), Text(status, style=style),
                   str(c.answers) if c.answers else "[dim]0[/dim]", cell)
     out.print(t)
-    out.print(f"[dim]answers: past answers for {company.name} whose link back named the value. Inferred: "
+    out.print(f"[dim]answers: past answers for {escape(company.name)} whose link back named the value. Inferred: "
               "from the story's words or competency tags, not from its values list; confirm one by adding "
               f"\"{company.id}:VALUE-ID\" to the story's values.[/dim]")
     if none or one:
@@ -96,11 +100,11 @@ def coverage(args: "argparse.Namespace", env: Env, path: Path) -> int:
                   "vault story (`starcoach vault edit`), and practise them first with "
                   f"`starcoach practice --company {company.id} --focus gaps`.[/yellow]")
     else:
-        out.print(f"[green]Every {company.name} value has at least two stories.[/green]")
+        out.print(f"[green]Every {escape(company.name)} value has at least two stories.[/green]")
 
     ranked = [(q, vals) for q, vals in rank_for_company(catalogue.questions, company) if vals]
     out.print()
-    out.print(f"[bold]Questions that probe {company.name}'s values, and the story that fits best[/bold]")
+    out.print(f"[bold]Questions that probe {escape(company.name)}'s values, and the story that fits best[/bold]")
     q_table = Table(box=None, pad_edge=False)
     q_table.add_column("id", style="dim", no_wrap=True)
     q_table.add_column("question", ratio=1)
@@ -115,7 +119,7 @@ def coverage(args: "argparse.Namespace", env: Env, path: Path) -> int:
         else:
             cell = Text(best[0].id)
             cell.append(f" ({best[1]:.2f})", style="dim")
-        q_table.add_row(q.id, q.text, "\n".join(v.name for v in vals), cell)
+        q_table.add_row(q.id, Text(q.text), Text("\n".join(v.name for v in vals)), cell)
     out.print(q_table)
     out.print(f"[dim]{len(ranked)} questions; {unfit} have no story that fits well "
               f"(fit below {GOOD_FIT}). `starcoach vault show ID` shows a story.[/dim]")

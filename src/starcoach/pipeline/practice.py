@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Callable, Optional, Sequence
 
 from rich.console import Console
 from rich.live import Live
+from rich.markup import escape
 from rich.text import Text
 
 from starcoach.catalogue.banks import Catalogue, Company, Question
@@ -186,7 +187,7 @@ class Practice:
             e = busy_error(self.store.root / DB_NAME)  # another process held it past the wait
         msg = str(e) if e is not None else f"the data folder {self.store.root} failed ({first_line(exc)})"
         self.storage_failure = msg
-        self.console.print(f"[bold red]Stopped: {msg}.[/bold red]", soft_wrap=True)
+        self.console.print(f"[bold red]Stopped: {escape(msg)}.[/bold red]", soft_wrap=True)
 
     def intro(self) -> None:
         self.console.print(intro_view(self.o.company, self.o.mic_file))
@@ -232,7 +233,7 @@ class Practice:
         try:
             self.speaker.say(text)
         except SpeechUnavailable as e:
-            self.err.print(f"[dim](not spoken: {e})[/dim]")
+            self.err.print(f"[dim](not spoken: {escape(str(e))})[/dim]")
             self.speaker = None
 
     def countdown(self, seconds: float) -> None:
@@ -326,13 +327,13 @@ class Practice:
             kept = (f"{r.duration_s:.0f} s of audio kept in {wav}; the next `starcoach practice` offers to "
                     "recover it") if r.duration_s > 0 else "nothing was recorded"
             self.storage_failure = f"{r.error}: recording stopped; {kept}"
-            self.console.print(f"[bold red]Stopped: {self.storage_failure}.[/bold red]", soft_wrap=True)
+            self.console.print(f"[bold red]Stopped: {escape(self.storage_failure)}.[/bold red]", soft_wrap=True)
             outcome = AnswerOutcome(q, None, wav, answer_id, "write_failed")
             self.outcomes.append(outcome)
             return outcome
         if r.ended_by == "interrupt":
             live_tx.cancel()
-            self.console.print(f"[yellow]Answer stopped; {r.duration_s:.0f} s of audio kept in {wav}.[/yellow]")
+            self.console.print(f"[yellow]Answer stopped; {r.duration_s:.0f} s of audio kept in {escape(str(wav))}.[/yellow]")
             self.store.mark_recorded(answer_id, r.duration_s)
             outcome = AnswerOutcome(q, None, wav, answer_id, "interrupt")
             self.outcomes.append(outcome)
@@ -348,7 +349,7 @@ class Practice:
             a = Analysis.failed(str(wav), "silent", msg, question=q.text,
                                 company=o.company.id if o.company else None)
             self.store.save_analysis(answer_id, a)
-            self.console.print(f"[bold red]{msg}[/bold red]")
+            self.console.print(f"[bold red]{escape(msg)}[/bold red]")
             outcome = AnswerOutcome(q, a, wav, answer_id, r.ended_by)
             self.outcomes.append(outcome)
             return outcome

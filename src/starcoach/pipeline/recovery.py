@@ -42,6 +42,8 @@ def recover_unfinished(store: "Store", transcriber: "Transcriber", catalogue: "C
 
 
 def _recover_one(store, row, path, transcriber, catalogue, keys, out, err, vault) -> None:
+    from rich.markup import escape
+
     from starcoach.capture.wav_repair import repair_wav
     from starcoach.pipeline.process import analyse_transcript
     from starcoach.views.report import analysis_view
@@ -52,7 +54,7 @@ def _recover_one(store, row, path, transcriber, catalogue, keys, out, err, vault
     try:
         repair_wav(path)
     except Exception as e:  # a damaged file: keep it, say so, move on
-        err.print(f"[yellow]Could not repair {path}: {e}[/yellow]")
+        err.print(f"[yellow]Could not repair {escape(str(path))}: {escape(str(e))}[/yellow]")
     from starcoach.speech.decode import AudioError
 
     q = row.question or "(no question)"
@@ -66,7 +68,7 @@ def _recover_one(store, row, path, transcriber, catalogue, keys, out, err, vault
         transcript = transcriber.transcribe_file(path)
     except AudioError as e:
         store.set_status(row.id, "failed", str(e))
-        err.print(f"[red]{e}[/red]")
+        err.print(f"[red]{escape(str(e))}[/red]")
         return
     company = catalogue.companies.get(row.company) if row.company else None
     a = analyse_transcript(transcript, input=store.relative(path), question=row.question, company=company,

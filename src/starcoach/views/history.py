@@ -52,7 +52,7 @@ def sessions_table(rows: Sequence["SessionRow"], answered: dict[int, tuple[int, 
         score = Text("\u2014", style="dim") if s.mean_score is None else score_cell(s.mean_score)
         cids = [s.company] if s.company else (companies or {}).get(s.id, [])
         company = ", ".join(company_label(c, names) for c in cids) if cids else "\u2014"
-        t.add_row(str(s.id), local_time(s.started_at), kind, company, count, score,
+        t.add_row(str(s.id), local_time(s.started_at), kind, Text(company), count, score,
                   clock(s.total_s) if s.total_s else Text("\u2014", style="dim"))
     return t
 
@@ -112,5 +112,5 @@ def reanalyse_table(results: Sequence[Reanalysed]):
             else:
                 d = r.new.score - r.old_score
                 change = Text(f"{d:+d}" if d else "0", style="green" if d > 0 else ("red" if d < 0 else "dim"))
-        t.add_row(str(r.session_id), str(r.n), short(r.question, 50) or "\u2014", old, "\u2192", new, change)
+        t.add_row(str(r.session_id), str(r.n), Text(short(r.question, 50) or "\u2014"), old, "\u2192", new, change)
     return t

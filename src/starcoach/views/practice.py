@@ -36,7 +36,7 @@ def intro_view(company: Optional["Company"], mic_file: Optional["Path"]) -> Pane
         t.add_column(style="dim", no_wrap=True, overflow="ellipsis", max_width=70)
         shown = company.values[:8]
         for v in shown:
-            t.add_row(v.name, gist(v.meaning))
+            t.add_row(Text(v.name), Text(gist(v.meaning)))
         lines += [Text("\nValues to link back to:", style="bold"), t]
         if len(company.values) > len(shown):
             lines.append(Text(f"… and {len(company.values) - len(shown)} more "
@@ -101,7 +101,7 @@ def summary_view(rows: Sequence[tuple["Question", Optional[Analysis]]]) -> Table
     t.add_column("time", justify="right")
     for i, (question, a) in enumerate(rows, 1):
         if a is None or a.error is not None:
-            t.add_row(str(i), short(question.text), "—",
+            t.add_row(str(i), Text(short(question.text)), "—",
                       Text("not analysed" if a is None else a.error.kind, style="dim"), "")
             continue
         marks = Text()
@@ -109,7 +109,7 @@ def summary_view(rows: Sequence[tuple["Question", Optional[Analysis]]]) -> Table
             ok = a.structure[c].present
             marks.append("\u25cf " if ok else "\u25cb ", style=COLOURS[c] if ok else "dim")
         dur = a.delivery.speaking_s if a.delivery else 0.0
-        t.add_row(str(i), short(question.text), str(a.score), marks, f"{dur:.0f}s")
+        t.add_row(str(i), Text(short(question.text)), str(a.score), marks, f"{dur:.0f}s")
     return t
 
 
