@@ -22,6 +22,8 @@ class ExitStatus(enum.IntEnum):
     #: what was stored before is kept and the message says what was not.  Beats INPUT_FAILED.
     STORAGE = 3
     INTERRUPTED = 130
+    #: Stopped by SIGTERM (128 + 15), which stops a command as Ctrl-C does.
+    TERMINATED = 143
 
 
 class StarcoachError(Exception):

@@ -139,10 +139,6 @@ def _dash_hint(argv: Sequence[str]) -> Optional[str]:
     return None
 
 
-#: Exit status after SIGTERM (128 + 15), which stops a command as Ctrl-C does.
-TERMINATED = 143
-
-
 def run() -> None:
     """Console-script entry point."""
     import signal
@@ -157,7 +153,7 @@ def run() -> None:
     finally:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)  # the work is done: a late SIGTERM just ends it
     if terminated and code == ExitStatus.INTERRUPTED:
-        code = TERMINATED
+        code = ExitStatus.TERMINATED
     sys.exit(int(_flush_output(env, code)))
 
 
