@@ -307,4 +307,77 @@ cli("audio", "practice --mic-file silence", *PRACTICE, "{F}/audio/silent.wav", c
 cli("audio", "practice --mic-file 8 kHz", *PRACTICE, "{F}/audio/r8000.wav", codes=OK, timeout_s=120)
 cli("audio", "practice --mic-file 44.1 kHz stereo", *PRACTICE, "{F}/audio/stereo44k.wav", codes=OK, timeout_s=120)
 
+# --------------------------------------------------------------------------- HTML injection through export
+
+INJECTED = ("<script>alert", "<img src=x")  # escaped, "onerror=alert(1)" is only text
+
+
+def _no_markup(path_in_tmp: str):
+    def check(c, before, after):
+        page = (c.tmp / path_in_tmp).read_text() if (c.tmp / path_in_tmp).exists() else ""
+        if not page:
+            c.wrong("no page written")
+        for s in INJECTED:
+            if s in page:
+                c.wrong(f"{s!r} reached {path_in_tmp} unescaped")
+    return check
+
+
+def _inject_analyse(fmt: str):
+    def act(c):
+        c.run(["analyse", "{F}/text/inject.txt", "--question", '<script>alert("q")</script> Tell me about a time',
+               "--company", "inject", "--json"], env={"STARCOACH_BANKS": "{F}/toml/inject"}, expect=OK)
+        c.run(["export", "latest", "--format", fmt, "-o", f"{{T}}/page.{fmt}"], env={"STARCOACH_BANKS": "{F}/toml/inject"},
+              expect=OK)
+    return act
+
+
+for fmt in ("html", "md"):
+    add("html", f"injected answer, question, company: export {fmt}", _inject_analyse(fmt), check=_no_markup(f"page.{fmt}"))
+
+
+def _inject_practice(c):
+    env = {"STARCOACH_BANKS": "{F}/toml/inject"}
+    c.run([*PRACTICE, TINY, "--question-id", "inj-1", "--company", "inject"], env=env, expect=OK)
+    c.run(["export", "latest", "-o", "{T}/page.html"], env=env, expect=OK)
+
+
+add("html", "injected bank question in practice: export html", _inject_practice, check=_no_markup("page.html"),
+    timeout_s=150)
+cli("html", "markup in a file name", "analyse", "{T}/[/bold].txt", codes=FAILED, checks=[says(r"\[/bold\]\.txt")])
+cli("html", "markup in a company name and question", "companies", env={"STARCOACH_BANKS": "{F}/toml/markup"},
+    codes=OK, lines=None)
+cli("html", "markup in a question shown by questions", "questions", "--bank", "mk",
+    env={"STARCOACH_BANKS": "{F}/toml/markup"}, codes=OK)
+cli("html", "markup in an answer shown in the terminal", "analyse", "{T}/m.txt", codes=OK,
+    shell="(cat {F}/text/strong.txt; echo ' [/bold] [link=file:///etc/passwd]x[/link] [/]') > {T}/m.txt && {cmd}")
+
+# --------------------------------------------------------------------------- odd environments
+
+for name, env in [("HOME unset", {"HOME": None}), ("LANG=C LC_ALL=C", {"LANG": "C", "LC_ALL": "C"}),
+                  ("LC_ALL=POSIX", {"LC_ALL": "POSIX"}), ("TERM=dumb", {"TERM": "dumb"}),
+                  ("NO_COLOR=1", {"NO_COLOR": "1"}), ("COLUMNS=10", {"COLUMNS": "10"}),
+                  ("COLUMNS=abc", {"COLUMNS": "abc"}), ("TMPDIR missing", {"TMPDIR": "{T}/no/such"}),
+                  ("STARCOACH_BANKS missing", {"STARCOACH_BANKS": "{T}/no/such"}),
+                  ("STARCOACH_BANKS a file", {"STARCOACH_BANKS": STRONG}),
+                  ("STARCOACH_HOME empty (./recordings)", {"STARCOACH_HOME": ""})]:
+    cli("env", f"{name}: analyse (report)", "analyse", STRONG, env=env, codes=OK, lines=None, checks=[stored(1)]
+        if "STARCOACH_HOME" not in env else [])
+for name, env in [("HOME unset", {"HOME": None}), ("LANG=C", {"LANG": "C", "LC_ALL": "C"}),
+                  ("COLUMNS=10", {"COLUMNS": "10"}), ("TMPDIR missing", {"TMPDIR": "{T}/no/such"})]:
+    cli("env", f"{name}: practice", *PRACTICE, TINY, env=env, codes=OK, timeout_s=120)
+
+
+def _narrow(c):
+    for args in (["sessions"], ["progress", "--kind", "all"], ["replay", "--no-audio"], ["companies", "amazon"]):
+        c.run(args, env={"COLUMNS": "10"}, expect=OK)
+
+
+add("env", "COLUMNS=10: sessions, progress, replay, companies", _narrow, seed=True)
+cli("env", "HOME unset: vault init", "vault", "init", env={"HOME": None}, codes=OK)
+cli("env", "the working folder deleted", "analyse", STRONG, "--json", codes=OK,
+    shell="mkdir {T}/gone && cd {T}/gone && rmdir {T}/gone && {cmd}", checks=[stored(1)])
+cli("env", "analyse audio with LANG=C and TERM=dumb", "analyse", SHORT, env={"LANG": "C", "TERM": "dumb"},
+    codes=OK, lines=None, checks=[stored(1)])
+
 import fault_scenarios  # noqa: E402,F401  (adds the cases in more than a line)
