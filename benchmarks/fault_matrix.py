@@ -3,8 +3,9 @@
     python benchmarks/fault_matrix.py [--only TEXT] [--list] [--verbose] [--fixtures DIR] [--json FILE]
 
 Run as root on Linux (it mounts small tmpfs file systems for "disk full" and
-"read-only", and runs some cases as the user nobody so that file permissions
-hold); a case that cannot be set up here is reported as skipped, with why.
+"read-only", and runs some cases without root's capabilities to override file
+permissions, with setpriv, so that chmod holds); a case that cannot be set up
+here is reported as skipped, with why.
 Each case runs ``python -m starcoach`` from this checkout (``src/`` first on
 PYTHONPATH) in its own temporary folder: a fresh data folder
 (``STARCOACH_HOME``), ``HOME`` and ``TMPDIR``, and a timeout.  Recorded per
@@ -159,8 +160,8 @@ class Ctx:
               user: Optional[str] = None, cwd: Optional[Path] = None, expect=..., lines: Optional[int] = 1,
               label: Optional[str] = None) -> Proc:
         cmd = [sys.executable, "-m", "starcoach", *[self.sub(a) for a in args]]
-        if user:
-            cmd = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", "--", *cmd]
+        if user:  # root without the capabilities that override file permissions: chmod then holds
+            cmd = ["setpriv", "--bounding-set=-dac_override,-dac_read_search", "--", *cmd]
         argv = ["bash", "-c", self.sub(shell).replace("{cmd}", shlex.join(cmd))] if shell else cmd
         if isinstance(stdin, (bytes, str)):
             f = self.tmp / f".in-{len(self.runs) + len(self.live)}"
@@ -266,6 +267,10 @@ def examine(ctx: Ctx) -> None:
         lines = [ln for ln in r.err.split("Batch summary")[0].splitlines() if ln.strip()]  # the table is no message
         cont = [ln for ln in lines if not MESSAGE_START.match(ln)]
         said = [ln for ln in lines if MESSAGE_START.match(ln) and not ln.startswith(("Transcribing", "Speech"))]
+        if r.label.startswith("practice"):  # a session says why it stopped in its own output, in one line
+            stopped = [ln for ln in r.out.splitlines() if ln.startswith("Stopped: ")]
+            said += stopped
+            cont += [ln for ln in stopped if not ln.rstrip().endswith(".")]  # wrapped onto a next line
         if TRACEBACK not in text and (cont or (r.lines is not None and r.code in (1, 2, 3) and len(said) != r.lines)):
             ctx.found.append(("lines", f"{r.label}: {len(lines)} lines on stderr: {' | '.join(lines)[:160]}"))
     for pid in _leftovers(ctx.mark):

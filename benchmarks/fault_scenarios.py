@@ -95,12 +95,13 @@ cli("database", "the database is a folder", "analyse", STRONG, "--json", codes={
 cli("database", "from a newer schema: sessions", "sessions", codes=USAGE, seed=True, setup=_future_schema)
 cli("database", "from a newer schema: analyse", "analyse", STRONG, "--json", codes={2, 3}, seed=True,
     setup=_future_schema)
-ro = dict(seed=True, user="nobody", shell="chmod -R a+rX {D} && {cmd}")
-cli("database", "read-only database (as nobody): analyse", "analyse", STRONG, "--json", codes=STORAGE,
+ro = dict(seed=True, user="unprivileged", shell="chmod 444 {D}/starcoach.db && {cmd}")
+cli("database", "read-only database (permissions enforced): analyse", "analyse", STRONG, "--json", codes=STORAGE,
     checks=[says("not (be )?stored")], **ro)
-cli("database", "read-only database (as nobody): sessions", "sessions", codes={0, 2}, **ro)
-cli("database", "read-only database (as nobody): practice", *PRACTICE, TINY, codes={2, 3}, timeout_s=120, **ro)
-cli("database", "read-only database (as nobody): reanalyse", "reanalyse", "--all", codes={2, 3}, **ro)
+cli("database", "read-only database (permissions enforced): sessions", "sessions", codes={0, 2}, **ro)
+cli("database", "read-only database (permissions enforced): practice", *PRACTICE, TINY, codes={2, 3}, timeout_s=120,
+    **ro)
+cli("database", "read-only database (permissions enforced): reanalyse", "reanalyse", "--all", codes={2, 3}, **ro)
 cli("database", "data folder is a file: analyse", "analyse", STRONG, "--json", codes=STORAGE,
     setup=lambda c: c.data.write_text("x"))
 cli("database", "data folder is a file: practice", *PRACTICE, TINY, codes={2, 3},
@@ -108,8 +109,8 @@ cli("database", "data folder is a file: practice", *PRACTICE, TINY, codes={2, 3}
 cli("database", "data folder is a file: sessions", "sessions", codes={0, 2}, setup=lambda c: c.data.write_text("x"))
 cli("database", "data folder inside a file", "analyse", STRONG, "--json", codes=STORAGE,
     env={"STARCOACH_HOME": "{T}/file/data"}, shell="echo x > {T}/file && {cmd}")
-cli("database", "data folder not writable (as nobody)", "analyse", STRONG, "--json", codes=STORAGE, user="nobody",
-    env={"STARCOACH_HOME": "{T}/data/inner"}, shell="mkdir -p {D} && chmod 755 {D} && {cmd}")
+cli("database", "data folder not writable (permissions enforced)", "analyse", STRONG, "--json", codes=STORAGE,
+    user="unprivileged", env={"STARCOACH_HOME": "{T}/data/inner"}, shell="mkdir -p {D} && chmod 555 {D} && {cmd}")
 cli("database", "data folder is a symbolic-link loop", "analyse", STRONG, "--json", codes=STORAGE,
     shell="ln -s {D} {D} && {cmd}")
 

@@ -205,3 +205,17 @@ def test_synthesis_that_writes_nothing_is_asked_again():
     finally:
         engine.save_to_file = real
     assert len(calls) == 2 and rate > 0 and len(samples) / rate > 0.5
+
+
+def test_an_unknown_voice_is_said_in_one_line_however_narrow_the_terminal():
+    """The note was wrapped onto a second line at 100 columns (the fault matrix's one-line check)."""
+    import io
+
+    from rich.console import Console
+
+    from starcoach.cli import practice
+
+    err = io.StringIO()
+    assert practice._speaker("no-such-voice-at-all", None, Console(file=err, width=40)) is None
+    (line,) = err.getvalue().splitlines()
+    assert line.startswith("Questions will be shown, not spoken (") and line.endswith(").")

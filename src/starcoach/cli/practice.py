@@ -146,6 +146,9 @@ def _speaker(voice: Optional[str], rate_wpm: Optional[int], err) -> Optional["Sp
 
     speaker = TtsSpeaker(voice=voice, rate_wpm=rate_wpm)
     if not speaker.available:
-        err.print(f"[dim]Questions will be shown, not spoken ({speaker.unavailable_reason}).[/dim]")
+        from rich.markup import escape
+
+        err.print(f"[dim]Questions will be shown, not spoken ({escape(speaker.unavailable_reason)}).[/dim]",
+                  soft_wrap=True)
         return None
     return speaker

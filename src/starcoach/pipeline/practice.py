@@ -233,7 +233,7 @@ class Practice:
         try:
             self.speaker.say(text)
         except SpeechUnavailable as e:
-            self.err.print(f"[dim](not spoken: {escape(str(e))})[/dim]")
+            self.err.print(f"[dim](not spoken: {escape(str(e))})[/dim]", soft_wrap=True)
             self.speaker = None
 
     def countdown(self, seconds: float) -> None:
@@ -361,7 +361,7 @@ class Practice:
         self.store.save_analysis(answer_id, a, transcript)
         if r.overflows:
             self.err.print(f"[yellow]Warning: the audio device dropped input {r.overflows} times "
-                           "(the machine was too busy); the recording may have gaps.[/yellow]")
+                           "(the machine was too busy); the recording may have gaps.[/yellow]", soft_wrap=True)
         self.console.print(analysis_view(a))
         degraded = live_tx.degradation()
         if degraded:  # the live transcriber cut back to keep up with a busy machine

@@ -32,7 +32,7 @@ def recover_unfinished(store: "Store", transcriber: "Transcriber", catalogue: "C
         if path is not None and path.exists() and lock is None:
             # Another starcoach process is recording or judging this answer right now.
             err.print(f"[dim]An answer being recorded by another starcoach process (session {row.session_id}) "
-                      "is left alone.[/dim]")
+                      "is left alone.[/dim]", soft_wrap=True)
             continue
         try:
             _recover_one(store, row, path, transcriber, catalogue, keys, out, err, vault)
@@ -54,7 +54,7 @@ def _recover_one(store, row, path, transcriber, catalogue, keys, out, err, vault
     try:
         repair_wav(path)
     except Exception as e:  # a damaged file: keep it, say so, move on
-        err.print(f"[yellow]Could not repair {escape(str(path))}: {escape(str(e))}[/yellow]")
+        err.print(f"[yellow]Could not repair {escape(str(path))}: {escape(str(e))}[/yellow]", soft_wrap=True)
     from starcoach.speech.decode import AudioError
 
     q = row.question or "(no question)"
@@ -68,7 +68,7 @@ def _recover_one(store, row, path, transcriber, catalogue, keys, out, err, vault
         transcript = transcriber.transcribe_file(path)
     except AudioError as e:
         store.set_status(row.id, "failed", str(e))
-        err.print(f"[red]{escape(str(e))}[/red]")
+        err.print(f"[red]{escape(str(e))}[/red]", soft_wrap=True)
         return
     company = catalogue.companies.get(row.company) if row.company else None
     a = analyse_transcript(transcript, input=store.relative(path), question=row.question, company=company,
