@@ -17,9 +17,12 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from fakes import FakeTranscriberFactory
 
 ANSWERS = {
     "ownership": (
@@ -335,3 +338,48 @@ def _alive(pid: int) -> bool:
         return False
     with open(f"/proc/{pid}/stat") as fh:  # a zombie has ended; only its parent's wait is missing
         return fh.read().split(")")[-1].split()[0] != "Z"
+
+
+@dataclass(frozen=True)
+class _SignalsSeen(FakeTranscriberFactory):
+    """Writes down, in the worker, which signals it blocks and what it does with SIGINT."""
+
+    def __call__(self, cpu_threads=None):
+        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, [])
+        Path(self.made_dir, f"signals-{os.getpid()}").write_text(json.dumps(
+            {"blocked": sorted(int(s) for s in blocked), "sigint_ignored": signal.getsignal(signal.SIGINT)
+             == signal.SIG_IGN}))
+        return super().__call__(cpu_threads)
+
+
+def test_workers_start_with_ctrl_c_and_sigterm_held_back(tone_dir, tmp_path, monkeypatch):
+    """SIGTERM to the parent while it was handing a starting worker its start-up data made that worker print
+    "EOFError: Ran out of input" (the fault matrix, 1 run in 2): both signals are blocked while workers start,
+    and a worker unblocks them once it ignores SIGINT."""
+    from concurrent.futures import process
+
+    from starcoach.catalogue.banks import load_catalogue
+    from starcoach.pipeline.batch import Batch
+    from starcoach.pipeline.plan import plan
+
+    at_spawn: list = []
+    real = process.ProcessPoolExecutor._spawn_process
+
+    def spawn(self):
+        at_spawn.append(signal.pthread_sigmask(signal.SIG_BLOCK, []))
+        return real(self)
+
+    monkeypatch.setattr(process.ProcessPoolExecutor, "_spawn_process", spawn)
+    made = tmp_path / "made"
+    made.mkdir()
+    items = [str(tone_dir / "ownership.wav"), str(tone_dir / "nested" / "conflict.wav")]
+    batch = Batch(plan(items, question=None, company_id=None), load_catalogue(),
+                  transcribers=_SignalsSeen(OWN, made_dir=str(made)), workers=2)
+    before = signal.pthread_sigmask(signal.SIG_BLOCK, [])
+    batch.run()
+    assert len(at_spawn) == 2 and all({signal.SIGINT, signal.SIGTERM} <= mask for mask in at_spawn), at_spawn
+    assert signal.pthread_sigmask(signal.SIG_BLOCK, []) == before  # the parent's mask is as it was
+    seen = [json.loads(p.read_text()) for p in made.glob("signals-*")]
+    assert len(seen) == 2
+    for s in seen:
+        assert s["sigint_ignored"] and signal.SIGTERM not in s["blocked"] and signal.SIGINT not in s["blocked"]

@@ -104,6 +104,9 @@ def _worker_init() -> None:
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
+    # Started with SIGINT and SIGTERM blocked (see Batch._run_pool): a Ctrl-C that came during
+    # start-up is dropped now (ignored), a terminate() from the parent takes effect now.
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
 
 
 @functools.lru_cache(maxsize=1)
@@ -308,10 +311,13 @@ class Batch:
                     while queue and len(futures) < self.workers * 2:
                         item = queue.pop(0)
                         if first and threading.current_thread() is threading.main_thread():
-                            # Workers are started by the first submits.  An ignored SIGINT is inherited
-                            # through exec, so a Ctrl-C to the terminal's process group never reaches a
-                            # worker still starting up (it would print a traceback); the parent handles it.
-                            previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+                            # Workers are started by the first submits, with SIGINT and SIGTERM blocked
+                            # (the mask is inherited through exec): a Ctrl-C to the terminal's process
+                            # group never reaches a worker still starting up, and the parent is not
+                            # stopped half-way through handing a worker its start-up data (the worker
+                            # printed "EOFError: Ran out of input").  Blocked, not ignored: a signal
+                            # that came meanwhile reaches the parent once they are started.
+                            previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
                             try:
                                 futures[submit(item[0].input)] = item
                                 for _ in range(self.workers - 1):
@@ -319,7 +325,7 @@ class Batch:
                                         item = queue.pop(0)
                                         futures[submit(item[0].input)] = item
                             finally:
-                                signal.signal(signal.SIGINT, previous)
+                                signal.pthread_sigmask(signal.SIG_SETMASK, previous)
                             first = False
                             continue
                         futures[submit(item[0].input)] = item
