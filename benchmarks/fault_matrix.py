@@ -50,7 +50,7 @@ TRACEBACK = "Traceback (most recent call last)"
 CRASH = re.compile(r"terminate called|Segmentation fault|Fatal Python error|core dumped|\bAborted\b")
 #: Standard-error lines that start a message, or are progress rather than a message.
 MESSAGE_START = re.compile(r"^(starcoach(?: [a-z]+)*: |error: |warning: |Transcribing with |Speech model ready|Stopped|"
-                           r"Answer stopped|Loading the speech model|An answer being recorded by another|\S+: \d+ transcripts? reused)")
+                           r"Answer stopped|Loading the speech model|An answer being recorded by another|Questions will be shown, not spoken|\S+: \d+ transcripts? reused)")
 MARK = "STARCOACH_FAULT_CASE"
 #: A case whose processes hold more than this is stopped: memory growing without end is a hang too.
 MAX_RSS_MB = 3000
