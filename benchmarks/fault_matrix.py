@@ -19,7 +19,7 @@ error is one line; files left in ``HOME`` or ``TMPDIR``.  Prints a table and
 one summary line; exits 1 if anything was found.  The cases are in
 benchmarks/fault_cases.py and fault_scenarios.py, their inputs in
 fault_fixtures.py, the stored-data check in fault_store.py.
-Takes about 10 minutes on 2 cores (practice plays its --mic-file in real time).
+Takes about 13 minutes on 2 cores (practice plays its --mic-file in real time).
 """
 
 from __future__ import annotations
@@ -372,7 +372,7 @@ def main(argv: Optional[list[str]] = None) -> int:
         fix = a.fixtures.resolve() if a.fixtures else Path(work) / "fixtures"
         print(f"making the inputs in {fix} ...", file=sys.stderr, flush=True)
         fault_fixtures.build(fix)
-        os.chmod(work, 0o755)  # some cases run as nobody: the inputs must be readable
+        os.chmod(work, 0o755)  # readable to every case, whatever its rights
         subprocess.run(["chmod", "-R", "a+rX", str(fix)], check=True)
         results = []
         for i, c in enumerate(cases, 1):
