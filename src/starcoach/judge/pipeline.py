@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Optional
 
 from starcoach.catalogue.banks import Company
-from starcoach.judge.cues import families, family, normalise
+from starcoach.judge.cues import Family, families, family, normalise
 from starcoach.judge.features import (
     BASICS,
     OPENING_SENTENCES,
@@ -23,6 +24,7 @@ from starcoach.judge.features import (
     sentence_cues,
 )
 from starcoach.judge.lexicon import lexicon
+from starcoach.judge.scan import Scanner
 from starcoach.text import QUESTION_FRAME, Piece, content_stems, split_sentences, stem, tokens
 
 _FRAME_STEMS = frozenset(stem(w) for w in QUESTION_FRAME)
@@ -49,29 +51,38 @@ class Featurised:
     repeat_ok: tuple[bool, ...] = ()
 
 
+@lru_cache(maxsize=4)
+def scanner(fams: tuple[Family, ...]) -> Scanner:
+    """The pronoun and tense counts and the unanchored families, for ``_found``."""
+    return Scanner(list(BASICS.items()) + [(f.id, f.regex) for f in fams if not f.anchored])
+
+
 def _found(text: str, pieces: list[Piece], fams, opening_end: int, closing_from: int) -> list[dict[str, int]]:
     """Matches of every unanchored family (and the pronoun and tense counts) in each
     sentence.  The answer is lower-cased once and each pattern searched within each
-    sentence's bounds (``pos``/``endpos``: a word boundary or a look-ahead at a bound
-    sees the sentence alone), which saves a copy of every sentence per family."""
+    sentence's bounds (``pos``/``endpos``: a word boundary or a look-ahead at the end
+    sees the sentence alone), which saves a copy of every sentence per family; the
+    scanner skips the sentences a pattern cannot match in."""
+    sc = scanner(tuple(fams))
+    scope = {f.id: f.scope for f in fams}
+    everywhere = 0
+    opening = closing = 0
+    for k, key in enumerate(sc.keys):
+        bit = 1 << k
+        s = scope.get(key, "any")
+        everywhere |= bit if s == "any" else 0
+        opening |= bit if s == "opening" else 0
+        closing |= bit if s == "closing" else 0
     norm = normalise(text)
-    if len(norm) != len(text):  # lower-casing changed the length: offsets would not line up
-        return [{k: len(rx.findall(t)) for k, rx in BASICS.items()} | {f.id: f.count(t) for f in fams if not f.anchored}
-                for t in (normalise(text[p.start:p.end]) for p in pieces)]
+    same = len(norm) == len(text)  # lower-casing can change the length: then offsets would not line up
     out: list[dict[str, int]] = []
     for i, p in enumerate(pieces):
-        d: dict[str, int] = {}
-        for k, rx in BASICS.items():
-            n = len(rx.findall(norm, p.start, p.end))
-            if n:
-                d[k] = n
-        for f in fams:
-            if f.anchored or (f.scope == "opening" and i >= opening_end) or (f.scope == "closing" and i < closing_from):
-                continue
-            n = len(f.regex.findall(norm, p.start, p.end))
-            if n:
-                d[f.id] = n
-        out.append(d)
+        allowed = everywhere | (opening if i < opening_end else 0) | (closing if i >= closing_from else 0)
+        if same:
+            out.append(sc.counts(norm, p.start, p.end, allowed))
+        else:
+            t = normalise(text[p.start:p.end])
+            out.append(sc.counts(t, 0, len(t), allowed))
     return out
 
 
