@@ -16,7 +16,7 @@ from typing import Optional
 
 from starcoach.judge.cues import Family, families, normalise
 from starcoach.judge.lexicon import ValueLexicon
-from starcoach.text import STOPWORDS, stem, tokens
+from starcoach.text import STOPWORDS, lowered_tokens, stem
 
 #: How many sentences after the opening fillers count as "the opening", and
 #: from what share of the answer on (or how many last sentences) "the closing".
@@ -78,8 +78,9 @@ def sentence_cues(text: str, q_stems: frozenset[str], q_topic: frozenset[str], l
     """``found``: counts of the families that are not anchored, and of BASICS, already
     counted over the whole answer (pipeline.featurise); without it all are counted here."""
     t = normalise(text)
-    toks = tokens(t)
-    content = [stem(x) for x in toks if x not in STOPWORDS]
+    toks = lowered_tokens(t)
+    stems = [stem(x) for x in toks]
+    content = [s for x, s in zip(toks, stems) if x not in STOPWORDS]
     s_set = set(content)
     counts: dict[str, int] = {}
     if found is None:
@@ -93,7 +94,7 @@ def sentence_cues(text: str, q_stems: frozenset[str], q_topic: frozenset[str], l
         k = f.count(t) if f.anchored or not whole else found.get(f.id, 0)
         if k:
             counts[f.id] = k
-    v_scores, v_evidence = lex.evidence(content, [stem(x) for x in toks]) if lex else ((), ())
+    v_scores, v_evidence = lex.evidence(content, stems) if lex else ((), ())
     return SentenceCues(
         text=t, n_words=len(toks), counts=counts, value_evidence=v_evidence,
         q_overlap=len(s_set & q_stems) / len(s_set) if s_set else 0.0,

@@ -9,7 +9,7 @@ never count on their own.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Sequence
 
 from starcoach.catalogue.banks import Company
@@ -112,39 +112,73 @@ class ValueLexicon:
         """Per value, the evidence in a sentence as one number, and as counts of each kind (KINDS order).
 
         ``stems`` are its content stems, ``all_stems`` every word's (for name pairs)."""
-        out = [0.0] * len(self.names)
-        weak = [0.0] * len(self.names)
+        nv = len(self.names)
+        index, phrases, pairs = self.index, self.theme_phrases, self.name_pairs
+        # Most sentences name no value at all: only what can be there is looked for.
+        any_index = not self._index_keys.isdisjoint(stems)
+        any_phrase = not self._phrase_keys.isdisjoint(all_stems)
+        any_pair = not self._pair_keys.isdisjoint(all_stems)
+        if not (any_index or any_phrase or any_pair):
+            return self._nothing
+        out = [0.0] * nv
+        weak = [0.0] * nv
         counts = [[0] * len(KINDS) for _ in self.names]
         matched: set[tuple[int, tuple[str, ...]]] = set()
-        n = len(stems)
-        for i, s in enumerate(stems):
-            for vi, pat, kind, w in self.index.get(s, ()):
-                k = len(pat)
-                if k == 1 or (i + k <= n and tuple(stems[i:i + k]) == pat):
-                    key = (vi, pat)
-                    if key not in matched:
-                        matched.add(key)
-                        counts[vi][_KIND_INDEX[kind]] += 1
-                        if kind == "meaning":
-                            weak[vi] += w
-                        else:
-                            out[vi] += w
-        m_all = len(all_stems)
-        for i, s in enumerate(all_stems):
-            for vi, pat in self.theme_phrases.get(s, ()):
-                k = len(pat)
-                if i + k <= m_all and tuple(all_stems[i:i + k]) == pat and (vi, pat) not in matched:
-                    matched.add((vi, pat))
-                    counts[vi][_KIND_INDEX["theme_phrase"]] += 1
-                    out[vi] += KIND_WEIGHTS["theme_phrase"]
-        named: set[int] = set()
-        for pair in zip(all_stems, all_stems[1:]):
-            named.update(self.name_pairs.get(pair, ()))
-        for vi in named:
-            out[vi] += KIND_WEIGHTS["name_pair"]
-            counts[vi][_KIND_INDEX["name_pair"]] += 1
+        if any_index:
+            n = len(stems)
+            for i, s in enumerate(stems):
+                entries = index.get(s)
+                if entries is None:
+                    continue
+                for vi, pat, kind, w in entries:
+                    k = len(pat)
+                    if k == 1 or (i + k <= n and tuple(stems[i:i + k]) == pat):
+                        key = (vi, pat)
+                        if key not in matched:
+                            matched.add(key)
+                            counts[vi][_KIND_INDEX[kind]] += 1
+                            if kind == "meaning":
+                                weak[vi] += w
+                            else:
+                                out[vi] += w
+        if any_phrase:
+            m_all = len(all_stems)
+            for i, s in enumerate(all_stems):
+                entries = phrases.get(s)
+                if entries is None:
+                    continue
+                for vi, pat in entries:
+                    k = len(pat)
+                    if i + k <= m_all and tuple(all_stems[i:i + k]) == pat and (vi, pat) not in matched:
+                        matched.add((vi, pat))
+                        counts[vi][_KIND_INDEX["theme_phrase"]] += 1
+                        out[vi] += KIND_WEIGHTS["theme_phrase"]
+        if any_pair:
+            named: set[int] = set()
+            for pair in zip(all_stems, all_stems[1:]):
+                named.update(pairs.get(pair, ()))
+            for vi in named:
+                out[vi] += KIND_WEIGHTS["name_pair"]
+                counts[vi][_KIND_INDEX["name_pair"]] += 1
         # The words of a value's explanation are weak evidence: only a little of them counts.
         return (tuple(o + min(wk, MEANING_CAP) for o, wk in zip(out, weak)), tuple(tuple(c) for c in counts))
+
+    @cached_property
+    def _index_keys(self) -> frozenset[str]:
+        return frozenset(self.index)
+
+    @cached_property
+    def _phrase_keys(self) -> frozenset[str]:
+        return frozenset(self.theme_phrases)
+
+    @cached_property
+    def _pair_keys(self) -> frozenset[str]:
+        return frozenset(a for a, _ in self.name_pairs)
+
+    @cached_property
+    def _nothing(self) -> tuple[tuple[float, ...], tuple[tuple[int, ...], ...]]:
+        """What ``evidence`` gives for a sentence with none: zero for every value and kind."""
+        return (tuple(0.0 + min(0.0, MEANING_CAP) for _ in self.names), tuple((0,) * len(KINDS) for _ in self.names))
 
 
 _KIND_INDEX = {k: i for i, k in enumerate(KINDS)}
