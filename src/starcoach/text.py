@@ -40,6 +40,16 @@ def tokens(text: str) -> list[str]:
     return [t.lower().replace("\u2019", "'") for t in _WORD_RE.findall(text)]
 
 
+def has_words(text: str) -> bool:
+    """Whether ``tokens(text)`` has any."""
+    return _WORD_RE.search(text) is not None
+
+
+def count_words(text: str) -> int:
+    """``len(tokens(text))``."""
+    return len(_WORD_RE.findall(text))
+
+
 def lowered_tokens(text: str) -> list[str]:
     """``tokens`` of a text already in lower case with plain apostrophes (as the judge
     matches its cues in): the same list, without lower-casing every token again."""

@@ -27,7 +27,7 @@ from starcoach.judge.pipeline import featurise
 from starcoach.judge.score import score as make_score
 from starcoach.judge.values import linked_values
 from starcoach.model import COMPONENTS, Analysis, ComponentResult, Delivery, Sentence, Transcript, Word
-from starcoach.text import tokens
+from starcoach.text import has_words
 
 
 class EmptyAnswer(ValueError):
@@ -83,7 +83,7 @@ def analyse(
     else:
         text = str(answer)
     text = text.replace("\r\n", "\n").strip()
-    if not tokens(text):
+    if not has_words(text):
         raise EmptyAnswer("the answer has no words")
     question = question.strip() if question and question.strip() else None
     w = weights or load_weights()
