@@ -55,6 +55,8 @@ class Scanner:
         self._prefixed = tuple((w, row) for (kind, w), row in sorted(rows.items()) if kind == "^")
         self._first: dict[str, tuple[tuple[int, ...], tuple]] = {}
         self._pairs: dict[tuple[str, Optional[str]], tuple[int, tuple[int, ...], tuple[int, ...]]] = {}
+        #: words no pattern's match can start at, and which no whole-word pattern matches
+        self._boring: set[str] = set()
 
     @property
     def searched_everywhere(self) -> tuple[str, ...]:
@@ -91,7 +93,10 @@ class Scanner:
         if len(self._pairs) > CACHE_LIMIT:
             self._pairs.clear()
             self._first.clear()
+            self._boring.clear()
         got = self._pairs[key] = (mask, at, whole)
+        if not sure and not need and not whole:
+            self._boring.add(key[0])  # nothing starts at this word, whatever follows it
         return got
 
     def counts(self, text: str, start: int, end: int, allowed: int = -1) -> dict[str, int]:
@@ -106,7 +111,10 @@ class Scanner:
         found = [0] * len(regexes)
         last: dict[int, int] = {}  # pattern -> where its last match ended
         m = self.always
+        boring = self._boring
         for i, (p, w) in enumerate(spans):
+            if w in boring:
+                continue
             key = (w, spans[i + 1][1] if i + 1 < n else None)
             got = pairs.get(key)
             if got is None:
