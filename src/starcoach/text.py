@@ -132,10 +132,16 @@ _STRONG_BOUNDARIES = [
 _WEAK_BOUNDARIES = [r"i (?!mean\b|guess\b|think\b)", r"we ", r"and ", r"so ", r"which ", r"then "]
 _STRONG_RE = re.compile(r"\b(?:" + "|".join(_STRONG_BOUNDARIES) + r")\b", re.IGNORECASE)
 _WEAK_RE = re.compile(r"\b(?:" + "|".join(_WEAK_BOUNDARIES) + r")", re.IGNORECASE)
-#: The same, matched against ASCII text already lower-cased: for such text they find exactly
-#: what the case-insensitive ones find in the original, about three times faster.
-_STRONG_LOWER = re.compile(_STRONG_RE.pattern)
-_WEAK_LOWER = re.compile(_WEAK_RE.pattern)
+
+
+@lru_cache(maxsize=1)
+def _lower_case_boundaries() -> tuple[re.Pattern[str], re.Pattern[str]]:
+    """The same, matched against ASCII text already lower-cased: for such text they find exactly
+    what the case-insensitive ones find in the original, about three times faster.  Compiled
+    when first needed, not when the module loads."""
+    return re.compile(_STRONG_RE.pattern), re.compile(_WEAK_RE.pattern)
+
+
 _NOT_SPACE = re.compile(r"\S+")
 _ALNUM = re.compile(r"[A-Za-z0-9]")
 MAX_WORDS = 32
@@ -155,7 +161,7 @@ def _split_long(text: str, start: int, end: int, lowered: Optional[str] = None) 
     n = len(starts)
     index_of = {pos: i for i, pos in enumerate(starts)}
     if lowered is not None:
-        strong_rx, weak_rx, stretch = _STRONG_LOWER, _WEAK_LOWER, lowered[start:end]
+        (strong_rx, weak_rx), stretch = _lower_case_boundaries(), lowered[start:end]
     else:
         strong_rx, weak_rx, stretch = _STRONG_RE, _WEAK_RE, text[start:end]
     strong = set()

@@ -31,7 +31,6 @@ except ImportError:  # Python 3.10
 
 #: A word as the regular-expression engine sees it (``\\w``, ``\\b``): runs of these are a sentence's words.
 WORD_RUN = re.compile(r"\w+")
-_WORD_CHAR = re.compile(r"\w")
 #: How many leading words are read, and after how many steps reading a pattern gives up.
 DEPTH, MAX_STEPS = 2, 50000
 _REPEATS = tuple(getattr(sre_c, n) for n in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT") if hasattr(sre_c, n))
@@ -82,7 +81,8 @@ class Reading:
 
 
 def _is_word(ch: str) -> bool:
-    return _WORD_CHAR.match(ch) is not None
+    """A word character as ``\\w`` has it in a str pattern (alphanumeric, or "_")."""
+    return ch.isalnum() or ch == "_"
 
 
 def _class(av) -> _Class:
@@ -118,20 +118,24 @@ class _Unreadable(Exception):
 
 
 def _nodes(items) -> tuple:
+    """The parsed items as nodes (kind, value, does it end a word: a non-word character or a boundary)."""
     out: list = []
     for op, av in items:
         if op is sre_c.LITERAL:
-            out.append(("w" if _is_word(chr(av)) else "n", chr(av)))
+            w = _is_word(chr(av))
+            out.append(("w" if w else "n", chr(av), not w))
         elif op is sre_c.IN:
-            out.append(("c", _class(av)))
+            c = _class(av)
+            out.append(("c", c, c.not_word))
         elif op is sre_c.AT:
-            out.append(("at", av))
+            out.append(("at", av, av in _ENDS))
         elif op in (sre_c.ASSERT, sre_c.ASSERT_NOT):
-            out.append(("look", None))
+            out.append(("look", None, False))
         elif op is sre_c.BRANCH:
-            out.append(("br", tuple(_nodes(alt.data) for alt in av[1])))
+            out.append(("br", tuple(_nodes(alt.data) for alt in av[1]), False))
         elif op in _REPEATS:
-            out.append(("rep", (av[0], av[1], _nodes(av[2].data))))
+            sub = _nodes(av[2].data)
+            out.append(("rep", (av[0], av[1], sub, _not_word_only(sub)), False))
         elif op is sre_c.SUBPATTERN:
             if av[1] & _BAD_FLAGS:
                 raise _Unreadable
@@ -139,16 +143,16 @@ def _nodes(items) -> tuple:
         elif _ATOMIC is not None and op is _ATOMIC:
             out.extend(_nodes(av.data))
         else:
-            out.append(("x", None))
+            out.append(("x", None, False))
     return tuple(out)
 
 
 def _not_word_only(nodes) -> bool:
     """Whether everything ``nodes`` can consume is non-word characters (zero-width checks included)."""
-    for kind, v in nodes:
+    for kind, v, _ in nodes:
         if kind in ("n", "at", "look") or (kind == "c" and v.not_word):
             continue
-        if kind == "rep" and _not_word_only(v[2]):
+        if kind == "rep" and v[3]:
             continue
         if kind == "br" and all(_not_word_only(alt) for alt in v):
             continue
@@ -158,7 +162,7 @@ def _not_word_only(nodes) -> bool:
 
 def _word_only(nodes) -> bool:
     """Whether ``nodes`` consume only word characters and assert nothing."""
-    for kind, v in nodes:
+    for kind, v, _ in nodes:
         if kind == "w" or (kind == "c" and v.word_only):
             continue
         if kind == "rep" and _word_only(v[2]):
@@ -167,21 +171,6 @@ def _word_only(nodes) -> bool:
             continue
         return False
     return True
-
-
-def _ends_word(node) -> bool:
-    kind, v = node
-    return kind == "n" or (kind == "c" and v.not_word) or (kind == "at" and v in _ENDS)
-
-
-def _next(frame):
-    """The next node of a path and the rest of it; frames are (nodes, index, outer frame)."""
-    while frame is not None and frame[1] >= len(frame[0]):
-        frame = frame[2]
-    if frame is None:
-        return None, None
-    nodes, i, outer = frame
-    return nodes[i], (nodes, i + 1, outer)
 
 
 def _heads(nodes, depth: int) -> Optional[Heads]:
@@ -198,10 +187,17 @@ def _heads(nodes, depth: int) -> Optional[Heads]:
             steps += 1
             if steps > MAX_STEPS:
                 return None
-            node, rest = _next(frame)
+            # The next node, and the rest after it; frames are (nodes, index, outer frame).
+            while frame is not None and frame[1] >= len(frame[0]):
+                frame = frame[2]
+            if frame is None:
+                node = rest = None
+            else:
+                node = frame[0][frame[1]]
+                rest = (frame[0], frame[1] + 1, frame[2])
             start = not done and not acc
             gap = bool(done) and not acc
-            if acc and node is not None and _ends_word(node):
+            if acc and node is not None and node[2]:
                 # A non-word character or a boundary: the word is exactly ``acc``.
                 done, acc = done + (("=", acc),), ""
                 if len(done) >= depth:
@@ -214,7 +210,7 @@ def _heads(nodes, depth: int) -> Optional[Heads]:
                     return None  # the empty match
                 words.add(done + ((("^", acc),) if acc else ()))  # the match may end inside the word
                 break
-            kind, v = node
+            kind, v, _ = node
             frame = rest
             if kind == "w":
                 if bounded or not start:
@@ -245,13 +241,13 @@ def _heads(nodes, depth: int) -> Optional[Heads]:
                 todo.extend(((alt, 0, frame), done, acc, bounded) for alt in v)
                 break
             if kind == "rep":
-                lo, hi, sub = v
-                if hi == 0 or (gap and _not_word_only(sub)):
+                lo, hi, sub, not_word = v
+                if hi == 0 or (gap and not_word):
                     continue
                 if lo == 0:
                     todo.append((frame, done, acc, bounded))  # not at all
                 left = hi if hi == sre_c.MAXREPEAT else hi - 1
-                frame = (sub, 0, (((("rep", (max(0, lo - 1), left, sub)),), 0, frame)))
+                frame = (sub, 0, (((("rep", (max(0, lo - 1), left, sub, not_word), False),), 0, frame)))
                 continue
             if kind == "c":
                 if gap and v.not_word:
@@ -274,14 +270,14 @@ def _heads(nodes, depth: int) -> Optional[Heads]:
 
 def _whole_word(nodes) -> bool:
     alts = nodes[0][1] if len(nodes) == 1 and nodes[0][0] == "br" else (nodes,)
-    bound = ("at", sre_c.AT_BOUNDARY)
+    bound = ("at", sre_c.AT_BOUNDARY, True)
     return all(len(a) >= 3 and a[0] == bound and a[-1] == bound and _word_only(a[1:-1]) and _min_width(a[1:-1]) > 0
                for a in alts)
 
 
 def _min_width(nodes) -> int:
     n = 0
-    for kind, v in nodes:
+    for kind, v, _ in nodes:
         if kind in ("w", "n", "c", "x"):
             n += 1
         elif kind == "br":

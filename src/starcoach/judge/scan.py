@@ -55,6 +55,8 @@ class Scanner:
         self._prefixed = tuple((w, row) for (kind, w), row in sorted(rows.items()) if kind == "^")
         self._first: dict[str, tuple[tuple[int, ...], tuple]] = {}
         self._pairs: dict[tuple[str, Optional[str]], tuple[int, tuple[int, ...], tuple[int, ...]]] = {}
+        self._whole_list = tuple(k for k in range(len(self.regexes)) if self.whole >> k & 1)
+        self._words: dict[str, tuple[int, ...]] = {}
         #: words no pattern's match can start at, and which no whole-word pattern matches
         self._boring: set[str] = set()
 
@@ -89,14 +91,22 @@ class Scanner:
                     ks.add(k)
         mask = sum(1 << k for k in ks if self._searched >> k & 1)
         at = tuple(sorted(k for k in ks if not self._searched >> k & 1))
-        whole = tuple(k for k, rx in enumerate(self.regexes) if self.whole >> k & 1 and rx.fullmatch(key[0]))
+        whole = self._whole(key[0])
         if len(self._pairs) > CACHE_LIMIT:
             self._pairs.clear()
             self._first.clear()
             self._boring.clear()
+            self._words.clear()
         got = self._pairs[key] = (mask, at, whole)
         if not sure and not need and not whole:
             self._boring.add(key[0])  # nothing starts at this word, whatever follows it
+        return got
+
+    def _whole(self, run: str) -> tuple[int, ...]:
+        """The whole-word patterns ``run`` is a match of."""
+        got = self._words.get(run)
+        if got is None:
+            got = self._words[run] = tuple(k for k in self._whole_list if self.regexes[k].fullmatch(run))
         return got
 
     def counts(self, text: str, start: int, end: int, allowed: int = -1) -> dict[str, int]:
