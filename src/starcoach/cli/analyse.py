@@ -90,7 +90,7 @@ def cmd_analyse(args: "argparse.Namespace", env: Env) -> int:
     try:
         if progress is not None:
             if any(j.audio for j in jobs):
-                err.print(f"[dim]Transcribing with {batch.workers} worker(s)…[/dim]")
+                err.print(f"[dim]Transcribing with {batch.describe()}…[/dim]")
             with progress:
                 result = batch.run()
         else:
