@@ -119,10 +119,13 @@ OWN = ANSWERS["ownership"][1]
 
 @pytest.fixture
 def tone_dir(tmp_path) -> Path:
-    """Tone recordings of the ownership answer (tests/fakes.spoken), sidecars as in ``answers_dir``."""
+    return tone_folder(tmp_path / "tones")
+
+
+def tone_folder(d: Path) -> Path:
+    """Tone recordings of the ownership answer (tests/fakes.spoken), sidecars as in ``answers_dir``, a bad file."""
     from fakes import spoken, write_wav
 
-    d = tmp_path / "tones"
     (d / "nested").mkdir(parents=True)
     write_wav(d / "ownership.wav", spoken(OWN))
     (d / "ownership.json").write_text(json.dumps({"question": ANSWERS["ownership"][0], "company": "amazon"}))

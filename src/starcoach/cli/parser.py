@@ -28,6 +28,7 @@ examples:
   starcoach practice --company amazon            practise at the microphone
   starcoach analyse answer.txt --question "Tell me about a time..." --company doordash
   starcoach analyse examples/ --json             judge a folder of recorded answers
+  starcoach analyse /shared/answers --engine ray --ray-address auto --json   ... on a Ray cluster
   starcoach companies                            list company profiles
 """
 
@@ -56,7 +57,15 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--manifest", metavar="CSV", help="CSV with columns file, question[, company] giving each "
                                                     "file's question (else NAME.json / NAME.txt beside it)")
     a.add_argument("--csv", metavar="FILE", help="also write a CSV summary (one row per input)")
-    a.add_argument("--workers", type=int, metavar="N", help="transcription processes (default: one per core)")
+    a.add_argument("--workers", type=int, metavar="N", help="transcription processes (default: one per core; "
+                                                            "with --engine ray: Ray actors, one per CPU)")
+    a.add_argument("--engine", choices=("local", "ray"), default="local",
+                   help="where transcription runs: local worker processes (default), or Ray actors "
+                        "(needs pip install 'starcoach[ray]'; docs/scale.md)")
+    a.add_argument("--ray-address", metavar="ADDRESS", help="with --engine ray: join this Ray cluster (auto, "
+                                                           "HOST:PORT or ray://HOST:PORT) instead of starting a "
+                                                           "local Ray instance; inputs must be on a filesystem "
+                                                           "every node sees")
     a.add_argument("--data-dir", metavar="DIR", help="where results are stored (default: $STARCOACH_HOME or "
                                                      "./recordings)")
 
