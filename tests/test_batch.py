@@ -338,3 +338,15 @@ def _alive(pid: int) -> bool:
         return False
     with open(f"/proc/{pid}/stat") as fh:  # a zombie has ended; only its parent's wait is missing
         return fh.read().split(")")[-1].split()[0] != "Z"
+
+
+def test_engine_ray_without_ray_says_how_to_install_it(tone_dir, cli, fake_model, monkeypatch):
+    """Ray is an optional extra: without it, one line naming the install, exit 2, before any work."""
+    monkeypatch.setitem(sys.modules, "ray", None)  # as if not installed: find_spec and import both fail
+    r = cli("analyse", str(tone_dir), "--json", "--engine", "ray")
+    assert r.code == 2, r
+    assert r.err.strip().splitlines() == ["starcoach: --engine ray needs Ray, an optional extra: "
+                                          "pip install 'starcoach[ray]'"]
+    assert r.out == ""
+    r = cli("analyse", str(tone_dir), "--ray-address", "auto")
+    assert r.code == 2 and "--ray-address goes with --engine ray" in r.err

@@ -102,13 +102,19 @@ def _environment(env: dict[str, str]) -> Iterator[None]:
 
 @contextlib.contextmanager
 def local_instance(num_cpus: int) -> Iterator[None]:
-    """A private Ray instance on this machine for the duration of the block (see the module's docstring)."""
-    ray = _ray()
-    temp = tempfile.mkdtemp(prefix="starcoach-ray-")  # short: Ray's Unix socket paths must fit 107 bytes
+    """A private Ray instance on this machine for the duration of the block (see the module's docstring).
+
+    Ray reads some of these variables when it is first imported, so a process that imported
+    it before (and had them unset) gets a local instance on this machine's network address
+    instead of loopback.
+    """
+    check_installed()
+    temp = _session_folder()
     refuse = socket.socket()  # bound, never listening: a connection to it is refused at once
     refuse.bind(("127.0.0.1", 0))
     try:
         with _environment(_quiet_environment(True, refuse.getsockname()[1])):
+            ray = _ray()
             with _quiet(AUTH_LOGGER):  # "token authentication is enabled": for this private instance, said here
                 ray.init(num_cpus=num_cpus, include_dashboard=False, _temp_dir=temp, log_to_driver=False,
                          logging_level=logging.WARNING, namespace="starcoach")
@@ -119,6 +125,23 @@ def local_instance(num_cpus: int) -> Iterator[None]:
     finally:
         refuse.close()
         shutil.rmtree(temp, ignore_errors=True)
+
+
+#: What Ray adds below its temp folder for its longest socket path ("/session_<date>_<pid>/sockets/plasma_store"),
+#: with room for a longer pid; a Unix socket path holds at most 107 bytes.
+_SOCKET_SUFFIX = 66
+
+
+def _session_folder() -> str:
+    """A new folder for Ray's session files: in the temp folder, or /tmp if that path is too long for sockets."""
+    for base in dict.fromkeys((tempfile.gettempdir(), "/tmp")):
+        if os.path.isdir(base) and os.access(base, os.W_OK):
+            folder = tempfile.mkdtemp(prefix="starcoach-ray-", dir=base)
+            if len(os.fsencode(folder)) + _SOCKET_SUFFIX <= 107:
+                return folder
+            os.rmdir(folder)
+    raise UsageError(f"the temp folder's path is too long for Ray's sockets ({tempfile.gettempdir()}): "
+                     f"set TMPDIR to a shorter one")
 
 
 @contextlib.contextmanager
@@ -135,8 +158,8 @@ def _quiet(name: str) -> Iterator[None]:
 @contextlib.contextmanager
 def joined(address: str) -> Iterator[None]:
     """Connected to the Ray cluster at ``address`` for the duration of the block."""
-    ray = _ray()
     with _environment(_quiet_environment(False, None)):
+        ray = _ray()
         try:
             ray.init(address=address, log_to_driver=False, logging_level=logging.WARNING, namespace="starcoach")
         except Exception as e:  # ConnectionError, a missing client package, a version mismatch...
