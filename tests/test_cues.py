@@ -183,3 +183,16 @@ def test_a_paraphrased_value_is_evidence_for_it_through_its_theme():
     assert best == "We persevere"
     vi = names.index("We persevere")
     assert counts[vi][KINDS.index("theme_phrase")] >= 1  # "pushed through", "refused to give up"
+
+
+def test_a_closing_tied_to_nothing_is_never_a_link_back():
+    from starcoach.judge.pipeline import featurise
+
+    story = ("In my second year at a print shop our biggest order came back smudged. I reran it overnight on the "
+             "spare press and drove the boxes over myself before nine. ")
+    untied = featurise(story + "The owner thanked me, and it brought the whole crew closer together.", None, None)
+    assert untied.link_ok[-1] is False
+    a = analyse(story + "The owner thanked me, and it brought the whole crew closer together.")
+    assert not a.structure["link_back"].present
+    tied = featurise(story + "Owning a problem like that is why I'm applying for this print operations role.", None, None)
+    assert tied.link_ok[-1] is True

@@ -47,6 +47,8 @@ class Featurised:
     lead: int  # opening filler sentences ("Sure.", "Okay.")
     #: per sentence: may it be a play-back of the question at all (``could_repeat``)
     repeat_ok: tuple[bool, ...] = ()
+    #: per sentence: may it be a link back at all (``could_link``)
+    link_ok: tuple[bool, ...] = ()
 
 
 def _found(text: str, pieces: list[Piece], fams, opening_end: int, closing_from: int) -> list[dict[str, int]]:
@@ -164,7 +166,7 @@ def featurise(text: str, question: Optional[str], company: Optional[Company]) ->
     feats = tuple(feature_values(c, i, n, lead, lex is not None, whole, has_question=bool(question))
                   for i, c in enumerate(cues))
     ok = tuple(could_repeat(c, bool(question)) for c in cues)
-    return Featurised(tuple(pieces), tuple(cues), feats, lead, ok)
+    return Featurised(tuple(pieces), tuple(cues), feats, lead, ok, tuple(could_link(c) for c in cues))
 
 
 #: How much of the question a sentence must share to pass for a play-back without framing words.
@@ -184,6 +186,15 @@ def could_repeat(c: SentenceCues, has_question: bool) -> bool:
         return False
     # Sharing only the frame every question has ("a time") is not playing it back.
     return has_question and c.q_cover > 0 and (c.q_overlap >= REPEAT_OVERLAP or c.q_cover >= REPEAT_COVER)
+
+
+def could_link(c: SentenceCues) -> bool:
+    """A link back ties the story to the hiring company: its name or values, "your
+    team", "this role", or a phrase that ties it to how the speaker works ("that's
+    exactly why", "what I'd bring").  A closing with none of them is a lesson or a
+    remark ("He thanked me, and it brought the team closer."), never a link back."""
+    return bool(c.n("link.company") or c.company_named or c.n("link.values_words") or c.value_best >= 0.6
+                or c.n("link.tie_phrase"))
 
 
 REPEAT_FAMILIES = ("repeat.frame", "repeat.fragment", "repeat.dash_or_question", "repeat.interjection",
