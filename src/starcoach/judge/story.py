@@ -73,20 +73,25 @@ def clearly(a: Analysis, component: str) -> bool:
     return bool(r is not None and r.present and r.confidence >= UNSURE_BELOW)
 
 
-def _evidence(reply: Analysis, story: Analysis, component: str) -> Optional[str]:
-    """The reply's own words for ``component``: its sentence labelled so (in the reply, else in the
-    story judged together), else the reply's first sentence."""
-    said = {" ".join(s.text.split()) for s in reply.sentences}
-    for a in (reply, story):
-        for s in a.sentences:
-            if s.component == component and " ".join(s.text.split()) in said:
-                return s.text.strip()
-    for s in story.sentences:  # the story's sentences can be cut differently: any of them from the reply
-        if s.component == component and any(" ".join(s.text.split()) in t for t in said):
+def _norm(text: str) -> str:
+    return " ".join(text.lower().split())
+
+
+def _from_reply(reply: Analysis, story: Analysis, component: str) -> Optional[str]:
+    """The reply's sentence that the story judged together labels ``component`` (None: none of the
+    reply's words carry that part)."""
+    said = _norm(reply.transcript)
+    for s in story.sentences:
+        if s.component == component and _norm(s.text) and _norm(s.text) in said:
             return s.text.strip()
-    r = reply.structure.get(component)
-    if r is not None and r.present and r.evidence:
-        return r.evidence
+    return None
+
+
+def _evidence(reply: Analysis, story: Analysis, component: str) -> Optional[str]:
+    """The reply's own words for ``component``, else its first sentence."""
+    found = _from_reply(reply, story, component)
+    if found:
+        return found
     return reply.sentences[0].text.strip() if reply.sentences else None
 
 
@@ -112,17 +117,21 @@ def supplied(before: Analysis, after: Analysis, reply: Analysis,
     if reply.error is not None or not reply.structure or not after.structure:
         return ()
     out: list[Supplied] = []
-    for c in COMPONENTS:
-        if not clearly(before, c) and clearly(after, c):
-            out.append(Supplied(c, NOW_THERE, _evidence(reply, after, c)))
-    done = {s.component for s in out}
     bc, ac, rc = before.checks, after.checks, reply.checks
+    told = any(_real_actions(r) for r in earlier)
+    own = bc is not None and bc.action_voice == "we" and not told and _real_actions(reply)
+    for c in COMPONENTS:
+        # A part counts as supplied when the story now has it and the reply's own words carry it.
+        found = _from_reply(reply, after, c) if not clearly(before, c) and clearly(after, c) else None
+        if found:
+            # Actions only in "we" before: what the reply adds is what the candidate did.
+            out.append(Supplied(c, NOW_OWN if c == "action" and own else NOW_THERE, found))
+    done = {s.component for s in out}
     if bc is not None and rc is not None and ac is not None:
         if "result" not in done and clearly(before, "result") and not bc.result_quantified and (
                 rc.result_quantified or ac.result_quantified):
             out.append(Supplied("result", NOW_MEASURED, _evidence(reply, after, "result")))
-        told = any(_real_actions(r) for r in earlier)
-        if "action" not in done and bc.action_voice == "we" and not told and _real_actions(reply):
+        if "action" not in done and own:
             out.append(Supplied("action", NOW_OWN, _evidence(reply, after, "action")))
         if bc.hypothetical and not told and _real_actions(reply) and "situation" not in done:
             out.append(Supplied("situation", NOW_REAL, _evidence(reply, after, "situation")))
