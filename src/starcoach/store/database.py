@@ -229,12 +229,15 @@ class Store:
                    follow_up: Optional[dict[str, Any]] = None) -> int:
         """A new answer row; with ``parent_id``, the answer to a follow-up of that answer (``follow_up``:
         why it was asked)."""
-        cur = self.db.execute(
-            "INSERT INTO answers (session_id, position, question_id, question, company, source, audio_path, "
-            "created_at, status, parent_id, follow_up) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (session_id, position, question_id, question, company, source,
-             self.relative(audio_path) if audio_path else None, now(), status, parent_id,
-             json.dumps(follow_up) if follow_up is not None else None))
+        cols = ["session_id", "position", "question_id", "question", "company", "source", "audio_path",
+                "created_at", "status"]
+        values: list[Any] = [session_id, position, question_id, question, company, source,
+                             self.relative(audio_path) if audio_path else None, now(), status]
+        if parent_id is not None:  # a main answer is written as before migration 3
+            cols += ["parent_id", "follow_up"]
+            values += [parent_id, json.dumps(follow_up) if follow_up is not None else None]
+        cur = self.db.execute(f"INSERT INTO answers ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
+                              values)
         return int(cur.lastrowid)
 
     def save_follow_up(self, answer_id: int, follow_up: dict[str, Any]) -> None:
