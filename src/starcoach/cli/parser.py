@@ -179,6 +179,8 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--company", metavar="ID", help="questions that probe this company's values, best first")
     q.add_argument("--competency", metavar="X", help="only questions tagged with this competency")
     q.add_argument("--bank", metavar="ID", help="only this bank")
+    q.add_argument("--role", metavar="ROLE", help="only questions for this role: general, data, ml, software or "
+                                                  "product")
     return p
 
 
