@@ -293,9 +293,16 @@ def cross_validate(pool: Sequence[Example], test: Sequence[Example], k: int,
     return [p for p in preds if p is not None]
 
 
+PLATT_CLIP_LO, PLATT_CLIP_HI = 0.001, 0.999
+
+
 def platt(probs: Sequence[float], gold: Sequence[bool]) -> tuple[float, float]:
-    """(a, b) of logistic(a * logit(p) + b) fitted to the outcomes, lightly regularised towards (1, 0)."""
-    z = np.array([_logit(p) for p in probs])
+    """(a, b) of logistic(a * logit(p) + b) fitted to the outcomes, lightly regularised towards (1, 0).
+
+    Probabilities are clipped to [0.001, 0.999] first: a part the decoder rules out
+    (a closing with no tie cannot be a link back) has P ~ 1e-6, and a few such
+    answers labelled otherwise would otherwise flatten the whole curve."""
+    z = np.array([_logit(min(PLATT_CLIP_HI, max(PLATT_CLIP_LO, p))) for p in probs])
     t = np.array(gold, dtype=float)
     a, b = 1.0, 0.0
     for _ in range(500):
