@@ -29,6 +29,7 @@ def cmd_progress(args: "argparse.Namespace", env: Env) -> int:
     seen_companies: set[str] = set()
     kind = getattr(args, "kind", "practice") or "practice"
     left_out: dict[str, int] = {}
+    asked: list[tuple] = []  # per follow-up answer: the part asked about, the parts supplied
     with opened_store(args, env) as store:
         rows = store.sessions()
         for s in rows:
@@ -49,6 +50,11 @@ def cmd_progress(args: "argparse.Namespace", env: Env) -> int:
                     a = None
                 if a is not None:
                     analyses.append(a)
+                    for f in store.follow_ups(row.id):
+                        if f.status == "analysed":
+                            meta = f.follow_up()
+                            asked.append((meta.get("component"), [x.get("component") for x in
+                                                                  meta.get("supplied") or ()]))
             if want and not analyses and (s.company or "").lower() != want:
                 continue
             st = session_stats(s.id, s.started_at, analyses)
@@ -77,7 +83,10 @@ def cmd_progress(args: "argparse.Namespace", env: Env) -> int:
             say(out, "No analysed answers yet, so no progress to show. Start with `starcoach practice "
                      "--company amazon`; each session adds a point to the charts.")
         return ExitStatus.OK
-    out.print(progress_view(stats, skipped=skipped, company=company, company_label=label))
+    from starcoach.progress import follow_up_rates
+
+    out.print(progress_view(stats, skipped=skipped, company=company, company_label=label,
+                            follow_ups=follow_up_rates(asked)))
     if left_out:
         say(out, f"Counted: {kind} sessions{_left_out(left_out)}.", "dim")
     return ExitStatus.OK

@@ -14,8 +14,8 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from starcoach.model import COMPONENTS, Analysis
-from starcoach.targets import COLOURS
+from starcoach.model import COMPONENT_TITLES, COMPONENTS, Analysis
+from starcoach.targets import COLOURS, TIPS
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -91,26 +91,55 @@ def meter_view(elapsed_s: float, max_s: float, level_dbfs: float, endpointer) ->
     return t
 
 
-def summary_view(rows: Sequence[tuple["Question", Optional[Analysis]]]) -> Table:
-    """One row per answer: question, score, the R-STAR-L parts present, speaking time."""
+def summary_view(rows: Sequence[tuple["Question", Optional[Analysis]]],
+                 follow_ups: Optional[Sequence[str]] = None) -> Table:
+    """One row per answer: question, score, the R-STAR-L parts present, speaking time; with
+    ``follow_ups`` (one cell per answer, e.g. "1: +result"), what its follow-ups supplied."""
     t = Table(title="Session summary", title_justify="left", box=None, pad_edge=False)
     t.add_column("#", justify="right")
     t.add_column("question")
     t.add_column("score", justify="right")
     t.add_column("R S T A R L")
     t.add_column("time", justify="right")
+    extra = bool(follow_ups and any(follow_ups))
+    if extra:
+        t.add_column("follow-ups")
     for i, (question, a) in enumerate(rows, 1):
+        cell = [follow_ups[i - 1]] if extra and follow_ups else []
         if a is None or a.error is not None:
             t.add_row(str(i), short(question.text), "—",
-                      Text("not analysed" if a is None else a.error.kind, style="dim"), "")
+                      Text("not analysed" if a is None else a.error.kind, style="dim"), "", *cell)
             continue
         marks = Text()
         for c in COMPONENTS:
             ok = a.structure[c].present
             marks.append("\u25cf " if ok else "\u25cb ", style=COLOURS[c] if ok else "dim")
         dur = a.delivery.speaking_s if a.delivery else 0.0
-        t.add_row(str(i), short(question.text), str(a.score), marks, f"{dur:.0f}s")
+        t.add_row(str(i), short(question.text), str(a.score), marks, f"{dur:.0f}s", *cell)
     return t
+
+
+def next_focus(analyses: list[Analysis]) -> str:
+    """The one thing to practise next: the most often missing part, else the top advice."""
+    missing = {c: sum(1 for a in analyses if not a.structure[c].present) for c in COMPONENTS}
+    worst = max(COMPONENTS, key=lambda c: (missing[c], -COMPONENTS.index(c)))
+    if missing[worst]:
+        return (f"{COMPONENT_TITLES[worst]} was missing in {missing[worst]} of {len(analyses)} answers: "
+                + TIPS[worst].short)
+    advice = [a.advice[0] for a in analyses if a.advice]
+    return advice[0] if advice else "keep it up: every part of R-STAR-L was there."
+
+
+def session_end_view(rows: Sequence[tuple["Question", Optional[Analysis]]],
+                     follow_ups: Optional[Sequence[str]] = None) -> Group:
+    """The summary table, the mean score of the main answers and the one thing to work on next."""
+    parts: list = [summary_view(rows, follow_ups)]
+    done = [a for _, a in rows if a is not None and a.error is None]
+    if done:
+        mean = sum(a.score for a in done) / len(done)
+        parts.append(Text.assemble("Mean score ", (f"{mean:.0f}", "bold"), f" over {len(done)} answer(s)."))
+        parts.append(Text("Work on next: ", style="bold") + Text(next_focus(done)))
+    return Group(*parts)
 
 
 def short(text: str, n: int = 60) -> str:
