@@ -196,3 +196,13 @@ def test_a_closing_tied_to_nothing_is_never_a_link_back():
     assert not a.structure["link_back"].present
     tied = featurise(story + "Owning a problem like that is why I'm applying for this print operations role.", None, None)
     assert tied.link_ok[-1] is True
+
+
+def test_a_task_told_inside_the_scene_sentence_counts_for_both():
+    a = analyse("In my second week as a shift lead at a parcel depot, the site manager asked me to get the late "
+                "vans down before the winter rush. I walked the loading bays each morning and moved two drivers "
+                "to the early shift. By December only one van in twenty left late.",
+                question="Tell me about a time you improved how your team worked.")
+    assert a.sentences[0].component == "situation"
+    assert a.structure["situation"].present and a.structure["task"].present
+    assert a.structure["task"].evidence == a.sentences[0].text

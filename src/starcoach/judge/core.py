@@ -21,7 +21,15 @@ from typing import Callable, Optional, Sequence, Union
 from starcoach.catalogue.banks import Company
 from starcoach.judge.advice import advice as make_advice
 from starcoach.judge.checks import answer_checks
-from starcoach.judge.decode import forbid_repeat, label_marginals, presence_probabilities, settle_lead, viterbi
+from starcoach.judge.decode import (
+    TOLD_INSIDE_P,
+    forbid_repeat,
+    label_marginals,
+    presence_probabilities,
+    settle_lead,
+    told_inside,
+    viterbi,
+)
 from starcoach.judge.emissions import Weights, emission_scores, load_weights
 from starcoach.judge.pipeline import featurise
 from starcoach.judge.score import score as make_score
@@ -93,6 +101,9 @@ def analyse(
                          fz.link_ok, "link_back")
     labels = settle_lead(viterbi(emis, w.transitions, w.transition_weight), fz.lead)
     probs = presence_probabilities(label_marginals(emis, w.transitions, w.transition_weight))
+    inside = told_inside(labels, fz.features)
+    for c in inside:
+        probs[c] = max(probs[c], TOLD_INSIDE_P)
     texts = [text[p.start:p.end] for p in fz.pieces]
     comp_labels: list[Optional[str]] = [None if lab == "none" else lab for lab in labels]
 
@@ -118,6 +129,8 @@ def analyse(
     structure: dict[str, ComponentResult] = {}
     for c in COMPONENTS:
         idx = [i for i, lab in enumerate(comp_labels) if lab == c]
+        if not idx and c in inside:  # the task told inside a scene sentence: that sentence is its evidence
+            idx = [i for i, lab in enumerate(comp_labels) if lab == "situation" and fz.features[i].get("task:in_scene")]
         p_present = calibrated(probs[c], w.calibration.get(c, (1.0, 0.0)))
         present = bool(idx)
         structure[c] = ComponentResult(

@@ -28,7 +28,16 @@ import numpy as np
 
 from starcoach.catalogue.banks import Catalogue
 from starcoach.judge.checks import topic_features
-from starcoach.judge.decode import STATES, forbid_repeat, label_marginals, presence_probabilities, settle_lead, viterbi
+from starcoach.judge.decode import (
+    STATES,
+    TOLD_INSIDE_P,
+    forbid_repeat,
+    label_marginals,
+    presence_probabilities,
+    settle_lead,
+    told_inside,
+    viterbi,
+)
 from starcoach.judge.emissions import LABELS, Weights, emission_scores
 from starcoach.judge.evaluation import Labelled, company_of, load_labelled, load_real
 from starcoach.judge.pipeline import featurise
@@ -238,6 +247,8 @@ class Prediction:
     id: str
     labels: tuple[str, ...]
     probabilities: dict[str, float]  # uncalibrated P(present) per component
+    #: the parts found: those labelled, and those told inside another part's sentence (decode.told_inside)
+    present: frozenset[str] = frozenset()
 
 
 def predict(exs: Sequence[Example], w: Weights) -> list[Prediction]:
@@ -248,7 +259,10 @@ def predict(exs: Sequence[Example], w: Weights) -> list[Prediction]:
                              ex.link_ok or every, "link_back")
         labels = settle_lead(viterbi(emis, w.transitions, w.transition_weight), ex.lead)
         probs = presence_probabilities(label_marginals(emis, w.transitions, w.transition_weight))
-        out.append(Prediction(ex.id, tuple(labels), probs))
+        inside = told_inside(labels, ex.features)
+        for c in inside:
+            probs[c] = max(probs[c], TOLD_INSIDE_P)
+        out.append(Prediction(ex.id, tuple(labels), probs, frozenset(labels) | inside))
     return out
 
 
@@ -258,7 +272,7 @@ def presence_f1(exs: Sequence[Example], preds: Sequence[Prediction]) -> dict[str
     for c in COMPONENTS:
         tp = fp = fn = 0
         for ex, pr in zip(exs, preds):
-            gold, pred = c in ex.present, c in pr.labels
+            gold, pred = c in ex.present, c in pr.present
             tp += gold and pred
             fp += pred and not gold
             fn += gold and not pred
