@@ -201,3 +201,49 @@ def test_keys_sees_enter_without_blocking_and_menus_take_the_default_without_a_t
         assert keys.eof
     assert Keys(io.StringIO("r\n")).ask("? ", Console(file=io.StringIO()), {"n": "next", "r": "retry"}, "n") == \
         "next"  # no file descriptor (no terminal): the default, without reading
+
+
+def test_at_a_terminal_the_menu_takes_one_key_without_enter():
+    import termios
+    import threading
+
+    from starcoach.pipeline.keys import Keys
+
+    master, slave = os.openpty()
+    choices = {"n": "next", "r": "retry", "q": "quit"}
+    with os.fdopen(slave, "r") as stream:
+        keys = Keys(stream)
+        assert keys.interactive
+        mode = termios.tcgetattr(slave)
+        os.write(master, b"q")  # typed before the menu was shown: not an answer
+        out = io.StringIO()
+        got: list[str] = []
+        shown = threading.Event()
+
+        class Shown(io.StringIO):
+            def write(self, text):
+                if "?" in text:
+                    shown.set()
+                return out.write(text)
+
+        def ask():
+            got.append(keys.ask("Next? ", Console(file=Shown()), choices, "n"))
+
+        for typed, want in ((b"x", None), (b"R", "retry"), (b"\r", "next"), (b"q", "quit")):
+            shown.clear()
+            got.clear()
+            t = threading.Thread(target=ask, daemon=True)
+            t.start()
+            assert shown.wait(5)
+            os.write(master, typed)  # the key alone: no Enter after it
+            t.join(0.5 if want is None else 5)
+            if want is None:  # a key that is not in the menu is ignored; the menu still waits
+                assert t.is_alive() and got == []
+                os.write(master, b"r")
+                t.join(5)
+                want = "retry"
+            assert got == [want], typed
+            # The terminal is as it was (line mode, echo on), and the key pressed was not echoed twice.
+            assert termios.tcgetattr(slave) == mode
+        assert out.getvalue().count("Next? ") == 4 and out.getvalue().endswith("Next? q\n")
+    os.close(master)
