@@ -32,6 +32,7 @@ The spoken answers are espeak-ng, in SSML with pauses, written for these tests.
 from __future__ import annotations
 
 import io
+import json
 import os
 import queue
 import re
@@ -92,6 +93,8 @@ METER = re.compile(rf"REC {_A}(\d+):(\d\d\.\d)")
 MENU = "etry this one"
 REPORT = re.compile(rf"Score {_A}\d+{_A}/100")
 FEEDBACK = re.compile(r"Feedback ready (\d+\.\d\d) s after the answer ended")
+#: The live cues under the meter: "live  23 words · 0 fillers · 151 wpm (last 30 s) · heard: R S T A R L (...)".
+CUES = re.compile(rf"live  {_A}(\d+) words{_A} · {_A}(\d+) fillers?{_A} · {_A}(?:(\d+) wpm|pace)[^\n]*?heard: ")
 
 
 @pytest.fixture(scope="module")
@@ -321,11 +324,13 @@ def test_a_session_through_the_virtual_microphone_then_ctrl_c(voices, tmp_path, 
         t.expect("Question 1/2")
         t.expect("Enter = done")  # the question has been spoken; the meter is up
         mic.say(voices["conflict"].samples)
+        # While it is spoken: the words transcribed so far, fillers, pace and the parts heard.
+        cue = t.expect(CUES)  # drawn only with the meter, so while recording
         t.expect(r"you paused")
         t.expect(REPORT)
         t.expect(FEEDBACK)
         t.expect(MENU)
-        t.type("")  # Enter: next question
+        t.child.send("n")  # one key, no Enter: next question
         t.expect("Question 2/2")
         t.expect("Enter = done")
         mic.say(voices["long"].samples)
@@ -370,6 +375,10 @@ def test_a_session_through_the_virtual_microphone_then_ctrl_c(voices, tmp_path, 
     assert Path(m.group(2)) == data / second[5]
     assert wav_seconds(data / second[5]) == pytest.approx(second[4], abs=1e-3)  # closed: exact sizes
     assert second[4] >= 6.0 - 0.5
+    print(f"live cues: {cue.group(0)!r}")
+    assert 3 <= int(cue.group(1)) < len(json.loads(first[6])["words"])  # some words, before the whole answer
+    live_lines = [ln for ln in text[:text.index("you paused")].splitlines() if "heard: " in ln]
+    assert len({ln for ln in live_lines}) >= 2  # updated as chunks were transcribed
     latencies = [float(x) for x in FEEDBACK.findall(text)]
     print(f"feedback latency: {latencies}")
     assert_private(data)

@@ -36,16 +36,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Optional, Sequence
 
-from rich.console import Console
+from rich.console import Console, Group
 from rich.live import Live
 from rich.text import Text
 
 from starcoach.catalogue.banks import Catalogue, Company, Question
 from starcoach.edges import AudioSource, Clock, Speaker, SystemClock, Transcriber
-from starcoach.model import COMPONENT_TITLES, COMPONENTS, Analysis
+from starcoach.model import Analysis
 from starcoach.pipeline.keys import Keys, sigint_sets
-from starcoach.targets import TIPS
-from starcoach.views.practice import countdown_view, intro_view, meter_view, question_view, summary_view
+from starcoach.pipeline.live import CueTracker
+from starcoach.progress import next_focus
+from starcoach.views.practice import countdown_view, cues_view, intro_view, meter_view, question_view, summary_view
 from starcoach.views.report import analysis_view
 
 if TYPE_CHECKING:
@@ -294,8 +295,11 @@ class Practice:
         recorder = Recorder(source, wav, endpointer, o.max_answer_s, on_block=on_block)
         result_box: dict = {}
 
-        def render() -> Text:
-            return meter_view(state["elapsed"], o.max_answer_s, state["level"], endpointer)
+        cues = CueTracker(live_tx.words_so_far, question=q.text, company=o.company)
+
+        def render() -> Group:
+            return Group(meter_view(state["elapsed"], o.max_answer_s, state["level"], endpointer),
+                         cues_view(cues.current()))
 
         with Live(render(), console=self.console, transient=True, refresh_per_second=10) as live:
             done = threading.Event()
@@ -382,13 +386,3 @@ class Practice:
             self.console.print(f"Mean score [bold]{mean:.0f}[/bold] over {len(done)} answer(s).")
             self.console.print(Text("Work on next: ", style="bold") + Text(next_focus([o.analysis for o in done])))
 
-
-def next_focus(analyses: list[Analysis]) -> str:
-    """The one thing to practise next: the most often missing part, else the top advice."""
-    missing = {c: sum(1 for a in analyses if not a.structure[c].present) for c in COMPONENTS}
-    worst = max(COMPONENTS, key=lambda c: (missing[c], -COMPONENTS.index(c)))
-    if missing[worst]:
-        return (f"{COMPONENT_TITLES[worst]} was missing in {missing[worst]} of {len(analyses)} answers: "
-                + TIPS[worst].short)
-    advice = [a.advice[0] for a in analyses if a.advice]
-    return advice[0] if advice else "keep it up: every part of R-STAR-L was there."

@@ -14,13 +14,14 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from starcoach.model import COMPONENTS, Analysis
+from starcoach.model import COMPONENT_LETTERS, COMPONENT_TITLES, COMPONENTS, Analysis
 from starcoach.targets import COLOURS
 
 if TYPE_CHECKING:
     from pathlib import Path
 
     from starcoach.catalogue.banks import Company, Question
+    from starcoach.pipeline.live import LiveCues
 
 
 def intro_view(company: Optional["Company"], mic_file: Optional["Path"]) -> Panel:
@@ -88,6 +89,29 @@ def meter_view(elapsed_s: float, max_s: float, level_dbfs: float, endpointer) ->
     else:
         t.append("  waiting for you to speak…", style="dim")
     t.append("   Enter = done", style="dim")
+    return t
+
+
+def cues_view(cues: Optional["LiveCues"]) -> Text:
+    """The live cues under the meter: words so far, fillers, recent pace, the R-STAR-L parts heard."""
+    t = Text("  ")
+    if cues is None:
+        t.append("live: words, fillers, pace and the R-STAR-L parts show after your first pause", style="dim")
+        return t
+    t.append("live  ", style="bold")
+    t.append(f"{cues.words} words", style="bold")
+    t.append(" · ", style="dim")
+    t.append(f"{cues.fillers} filler{'s' if cues.fillers != 1 else ''}", style="yellow" if cues.fillers else "")
+    t.append(" · ", style="dim")
+    t.append(f"{cues.wpm_recent:.0f} wpm (last 30 s)" if cues.wpm_recent is not None else "pace: more to come",
+             style="" if cues.wpm_recent is not None else "dim")
+    t.append(" · heard: ", style="dim")
+    for c in COMPONENTS:
+        heard = c in cues.parts
+        t.append(COMPONENT_LETTERS[c], style=f"bold {COLOURS[c]}" if heard else "grey35")
+        t.append(" ")
+    if cues.parts:
+        t.append("(" + ", ".join(COMPONENT_TITLES[c] for c in cues.parts) + ")", style="dim")
     return t
 
 
