@@ -400,8 +400,7 @@ def main() -> int:
     ap.add_argument("--src", default=None, help="measure the starcoach in this src/ folder (an earlier version)")
     args = ap.parse_args()
 
-    from test_record import SYSTEM_ALSA_CONF, Speech
-
+    from alsa import SYSTEM_ALSA_CONF, Speech
     from test_practice import FifoMic, write_asound  # the tests' virtual microphone
 
     work = Path(tempfile.mkdtemp(prefix="starcoach-latency-"))

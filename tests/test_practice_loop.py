@@ -80,6 +80,40 @@ def test_retry_asks_the_same_question_again_and_quit_ends_the_session(tmp_path):
     assert s.sessions() == [(1, "complete")]
 
 
+def test_an_answer_cut_by_the_time_limit_says_so_and_its_length_is_not_judged(tmp_path, cli):
+    import json
+
+    from starcoach.pipeline.process import analyse_transcript
+    from starcoach.store.database import Store
+
+    s = Session(tmp_path, [spoken(CONFLICT)], CONFLICT,
+                options=PracticeOptions(questions=1, max_answer_s=16.0, end_silence_s=1.5))
+    assert s.run() == ExitStatus.OK
+    text = " ".join(s.text.split())
+    assert "(time limit reached)" in text
+    assert "Cut off: the answer ran into the time limit, so it may stop mid-story; its length is not judged." in text
+    assert "You spoke for" not in text  # 16 s would be "aim for 1.5-2.5 minutes"
+    stored = json.loads(s.rows("SELECT analysis FROM answers")[0][0])
+    assert stored["cut"] == "time_limit"
+    # The same words judged as a finished answer: the length advice, and points off for it.
+    store = Store.open(s.data)
+    try:
+        (row,) = store.answers(1)
+        whole = analyse_transcript(row.transcript(), input="x", question=None, company=None)
+        cut = analyse_transcript(row.transcript(), input="x", question=None, company=None, cut="time_limit")
+    finally:
+        store.close()
+    assert any(line.startswith("You spoke for") for line in whole.advice) and whole.cut is None
+    assert not any(line.startswith("You spoke for") for line in cut.advice)
+    assert cut.score - whole.score == 10  # under 60 % of the target words: 10 points, not taken off
+    assert "cut" not in whole.to_json() and cut.to_json()["cut"] == "time_limit"
+    # Judged again with the current rules, it is still a cut answer; the exports say so too.
+    assert cli("reanalyse", "--all", "--data-dir", str(s.data)).code == 0
+    assert json.loads(s.rows("SELECT analysis FROM answers")[0][0])["cut"] == "time_limit"
+    md = cli("export", "1", "--format", "md", "--data-dir", str(s.data)).out
+    assert "> **Cut off: the answer ran into the time limit" in md
+
+
 def test_enter_stops_the_answer_early(tmp_path):
     answer = spoken(CONFLICT + " " + FAILURE)
     box: dict = {}

@@ -22,7 +22,7 @@ from starcoach.export.rows import checklist_rows, delivery_rows
 from starcoach.judge.score import LONG_PAUSE_S
 from starcoach.model import COMPONENT_LETTERS, COMPONENT_TITLES, COMPONENTS
 from starcoach.stored import StoredAnswer, clock, companies_label, local_time, not_analysed_reason
-from starcoach.targets import score_band
+from starcoach.targets import cut_banner, score_band
 
 if TYPE_CHECKING:
     from starcoach.model import Analysis, Word
@@ -195,6 +195,8 @@ def session_html(s: "SessionRow", answers: Sequence[StoredAnswer], names: dict[s
         parts.append(f'<section class="answer" id="answer-{x.n}">')
         parts.append(f"<h2>{x.n}. {e(x.row.question or '(no question)')}</h2>")
         if a is not None and a.error is None:
+            if a.cut is not None:
+                parts.append(f'<p class="note cut">{e(cut_banner(a.cut))}</p>')
             parts.append(f'<p class="score">Score <b class="{score_band(a.score)}">{a.score}</b>/100</p>')
         if x.audio_missing:
             parts.append(f'<p class="note">Audio file missing: {e(str(x.audio))}</p>')

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Optional, Sequence
 from starcoach.export.rows import checklist_rows, delivery_rows
 from starcoach.model import COMPONENT_LETTERS, COMPONENT_TITLES
 from starcoach.stored import StoredAnswer, clock, companies_label, local_time, not_analysed_reason
+from starcoach.targets import cut_banner
 
 if TYPE_CHECKING:
     from starcoach.store.database import SessionRow
@@ -47,6 +48,8 @@ def session_markdown(s: "SessionRow", answers: Sequence[StoredAnswer], names: di
         if a.error is not None:
             lines.append(f"Could not be analysed: {md(a.error.message)}")
             continue
+        if a.cut is not None:
+            lines += [f"> **{md(cut_banner(a.cut))}**", ""]
         lines += [f"**Score: {a.score}/100**", "", "### Transcript", ""]
         for sent in a.sentences:
             label = COMPONENT_TITLES.get(sent.component or "", "Other")

@@ -68,12 +68,15 @@ def analyse(
     input: str = "-",
     delivery_fn: Optional[Callable[[Transcript, Sequence[Sentence]], Delivery]] = None,
     weights: Optional[Weights] = None,
+    cut: Optional[str] = None,
 ) -> Analysis:
     """Judge one answer against R-STAR-L.
 
     ``answer`` is plain text, or a ``Transcript`` with word timings (then the
     sentences carry times and ``delivery_fn(transcript, sentences)`` supplies
     the delivery metrics).  ``weights`` defaults to the shipped weights.json.
+    ``cut`` (``model.Analysis.cut``) says the recording stopped before the
+    candidate finished: its length is then neither scored nor advised on.
     Raises ``EmptyAnswer`` when there are no words.
     """
     transcript = answer if isinstance(answer, Transcript) else None
@@ -133,8 +136,8 @@ def analyse(
         input=input, question=question, company=company.id if company else None,
         company_name=company.name if company else None, transcript=text, duration_s=duration_s,
         structure=structure, sentences=tuple(sents), delivery=delivery,
-        score=make_score(structure, checks, delivery),
+        score=make_score(structure, checks, delivery, judge_length=cut is None),
         advice=tuple(make_advice(sents, fz.cues, structure, checks, delivery, duration_s, question, company,
-                                 lead=fz.lead)),
-        checks=checks, words=tuple(words),
+                                 lead=fz.lead, judge_length=cut is None)),
+        checks=checks, words=tuple(words), cut=cut,
     )

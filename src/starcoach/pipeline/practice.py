@@ -358,7 +358,7 @@ class Practice:
         from starcoach.pipeline.process import analyse_transcript
 
         a = analyse_transcript(transcript, input=self.store.relative(wav), question=q.text, company=o.company,
-                               vault=self.vault)
+                               vault=self.vault, cut="time_limit" if r.ended_by == "max" else None)
         self.store.save_analysis(answer_id, a, transcript)
         if r.overflows:
             self.err.print(f"[yellow]Warning: the audio device dropped input {r.overflows} times "

@@ -64,7 +64,8 @@ def reanalyse_session(store: "Store", session: "SessionRow", catalogue,
                       "without its values")
         question = row.question if row.question is not None else (old or {}).get("question")
         input_name = (old or {}).get("input") or row.source or row.audio_path or f"answer {row.id}"
-        a = analyse_transcript(answer, input=input_name, question=question, company=company, vault=vault)
+        a = analyse_transcript(answer, input=input_name, question=question, company=company, vault=vault,
+                               cut=(old or {}).get("cut"))
         store.save_analysis(row.id, a)
         store.mark_reanalysed(row.id)
         done.append(Reanalysed(session.id, n, question, row.score, a))

@@ -70,7 +70,7 @@ def _recover_one(store, row, path, transcriber, catalogue, keys, out, err, vault
         return
     company = catalogue.companies.get(row.company) if row.company else None
     a = analyse_transcript(transcript, input=store.relative(path), question=row.question, company=company,
-                           vault=vault)
+                           vault=vault, cut="recovered")
     store.save_analysis(row.id, a, transcript)
     store.finish_session(row.session_id, "interrupted")
     out.print(analysis_view(a) if a.error is None else f"[red]{a.error.message}[/red]")

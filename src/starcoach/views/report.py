@@ -15,7 +15,7 @@ from rich.text import Text
 
 from starcoach.judge.score import UNSURE_BELOW
 from starcoach.model import COMPONENT_LETTERS, COMPONENT_TITLES, COMPONENTS, Analysis, Delivery
-from starcoach.targets import COLOURS, NONE_STYLE, score_colour
+from starcoach.targets import COLOURS, NONE_STYLE, cut_banner, score_colour
 
 
 def legend() -> Text:
@@ -201,6 +201,8 @@ def analysis_view(a: Analysis, *, show_transcript: bool = True) -> RenderableTyp
     if a.checks:
         head.append(f"  \u00b7  {a.checks.word_count} words", style="dim")
     parts.append(head)
+    if a.cut is not None:
+        parts.append(Text(cut_banner(a.cut), style="bold yellow"))
     if show_transcript:
         parts.append(Panel(Group(transcript_text(a), Text(""), legend()), title="Your answer",
                            title_align="left", border_style="grey50"))
