@@ -658,7 +658,7 @@ def test_export_html_embeds_compressed_audio_and_times_every_word(built, cli, tm
         if sent.component:
             assert f'data-component="{sent.component}"' in page
     # Every timed word is a span the script can light and seek to, in order.
-    times = [float(x) for x in re.findall(r'<span class="w(?: filler)?" data-s="([0-9.]+)"', page)]
+    times = [float(x) for x in re.findall(r'<span class="w(?: filler)?(?: shaky)?"(?: title="[^"]*")? data-s="([0-9.]+)"', page)]
     assert len(times) == len(a.words) and times == sorted(times)
     assert times[0] == round(a.words[0].start_s, 2)
     assert page.count('<span class="w filler"') == len(a.delivery.fillers)

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Callable, Sequence
 from starcoach.export.rows import checklist_rows, delivery_rows
 from starcoach.judge.score import LONG_PAUSE_S
 from starcoach.model import COMPONENT_LETTERS, COMPONENT_TITLES, COMPONENTS
+from starcoach.shaky import is_shaky
 from starcoach.stored import StoredAnswer, clock, companies_label, local_time, not_analysed_reason
 from starcoach.targets import cut_banner, score_band
 
@@ -64,6 +65,7 @@ th{font-size:.85rem;color:#495057}
 footer{color:#868e96;font-size:.85rem;margin-top:2rem}
 .w{cursor:pointer;border-radius:2px}.w:hover{text-decoration:underline}
 .w.now{outline:2px solid #1d2125;background:#fff3bf}
+.shaky{opacity:.5}
 .filler{color:#c92a2a;font-style:italic;text-decoration:underline wavy #c92a2a}
 .pause{font-size:.8rem;color:#6c757d;background:#f1f3f5;border-radius:3px;padding:0 .3rem;margin:0 .2rem}
 .pause.long{color:#fff;background:#c92a2a}
@@ -239,7 +241,7 @@ def session_html(s: "SessionRow", answers: Sequence[StoredAnswer], names: dict[s
     parts.append(f'<p><button id="save-notes" data-file="session-{s.id}-notes.md">Save notes as Markdown</button> '
                  "(the notes stay in this page until saved; nothing is sent anywhere)</p>")
     parts.append(f"<footer>Exported by starcoach {e(__version__)}. Click a word to play from it; fillers are "
-                 "underlined, pauses shown in seconds.</footer></main>")
+                 "underlined, pauses shown in seconds, words the speech model was unsure of faded.</footer></main>")
     parts.append(f"<script>{SCRIPT}</script></body></html>")
     return "\n".join(parts) + "\n"
 
@@ -281,7 +283,8 @@ def transcript_html(a: "Analysis") -> str:
                     inner.append(f'<span class="pause{long}" title="pause">{p.duration_s:.1f} s</span>')
                     pi += 1
                 fill = " filler" if round(w.start_s, 2) in fillers else ""
-                inner.append(f'<span class="w{fill}" data-s="{w.start_s:.2f}" data-e="{w.end_s:.2f}">'
+                unsure = ' shaky" title="the speech model was unsure of this word' if is_shaky(w) else ""
+                inner.append(f'<span class="w{fill}{unsure}" data-s="{w.start_s:.2f}" data-e="{w.end_s:.2f}">'
                              f"{e(w.text.strip())}</span>")
             body = " ".join(inner)
         else:

@@ -182,6 +182,14 @@ def analyse_transcript(transcript: Transcript | str, *, input: str, question: Op
                         delivery_fn=compute_delivery, cut=cut)
         else:
             a = analyse(transcript, question=question, company=company, input=input, cut=cut)
+        if isinstance(transcript, Transcript):
+            from dataclasses import replace
+
+            from starcoach.shaky import poor_transcript_advice
+
+            poor = poor_transcript_advice(transcript.words)
+            if poor:
+                a = replace(a, advice=(poor,) + a.advice)
         if vault is not None and vault.stories:
             from dataclasses import replace
 
