@@ -751,6 +751,51 @@ def test_html_export_in_headless_chromium(built, cli, tmp_path):
         shutil.copyfile(shot, os.environ["STARCOACH_KEEP_SCREENSHOT"])
 
 
+def test_export_notes_are_merged_back_and_a_wrong_file_is_one_line(built, cli, tmp_path):
+    notes = tmp_path / "session-2-notes.md"
+    notes.write_text(f"# Notes on starcoach session 2\n\n## 1. {STAKEHOLDER_Q}\n\nGood set-up.\n\n## Not a heading "
+                     f"of ours\nkept in the note\n\n## 2. {RELIABILITY_Q}\n\n(no notes)\n")
+    r = cli("export", "2", "--format", "json", "--notes", str(notes))
+    assert r.code == 0, r
+    doc = json.loads(r.out)
+    assert doc["notes"] == {"1": "Good set-up.\n\n## Not a heading of ours\nkept in the note"}
+    assert "notes" not in json.loads(cli("export", "2", "--format", "json").out)
+    page = tmp_path / "s2.html"
+    assert cli("export", "2", "--notes", str(notes), "-o", str(page)).code == 0
+    assert page.read_text().count('placeholder="Notes for the candidate on this answer">Good set-up.\n\n'
+                                  "## Not a heading of ours\nkept in the note</textarea>") == 1
+    # Notes on another session, a file that is not notes, a missing file: one line each, exit 2, nothing written.
+    other = tmp_path / "other.md"
+    other.write_text("# Notes on starcoach session 3\n\n## 1. x\n\ny\n")
+    bad = tmp_path / "bad.md"
+    bad.write_text("shopping list\n")
+    for path, message in ((other, f"{other}: these are notes on session 3, not session 2"),
+                          (bad, f"{bad}: not a notes file saved from a starcoach page (it should start with "
+                                "'# Notes on starcoach session N')"),
+                          (tmp_path / "none.md", f"{tmp_path / 'none.md'}: no such file")):
+        r = cli("export", "2", "--notes", str(path), "-o", str(tmp_path / "never.html"))
+        assert r.code == 2 and r.err.strip() == f"starcoach: {message}", r
+        assert "Traceback" not in r.err
+    assert not (tmp_path / "never.html").exists()
+
+
+def test_export_progress_needs_no_session_and_says_when_there_is_nothing(built, cli, tmp_path):
+    r = cli("export")
+    assert r.code == 2 and "export needs a SESSION (a number, or 'latest'), or --progress" in r.err
+    r = cli("export", "1", "--progress")
+    assert r.code == 2 and "--progress writes one HTML page" in r.err
+    r = cli("export", "1", "--kind", "all")
+    assert r.code == 2 and "--company and --kind go with --progress" in r.err
+    out = tmp_path / "p.html"
+    r = cli("export", "--progress", "-o", str(out))  # practice only: session 1
+    assert r.code == 0 and f"Wrote {out}" in r.out and "1 session(s)" in r.out
+    page = out.read_text()
+    assert "Counted: practice sessions; not counted: 1 analysis, 1 batch" in page
+    assert "<script" not in page and "default-src 'none'" in page
+    r = cli("export", "--progress", "--kind", "demo", "-o", str(tmp_path / "none.html"))
+    assert r.code == 0 and "No analysed demo answers yet" in r.out and not (tmp_path / "none.html").exists()
+
+
 # ----------------------------------------------------------------------------- reanalyse
 
 

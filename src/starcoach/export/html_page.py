@@ -16,7 +16,7 @@ import base64
 import hashlib
 import html
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Sequence
+from typing import TYPE_CHECKING, Callable, Optional, Sequence
 
 from starcoach.export.rows import checklist_rows, delivery_rows
 from starcoach.judge.score import LONG_PAUSE_S
@@ -163,8 +163,10 @@ def wav_data_uri(path: Path) -> str:
 
 
 def session_html(s: "SessionRow", answers: Sequence[StoredAnswer], names: dict[str, str],
-                 audio_uri: Callable[[Path], str] = opus_data_uri) -> str:
-    """One self-contained page: inline CSS and script, audio as data: URIs, every piece of stored text escaped."""
+                 audio_uri: Callable[[Path], str] = opus_data_uri, notes: Optional[dict[int, str]] = None) -> str:
+    """One self-contained page: inline CSS and script, audio as data: URIs, every piece of stored text escaped.
+
+    ``notes`` (answer number -> text, from ``export.notes``) fill the coach's notes fields."""
     from starcoach import __version__
     from starcoach.speech.decode import AudioError
 
@@ -236,7 +238,8 @@ def session_html(s: "SessionRow", answers: Sequence[StoredAnswer], names: dict[s
         if x.reanalysed_at:
             parts.append(f'<p class="meta">Re-analysed {e(local_time(x.reanalysed_at))}.</p>')
         parts.append(f'<h3>Coach\'s notes</h3><textarea class="notes" rows="4" aria-label="Notes on answer {x.n}" '
-                     'placeholder="Notes for the candidate on this answer"></textarea>')
+                     f'placeholder="Notes for the candidate on this answer">{e((notes or {}).get(x.n, ""))}'
+                     '</textarea>')
         parts.append("</section>")
     parts.append(f'<p><button id="save-notes" data-file="session-{s.id}-notes.md">Save notes as Markdown</button> '
                  "(the notes stay in this page until saved; nothing is sent anywhere)</p>")

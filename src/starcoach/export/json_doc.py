@@ -7,7 +7,7 @@ a failed one (``error.kind`` ``not_analysed``) saying why there is none.
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any, Optional, Sequence
 
 from starcoach.model import Analysis
 from starcoach.stored import StoredAnswer, not_analysed_reason
@@ -19,7 +19,9 @@ if TYPE_CHECKING:
 SESSION_SCHEMA = "starcoach.session/1"
 
 
-def session_json(s: "SessionRow", answers: Sequence[StoredAnswer], names: dict[str, str]) -> dict[str, Any]:
+def session_json(s: "SessionRow", answers: Sequence[StoredAnswer], names: dict[str, str],
+                 notes: Optional[dict[int, str]] = None) -> dict[str, Any]:
+    """``starcoach.session/1``; with ``notes``, a ``notes`` object (answer number as text -> the coach's note)."""
     objs = []
     for x in answers:
         if x.analysis is not None and x.row.analysis_json and x.unreadable is None:
@@ -28,7 +30,7 @@ def session_json(s: "SessionRow", answers: Sequence[StoredAnswer], names: dict[s
             objs.append(Analysis.failed(x.row.audio_path or x.row.source or f"answer {x.n}", "not_analysed",
                                         not_analysed_reason(x), question=x.row.question,
                                         company=x.row.company).to_json())
-    return {
+    out = {
         "schema": SESSION_SCHEMA,
         "session": {
             "id": s.id, "kind": s.kind, "started_at": s.started_at, "ended_at": s.ended_at, "status": s.status,
@@ -39,3 +41,6 @@ def session_json(s: "SessionRow", answers: Sequence[StoredAnswer], names: dict[s
         },
         "answers": objs,
     }
+    if notes is not None:
+        out["notes"] = {str(n): text for n, text in sorted(notes.items())}
+    return out

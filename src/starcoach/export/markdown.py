@@ -26,7 +26,9 @@ def md(text: Optional[str]) -> str:
     return out
 
 
-def session_markdown(s: "SessionRow", answers: Sequence[StoredAnswer], names: dict[str, str]) -> str:
+def session_markdown(s: "SessionRow", answers: Sequence[StoredAnswer], names: dict[str, str],
+                     notes: Optional[dict[int, str]] = None) -> str:
+    """The session as Markdown; ``notes`` (answer number -> a coach's note) after each answer."""
     lines = [f"# starcoach session {s.id}", ""]
     lines.append(f"- Date: {local_time(s.started_at)} (local time)")
     lines.append(f"- Kind: {s.kind} ({s.status})")
@@ -67,4 +69,7 @@ def session_markdown(s: "SessionRow", answers: Sequence[StoredAnswer], names: di
             lines.append("Nothing to fix: a complete R-STAR-L answer.")
         if x.reanalysed_at:
             lines += ["", f"*Re-analysed {local_time(x.reanalysed_at)}.*"]
+        note = (notes or {}).get(x.n)
+        if note:
+            lines += ["", "### Coach's notes", ""] + [f"> {md(ln)}" if ln.strip() else ">" for ln in note.split("\n")]
     return "\n".join(lines) + "\n"
