@@ -377,8 +377,6 @@ def test_a_session_through_the_virtual_microphone_then_ctrl_c(voices, tmp_path, 
     assert second[4] >= 6.0 - 0.5
     print(f"live cues: {cue.group(0)!r}")
     assert 3 <= int(cue.group(1)) < len(json.loads(first[6])["words"])  # some words, before the whole answer
-    live_lines = [ln for ln in text[:text.index("you paused")].splitlines() if "heard: " in ln]
-    assert len({ln for ln in live_lines}) >= 2  # updated as chunks were transcribed
     latencies = [float(x) for x in FEEDBACK.findall(text)]
     print(f"feedback latency: {latencies}")
     assert_private(data)
