@@ -4,8 +4,11 @@ For each question: show it and speak it, an optional think-time countdown,
 then record with a live level meter until the candidate stops (about 3 s of
 silence after speaking, Enter, or the time limit).  Transcription runs while
 they speak (streaming.LiveTranscriber), so the report follows the end of the
-answer within about a second.  Then: next question, retry, or quit; and a
-session summary at the end.
+answer within about a second, and the words transcribed so far feed live
+cues under the meter (``pipeline.live``).  Then a one-key menu: next
+question, retry, or quit; and a session summary at the end.  An answer cut by
+the time limit is judged as cut (``Analysis.cut``): its length is not held
+against it.
 
 Nothing is lost: the answer row is stored before recording starts and the
 WAV is written as it is captured (capture.wav.WavWriter), so Ctrl-C keeps the
