@@ -5,7 +5,10 @@ years later, so the CSS and the one script are inline and each recording is
 an Ogg Opus ``data:`` URI (speech at 20 kbit/s: about 0.15 MB a minute,
 against 1.9 MB as WAV).  While the audio plays the transcript's words light
 up in time; clicking a word plays from there; fillers and pauses are marked;
-``#t=SECONDS`` in the address lights the word heard then.  A transcript is
+``#t=SECONDS`` in the address lights the word heard then; words the speech
+model was unsure of are faded.  Each answer has a notes field for a coach
+(filled in by ``export --notes FILE`` from notes saved earlier), and one
+button saves them all as Markdown, made in the page.  A transcript is
 untrusted text: every piece of stored text is ``html.escape``d, and the
 Content-Security-Policy allows the one script by its hash and nothing else.
 """
