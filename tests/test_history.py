@@ -599,6 +599,8 @@ def test_export_json_is_the_session_and_its_stored_analyses(built, cli):
     obj = json.loads(r.out)
     assert obj["schema"] == "starcoach.session/1"
     rows = stored()[2]
+    # Each answer is its stored analysis with one key added: its follow-ups (none were asked here).
+    assert [a.pop("follow_ups") for a in obj["answers"]] == [[], []]
     assert obj["answers"] == [json.loads(row.analysis_json) for row in rows]
     assert [a["schema"] for a in obj["answers"]] == ["starcoach.analysis/1"] * 2
     s = obj["session"]
@@ -976,17 +978,17 @@ def test_a_database_from_the_previous_schema_is_migrated_on_open_and_keeps_its_d
     assert r.code == 0, r
     line_matching(r.out, rf"1\s+{LOCAL[2]}\s+batch\s+Amazon\s+2\s+\d+\s+—")
     with sqlite3.connect(old_root / DB_NAME) as db:
-        assert [r[0] for r in db.execute("SELECT version FROM schema_migrations ORDER BY version")] == [1, 2]
+        assert [r[0] for r in db.execute("SELECT version FROM schema_migrations ORDER BY version")] == [1, 2, 3]
         cols = [r[1] for r in db.execute("PRAGMA table_info(answers)")]
-        assert cols[-1] == "reanalysed_at"
+        assert cols[-3:] == ["reanalysed_at", "parent_id", "follow_up"]
         assert db.execute("SELECT * FROM sessions").fetchall() == old_sessions
-        assert [row[:-1] for row in db.execute("SELECT * FROM answers ORDER BY id")] == old_answers
-        assert {row[-1] for row in db.execute("SELECT * FROM answers")} == {None}
+        assert [row[:-3] for row in db.execute("SELECT * FROM answers ORDER BY id")] == old_answers
+        assert {row[-3:] for row in db.execute("SELECT * FROM answers")} == {(None, None, None)}
     # The migrated data is fully usable: replay it, re-analyse it (which uses the new column).
     assert f"Q: {RELIABILITY_Q}" in cli("replay", "--no-audio", "--data-dir", str(old_root)).out
     assert cli("reanalyse", "1", "--data-dir", str(old_root)).code == 0
     with Store.open(old_root) as store:
-        assert store.schema_versions() == [1, 2] and set(store.reanalysed_at(1)) == {1, 2}
+        assert store.schema_versions() == [1, 2, 3] and set(store.reanalysed_at(1)) == {1, 2}
 
 
 WRITER = r"""
@@ -1029,7 +1031,7 @@ def test_two_processes_writing_at_once_lose_nothing(tmp_path, cli):
         assert code == 0 and err == "", err
     assert sorted(int(out) for _, out, _ in results) == [1, 2]
     with Store.open(root) as store:
-        assert store.schema_versions() == [1, 2]
+        assert store.schema_versions() == [1, 2, 3]
         for s in store.sessions():
             rows = store.answers(s.id)
             assert [r.position for r in rows] == list(range(1, n + 1))
@@ -1064,7 +1066,7 @@ def test_processes_opening_a_new_data_folder_at_the_same_moment_all_get_it(tmp_p
         for p in procs:
             assert p.wait(timeout=60) == 0, p.stderr.read()
         with Store.open(root) as store:
-            assert store.schema_versions() == [1, 2]
+            assert store.schema_versions() == [1, 2, 3]
 
 
 def test_a_database_held_by_another_process_is_one_clear_line_not_damage(tmp_path, cli, monkeypatch):

@@ -22,7 +22,7 @@ import pytest
 from rich.console import Console
 
 from fakes import BlockSource, FakeClock, FakeTranscriber, ScriptedKeys, spoken
-from sessions import CONFLICT, FAILURE, QUESTIONS, Session, no_traceback, same_audio, wav_seconds
+from sessions import CONFLICT, FAILURE, QUESTIONS, REPLY, Session, no_traceback, same_audio, wav_seconds
 from starcoach.capture.speak import SilentSpeaker
 from starcoach.catalogue.banks import load_catalogue
 from starcoach.errors import ExitStatus
@@ -187,30 +187,44 @@ def test_a_question_that_cannot_be_spoken_is_shown_and_the_session_goes_on(tmp_p
 
 
 def test_the_demo_through_the_command(tmp_path, cli, monkeypatch):
-    """`practice --demo` with no terminal: the bundled question and recording, the whole loop, exit 0."""
+    """`practice --demo` with no terminal: the bundled question, its recording, one follow-up answered by
+    the second bundled recording, the whole loop, exit 0."""
     from starcoach.cli import practice
     from starcoach.speech.decode import load_audio
 
     used: dict = {}
+    tx = FakeTranscriber(FAILURE)
+    scripts = [FAILURE, REPLY]
 
-    def source_factory(input_device, mic_file):
-        used["mic_file"] = mic_file
-        return lambda: BlockSource(spoken(FAILURE))
+    def source_factory(input_device, mic_files):
+        used["mic_files"] = mic_files
+        opened: list = []
+
+        def source():
+            tx.script = scripts[min(len(opened), 1)]
+            opened.append(1)
+            return BlockSource(spoken(tx.script))
+
+        return source
 
     monkeypatch.setattr(practice, "_source_factory", source_factory)
-    monkeypatch.setattr(practice, "load_transcriber", lambda model, err: FakeTranscriber(FAILURE))
+    monkeypatch.setattr(practice, "load_transcriber", lambda model, err: tx)
     r = cli("practice", "--demo", "--no-speak")
     no_traceback(r.out + r.err)
     assert r.code == 0, r
     assert "Question 1/1" in r.out and "Tell me about a time you fixed a problem" in r.out
     # While a recording plays the candidate, nobody is told to answer out loud.
     assert "Answer out loud" not in r.out and "gives the answer in your place" in r.out
-    assert re.search(r"Score \d+/100", r.out) and "Feedback ready" in r.out and "Session summary" in r.out
-    assert used["mic_file"].name == "answer.ogg" and load_audio(used["mic_file"]).size / 16000 > 60
+    assert re.search(r"Score \d+/100", r.out) and "Session summary" in r.out
+    assert r.out.count("Feedback ready") == 2 and "Follow-up 1" in r.out and "What the reply supplied" in r.out
+    assert [p.name for p in used["mic_files"]] == ["answer.ogg", "follow-up.ogg"]
+    assert load_audio(used["mic_files"][0]).size / 16000 > 60 and load_audio(used["mic_files"][1]).size / 16000 > 10
     db = sqlite3.connect(Path(os.environ["STARCOACH_HOME"]) / "starcoach.db")
     try:
-        ((qid, status, company),) = db.execute("SELECT question_id, status, company FROM answers").fetchall()
-        assert (qid, status) == ("example", "analysed") and company
+        (main, follow) = db.execute("SELECT id, question_id, status, company, parent_id FROM answers "
+                                    "ORDER BY id").fetchall()
+        assert main[1:3] == ("example", "analysed") and main[3] and main[4] is None
+        assert follow[2] == "analysed" and follow[4] == main[0]
         assert db.execute("SELECT status FROM sessions").fetchall() == [("complete",)]
     finally:
         db.close()

@@ -31,6 +31,9 @@ class Gathered:
     left_out: dict[str, int] = field(default_factory=dict)
     company: object = None
     label: Optional[str] = None
+    #: Per judged follow-up answer: the part it asked about and the parts the reply supplied
+    #: (``progress.follow_up_rates``); follow-up answers are never counted in ``stats``.
+    asked: list[tuple] = field(default_factory=list)
 
     def counted(self) -> str:
         """The line naming what was counted and left out ('' when nothing was left out)."""
@@ -74,6 +77,11 @@ def gather(args: "argparse.Namespace", env: Env) -> Gathered:
                     a = None
                 if a is not None:
                     analyses.append(a)
+                    for f in store.follow_ups(row.id):
+                        if f.status == "analysed":
+                            meta = f.follow_up()
+                            g.asked.append((meta.get("component"), [x.get("component") for x in
+                                                                    meta.get("supplied") or ()]))
             if want and not analyses and (s.company or "").lower() != want:
                 continue
             st = session_stats(s.id, s.started_at, analyses)
@@ -100,7 +108,10 @@ def cmd_progress(args: "argparse.Namespace", env: Env) -> int:
     if not g.stats:
         say(out, g.nothing_yet(args.company))
         return ExitStatus.OK
-    out.print(progress_view(g.stats, skipped=g.skipped, company=g.company, company_label=g.label))
+    from starcoach.progress import follow_up_rates
+
+    out.print(progress_view(g.stats, skipped=g.skipped, company=g.company, company_label=g.label,
+                            follow_ups=follow_up_rates(g.asked)))
     if g.left_out:
         say(out, g.counted(), "dim")
     return ExitStatus.OK

@@ -25,7 +25,7 @@ from starcoach.export.rows import checklist_rows, delivery_rows
 from starcoach.judge.score import LONG_PAUSE_S
 from starcoach.model import COMPONENT_LETTERS, COMPONENT_TITLES, COMPONENTS
 from starcoach.shaky import is_shaky
-from starcoach.stored import StoredAnswer, clock, companies_label, local_time, not_analysed_reason
+from starcoach.stored import StoredAnswer, StoredFollowUp, clock, companies_label, local_time, not_analysed_reason
 from starcoach.targets import cut_banner, score_band
 
 if TYPE_CHECKING:
@@ -244,12 +244,61 @@ def session_html(s: "SessionRow", answers: Sequence[StoredAnswer], names: dict[s
                      f'placeholder="Notes for the candidate on this answer">{e((notes or {}).get(x.n, ""))}'
                      '</textarea>')
         parts.append("</section>")
+        for f in x.follow_ups:
+            parts.append(follow_up_html(x, f, audio_uri))
     parts.append(f'<p><button id="save-notes" data-file="session-{s.id}-notes.md">Save notes as Markdown</button> '
                  "(the notes stay in this page until saved; nothing is sent anywhere)</p>")
     parts.append(f"<footer>Exported by starcoach {e(__version__)}. Click a word to play from it; fillers are "
                  "underlined, pauses shown in seconds, words the speech model was unsure of faded.</footer></main>")
     parts.append(f"<script>{SCRIPT}</script></body></html>")
     return "\n".join(parts) + "\n"
+
+
+def follow_up_html(x: StoredAnswer, f: StoredFollowUp, audio_uri: Callable[[Path], str]) -> str:
+    """One follow-up as a section of its own (the page's script lights its words as it plays): the
+    question, the audio, the reply, what it supplied, the checklist before and with it."""
+    from starcoach.speech.decode import AudioError
+
+    e = html.escape
+    parts = [f'<section class="answer follow-up" id="answer-{x.n}-follow-up-{f.n}">',
+             f"<h2>{x.n}.{f.n} Follow-up: {e(f.row.question or '(no question)')}</h2>"]
+    if f.audio_missing:
+        parts.append(f'<p class="note">Audio file missing: {e(str(f.audio))}</p>')
+    elif f.audio is not None:
+        try:
+            parts.append(f'<audio controls preload="metadata" src="{e(audio_uri(f.audio))}"></audio>')
+        except AudioError as err:
+            parts.append(f'<p class="note">Audio could not be read: {e(str(err))}</p>')
+    a = f.analysis
+    if a is None or a.error is not None:
+        why = not_analysed_reason(f) if a is None else a.error.message
+        return "\n".join(parts + [f'<p class="note">Not analysed: {e(why)}</p></section>'])
+    parts.append('<h3>Reply</h3><p class="transcript">' + transcript_html(a) + "</p>")
+    items = [f'<li data-supplied="{s.component}">{e(s.line())}</li>' for s in f.supplied]
+    if f.component and f.component not in {s.component for s in f.supplied}:
+        items.append(f"<li>{e(COMPONENT_TITLES[f.component])}: still missing</li>")
+    parts.append('<h3>What the reply supplied</h3><ul class="supplied">' + "".join(items) + "</ul>")
+    if x.analysis is not None and x.analysis.error is None and f.together is not None:
+        parts.append('<table class="checklist"><thead><tr><th></th><th>Part</th><th>First answer</th>'
+                     "<th>With follow-up</th></tr></thead><tbody>")
+        for c in COMPONENTS:
+            cls = c.replace("_", "-")
+            cells = "".join(f"<td>{_mark(an, c)}</td>" for an in (x.analysis, f.together))
+            parts.append(f'<tr data-component="{c}"><td class="l-{cls}">{COMPONENT_LETTERS[c]}</td>'
+                         f'<td class="l-{cls}">{e(COMPONENT_TITLES[c])}</td>{cells}</tr>')
+        parts.append(f'</tbody></table><p class="meta">Score of the first answer {x.analysis.score} (kept); the '
+                     f"story with the follow-up {f.together.score}.</p>")
+    parts.append('<h3>Delivery</h3><table class="metrics"><tbody>')
+    parts += [f"<tr><th>{e(label)}</th><td>{e(value)}</td></tr>" for label, value in delivery_rows(a)]
+    parts.append("</tbody></table></section>")
+    return "\n".join(parts)
+
+
+def _mark(a: "Analysis", c: str) -> str:
+    r = a.structure.get(c)
+    if r is None:
+        return "—"
+    return '<span class="yes">\u2713 yes</span>' if r.present else '<span class="no">\u2717 no</span>'
 
 
 def _sentence_words(a: "Analysis") -> list[list["Word"]]:

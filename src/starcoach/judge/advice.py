@@ -93,12 +93,14 @@ def advice(sents: Sequence[Sentence], cues: Sequence[SentenceCues], structure: d
                             "The result is hard to pick out: say plainly what changed because of what you did, "
                             "with a number if you have one."))
     lb = structure["link_back"]
-    if not lb.present and lb.confidence < UNSURE_BELOW:
+    ends_with_lesson = bool(cues and cues[-1].n("lesson"))
+    # A closing that reads as a lesson gets the lesson advice even when the judge is unsure it
+    # is not a link back: "tie it to ..." is right either way, and says nothing is missing.
+    if not lb.present and lb.confidence < UNSURE_BELOW and not ends_with_lesson:
         target = f"{cname}'s values" if cname else "the company's values or the role"
         out.append(f"Your closing, {quote(last)}, may be meant as a link back, but it is not plain: say in one "
                    f"sentence how this story shows the way you would work, tied to {target}.")
     elif not lb.present:
-        ends_with_lesson = bool(cues and cues[-1].n("lesson"))
         if company:
             vals = best_values(cues, company)
             target = (f"{cname}'s \u2018{vals[0]}\u2019" if len(vals) == 1 else

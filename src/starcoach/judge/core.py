@@ -95,7 +95,8 @@ def analyse(
     w = weights or load_weights()
 
     fz = featurise(text, question, company)
-    emis = forbid_repeat([emission_scores(x, w) for x in fz.features], fz.repeat_ok)
+    emis = forbid_repeat(forbid_repeat([emission_scores(x, w) for x in fz.features], fz.repeat_ok),
+                         fz.link_ok, "link_back")
     labels = settle_lead(viterbi(emis, w.transitions, w.transition_weight), fz.lead)
     probs = presence_probabilities(label_marginals(emis, w.transitions, w.transition_weight))
     texts = [text[p.start:p.end] for p in fz.pieces]

@@ -132,9 +132,10 @@ def settle_lead(labels: Sequence[str], lead: int) -> list[str]:
     return out
 
 
-def forbid_repeat(emis: Sequence[Sequence[float]], ok: Sequence[bool]) -> list[list[float]]:
-    """Emission scores with "repeat" ruled out for the sentences that cannot be a play-back."""
-    ri = LABELS.index("repeat")
+def forbid_repeat(emis: Sequence[Sequence[float]], ok: Sequence[bool], label: str = "repeat") -> list[list[float]]:
+    """Emission scores with ``label`` ("repeat", or "link_back") ruled out for the
+    sentences that cannot be one (``ok`` False)."""
+    ri = LABELS.index(label)
     out = []
     for e, allowed in zip(emis, ok):
         e = list(e)

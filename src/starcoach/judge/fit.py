@@ -50,6 +50,7 @@ class Example:
     present: frozenset[str]
     lead: int = 0
     repeat_ok: tuple[bool, ...] = ()
+    link_ok: tuple[bool, ...] = ()
     #: for an answer with a company and a link back: per company value, its features
     #: (values.value_features on the gold closing) and whether the closing names it
     value_rows: tuple[tuple[dict[str, float], bool], ...] = ()
@@ -93,14 +94,14 @@ def examples(items: Iterable[Labelled], catalogue: Catalogue, *, also_without_qu
             if x is not None:
                 topic_row = (x, not item.on_topic)
         out.append(Example(item.id, item.source, item.source if real else f"{item.source}:{item.id}",
-                           fz.features, tuple(labels), frozenset(item.present), fz.lead, fz.repeat_ok,
+                           fz.features, tuple(labels), frozenset(item.present), fz.lead, fz.repeat_ok, fz.link_ok,
                            value_rows, topic_row))
     return out
 
 
 #: The training sets in tests/data; the held-out sets (answers_heldout*.toml) are never among them.
 TRAIN_SETS = ("answers_dev.toml", "answers_styles_a.toml", "answers_styles_b.toml", "answers_styles_c.toml",
-              "answers_styles_d.toml", "answers_styles_e.toml")
+              "answers_styles_d.toml", "answers_styles_e.toml", "answers_styles_f.toml")
 
 
 def training_examples(data_dir: Path, real_path: Path, catalogue: Catalogue) -> tuple[list[Example], list[Example]]:
@@ -242,7 +243,9 @@ class Prediction:
 def predict(exs: Sequence[Example], w: Weights) -> list[Prediction]:
     out = []
     for ex in exs:
-        emis = forbid_repeat([emission_scores(f, w) for f in ex.features], ex.repeat_ok or [True] * len(ex.features))
+        every = [True] * len(ex.features)
+        emis = forbid_repeat(forbid_repeat([emission_scores(f, w) for f in ex.features], ex.repeat_ok or every),
+                             ex.link_ok or every, "link_back")
         labels = settle_lead(viterbi(emis, w.transitions, w.transition_weight), ex.lead)
         probs = presence_probabilities(label_marginals(emis, w.transitions, w.transition_weight))
         out.append(Prediction(ex.id, tuple(labels), probs))
@@ -290,9 +293,16 @@ def cross_validate(pool: Sequence[Example], test: Sequence[Example], k: int,
     return [p for p in preds if p is not None]
 
 
+PLATT_CLIP_LO, PLATT_CLIP_HI = 0.001, 0.999
+
+
 def platt(probs: Sequence[float], gold: Sequence[bool]) -> tuple[float, float]:
-    """(a, b) of logistic(a * logit(p) + b) fitted to the outcomes, lightly regularised towards (1, 0)."""
-    z = np.array([_logit(p) for p in probs])
+    """(a, b) of logistic(a * logit(p) + b) fitted to the outcomes, lightly regularised towards (1, 0).
+
+    Probabilities are clipped to [0.001, 0.999] first: a part the decoder rules out
+    (a closing with no tie cannot be a link back) has P ~ 1e-6, and a few such
+    answers labelled otherwise would otherwise flatten the whole curve."""
+    z = np.array([_logit(min(PLATT_CLIP_HI, max(PLATT_CLIP_LO, p))) for p in probs])
     t = np.array(gold, dtype=float)
     a, b = 1.0, 0.0
     for _ in range(500):

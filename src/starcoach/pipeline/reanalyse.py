@@ -69,4 +69,22 @@ def reanalyse_session(store: "Store", session: "SessionRow", catalogue,
         store.save_analysis(row.id, a)
         store.mark_reanalysed(row.id)
         done.append(Reanalysed(session.id, n, question, row.score, a))
+        _reanalyse_follow_ups(store, row.id, company)
     return done, skipped
+
+
+def _reanalyse_follow_ups(store: "Store", parent_id: int, company) -> None:
+    """The answers to an answer's follow-ups, judged again and into the story again (after the parent)."""
+    from starcoach.pipeline.followup_turn import rejudge_stored
+    from starcoach.pipeline.process import analyse_transcript
+
+    for row in store.follow_ups(parent_id):
+        transcript = row.transcript()
+        if transcript is None or not (transcript.words or transcript.text.strip()):
+            continue
+        a = analyse_transcript(transcript, input=row.audio_path or f"answer {row.id}", question=row.question,
+                               company=company)
+        store.save_analysis(row.id, a)
+        store.mark_reanalysed(row.id)
+        if a.error is None:
+            rejudge_stored(store, row, a, company)

@@ -1,4 +1,4 @@
-"""What the practice loop shows: the values brief, each question, the recording meter, the summary.
+"""What the practice loop shows: the values brief, each question, the recording meter and live cues, the summary.
 
 Renderables only (rich), built from plain values; ``pipeline.practice``
 decides when each is printed.
@@ -15,6 +15,7 @@ from rich.table import Table
 from rich.text import Text
 
 from starcoach.model import COMPONENT_LETTERS, COMPONENT_TITLES, COMPONENTS, Analysis
+from starcoach.progress import next_focus
 from starcoach.targets import COLOURS
 
 if TYPE_CHECKING:
@@ -115,26 +116,44 @@ def cues_view(cues: Optional["LiveCues"]) -> Text:
     return t
 
 
-def summary_view(rows: Sequence[tuple["Question", Optional[Analysis]]]) -> Table:
-    """One row per answer: question, score, the R-STAR-L parts present, speaking time."""
+def summary_view(rows: Sequence[tuple["Question", Optional[Analysis]]],
+                 follow_ups: Optional[Sequence[str]] = None) -> Table:
+    """One row per answer: question, score, the R-STAR-L parts present, speaking time; with
+    ``follow_ups`` (one cell per answer, e.g. "1: +result"), what its follow-ups supplied."""
     t = Table(title="Session summary", title_justify="left", box=None, pad_edge=False)
     t.add_column("#", justify="right")
     t.add_column("question")
     t.add_column("score", justify="right")
     t.add_column("R S T A R L")
     t.add_column("time", justify="right")
+    extra = bool(follow_ups and any(follow_ups))
+    if extra:
+        t.add_column("follow-ups")
     for i, (question, a) in enumerate(rows, 1):
+        cell = [follow_ups[i - 1]] if extra and follow_ups else []
         if a is None or a.error is not None:
             t.add_row(str(i), short(question.text), "—",
-                      Text("not analysed" if a is None else a.error.kind, style="dim"), "")
+                      Text("not analysed" if a is None else a.error.kind, style="dim"), "", *cell)
             continue
         marks = Text()
         for c in COMPONENTS:
             ok = a.structure[c].present
             marks.append("\u25cf " if ok else "\u25cb ", style=COLOURS[c] if ok else "dim")
         dur = a.delivery.speaking_s if a.delivery else 0.0
-        t.add_row(str(i), short(question.text), str(a.score), marks, f"{dur:.0f}s")
+        t.add_row(str(i), short(question.text), str(a.score), marks, f"{dur:.0f}s", *cell)
     return t
+
+
+def session_end_view(rows: Sequence[tuple["Question", Optional[Analysis]]],
+                     follow_ups: Optional[Sequence[str]] = None) -> Group:
+    """The summary table, the mean score of the main answers and the one thing to work on next."""
+    parts: list = [summary_view(rows, follow_ups)]
+    done = [a for _, a in rows if a is not None and a.error is None]
+    if done:
+        mean = sum(a.score for a in done) / len(done)
+        parts.append(Text.assemble("Mean score ", (f"{mean:.0f}", "bold"), f" over {len(done)} answer(s)."))
+        parts.append(Text("Work on next: ", style="bold") + Text(next_focus(done)))
+    return Group(*parts)
 
 
 def short(text: str, n: int = 60) -> str:
