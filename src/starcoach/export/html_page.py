@@ -273,6 +273,8 @@ def follow_up_html(x: StoredAnswer, f: StoredFollowUp, audio_uri: Callable[[Path
     if a is None or a.error is not None:
         why = not_analysed_reason(f) if a is None else a.error.message
         return "\n".join(parts + [f'<p class="note">Not analysed: {e(why)}</p></section>'])
+    if a.cut is not None:
+        parts.append(f'<p class="note cut">{e(cut_banner(a.cut))}</p>')
     parts.append('<h3>Reply</h3><p class="transcript">' + transcript_html(a) + "</p>")
     items = [f'<li data-supplied="{s.component}">{e(s.line())}</li>' for s in f.supplied]
     if f.component and f.component not in {s.component for s in f.supplied}:

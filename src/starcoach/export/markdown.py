@@ -88,6 +88,8 @@ def follow_up_markdown(x: StoredAnswer, f: StoredFollowUp) -> list[str]:
     if a is None or a.error is not None:
         lines.append(f"Not analysed: {md(not_analysed_reason(f) if a is None else a.error.message)}")
         return lines
+    if a.cut is not None:
+        lines += [f"> **{md(cut_banner(a.cut))}**", ""]
     lines += [f"> {md(a.transcript)}", ""]
     asked = f.component
     got = {s.component for s in f.supplied}
