@@ -712,6 +712,29 @@ STATE_FN = ("() => { const au = document.querySelector('section.answer audio'); 
             "return {t: au.currentTime, paused: au.paused, lit: [...now].map(e => +e.dataset.s)}; }")
 
 
+def follow_up_session(tmp_path: Path) -> Path:
+    """The data folder of one practice session: a weak answer and the reply to its follow-up (edges faked)."""
+    from fakes import FakeTranscriber, spoken
+    from sessions import REPLY, WEAK, Session
+    from starcoach.catalogue.banks import builtin_dir
+    from starcoach.judge.followups import load_templates
+    from starcoach.pipeline.practice import PracticeOptions
+
+    tx = FakeTranscriber(WEAK)
+    s = Session(tmp_path, [spoken(WEAK), spoken(REPLY)], WEAK, transcriber=tx,
+                options=PracticeOptions(questions=1, question_ids=("gen-003",), end_silence_s=1.5))
+    s.practice.turn.templates = load_templates([builtin_dir()])
+    real = s.practice.source_factory
+
+    def source():
+        tx.script = REPLY if s.sources else WEAK
+        return real()
+
+    s.practice.source_factory = source
+    assert s.run() == 0 and "What the reply supplied" in s.text
+    return s.data
+
+
 def test_html_export_in_headless_chromium(built, cli, tmp_path):
     """One browser for every check: the page as built, its script under the CSP, playback lighting the words,
     a click seeking, a deep link, the coach's notes saved and merged back, and the progress page."""
@@ -785,6 +808,23 @@ def test_html_export_in_headless_chromium(built, cli, tmp_path):
         assert b.js("document.querySelector('textarea.notes').value") == note  # escaped in, read back as typed
         md = cli("export", "1", "--format", "md", "--notes", str(saved)).out
         assert "### Coach's notes\n\n> Strong opening.\n> Say what you measured &lt;before&gt; the fix &amp; after it." in md
+
+        # A session with a follow-up: the notes saved are on its answers only, not on the follow-up's section.
+        fu = follow_up_session(tmp_path / "with-follow-up")
+        fu_page = tmp_path / "with-follow-up.html"
+        assert cli("export", "1", "--format", "html", "-o", str(fu_page), "--data-dir", str(fu)).code == 0
+        saved.unlink()
+        b.go(fu_page.as_uri())
+        assert b.js("document.querySelectorAll('section.answer').length") == 2
+        b.js("(() => { document.querySelector('textarea.notes').value = 'Ask how it turned out.'; "
+             "document.getElementById('save-notes').click(); })()")
+        done = b.wait_event("Browser.downloadProgress", state="completed")
+        assert saved.exists(), done
+        from sessions import QUESTIONS
+
+        assert saved.read_text() == f"# Notes on starcoach session 1\n\n## 1. {QUESTIONS['gen-003']}\n\nAsk how it turned out.\n"
+        r = cli("export", "1", "--format", "json", "--notes", str(saved), "--data-dir", str(fu))
+        assert r.code == 0 and json.loads(r.out)["notes"] == {"1": "Ask how it turned out."}
 
         # A picture to look at (STARCOACH_KEEP_SCREENSHOT=FILE keeps it): the page renders at the asked size.
         shot = b.screenshot(1100, 1600)

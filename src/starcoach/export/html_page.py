@@ -7,8 +7,9 @@ against 1.9 MB as WAV).  While the audio plays the transcript's words light
 up in time; clicking a word plays from there; fillers and pauses are marked;
 ``#t=SECONDS`` in the address lights the word heard then; words the speech
 model was unsure of are faded.  Each answer has a notes field for a coach
-(filled in by ``export --notes FILE`` from notes saved earlier), and one
-button saves them all as Markdown, made in the page.  A transcript is
+(filled in by ``export --notes FILE`` from notes saved earlier; a follow-up's
+section, after its answer's, has none), and one button saves them all as
+Markdown, made in the page.  A transcript is
 untrusted text: every piece of stored text is ``html.escape``d, and the
 Content-Security-Policy allows the one script by its hash and nothing else.
 """
@@ -96,7 +97,7 @@ var save=document.getElementById("save-notes");
 if(save)save.addEventListener("click",function(){
 var md=["# Notes on "+document.title,""];
 document.querySelectorAll("section.answer").forEach(function(sec){var n=sec.querySelector("textarea.notes");
-md.push("## "+sec.querySelector("h2").textContent,"",(n&&n.value.trim())||"(no notes)","");});
+if(!n)return;md.push("## "+sec.querySelector("h2").textContent,"",n.value.trim()||"(no notes)","");});
 var a=document.createElement("a");a.href=URL.createObjectURL(new Blob([md.join("\\n")],{type:"text/markdown"}));
 a.download=save.dataset.file;document.body.appendChild(a);a.click();a.remove();});
 document.body.setAttribute("data-ready","1");})();"""
