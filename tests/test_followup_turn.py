@@ -236,6 +236,14 @@ def test_replay_export_and_progress_show_the_follow_up_with_its_answer(practised
     assert "did your reply supply what was missing?" in p.out
     assert re.search(r"Result\s+1\s+1 \(100%\)", p.out)
     assert re.search(r"Progress over 1 session\(s\), 1 answer\(s\)", p.out)  # the reply is not an answer
+    # The progress page: the same table, and the charts count the main answer only.
+    page = tmp_path / "progress.html"
+    assert cli("export", "--progress", "-o", str(page), "--data-dir", data).code == 0
+    html = page.read_text()
+    assert "did your reply supply what was missing?" in html
+    assert re.search(r'<tr data-component="result"><td[^>]*>Result</td><td class="n">1</td>'
+                     r'<td class="n">1 \(100%\)</td></tr>', html)
+    assert "1 session(s), 1 answer(s)" in html
 
 
 def test_reanalyse_judges_the_reply_into_its_story_again(practised, cli):

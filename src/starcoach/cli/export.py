@@ -86,6 +86,7 @@ def _write_reporting(env: Env, path: Path, text: str, what: str) -> None:
 def _export_progress(args: "argparse.Namespace", env: Env) -> int:
     from starcoach.cli.progress import gather
     from starcoach.export.progress_page import progress_html
+    from starcoach.progress import follow_up_rates
     from starcoach.views.progress import next_practice
 
     if args.session is not None or args.notes or args.format != "html":
@@ -97,7 +98,7 @@ def _export_progress(args: "argparse.Namespace", env: Env) -> int:
         return ExitStatus.OK
     title = "starcoach progress" + (f" · {g.label}" if g.label else "")
     text = progress_html(g.stats, title=title, next_text=next_practice(g.stats, g.company).renderable.plain,
-                         counted=g.counted())
+                         counted=g.counted(), follow_ups=follow_up_rates(g.asked))
     target = args.output or "progress.html"
     if target == "-":
         env.stdout.write(text)

@@ -4,7 +4,9 @@ The same numbers as ``starcoach progress`` (``progress.SessionStats``, the
 sessions ``--kind`` and ``--company`` chose): the mean score, how often each
 R-STAR-L part was there, fillers per minute, pace and answer length, one point
 per session, oldest on the left, each chart with its target band where there
-is one; then the part to practise next with its tip.  No script at all: the
+is one; then the part to practise next with its tip, and how often a
+follow-up's reply supplied the part it asked about (replies are never counted
+in the charts).  No script at all: the
 Content-Security-Policy allows none, and nothing is loaded.
 """
 
@@ -30,6 +32,9 @@ figcaption{font-weight:600;margin-bottom:.2rem}figcaption small{color:#6c757d;fo
 svg{width:100%;height:auto}svg text{font:11px system-ui,sans-serif;fill:#6c757d}
 .next{background:#ebfbee;border-left:4px solid #2b8a3e;padding:.6rem 1rem;border-radius:4px}
 footer{color:#868e96;font-size:.85rem;margin-top:2rem}
+table.follow-ups{border-collapse:collapse;background:#fff}
+table.follow-ups th,table.follow-ups td{border:1px solid #dee2e6;padding:.3rem .7rem;text-align:left}
+table.follow-ups td.n{text-align:right}
 """
 
 W, H = 300, 150
@@ -74,8 +79,21 @@ def svg_chart(values: Sequence[Optional[float]], labels: Sequence[str], *, lo: f
     return "".join(out)
 
 
-def progress_html(stats: Sequence[SessionStats], *, title: str, next_text: str, counted: str = "") -> str:
-    """The page: the charts for the last :data:`CHART_SESSIONS` sessions and ``next_text`` (what to practise)."""
+def follow_up_table(rates: dict[str, tuple[int, int]]) -> str:
+    """Per part asked about: how many follow-ups asked about it, and how many replies supplied it
+    (``progress.follow_up_rates``)."""
+    e = html.escape
+    rows = [f'<tr data-component="{c}"><td style="color:{HTML_COLOURS[c][1]}">{e(COMPONENT_TITLES[c])}</td>'
+            f'<td class="n">{n}</td><td class="n">{got} ({100 * got / n:.0f}%)</td></tr>'
+            for c, (n, got) in rates.items()]
+    return ('<table class="follow-ups"><thead><tr><th>Part asked about</th><th>Asked</th><th>Supplied</th></tr>'
+            "</thead><tbody>" + "".join(rows) + "</tbody></table>")
+
+
+def progress_html(stats: Sequence[SessionStats], *, title: str, next_text: str, counted: str = "",
+                  follow_ups: Optional[dict[str, tuple[int, int]]] = None) -> str:
+    """The page: the charts for the last :data:`CHART_SESSIONS` sessions and ``next_text`` (what to practise);
+    with ``follow_ups`` (part -> asked, supplied), the table of what the follow-ups' replies supplied."""
     from starcoach import __version__
 
     e = html.escape
@@ -138,6 +156,9 @@ def progress_html(stats: Sequence[SessionStats], *, title: str, next_text: str, 
         '<div class="charts">' + "".join(overall) + "</div>",
         "<h2>R-STAR-L: how often each part was there</h2>",
         '<div class="charts">' + "".join(parts_charts) + "</div>",
+        *([("<h2>Follow-ups: did your reply supply what was missing?</h2>" + follow_up_table(follow_ups)
+            + '<p class="meta">Follow-up answers are not counted above: the charts measure your first '
+            "answers.</p>")] if follow_ups else []),
         f"<footer>Exported by starcoach {e(__version__)}; one point per session, oldest on the left, shaded: "
         "the target.</footer></main></body></html>",
     ]) + "\n"
