@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Iterable, Optional
 
 from starcoach.catalogue.themes import theme_names
+from starcoach.errors import StarcoachError
 
 try:
     import tomllib
@@ -42,15 +43,15 @@ COMPETENCIES: tuple[str, ...] = (
 ROLES: tuple[str, ...] = ("general", "data", "ml", "software", "product")
 
 
-class BankError(Exception):
-    """A question bank or company profile that cannot be used (file, line, problem)."""
+class BankError(StarcoachError):
+    """A question bank or company profile that cannot be used (file, line, problem); a usage problem (exit 2)."""
 
     def __init__(self, path: Path, problem: str, line: Optional[int] = None):
         self.path = path
         self.line = line
         self.problem = problem
         where = f"{path}:{line}" if line else str(path)
-        super().__init__(f"{where}: {problem}")
+        super().__init__(f"{where}: {problem}", kind="usage")
 
 
 @dataclass(frozen=True)

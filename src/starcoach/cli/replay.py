@@ -20,16 +20,18 @@ if TYPE_CHECKING:
 
     from rich.console import Console
 
+    from starcoach.edges import Player
+
 
 _NO_AUDIO_HINT = "use --no-audio to replay without sound"
 
 
-def play_with_highlight(console: "Console", a: Analysis, player, keys, *, poll_s: float = 0.04,
+def play_with_highlight(console: "Console", a: Analysis, player: "Player", keys, *, poll_s: float = 0.04,
                         on_frame: Optional[Callable[[float, Optional[int]], None]] = None) -> str:
     """Play one answer while a Live view lights each word as it is heard.
 
-    ``player`` is a streaming :class:`starcoach.capture.playback.Player` (or anything with
-    start(), position_s(), done, stop() and duration_s);
+    ``player`` is any :class:`starcoach.edges.Player` (the streaming
+    ``capture.playback.Player``, or a fake in tests);
     ``keys.enter_pressed()`` skips.  Returns "finished" or "skipped"
     (Enter or Ctrl-C).  ``on_frame(position_s, word index)`` sees each frame drawn.
     """
@@ -37,7 +39,7 @@ def play_with_highlight(console: "Console", a: Analysis, player, keys, *, poll_s
 
     from starcoach.views.replay import playback_view
 
-    duration_s = float(getattr(player, "duration_s", 0.0) or a.duration_s or 0.0)
+    duration_s = float(player.duration_s or a.duration_s or 0.0)
     outcome = "finished"
     with Live(playback_view(a, 0.0, duration_s), console=console, transient=True, auto_refresh=False) as live:
         try:
