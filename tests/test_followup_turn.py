@@ -151,11 +151,37 @@ def test_ctrl_c_in_a_reply_keeps_it_and_the_next_start_recovers_it_into_the_stor
         out = io.StringIO()
         recover_unfinished(store, FakeTranscriber(REPLY), load_catalogue(), ScriptedKeys(["y"]),
                            Console(file=out, width=200), Console(file=out, width=200))
-        text = out.getvalue()
+        text = " ".join(out.getvalue().split())
         assert "An answer to a follow-up question" in text and "What the reply supplied" in text
+        assert "Recovered: starcoach was stopped while this answer was being recorded" in text
         row = store.answer(fid)
         assert row.status == "analysed" and row.parent_id == parent
         assert "result" in {x["component"] for x in row.follow_up()["supplied"]}
+
+
+def test_a_reply_cut_by_the_time_limit_says_so_everywhere_it_is_shown(tmp_path, cli):
+    long_reply = REPLY + (" The batch script I wrote is still in use today, and the other teams now run "
+                          "their nightly loads with it as well.")
+    s = session(tmp_path, [WEAK, long_reply], max_answer_s=14.0)  # the answer ends by silence, the reply not
+    assert s.run() == ExitStatus.OK
+    text = " ".join(s.text.split())
+    banner = "Cut off: the answer ran into the time limit"
+    assert text.count("(time limit reached)") == 1 and text.count(banner) == 1
+    assert text.index("Follow-up 1") < text.index(banner)
+    ((fid, *_),) = follow_rows(s)
+    analysis = {i: json.loads(a) for i, a in s.rows("SELECT id, analysis FROM answers")}
+    assert analysis[fid]["cut"] == "time_limit" and "cut" not in analysis[1]
+    data = str(s.data)
+    assert cli("reanalyse", "1", "--data-dir", data).code == 0
+    assert json.loads(s.rows(f"SELECT analysis FROM answers WHERE id = {fid}")[0][0])["cut"] == "time_limit"
+    md = cli("export", "1", "--format", "md", "--data-dir", data).out
+    assert md.count(f"> **{banner}") == 1 and md.index("### Follow-up 1.1") < md.index(banner)
+    page = tmp_path / "s.html"
+    assert cli("export", "1", "--format", "html", "-o", str(page), "--data-dir", data).code == 0
+    html = page.read_text()
+    assert html.count('class="note cut"') == 1 and html.index('id="answer-1-follow-up-1"') < html.index(banner)
+    assert "Answer 1, follow-up 1" in (r := cli("replay", "--no-audio", "--data-dir", data)).out
+    assert banner in " ".join(r.out.split())
 
 
 def test_a_database_of_schema_2_opens_migrated_and_its_answers_are_main_answers(tmp_path, monkeypatch):
@@ -210,6 +236,14 @@ def test_replay_export_and_progress_show_the_follow_up_with_its_answer(practised
     assert "did your reply supply what was missing?" in p.out
     assert re.search(r"Result\s+1\s+1 \(100%\)", p.out)
     assert re.search(r"Progress over 1 session\(s\), 1 answer\(s\)", p.out)  # the reply is not an answer
+    # The progress page: the same table, and the charts count the main answer only.
+    page = tmp_path / "progress.html"
+    assert cli("export", "--progress", "-o", str(page), "--data-dir", data).code == 0
+    html = page.read_text()
+    assert "did your reply supply what was missing?" in html
+    assert re.search(r'<tr data-component="result"><td[^>]*>Result</td><td class="n">1</td>'
+                     r'<td class="n">1 \(100%\)</td></tr>', html)
+    assert "1 session(s), 1 answer(s)" in html
 
 
 def test_reanalyse_judges_the_reply_into_its_story_again(practised, cli):

@@ -98,6 +98,8 @@ METER = re.compile(rf"REC {_A}(\d+):(\d\d\.\d)")
 MENU = "etry this one"
 REPORT = re.compile(rf"Score {_A}\d+{_A}/100")
 FEEDBACK = re.compile(r"Feedback ready (\d+\.\d\d) s after the answer ended")
+#: The live cues under the meter: "live  23 words · 0 fillers · 151 wpm (last 30 s) · heard: R S T A R L (...)".
+CUES = re.compile(rf"live  {_A}(\d+) words{_A} · {_A}(\d+) fillers?{_A} · {_A}(?:(\d+) wpm|pace)[^\n]*?heard: ")
 
 
 @pytest.fixture(scope="module")
@@ -312,10 +314,11 @@ def no_traceback(text: str) -> None:
 
 
 def test_a_session_through_the_virtual_microphone_then_ctrl_c(voices, tmp_path, terminals):
-    """Question 1 answered weakly (no result, only "we") and judged by the real model; the follow-up that
-    asks how it turned out is spoken, answered, judged and stored with its answer, then replayed and
-    exported; question 2 stopped by Ctrl-C mid-answer while the live transcriber is busy: the stream is
-    closed and the worker joined before the exit (130).
+    """Question 1 answered weakly (no result, only "we") and judged by the real model, with the live cues
+    under the meter while it is spoken; the follow-up that asks how it turned out is spoken, answered,
+    judged and stored with its answer, then replayed and exported; the menu answered with one key;
+    question 2 stopped by Ctrl-C mid-answer while the live transcriber is busy: the stream is closed and
+    the worker joined before the exit (130).
 
     Before, 1 run in 3 of the Ctrl-C ended in "terminate called without an active exception" (exit 134)
     or a segmentation fault: the process exited with the transcriber still inside the model.
@@ -330,6 +333,8 @@ def test_a_session_through_the_virtual_microphone_then_ctrl_c(voices, tmp_path, 
         t.expect("Question 1/2")
         t.expect("Enter = done")  # the question has been spoken; the meter is up
         mic.say(voices["weak"].samples)
+        # While it is spoken: the words transcribed so far, fillers, pace and the parts heard.
+        cue = t.expect(CUES)  # drawn only with the meter, so while recording
         t.expect(r"you paused")
         t.expect(REPORT)
         t.expect(FEEDBACK)
@@ -339,7 +344,7 @@ def test_a_session_through_the_virtual_microphone_then_ctrl_c(voices, tmp_path, 
         t.expect("What the reply supplied")
         t.expect(FEEDBACK)
         t.expect(MENU)
-        t.type("")  # Enter: next question
+        t.child.send("n")  # one key, no Enter: next question
         t.expect("Question 2/2")
         t.expect("Enter = done")
         mic.say(voices["long"].samples)
@@ -406,6 +411,8 @@ def test_a_session_through_the_virtual_microphone_then_ctrl_c(voices, tmp_path, 
     assert Path(m.group(2)) == data / second[5]
     assert wav_seconds(data / second[5]) == pytest.approx(second[4], abs=1e-3)  # closed: exact sizes
     assert second[4] >= 6.0 - 0.5
+    print(f"live cues: {cue.group(0)!r}")
+    assert 3 <= int(cue.group(1)) < len(json.loads(first[6])["words"])  # some words, before the whole answer
     latencies = [float(x) for x in FEEDBACK.findall(text)]
     print(f"feedback latency: {latencies}")
     assert_private(data)

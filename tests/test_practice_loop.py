@@ -80,6 +80,40 @@ def test_retry_asks_the_same_question_again_and_quit_ends_the_session(tmp_path):
     assert s.sessions() == [(1, "complete")]
 
 
+def test_an_answer_cut_by_the_time_limit_says_so_and_its_length_is_not_judged(tmp_path, cli):
+    import json
+
+    from starcoach.pipeline.process import analyse_transcript
+    from starcoach.store.database import Store
+
+    s = Session(tmp_path, [spoken(CONFLICT)], CONFLICT,
+                options=PracticeOptions(questions=1, max_answer_s=16.0, end_silence_s=1.5))
+    assert s.run() == ExitStatus.OK
+    text = " ".join(s.text.split())
+    assert "(time limit reached)" in text
+    assert "Cut off: the answer ran into the time limit, so it may stop mid-story; its length is not judged." in text
+    assert "You spoke for" not in text  # 16 s would be "aim for 1.5-2.5 minutes"
+    stored = json.loads(s.rows("SELECT analysis FROM answers")[0][0])
+    assert stored["cut"] == "time_limit"
+    # The same words judged as a finished answer: the length advice, and points off for it.
+    store = Store.open(s.data)
+    try:
+        (row,) = store.answers(1)
+        whole = analyse_transcript(row.transcript(), input="x", question=None, company=None)
+        cut = analyse_transcript(row.transcript(), input="x", question=None, company=None, cut="time_limit")
+    finally:
+        store.close()
+    assert any(line.startswith("You spoke for") for line in whole.advice) and whole.cut is None
+    assert not any(line.startswith("You spoke for") for line in cut.advice)
+    assert cut.score - whole.score == 10  # under 60 % of the target words: 10 points, not taken off
+    assert "cut" not in whole.to_json() and cut.to_json()["cut"] == "time_limit"
+    # Judged again with the current rules, it is still a cut answer; the exports say so too.
+    assert cli("reanalyse", "--all", "--data-dir", str(s.data)).code == 0
+    assert json.loads(s.rows("SELECT analysis FROM answers")[0][0])["cut"] == "time_limit"
+    md = cli("export", "1", "--format", "md", "--data-dir", str(s.data)).out
+    assert "> **Cut off: the answer ran into the time limit" in md
+
+
 def test_enter_stops_the_answer_early(tmp_path):
     answer = spoken(CONFLICT + " " + FAILURE)
     box: dict = {}
@@ -215,3 +249,49 @@ def test_keys_sees_enter_without_blocking_and_menus_take_the_default_without_a_t
         assert keys.eof
     assert Keys(io.StringIO("r\n")).ask("? ", Console(file=io.StringIO()), {"n": "next", "r": "retry"}, "n") == \
         "next"  # no file descriptor (no terminal): the default, without reading
+
+
+def test_at_a_terminal_the_menu_takes_one_key_without_enter():
+    import termios
+    import threading
+
+    from starcoach.pipeline.keys import Keys
+
+    master, slave = os.openpty()
+    choices = {"n": "next", "r": "retry", "q": "quit"}
+    with os.fdopen(slave, "r") as stream:
+        keys = Keys(stream)
+        assert keys.interactive
+        mode = termios.tcgetattr(slave)
+        os.write(master, b"q")  # typed before the menu was shown: not an answer
+        out = io.StringIO()
+        got: list[str] = []
+        shown = threading.Event()
+
+        class Shown(io.StringIO):
+            def write(self, text):
+                if "?" in text:
+                    shown.set()
+                return out.write(text)
+
+        def ask():
+            got.append(keys.ask("Next? ", Console(file=Shown()), choices, "n"))
+
+        for typed, want in ((b"x", None), (b"R", "retry"), (b"\r", "next"), (b"q", "quit")):
+            shown.clear()
+            got.clear()
+            t = threading.Thread(target=ask, daemon=True)
+            t.start()
+            assert shown.wait(5)
+            os.write(master, typed)  # the key alone: no Enter after it
+            t.join(0.5 if want is None else 5)
+            if want is None:  # a key that is not in the menu is ignored; the menu still waits
+                assert t.is_alive() and got == []
+                os.write(master, b"r")
+                t.join(5)
+                want = "retry"
+            assert got == [want], typed
+            # The terminal is as it was (line mode, echo on), and the key pressed was not echoed twice.
+            assert termios.tcgetattr(slave) == mode
+        assert out.getvalue().count("Next? ") == 4 and out.getvalue().endswith("Next? q\n")
+    os.close(master)

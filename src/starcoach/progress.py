@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable, Optional, Sequence
 
-from starcoach.model import COMPONENTS, Analysis
+from starcoach.model import COMPONENT_TITLES, COMPONENTS, Analysis
+from starcoach.targets import TIPS
 
 #: How many sessions the charts show, and how many recent ones pick the part to practise.
 CHART_SESSIONS = 20
@@ -86,6 +87,17 @@ def weakest_component(stats: Sequence[SessionStats], recent: int = RECENT_SESSIO
     present = {c: sum(s.present.get(c, 0) for s in window) for c in COMPONENTS}
     worst = min(COMPONENTS, key=lambda c: (present[c] / total if total else 1.0, COMPONENTS.index(c)))
     return worst, present[worst], total, len(window)
+
+
+def next_focus(analyses: list[Analysis]) -> str:
+    """The one thing to practise next: the most often missing part, else the top advice."""
+    missing = {c: sum(1 for a in analyses if not a.structure[c].present) for c in COMPONENTS}
+    worst = max(COMPONENTS, key=lambda c: (missing[c], -COMPONENTS.index(c)))
+    if missing[worst]:
+        return (f"{COMPONENT_TITLES[worst]} was missing in {missing[worst]} of {len(analyses)} answers: "
+                + TIPS[worst].short)
+    advice = [a.advice[0] for a in analyses if a.advice]
+    return advice[0] if advice else "keep it up: every part of R-STAR-L was there."
 
 
 def follow_up_rates(asked: Iterable[tuple[Optional[str], Iterable[str]]]) -> dict[str, tuple[int, int]]:

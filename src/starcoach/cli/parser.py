@@ -142,12 +142,26 @@ def build_parser() -> argparse.ArgumentParser:
     pg.add_argument("--data-dir", metavar="DIR", help=data_dir_help)
 
     ex = sub.add_parser("export", help="export a session as Markdown, JSON or a self-contained HTML page",
-                        description="Export a session for a coach: md, json, or html (one file with the audio "
-                                    "embedded, transcript coloured by component).")
-    ex.add_argument("session", metavar="SESSION", help="session number, or 'latest'")
+                        description="Export a session for a coach: md, json, or html (one file with the audio\n"
+                                    "embedded, transcript coloured by component, a notes field per answer).\n"
+                                    "--notes FILE brings back the notes a coach saved from the page.\n"
+                                    "--progress instead writes progress over sessions as a page of charts.",
+                        formatter_class=argparse.RawDescriptionHelpFormatter,
+                        epilog="examples:\n  starcoach export latest\n"
+                               "  starcoach export 3 --notes session-3-notes.md     # the page again, notes filled in\n"
+                               "  starcoach export 3 --format md --notes session-3-notes.md\n"
+                               "  starcoach export --progress --company amazon      # progress.html")
+    ex.add_argument("session", nargs="?", metavar="SESSION", help="session number, or 'latest' (not with --progress)")
     ex.add_argument("--format", choices=("md", "json", "html"), default="html", help="md, json or html (default html)")
     ex.add_argument("--output", "-o", metavar="FILE", help="write here (default: standard output for md/json, "
-                                                             "session-N.html for html)")
+                                                             "session-N.html for html, progress.html for --progress)")
+    ex.add_argument("--notes", metavar="FILE", help="a coach's notes saved from the session's page "
+                                                     "(session-N-notes.md): put them into this export")
+    ex.add_argument("--progress", action="store_true", help="progress over sessions as an HTML page of charts "
+                                                            "(score, each R-STAR-L part, fillers, pace, length)")
+    ex.add_argument("--company", metavar="ID", help="with --progress: only sessions for this company")
+    ex.add_argument("--kind", choices=(*SESSION_KINDS, "all"), default="practice",
+                    help="with --progress: which sessions count (default practice)")
     ex.add_argument("--data-dir", metavar="DIR", help=data_dir_help)
 
     ra = sub.add_parser("reanalyse", aliases=["reanalyze"], help="re-run the current analysis on stored answers",

@@ -3,13 +3,14 @@
 Each answer is its stored ``starcoach.analysis/1`` object as it was saved, or
 a failed one (``error.kind`` ``not_analysed``) saying why there is none, with
 one key added: ``follow_ups``, the follow-up questions asked about it and
-their answers (empty when none was asked).
+their answers (empty when none was asked); with the coach's notes
+(``export --notes``), one key at the top: ``notes``.
 """
 
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any, Optional, Sequence
 
 from starcoach.model import Analysis
 from starcoach.stored import StoredAnswer, StoredFollowUp, not_analysed_reason
@@ -45,13 +46,15 @@ def follow_up_json(f: StoredFollowUp) -> dict[str, Any]:
     }
 
 
-def session_json(s: "SessionRow", answers: Sequence[StoredAnswer], names: dict[str, str]) -> dict[str, Any]:
+def session_json(s: "SessionRow", answers: Sequence[StoredAnswer], names: dict[str, str],
+                 notes: Optional[dict[int, str]] = None) -> dict[str, Any]:
+    """``starcoach.session/1``; with ``notes``, a ``notes`` object (answer number as text -> the coach's note)."""
     objs = []
     for x in answers:
         obj = _analysis_json(x, f"answer {x.n}")
         obj["follow_ups"] = [follow_up_json(f) for f in x.follow_ups]
         objs.append(obj)
-    return {
+    out = {
         "schema": SESSION_SCHEMA,
         "session": {
             "id": s.id, "kind": s.kind, "started_at": s.started_at, "ended_at": s.ended_at, "status": s.status,
@@ -62,3 +65,6 @@ def session_json(s: "SessionRow", answers: Sequence[StoredAnswer], names: dict[s
         },
         "answers": objs,
     }
+    if notes is not None:
+        out["notes"] = {str(n): text for n, text in sorted(notes.items())}
+    return out

@@ -4,10 +4,13 @@ For each question: show it and speak it, an optional think-time countdown,
 then record with a live level meter until the candidate stops (about 3 s of
 silence after speaking, Enter, or the time limit).  Transcription runs while
 they speak (streaming.LiveTranscriber), so the report follows the end of the
-answer within about a second.  Then up to ``follow_ups`` follow-up questions
-chosen from what the answer lacks (pipeline/followup_turn.py), each answered
-and judged through this same path; then next question, retry, or quit; and a
-session summary at the end.
+answer within about a second, and the words transcribed so far feed live
+cues under the meter (``pipeline.live``).  Then up to ``follow_ups``
+follow-up questions chosen from what the answer lacks
+(pipeline/followup_turn.py), each answered and judged through this same
+path; then a one-key menu: next question, retry, or quit; and a session
+summary at the end.  An answer cut by the time limit is judged as cut
+(``Analysis.cut``): its length is not held against it.
 
 Nothing is lost: the answer row is stored before recording starts and the
 WAV is written as it is captured (capture.wav.WavWriter), so Ctrl-C keeps the
@@ -16,14 +19,12 @@ offered for recovery at the next start.  While an answer is recorded and
 judged its WAV is locked (store.AnswerLock), so a second starcoach on the
 same data folder leaves it alone.
 
-Shutdown is orderly, because native threads are running: PortAudio's
-callback thread while recording, the live transcriber's worker inside
-CTranslate2 while judging.  A process that exits with either still running
-aborts (C++ ``terminate``, or a segmentation fault) instead of exiting 130.
-So while recording, Ctrl-C only sets an event (``keys.sigint_sets``) that the
-recording loop checks every 0.1 s; the stream is then closed, the
-transcriber's worker joined, and only then does the session end.  A disk
-that fills up mid-answer ends the recording the same way (exit status 3).
+Shutdown is orderly, because native threads are running (PortAudio's
+callback thread, the live transcriber's worker inside CTranslate2): while
+recording (``pipeline.recording``), Ctrl-C only sets an event that the
+recording loop checks every 0.1 s; the stream is closed and the
+transcriber's worker joined before the session ends.  A disk that fills up
+mid-answer ends the recording the same way (exit status 3).
 
 The loop talks to the outside through the edges (``starcoach.edges``), passed
 in, so it runs the same with a real microphone, ``--mic-file``, and in tests.
@@ -33,7 +34,6 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
-import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Optional, Sequence
@@ -45,8 +45,9 @@ from rich.text import Text
 from starcoach.catalogue.banks import Catalogue, Company, Question
 from starcoach.edges import AudioSource, Clock, Speaker, SystemClock, Transcriber
 from starcoach.model import Analysis
-from starcoach.pipeline.keys import Keys, sigint_sets
-from starcoach.views.practice import countdown_view, intro_view, meter_view, question_view
+from starcoach.pipeline.keys import Keys
+from starcoach.pipeline.recording import record_answer
+from starcoach.views.practice import countdown_view, intro_view, question_view
 from starcoach.views.report import analysis_view
 
 if TYPE_CHECKING:
@@ -295,59 +296,9 @@ class Practice:
 
     def _record_and_judge(self, q: Question, wav: Path, answer_id: int, live_tx,
                           asked: Optional["Asked"]) -> AnswerOutcome:
-        from starcoach.capture.endpointer import Endpointer
-        from starcoach.capture.portaudio import HardwareError
-        from starcoach.capture.recorder import Recorder
-
         o = self.o
-        make_endpointer = self.endpointer_factory or (lambda end_silence_s: Endpointer(end_silence_s=end_silence_s))
-        endpointer = make_endpointer(o.end_silence_s)
-        stop = threading.Event()
-        interrupted = threading.Event()
-        state = {"elapsed": 0.0, "level": -90.0}
-
-        def on_block(samples, elapsed_s, level_dbfs, ep) -> None:
-            live_tx.feed(samples)
-            state["elapsed"], state["level"] = elapsed_s, level_dbfs
-            if self.keys.enter_pressed():
-                stop.set()
-            # A --mic-file with no speech in it would otherwise run to the time limit.
-            if getattr(source, "exhausted", False) and not ep.speech_started:
-                state["why"] = "the --mic-file ended"
-                stop.set()
-
-        source = None
-        try:
-            source = self.source_factory()
-        except HardwareError as e:
-            self.store.set_status(answer_id, "failed", str(e))
-            raise
-        recorder = Recorder(source, wav, endpointer, o.max_answer_s, on_block=on_block)
-        result_box: dict = {}
-
-        def render() -> Text:
-            return meter_view(state["elapsed"], o.max_answer_s, state["level"], endpointer)
-
-        with Live(render(), console=self.console, transient=True, refresh_per_second=10) as live:
-            done = threading.Event()
-
-            def refresher() -> None:
-                while not done.wait(0.1):
-                    live.update(render())
-
-            t = threading.Thread(target=refresher, daemon=True)
-            t.start()
-            try:
-                # Ctrl-C from here until the device is closed only asks the loop to stop.
-                with sigint_sets(interrupted):
-                    with source:
-                        result_box["r"] = recorder.run(stop, interrupted)
-                        result_box["t_end"] = self.clock.monotonic()  # end of answer detected (before closing)
-            finally:
-                done.set()
-                t.join()
-        r = result_box["r"]
-        t_end = result_box["t_end"]
+        rec = record_answer(self, asked.follow_up.text if asked else q.text, wav, answer_id, live_tx)
+        r, t_end = rec.result, rec.t_end
         if r.ended_by == "write_failed":
             live_tx.cancel()
             with contextlib.suppress(sqlite3.Error, OSError):  # the database may be on the same full disk
@@ -364,7 +315,7 @@ class Practice:
             return AnswerOutcome(q, None, wav, answer_id, "interrupt")
         self.store.mark_recorded(answer_id, r.duration_s)
         how = {"silence": "you paused", "enter": "you pressed Enter", "max": "time limit reached"}.get(r.ended_by, "")
-        how = state.get("why", how)  # not Enter: the --mic-file ran out before any speech
+        how = rec.why or how  # not Enter: the --mic-file ran out before any speech
         self.console.print(f"[dim]Recorded {r.duration_s:.1f} s ({how}). Judging…[/dim]")
         if not r.heard_anything:
             live_tx.cancel()
@@ -379,7 +330,8 @@ class Practice:
         from starcoach.pipeline.process import analyse_transcript
 
         a = analyse_transcript(transcript, input=self.store.relative(wav), question=asked.follow_up.text if asked
-                               else q.text, company=o.company, vault=None if asked else self.vault)
+                               else q.text, company=o.company, vault=None if asked else self.vault,
+                               cut="time_limit" if r.ended_by == "max" else None)
         self.store.save_analysis(answer_id, a, transcript)
         if r.overflows:
             self.err.print(f"[yellow]Warning: the audio device dropped input {r.overflows} times "

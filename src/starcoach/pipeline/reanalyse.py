@@ -64,7 +64,8 @@ def reanalyse_session(store: "Store", session: "SessionRow", catalogue,
                       "without its values")
         question = row.question if row.question is not None else (old or {}).get("question")
         input_name = (old or {}).get("input") or row.source or row.audio_path or f"answer {row.id}"
-        a = analyse_transcript(answer, input=input_name, question=question, company=company, vault=vault)
+        a = analyse_transcript(answer, input=input_name, question=question, company=company, vault=vault,
+                               cut=(old or {}).get("cut"))
         store.save_analysis(row.id, a)
         store.mark_reanalysed(row.id)
         done.append(Reanalysed(session.id, n, question, row.score, a))
@@ -81,8 +82,12 @@ def _reanalyse_follow_ups(store: "Store", parent_id: int, company) -> None:
         transcript = row.transcript()
         if transcript is None or not (transcript.words or transcript.text.strip()):
             continue
+        try:
+            old = json.loads(row.analysis_json) if row.analysis_json else {}
+        except ValueError:
+            old = {}
         a = analyse_transcript(transcript, input=row.audio_path or f"answer {row.id}", question=row.question,
-                               company=company)
+                               company=company, cut=old.get("cut") if isinstance(old, dict) else None)
         store.save_analysis(row.id, a)
         store.mark_reanalysed(row.id)
         if a.error is None:

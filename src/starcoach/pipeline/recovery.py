@@ -71,7 +71,7 @@ def _recover_one(store, row, path, transcriber, catalogue, keys, out, err, vault
         return
     company = catalogue.companies.get(row.company) if row.company else None
     a = analyse_transcript(transcript, input=store.relative(path), question=row.question, company=company,
-                           vault=None if row.parent_id is not None else vault)
+                           vault=None if row.parent_id is not None else vault, cut="recovered")
     store.save_analysis(row.id, a, transcript)
     store.finish_session(row.session_id, "interrupted")
     if a.error is not None:

@@ -334,6 +334,11 @@ class LiveTranscriber:
             self._words.extend(Word(w.text, w.start_s + off, w.end_s + off, w.probability) for w in t.words)
             self._speech.extend(Span(s.start_s + off, s.end_s + off) for s in t.speech)
 
+    def words_so_far(self) -> tuple[Word, ...]:
+        """The words of the chunks transcribed so far, in time order (for the live cues)."""
+        with self._lock:
+            return tuple(sorted(self._words, key=lambda w: w.start_s))
+
     # ----- finishing
 
     @property

@@ -18,7 +18,7 @@ from rich.text import Text
 
 from starcoach.judge.story import Supplied
 from starcoach.model import COMPONENT_LETTERS, COMPONENT_TITLES, COMPONENTS, UNSURE_BELOW, Analysis
-from starcoach.targets import COLOURS
+from starcoach.targets import COLOURS, cut_banner
 from starcoach.views.report import delivery_panel, legend, score_text, transcript_text
 
 
@@ -86,8 +86,11 @@ def follow_up_view(reply: Analysis, first: Optional[Analysis], together: Optiona
         head.append(f"  \u00b7  {reply.duration_s:.1f} s", style="dim")
     if reply.checks:
         head.append(f"  \u00b7  {reply.checks.word_count} words", style="dim")
-    parts: list[RenderableType] = [head, Panel(Group(transcript_text(reply), Text(""), legend()),
-                                               title="Your reply", title_align="left", border_style="grey50")]
+    parts: list[RenderableType] = [head]
+    if reply.cut is not None:
+        parts.append(Text(cut_banner(reply.cut), style="bold yellow"))
+    parts.append(Panel(Group(transcript_text(reply), Text(""), legend()), title="Your reply", title_align="left",
+                       border_style="grey50"))
     parts.append(Panel(supplied_text(supplied, asked_for), title="What the reply supplied", title_align="left",
                        border_style="green"))
     if first is not None and first.error is None:

@@ -1,4 +1,4 @@
-"""What the practice loop shows: the values brief, each question, the recording meter, the summary.
+"""What the practice loop shows: the values brief, each question, the recording meter and live cues, the summary.
 
 Renderables only (rich), built from plain values; ``pipeline.practice``
 decides when each is printed.
@@ -14,13 +14,15 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from starcoach.model import COMPONENT_TITLES, COMPONENTS, Analysis
-from starcoach.targets import COLOURS, TIPS
+from starcoach.model import COMPONENT_LETTERS, COMPONENT_TITLES, COMPONENTS, Analysis
+from starcoach.progress import next_focus
+from starcoach.targets import COLOURS
 
 if TYPE_CHECKING:
     from pathlib import Path
 
     from starcoach.catalogue.banks import Company, Question
+    from starcoach.pipeline.live import LiveCues
 
 
 def intro_view(company: Optional["Company"], mic_file: Optional["Path"]) -> Panel:
@@ -91,6 +93,29 @@ def meter_view(elapsed_s: float, max_s: float, level_dbfs: float, endpointer) ->
     return t
 
 
+def cues_view(cues: Optional["LiveCues"]) -> Text:
+    """The live cues under the meter: words so far, fillers, recent pace, the R-STAR-L parts heard."""
+    t = Text("  ")
+    if cues is None:
+        t.append("live: words, fillers, pace and the R-STAR-L parts show after your first pause", style="dim")
+        return t
+    t.append("live  ", style="bold")
+    t.append(f"{cues.words} words", style="bold")
+    t.append(" · ", style="dim")
+    t.append(f"{cues.fillers} filler{'s' if cues.fillers != 1 else ''}", style="yellow" if cues.fillers else "")
+    t.append(" · ", style="dim")
+    t.append(f"{cues.wpm_recent:.0f} wpm (last 30 s)" if cues.wpm_recent is not None else "pace: more to come",
+             style="" if cues.wpm_recent is not None else "dim")
+    t.append(" · heard: ", style="dim")
+    for c in COMPONENTS:
+        heard = c in cues.parts
+        t.append(COMPONENT_LETTERS[c], style=f"bold {COLOURS[c]}" if heard else "grey35")
+        t.append(" ")
+    if cues.parts:
+        t.append("(" + ", ".join(COMPONENT_TITLES[c] for c in cues.parts) + ")", style="dim")
+    return t
+
+
 def summary_view(rows: Sequence[tuple["Question", Optional[Analysis]]],
                  follow_ups: Optional[Sequence[str]] = None) -> Table:
     """One row per answer: question, score, the R-STAR-L parts present, speaking time; with
@@ -117,17 +142,6 @@ def summary_view(rows: Sequence[tuple["Question", Optional[Analysis]]],
         dur = a.delivery.speaking_s if a.delivery else 0.0
         t.add_row(str(i), short(question.text), str(a.score), marks, f"{dur:.0f}s", *cell)
     return t
-
-
-def next_focus(analyses: list[Analysis]) -> str:
-    """The one thing to practise next: the most often missing part, else the top advice."""
-    missing = {c: sum(1 for a in analyses if not a.structure[c].present) for c in COMPONENTS}
-    worst = max(COMPONENTS, key=lambda c: (missing[c], -COMPONENTS.index(c)))
-    if missing[worst]:
-        return (f"{COMPONENT_TITLES[worst]} was missing in {missing[worst]} of {len(analyses)} answers: "
-                + TIPS[worst].short)
-    advice = [a.advice[0] for a in analyses if a.advice]
-    return advice[0] if advice else "keep it up: every part of R-STAR-L was there."
 
 
 def session_end_view(rows: Sequence[tuple["Question", Optional[Analysis]]],
