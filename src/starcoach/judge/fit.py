@@ -40,6 +40,7 @@ from starcoach.judge.decode import (
 )
 from starcoach.judge.emissions import LABELS, Weights, emission_scores
 from starcoach.judge.evaluation import Labelled, company_of, load_labelled, load_real
+from starcoach.judge.measure import grouped_folds, platt, presence_f1  # noqa: F401  (fit.presence_f1, fit.platt)
 from starcoach.judge.pipeline import featurise
 from starcoach.judge.values import value_features
 from starcoach.model import COMPONENTS
@@ -266,33 +267,6 @@ def predict(exs: Sequence[Example], w: Weights) -> list[Prediction]:
     return out
 
 
-def presence_f1(exs: Sequence[Example], preds: Sequence[Prediction]) -> dict[str, tuple[float, float, float]]:
-    """Per component (precision, recall, F1) of the answer-level presence decision."""
-    out = {}
-    for c in COMPONENTS:
-        tp = fp = fn = 0
-        for ex, pr in zip(exs, preds):
-            gold, pred = c in ex.present, c in pr.present
-            tp += gold and pred
-            fp += pred and not gold
-            fn += gold and not pred
-        p = tp / (tp + fp) if tp + fp else 1.0
-        r = tp / (tp + fn) if tp + fn else 1.0
-        out[c] = (p, r, 2 * p * r / (p + r) if p + r else 0.0)
-    return out
-
-
-def grouped_folds(exs: Sequence[Example], k: int) -> list[list[int]]:
-    """Indices of ``exs`` in ``k`` folds, never splitting a group (source); largest groups first."""
-    groups: dict[str, list[int]] = {}
-    for i, ex in enumerate(exs):
-        groups.setdefault(ex.group, []).append(i)
-    folds: list[list[int]] = [[] for _ in range(min(k, len(groups)))]
-    for _, idx in sorted(groups.items(), key=lambda g: (-len(g[1]), g[0])):
-        min(folds, key=len).extend(idx)
-    return folds
-
-
 def cross_validate(pool: Sequence[Example], test: Sequence[Example], k: int,
                    **fit_args) -> list[Prediction]:
     """Out-of-fold predictions for ``test``: each fold is predicted by weights fitted
@@ -305,32 +279,6 @@ def cross_validate(pool: Sequence[Example], test: Sequence[Example], k: int,
         for i, pr in zip(fold, predict([test[i] for i in fold], w)):
             preds[i] = pr
     return [p for p in preds if p is not None]
-
-
-PLATT_CLIP_LO, PLATT_CLIP_HI = 0.001, 0.999
-
-
-def platt(probs: Sequence[float], gold: Sequence[bool]) -> tuple[float, float]:
-    """(a, b) of logistic(a * logit(p) + b) fitted to the outcomes, lightly regularised towards (1, 0).
-
-    Probabilities are clipped to [0.001, 0.999] first: a part the decoder rules out
-    (a closing with no tie cannot be a link back) has P ~ 1e-6, and a few such
-    answers labelled otherwise would otherwise flatten the whole curve."""
-    z = np.array([_logit(min(PLATT_CLIP_HI, max(PLATT_CLIP_LO, p))) for p in probs])
-    t = np.array(gold, dtype=float)
-    a, b = 1.0, 0.0
-    for _ in range(500):
-        q = 1.0 / (1.0 + np.exp(-(a * z + b)))
-        ga = float(((q - t) * z).mean()) + 0.01 * (a - 1.0)
-        gb = float((q - t).mean()) + 0.01 * b
-        a -= 0.5 * ga
-        b -= 0.5 * gb
-    return round(a, 4), round(b, 4)
-
-
-def _logit(p: float) -> float:
-    p = min(1 - 1e-6, max(1e-6, p))
-    return math.log(p / (1 - p))
 
 
 def fit_args(args: dict) -> dict:
