@@ -19,6 +19,12 @@ shares it, the ratios measured in the same run: starcoach / bare greedy
 starcoach / an earlier version of starcoach (e.g. `git archive BASE | tar -x
 -C /tmp/base`, then --compare-src /tmp/base/src).  The contenders run
 interleaved, --rounds times, with the load average printed after each.
+
+With --engine ray, the command also runs with `--engine ray` (a local Ray
+instance, one actor per core) beside the local engine on the same files, and
+each run reports files/min, RTF and the peak memory (VmHWM) of each worker
+process (the local engine's spawned processes, Ray's actors); the figure that
+counts is ray / local throughput, measured in the same run.
 """
 
 from __future__ import annotations
@@ -82,11 +88,13 @@ def bare_faster_whisper(files: list[Path], beam_size: int) -> float:
     return time.perf_counter() - t0
 
 
-def run_starcoach(folder: Path, src: Optional[Path] = None) -> tuple[float, int, int]:
-    """`starcoach analyse DIR --json` in a fresh data folder: (seconds, files analysed, exit status).
+def run_starcoach(folder: Path, src: Optional[Path] = None, args: tuple[str, ...] = (),
+                  memory: Optional[dict[str, int]] = None) -> tuple[float, int, int]:
+    """`starcoach analyse DIR --json [ARGS]` in a fresh data folder: (seconds, files analysed, exit status).
 
     ``src``: run the starcoach found in that source folder instead (e.g. an
     older commit unpacked with `git archive`), with this environment's packages.
+    ``memory``: filled with each worker process's peak resident memory (pid -> bytes).
     """
     env = dict(os.environ)
     if src is None:
@@ -94,13 +102,53 @@ def run_starcoach(folder: Path, src: Optional[Path] = None) -> tuple[float, int,
     else:
         cmd = [sys.executable, "-m", "starcoach"]
         env["PYTHONPATH"] = str(src)
-    with tempfile.TemporaryDirectory() as home:
+    with tempfile.TemporaryDirectory() as home, tempfile.TemporaryFile("w+") as out:
         env["STARCOACH_HOME"] = home
         t0 = time.perf_counter()
-        p = subprocess.run([*cmd, "analyse", str(folder), "--json"], capture_output=True, text=True, env=env)
+        proc = subprocess.Popen([*cmd, "analyse", str(folder), "--json", *args], stdout=out,
+                                stderr=subprocess.DEVNULL, text=True, env=env)
+        while proc.poll() is None:
+            if memory is not None:
+                memory.update(_worker_peaks(proc.pid, memory))
+            time.sleep(0.2)
         took = time.perf_counter() - t0
-    ok = sum(1 for line in p.stdout.splitlines() if '"error": null' in line)
-    return took, ok, p.returncode
+        out.seek(0)
+        ok = sum(1 for line in out if '"error": null' in line)
+    return took, ok, proc.returncode
+
+
+def _worker_peaks(root: int, seen: dict[int, int]) -> dict[int, int]:
+    """Peak RSS (VmHWM) of every transcription worker below ``root``: spawned pool processes, Ray actors."""
+    parents: dict[int, int] = {}
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                parents[int(d.name)] = int((d / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+    below, frontier = set(), {root}
+    while frontier:
+        frontier = {pid for pid, ppid in parents.items() if ppid in frontier} - below
+        below |= frontier
+    out = {}
+    for pid in below:
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
+            status = Path(f"/proc/{pid}/status").read_text()
+        except OSError:
+            continue
+        if pid in seen or b"spawn_main" in cmdline or b"ray::TranscribeActor" in cmdline:
+            for line in status.splitlines():
+                if line.startswith("VmHWM:"):
+                    out[pid] = max(seen.get(pid, 0), int(line.split()[1]) * 1024)
+    return out
+
+
+def _memory_line(memory: dict[int, int]) -> str:
+    if not memory:
+        return "no worker seen"
+    mb = sorted(v / 2**20 for v in memory.values())
+    return f"peak memory per worker {mb[-1]:.0f} MB max, {sum(mb) / len(mb):.0f} MB mean ({len(mb)} workers)"
 
 
 def _load() -> str:
@@ -116,6 +164,8 @@ def main() -> int:
     ap.add_argument("--compare-src", type=Path, default=None,
                     help="also run the starcoach in this src/ folder (an earlier version) in the same run")
     ap.add_argument("--rounds", type=int, default=1, help="repeat the whole comparison, interleaved")
+    ap.add_argument("--engine", choices=("local", "ray"), default="local",
+                    help="ray: also run `--engine ray` on the same files and report ray / local throughput")
     args = ap.parse_args()
     files = make_audio(args.audio_dir, args.minutes)
     audio_s = sum(_duration(f) for f in files)
@@ -123,13 +173,21 @@ def main() -> int:
           f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
     ratios: dict[str, list[float]] = {}
-    for _ in range(args.rounds):
+    for round_no in range(args.rounds):
         times: dict[str, float] = {}
-        # Interleaved, so that a change in the machine's load hits every contender alike.
-        took, ok, code = run_starcoach(args.audio_dir)
-        times["starcoach"] = took
-        print(f"starcoach analyse: {took:.1f} s, {len(files) / took * 60:.1f} files/min, RTF {took / audio_s:.3f} "
-              f"({ok}/{len(files)} analysed, exit {code}; {_load()})", flush=True)
+        # Interleaved, so that a change in the machine's load hits every contender alike; the two
+        # engines take turns at going first.
+        engines = ["starcoach", "ray"] if args.engine == "ray" else ["starcoach"]
+        for key in engines[::-1] if round_no % 2 else engines:
+            memory: dict[int, int] = {}
+            extra = ("--engine", "ray") if key == "ray" else ()
+            took, ok, code = run_starcoach(args.audio_dir, args=extra, memory=memory)
+            times[key] = took
+            print(f"starcoach analyse{' --engine ray' if extra else ''}: {took:.1f} s, "
+                  f"{len(files) / took * 60:.1f} files/min, RTF {took / audio_s:.3f}, {_memory_line(memory)} "
+                  f"({ok}/{len(files)} analysed, exit {code}; {_load()})", flush=True)
+        if "ray" in times:
+            ratios.setdefault("ray", []).append(times["starcoach"] / times["ray"])
         if not args.skip_baseline:
             took = bare_faster_whisper(files, 1)
             times["greedy"] = took
@@ -151,6 +209,9 @@ def main() -> int:
     names = {"greedy": "bare faster-whisper greedy (beam 1)", "beam5": "bare faster-whisper beam 5",
              "earlier": f"starcoach from {args.compare_src}"}
     for key, rs in ratios.items():
+        if key == "ray":
+            print(f"throughput, --engine ray / local engine: {', '.join(f'{r:.2f}' for r in rs)}  (target >= 0.85)")
+            continue
         target = "  (target <= 1.15)" if key == "greedy" else ""
         print(f"starcoach / {names[key]}: {', '.join(f'{r:.2f}' for r in rs)}{target}")
     return 0

@@ -13,7 +13,10 @@ in milliseconds and the live transcriber would have nothing to overlap with.
 
 Each answer runs through the practice loop itself (``practice.Practice`` with
 a ``MicrophoneSource``: Recorder, Endpointer, LiveTranscriber, analysis,
-report, store), one question, default settings.  Then the same again with
+report, store), one question, default settings, including the one follow-up
+question the interviewer asks by default (``--follow-ups 1``), answered by a
+reply of about 20 s that ends the same way: its latency is reported beside
+the main answer's, from the same run (``--no-follow-up`` leaves it out).  Then the same again with
 ``FileSource`` (``--mic-file``, paced in real time).  Answers are espeak-ng
 (SSML with pauses), about 30 s, 90 s and 170 s, and each is ended the two
 ways a person ends one: by falling silent (3 s of silence, the default), and
@@ -133,6 +136,13 @@ P = {
         "role."),
 }
 
+#: The reply to whatever follow-up the interviewer asks (about 20 s).
+REPLY = (
+    "Good question." + _b(600) + "I measured it against the forecast we had made in the spring: churn in the "
+    "two riskiest regions fell from nine percent to about seven and a half, and I ran the model again every "
+    "month to check it held." + _b(800) + "I did that part myself, and I wrote up the method so finance could "
+    "repeat it.")
+
 ANSWERS = {
     30: SHORT,
     90: " ".join(P[k] for k in ("situation", "task", "action1", "action2", "result", "link")),
@@ -148,16 +158,20 @@ def ssml(text: str) -> str:
 
 
 class TimedConsole(io.StringIO):
-    """Console output, remembering when the report's closing line was written."""
+    """Console output, remembering when each report's closing line was written (main answer, follow-up)."""
 
     def __init__(self):
         super().__init__()
-        self.feedback_at: Optional[float] = None
+        self.feedback: list[float] = []
+
+    @property
+    def feedback_at(self) -> Optional[float]:
+        return self.feedback[0] if self.feedback else None
 
     def write(self, s: str) -> int:
         n = super().write(s)
-        if self.feedback_at is None and "Feedback ready" in s:
-            self.feedback_at = time.monotonic()
+        if "Feedback ready" in s:
+            self.feedback.append(time.monotonic())
         return n
 
     def isatty(self) -> bool:
@@ -217,20 +231,20 @@ def install_hooks() -> None:
 
     def run(self, *args, **kwargs):
         r = real_run(self, *args, **kwargs)
-        _hooks["ended_at"] = time.monotonic()
+        _hooks.setdefault("ended_at", []).append(time.monotonic())
         return r
 
     recorder.Recorder.run = run
 
     class TimedLive(streaming.LiveTranscriber):
         def finish(self):
-            _hooks["pending_at_end_s"] = self.pending_s
+            _hooks.setdefault("pending_at_end_s", []).append(self.pending_s)
             t0 = time.monotonic()
             try:
                 return super().finish()
             finally:
-                _hooks["finish_s"] = time.monotonic() - t0
-                _hooks["live"] = self
+                _hooks.setdefault("finish_s", []).append(time.monotonic() - t0)
+                _hooks.setdefault("live", []).append(self)
 
     streaming.LiveTranscriber = TimedLive
 
@@ -241,7 +255,7 @@ def install_hooks() -> None:
         try:
             return real_analyse(*a, **k)
         finally:
-            _hooks["analysis_s"] = time.monotonic() - t0
+            _hooks.setdefault("analysis_s", []).append(time.monotonic() - t0)
 
     process.analyse_transcript = analyse
 
@@ -255,7 +269,9 @@ ENTER_AFTER_S = 0.5
 LIMIT_S = 120.0
 
 
-def run_answer(kind: str, ending: str, nominal: int, speech, mic, transcriber, catalogue, workdir: Path) -> Run:
+def run_answer(kind: str, ending: str, nominal: int, speech, mic, transcriber, catalogue, workdir: Path,
+               reply=None, templates=()) -> list[Run]:
+    """The main answer's run, then (with ``reply``) its follow-up's, from one practice session."""
     from rich.console import Console
 
     from starcoach.capture.mic_file import FileSource
@@ -275,16 +291,21 @@ def run_answer(kind: str, ending: str, nominal: int, speech, mic, transcriber, c
             return ending == "enter" and self.at is not None and time.monotonic() >= self.at
 
     keys = Person()
+    said = [speech, reply]
+    opened = [0]
+
+    def now_saying():
+        return said[min(opened[0] - 1, 1)]
 
     def started() -> None:  # the stream is open: the person starts talking now
-        keys.at = time.monotonic() + speech.speech_end_s + ENTER_AFTER_S
+        keys.at = time.monotonic() + now_saying().speech_end_s + ENTER_AFTER_S
 
     class SpeakingMic(MicrophoneSource):
         """The real microphone source; the virtual person starts talking once the stream is open."""
 
         def __enter__(self):
             super().__enter__()
-            mic.say(speech.samples)
+            mic.say(now_saying().samples)
             started()
             return self
 
@@ -295,7 +316,8 @@ def run_answer(kind: str, ending: str, nominal: int, speech, mic, transcriber, c
             return self
 
     def factory():
-        return SpeakingMic() if kind == "mic" else PlayedFile(speech.wav, realtime=True)
+        opened[0] += 1
+        return SpeakingMic() if kind == "mic" else PlayedFile(now_saying().wav, realtime=True)
 
     _hooks.clear()
     load_before = os.getloadavg()[0]
@@ -303,41 +325,54 @@ def run_answer(kind: str, ending: str, nominal: int, speech, mic, transcriber, c
     out = TimedConsole()
     console = Console(file=out, width=100, force_terminal=False, highlight=False)
     store = Store.open(workdir / f"data-{kind}-{ending}-{nominal}")
-    options = PracticeOptions(questions=1, question_ids=(QUESTION_ID,),
+    options = PracticeOptions(questions=1, question_ids=(QUESTION_ID,), follow_ups=1 if reply else 0,
                               max_answer_s=LIMIT_S if ending == "limit" else 180.0)
-    practice = Practice(options, catalogue, store, console, keys, source_factory=factory, transcriber=tt)
+    extra = {"follow_up_templates": templates} if reply else {}
+    practice = Practice(options, catalogue, store, console, keys, source_factory=factory, transcriber=tt, **extra)
     try:
         practice.run()
     finally:
         store.close()
     (oc,) = practice.outcomes
-    ended = _hooks["ended_at"]
-    run = Run(kind, nominal, speech.speech_end_s)
-    run.load = (load_before, os.getloadavg()[0])
-    run.recorded_s = _recorded_s(out.getvalue())
-    run.ended_by = oc.ended_by
-    run.latency_s = (out.feedback_at or float("nan")) - ended
-    run.practice_latency_s = oc.latency_s
-    run.finish_s = _hooks.get("finish_s", 0.0)
-    run.analysis_s = _hooks.get("analysis_s", 0.0)
-    run.pending_at_end_s = _hooks.get("pending_at_end_s", 0.0)
-    live = _hooks.get("live")
-    # One worker transcribes the chunks in order, so its timings and our calls line up.
-    for c, (_, done, _) in zip(live.timings if live else [], tt.calls):
-        run.chunks.append((c.start_s, c.duration_s, c.transcribe_s, done - ended, getattr(c, "kind", "chunk")))
-    if live is not None and hasattr(live, "degradation"):
-        run.degraded = live.degradation()
-    if oc.analysis is not None:
-        run.words = len(oc.analysis.transcript.split()) if oc.analysis.transcript else 0
-        run.score = oc.analysis.score
-    return run
+    load = (load_before, os.getloadavg()[0])
+    text = out.getvalue()
+    calls = list(tt.calls)
+    runs = []
+    for i, (o, said_now) in enumerate(zip([oc, *oc.follow_ups[:1]], said)):
+        ended = _hooks["ended_at"][i]
+        run = Run(kind + ("+f" if i else ""), nominal, said_now.speech_end_s)
+        run.load = load
+        run.recorded_s = _recorded_s(text, i)
+        run.ended_by = o.ended_by
+        run.latency_s = (out.feedback[i] if len(out.feedback) > i else float("nan")) - ended
+        run.practice_latency_s = o.latency_s
+        run.finish_s = _nth(_hooks.get("finish_s"), i)
+        run.analysis_s = _nth(_hooks.get("analysis_s"), i)
+        run.pending_at_end_s = _nth(_hooks.get("pending_at_end_s"), i)
+        live = (_hooks.get("live") or [None, None])[i] if len(_hooks.get("live") or []) > i else None
+        # One worker transcribes the chunks in order, so its timings and our calls line up.
+        n = len(live.timings) if live else 0
+        for c, (_, done, _) in zip(live.timings if live else [], calls):
+            run.chunks.append((c.start_s, c.duration_s, c.transcribe_s, done - ended, getattr(c, "kind", "chunk")))
+        calls = calls[n:]
+        if live is not None and hasattr(live, "degradation"):
+            run.degraded = live.degradation()
+        if o.analysis is not None:
+            run.words = len(o.analysis.transcript.split()) if o.analysis.transcript else 0
+            run.score = o.analysis.score
+        runs.append(run)
+    return runs
 
 
-def _recorded_s(text: str) -> float:
+def _nth(values, i: int) -> float:
+    return values[i] if values and len(values) > i else 0.0
+
+
+def _recorded_s(text: str, i: int = 0) -> float:
     import re
 
-    m = re.search(r"Recorded (\d+\.\d) s", text)
-    return float(m.group(1)) if m else float("nan")
+    m = re.findall(r"Recorded (\d+\.\d) s", text)
+    return float(m[i]) if len(m) > i else float("nan")
 
 
 def report(run: Run) -> None:
@@ -398,10 +433,10 @@ def main() -> int:
                     help="quiet: nothing added; busy: one competing CPU-bound process during each answer")
     ap.add_argument("--repeat", type=int, default=1, help="run every configuration this many times")
     ap.add_argument("--src", default=None, help="measure the starcoach in this src/ folder (an earlier version)")
+    ap.add_argument("--no-follow-up", action="store_true", help="main answers only (no follow-up question)")
     args = ap.parse_args()
 
-    from test_record import SYSTEM_ALSA_CONF, Speech
-
+    from alsa import SYSTEM_ALSA_CONF, Speech
     from test_practice import FifoMic, write_asound  # the tests' virtual microphone
 
     work = Path(tempfile.mkdtemp(prefix="starcoach-latency-"))
@@ -414,6 +449,7 @@ def main() -> int:
     print(f"machine: {os.cpu_count()} cores; starcoach from {_SRC}; work folder {work}")
     speeches = {n: Speech(work, f"answer{n}", ssml(ANSWERS[n])) for n in set(args.lengths) | (
         {170} if "limit" in args.endings else set())}
+    reply = None if args.no_follow_up else Speech(work, "reply", ssml(REPLY))
     for n, s in sorted(speeches.items()):
         print(f"answer ~{n} s: {s.duration_s:.1f} s of audio, speech ends at {s.speech_end_s:.1f} s, "
               f"{len(s.spans)} speech spans")
@@ -430,6 +466,11 @@ def main() -> int:
     print(f"model loaded and warmed up in {time.perf_counter() - t0:.1f} s "
           f"({transcriber.cpu_threads} threads, strategy {transcriber.prompt_strategy})")
     catalogue = load_catalogue(search_dirs(os.environ))
+    templates = []
+    if reply is not None:
+        from starcoach.judge.followups import load_templates
+
+        templates = load_templates(search_dirs(os.environ))
 
     runs: list[Run] = []
     try:
@@ -438,34 +479,41 @@ def main() -> int:
                 for kind in args.sources:
                     for ending in args.endings:
                         for n in ([170] if ending == "limit" else args.lengths):
+                            fu = reply if ending != "limit" else None
                             if load == "busy":
                                 with BusyProcess():
-                                    r = run_answer(kind, ending, n, speeches[n], mic, transcriber, catalogue, work)
+                                    rs = run_answer(kind, ending, n, speeches[n], mic, transcriber, catalogue, work,
+                                                    fu, templates)
                             else:
-                                r = run_answer(kind, ending, n, speeches[n], mic, transcriber, catalogue, work)
-                            r.busy = load == "busy"
-                            report(r)
-                            runs.append(r)
+                                rs = run_answer(kind, ending, n, speeches[n], mic, transcriber, catalogue, work,
+                                                fu, templates)
+                            for r in rs:
+                                r.busy = load == "busy"
+                                report(r)
+                                runs.append(r)
     finally:
         mic.close()
 
     print("\nsummary (latency from the detected end of the answer to the report on screen):")
+    print("  source (+f: the follow-up's answer)")
     print("  source  busy  answer  recorded  ended by  latency  finish()  analysis  chunks  load")
     for r in runs:
         print(f"  {r.source:6}  {'yes' if r.busy else 'no':4}  {r.speech_s:5.1f}s  {r.recorded_s:7.1f}s  "
               f"{r.ended_by:8}  {r.latency_s:6.2f}s  {r.finish_s:7.2f}s  {r.analysis_s:7.2f}s  {len(r.chunks):6d}  "
               f"{max(r.load):.1f}")
-    print("\nworst latency per answer length (load average during those runs):")
+    print("\nworst latency per answer length (load average during those runs); follow-up: its answer, "
+          "after the main answer of that length:")
     for busy in sorted({r.busy for r in runs}):
-        for ending in sorted({r.ended_by for r in runs}):
+        for ending, which in sorted({(r.ended_by, r.source.endswith("+f")) for r in runs}):
             cells = []
             for n in sorted({r.nominal_s for r in runs}):
-                sel = [r for r in runs if r.busy == busy and r.ended_by == ending and r.nominal_s == n]
+                sel = [r for r in runs if r.busy == busy and r.ended_by == ending and r.nominal_s == n
+                       and r.source.endswith("+f") == which]
                 if sel:
                     w = max(sel, key=lambda r: r.latency_s)
                     cells.append(f"~{n} s: {w.latency_s:.2f} s (load {max(w.load):.1f}, n={len(sel)})")
             label = "one busy process" if busy else "nothing added"
-            print(f"  {label:16}  ended by {ending:7}  " + "   ".join(cells))
+            print(f"  {label:16}  {'follow-up' if which else 'main':9}  ended by {ending:7}  " + "   ".join(cells))
     over = [r for r in runs if r.latency_s > target_s(r)]
     print(f"  median {statistics.median(r.latency_s for r in runs):.2f} s; {len(runs) - len(over)}/{len(runs)} "
           f"within target; load average now {' '.join(f'{x:.2f}' for x in os.getloadavg())}")

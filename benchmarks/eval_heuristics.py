@@ -52,7 +52,7 @@ def reliability(real, preds, w) -> str:
     for ex, pr in zip(real, preds):
         for c in COMPONENTS:
             p = calibrated(pr.probabilities[c], w.calibration.get(c, (1.0, 0.0)))
-            present = c in pr.labels
+            present = c in pr.present
             conf = p if present else 1.0 - p
             right = present == (c in ex.present)
             for lo, hi in bins:
@@ -63,7 +63,7 @@ def reliability(real, preds, w) -> str:
     for (lo, hi), (n, k) in rows.items():
         lines.append(f"| {lo:.1f}-{min(hi, 1.0):.1f} | {n} | {k / n:.2f} |" if n else f"| {lo:.1f}-{min(hi, 1.0):.1f} | 0 | - |")
     below = sum(1 for ex, pr in zip(real, preds) for c in COMPONENTS
-                if (c in pr.labels) != (c in ex.present))
+                if (c in pr.present) != (c in ex.present))
     lines.append(f"\n(wrong decisions in all: {below} of {len(real) * len(COMPONENTS)})")
     return "\n".join(lines)
 
@@ -107,8 +107,8 @@ def main() -> int:
         print("\n### wrong decisions of (b)\n")
         for ex, pr in zip(real, preds_b):
             for c in COMPONENTS:
-                if (c in pr.labels) != (c in ex.present):
-                    print(f"- {ex.id} ({ex.group}): {c} {'false alarm' if c in pr.labels else 'missed'}")
+                if (c in pr.present) != (c in ex.present):
+                    print(f"- {ex.id} ({ex.group}): {c} {'false alarm' if c in pr.present else 'missed'}")
     if args.ablation:
         # Two views: the real answers (b), and the project's training sets judged out of
         # fold (grouped by answer), which have many more play-backs and link backs.

@@ -8,6 +8,7 @@
 #                                 sox and tmux for test audio and terminals,
 #                                 strace for the privacy audit,
 #                                 Chromium for the HTML export, pytest and ruff,
+#                                 the [ray] extra for the Ray engine's tests,
 #                                 and Piper with one voice for natural test speech
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,7 +16,7 @@ cd "$(dirname "$0")/.."
 extras=""
 SYSTEM_PACKAGES=(python3-venv libportaudio2 libsndfile1 espeak-ng alsa-utils)
 if [ "${1:-}" = "--test" ]; then
-  extras="[test]"
+  extras="[test,ray]"
   SYSTEM_PACKAGES+=(sox tmux chromium strace)
 fi
 
@@ -38,11 +39,11 @@ if [ ! -x .venv/bin/python ]; then
 fi
 
 # Reinstall only when the project's metadata changed since the last install,
-# or when the tests need extras the last install did not bring ([test] covers both).
+# or when the tests need extras the last install did not bring ([test,ray] covers both).
 stamp=.venv/.starcoach-installed
 hash=$(sha256sum pyproject.toml | cut -d' ' -f1)
 have=$(cat "$stamp" 2>/dev/null || true)
-if [ "$have" != "$hash [test]" ] && [ "$have" != "$hash $extras" ]; then
+if [ "$have" != "$hash [test,ray]" ] && [ "$have" != "$hash $extras" ]; then
   echo "starcoach setup: installing the project into .venv (first time takes a minute)" >&2
   .venv/bin/python -m pip install -q --upgrade pip >&2
   .venv/bin/python -m pip install -q -e ".$extras" >&2

@@ -20,3 +20,17 @@ sox /tmp/starcoach-example.wav -r 16000 -c 1 answer.ogg vol 0.9
 rm -f /tmp/starcoach-example.wav
 echo "$SSML" | sed -e 's/<[^>]*>//g' | tr -s ' \n' ' ' | sed 's/^ //; s/ $//' > answer-transcript.txt
 echo >> answer-transcript.txt
+
+# The reply to the demo's follow-up question (for this answer the interviewer probes a strong
+# answer: "Looking back, what would you do differently if it happened again?").
+FOLLOW_SSML='<speak>Looking back, I would have gone to the engineering lead on the first day instead of a week later.
+<break time="800ms"/> I spent five days proving the cause on my own, and the wrong numbers kept reaching the operations team while I did.
+Next time I would share a rough finding early, say how sure I was, and check it with the people who own the app.</speak>'
+espeak-ng -m -s 150 -w /tmp/starcoach-follow-up.wav "$FOLLOW_SSML"
+sox /tmp/starcoach-follow-up.wav -r 16000 -c 1 follow-up.ogg vol 0.9
+rm -f /tmp/starcoach-follow-up.wav
+echo "$FOLLOW_SSML" | sed -e 's/<[^>]*>//g' | tr -s ' \n' ' ' | sed 's/^ //; s/ $//' > follow-up-transcript.txt
+echo >> follow-up-transcript.txt
+cat > follow-up.json <<JSON
+{"question": "Looking back, what would you do differently if it happened again?", "company": "doordash"}
+JSON

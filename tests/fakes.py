@@ -15,6 +15,7 @@ microphone would (no clock), :class:`ScriptedKeys` types, and
 
 from __future__ import annotations
 
+import functools
 import threading
 import wave
 from dataclasses import dataclass, field
@@ -168,6 +169,10 @@ class FakeTranscriberFactory:
     delay_s: float = 0.0
     made_dir: Optional[str] = None
     key: str = "fake-1"
+    #: Every file transcribed, by any process, is written as a line to ``log_dir/transcribed-PID``.
+    log_dir: Optional[str] = None
+    #: A file of this name kills the process transcribing it (SIGKILL), as the OOM killer would.
+    kill_on: Optional[str] = None
 
     @property
     def cache_key(self) -> str:
@@ -178,7 +183,22 @@ class FakeTranscriberFactory:
             import os
 
             Path(self.made_dir, f"made-{os.getpid()}-{threading.get_ident()}").touch()
-        return FakeTranscriber(self.script, delay_s=self.delay_s)
+        tx = FakeTranscriber(self.script, delay_s=self.delay_s)
+        if self.log_dir is not None or self.kill_on is not None:
+            tx.fail_on = functools.partial(_log_or_die, self.log_dir, self.kill_on)
+        return tx
+
+
+def _log_or_die(log_dir: Optional[str], kill_on: Optional[str], path: Path) -> None:
+    import os
+    import signal
+
+    if log_dir is not None:
+        with open(Path(log_dir, f"transcribed-{os.getpid()}"), "a") as fh:
+            fh.write(f"{path}\n")
+    if path.name == kill_on:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return None
 
 
 # --------------------------------------------------------------------------- recording

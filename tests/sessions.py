@@ -24,6 +24,11 @@ CONFLICT = ("So you want to hear about a conflict with a coworker. Last spring a
 FAILURE = ("A failure that mattered to me, um, was a data migration I led as a new team lead. I skipped the full "
            "rehearsal to save time. The migration stalled halfway, so we rolled back. I owned the mistake. "
            "Since then I rehearse anything I cannot undo.")
+#: A short answer with no result and every action "we"; and a reply to "how did it turn out?".
+WEAK = ("Last year our team had a nightly data load that kept failing. We looked at the logs together, and we "
+        "changed the import step so it ran in smaller batches.")
+REPLY = ("In the end the load finished two hours earlier, and I wrote the batch script myself. "
+         "Errors fell from ten a week to one.")
 QUESTIONS = {"gen-003": "Tell me about a time you had a conflict with a coworker and how the two of you "
                         "resolved it.",
              "gen-002": "Describe a time you failed at something that mattered to you. What did you learn?"}

@@ -111,3 +111,33 @@ def test_an_unknown_value_theme_is_reported(isolated_home):
 def test_every_built_in_value_has_a_theme():
     cat = load_catalogue()
     assert all(v.themes for c in cat.companies.values() for v in c.values)
+
+
+def test_the_built_in_banks_have_200_questions_for_every_role_and_25_companies(isolated_home, cli):
+    from starcoach.catalogue.banks import ROLES
+
+    cat = load_catalogue()
+    assert len(cat.questions) >= 200 and len(cat.companies) >= 25
+    for role in ROLES:
+        assert sum(role in q.roles for q in cat.questions) >= 40, role
+    for c in cat.companies.values():
+        assert c.source is None or c.source.startswith("https://"), c.id
+    r = cli("questions", "--role", "product")
+    assert r.code == 0 and "pm-001" in r.out and "sw-001" not in r.out
+    assert cli("questions", "--role", "astronaut").code == 2
+
+
+def test_an_unknown_role_or_a_source_that_is_not_an_address_is_reported(isolated_home):
+    user = isolated_home / ".config" / "starcoach" / "question_banks"
+    qdir = user / "questions"
+    qdir.mkdir(parents=True, exist_ok=True)
+    (qdir / "mine.toml").write_text('id = "mine"\nroles = ["pilot"]\n[[questions]]\nid = "m-1"\ntext = "Q?"\n')
+    with pytest.raises(BankError, match="unknown role 'pilot'"):
+        load_catalogue(search_dirs())
+    (qdir / "mine.toml").unlink()
+    cdir = user / "companies"
+    cdir.mkdir(parents=True, exist_ok=True)
+    (cdir / "acme.toml").write_text('id = "acme"\nname = "Acme"\nsource = "somewhere"\n[[values]]\nid = "v"\n'
+                                    'name = "V"\nmeaning = "M"\ncues = ["x"]\n')
+    with pytest.raises(BankError, match="'source' must be"):
+        load_catalogue(search_dirs())

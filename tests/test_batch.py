@@ -122,10 +122,13 @@ OWN = ANSWERS["ownership"][1]
 
 @pytest.fixture
 def tone_dir(tmp_path) -> Path:
-    """Tone recordings of the ownership answer (tests/fakes.spoken), sidecars as in ``answers_dir``."""
+    return tone_folder(tmp_path / "tones")
+
+
+def tone_folder(d: Path) -> Path:
+    """Tone recordings of the ownership answer (tests/fakes.spoken), sidecars as in ``answers_dir``, a bad file."""
     from fakes import spoken, write_wav
 
-    d = tmp_path / "tones"
     (d / "nested").mkdir(parents=True)
     write_wav(d / "ownership.wav", spoken(OWN))
     (d / "ownership.json").write_text(json.dumps({"question": ANSWERS["ownership"][0], "company": "amazon"}))
@@ -383,3 +386,15 @@ def test_workers_start_with_ctrl_c_and_sigterm_held_back(tone_dir, tmp_path, mon
     assert len(seen) == 2
     for s in seen:
         assert s["sigint_ignored"] and signal.SIGTERM not in s["blocked"] and signal.SIGINT not in s["blocked"]
+
+
+def test_engine_ray_without_ray_says_how_to_install_it(tone_dir, cli, fake_model, monkeypatch):
+    """Ray is an optional extra: without it, one line naming the install, exit 2, before any work."""
+    monkeypatch.setitem(sys.modules, "ray", None)  # as if not installed: find_spec and import both fail
+    r = cli("analyse", str(tone_dir), "--json", "--engine", "ray")
+    assert r.code == 2, r
+    assert r.err.strip().splitlines() == ["starcoach: --engine ray needs Ray, an optional extra: "
+                                          "pip install 'starcoach[ray]'"]
+    assert r.out == ""
+    r = cli("analyse", str(tone_dir), "--ray-address", "auto")
+    assert r.code == 2 and "--ray-address goes with --engine ray" in r.err

@@ -101,9 +101,49 @@ def test_a_play_back_folded_into_the_first_sentence_is_cut_off(question, sentenc
      "A customer shouted at me as I was closing the shop on a Sunday evening."),
     # No question word at all in the lead.
     ("Tell me about a migration you planned.", "Our warehouse was where the old scanners lived for years."),
+    # The speaker's own method, stated, is not the question played back.
+    ("How do you handle technical debt?", "My way of handling technical debt is to keep a list and pay some off every sprint."),
+    # A comma after an opening that is a sentence, not a noun phrase, is no turn to the story.
+    ("Tell me about a time you pushed back on a senior colleague.",
+     "I pushed back on our director once, the example I'd pick is about a launch date."),
 ])
 def test_a_sentence_that_does_not_play_the_question_back_stays_whole(question, sentence):
     assert _cut(question, sentence) == [sentence]
+
+
+@pytest.mark.parametrize("question,sentence,head", [
+    ("Tell me about a time you pushed back on a senior colleague.",
+     "Pushing back on someone more senior and how it went, the example I'd pick is from my second year at the bank.",
+     "Pushing back on someone more senior and how it went"),
+    ("Tell me about a plan that fell apart.",
+     "Oh, a plan that fell apart — sure, the warehouse move in my first job is the one.",
+     "Oh, a plan that fell apart"),
+])
+def test_a_noun_phrase_play_back_is_cut_at_the_comma_or_dash_that_turns_to_the_story(question, sentence, head):
+    parts = _cut(question, sentence)
+    assert parts[0] == head and len(parts) == 2 and sentence.endswith(parts[1])
+
+
+def test_a_general_claim_or_the_question_s_frame_alone_is_never_a_play_back():
+    from starcoach.judge.pipeline import featurise
+
+    q = "Tell me about a time you handled an angry customer."
+    fz = featurise("I've handled plenty of angry callers over the years. Early on at a depot a client rang about a "
+                   "lost pallet. I traced it in the logs and called him back. He kept his contract.", q, None)
+    assert fz.repeat_ok[0] is False
+    # "time" is in every such question: sharing it alone plays nothing back.
+    fz = featurise("I was a developer and a student at the same time. My manager let me run the archive service. "
+                   "I lost a week of files by not testing the write path.",
+                   "Tell me about a time when you really messed up.", None)
+    assert fz.repeat_ok[0] is False
+
+
+def test_a_habit_taken_up_after_the_story_is_a_lesson_not_its_result():
+    a = analyse("Our nightly job had started missing its window. I profiled each step and found one query scanning "
+                "the whole table. I added an index and split the load into batches. "
+                "Ever since, I've checked query plans before every release.",
+                question="Tell me about a time you improved a process.")
+    assert a.sentences[-1].component != "result"
 
 
 def test_the_cut_off_play_back_is_credited_as_the_repeat():
@@ -143,3 +183,26 @@ def test_a_paraphrased_value_is_evidence_for_it_through_its_theme():
     assert best == "We persevere"
     vi = names.index("We persevere")
     assert counts[vi][KINDS.index("theme_phrase")] >= 1  # "pushed through", "refused to give up"
+
+
+def test_a_closing_tied_to_nothing_is_never_a_link_back():
+    from starcoach.judge.pipeline import featurise
+
+    story = ("In my second year at a print shop our biggest order came back smudged. I reran it overnight on the "
+             "spare press and drove the boxes over myself before nine. ")
+    untied = featurise(story + "The owner thanked me, and it brought the whole crew closer together.", None, None)
+    assert untied.link_ok[-1] is False
+    a = analyse(story + "The owner thanked me, and it brought the whole crew closer together.")
+    assert not a.structure["link_back"].present
+    tied = featurise(story + "Owning a problem like that is why I'm applying for this print operations role.", None, None)
+    assert tied.link_ok[-1] is True
+
+
+def test_a_task_told_inside_the_scene_sentence_counts_for_both():
+    a = analyse("In my second week as a shift lead at a parcel depot, the site manager asked me to get the late "
+                "vans down before the winter rush. I walked the loading bays each morning and moved two drivers "
+                "to the early shift. By December only one van in twenty left late.",
+                question="Tell me about a time you improved how your team worked.")
+    assert a.sentences[0].component == "situation"
+    assert a.structure["situation"].present and a.structure["task"].present
+    assert a.structure["task"].evidence == a.sentences[0].text

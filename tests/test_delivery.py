@@ -95,6 +95,12 @@ LIKE_NOT_FILLER = [
     "It was like one of those weeks.",
     "She likes the new process.",
     "I would like it if we could.",
+    # After "be", a simile goes on with what is compared, or compares an activity.
+    "The new tool was like Jira, only faster.",
+    "It was like working in the dark.",
+    "That was like my first job.",
+    "Our release was like nothing we had seen.",
+    "We built it just like the mobile team did.",
 ]
 
 
@@ -118,6 +124,16 @@ LIKE_FILLER = [
     ("The tests were, like, flaky and, like, slow.", 2),
     ("In the end, like, all twelve services moved.", 1),
     ("It was, like, a third of the customers.", 1),
+    # Whisper often writes these without the commas the speaker paused for.
+    ("the build was like broken", 1),
+    ("and then it just like changed", 1),
+    ("The fix was like done in a day.", 1),
+    ("So we were like stuck on the old version.", 1),
+    ("The tickets were like piling up again.", 1),
+    ("The dashboard was like real slow.", 1),
+    ("She was like we cannot ship this.", 1),
+    ("Our lead just like left the company.", 1),
+    ("We had like no tests for the billing code.", 1),
 ]
 
 

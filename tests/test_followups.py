@@ -134,7 +134,8 @@ def test_a_strong_answer_still_gets_a_probing_question(templates):
 
 def test_the_most_important_reason_comes_first_and_n_limits_them(templates):
     weak = ("We had a script that kept crashing at the depot. "
-            "We looked at the logs and we changed the import step.")
+            "We looked at the logs and we changed the import step, and then we wrote a short note about it "
+            "for the night shift.")
     a = analyse(weak, question=Q)
     got = choose(a, templates, n=3)
     assert len(got) == 3

@@ -38,8 +38,6 @@ from starcoach.store.database import DB_NAME, Store, default_data_dir
 from starcoach.stored import clock, short, word_at
 from starcoach.targets import TIPS
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
-
 # ----------------------------------------------------------------------------- answers written for these tests
 
 SPOKEN_QUESTION = "Tell me about a time you took ownership of a problem."
@@ -606,6 +604,8 @@ def test_export_json_is_the_session_and_its_stored_analyses(built, cli):
     obj = json.loads(r.out)
     assert obj["schema"] == "starcoach.session/1"
     rows = stored()[2]
+    # Each answer is its stored analysis with one key added: its follow-ups (none were asked here).
+    assert [a.pop("follow_ups") for a in obj["answers"]] == [[], []]
     assert obj["answers"] == [json.loads(row.analysis_json) for row in rows]
     assert [a["schema"] for a in obj["answers"]] == ["starcoach.analysis/1"] * 2
     s = obj["session"]
@@ -663,7 +663,7 @@ def test_export_html_embeds_compressed_audio_and_times_every_word(built, cli, tm
         if sent.component:
             assert f'data-component="{sent.component}"' in page
     # Every timed word is a span the script can light and seek to, in order.
-    times = [float(x) for x in re.findall(r'<span class="w(?: filler)?" data-s="([0-9.]+)"', page)]
+    times = [float(x) for x in re.findall(r'<span class="w(?: filler)?(?: shaky)?"(?: title="[^"]*")? data-s="([0-9.]+)"', page)]
     assert len(times) == len(a.words) and times == sorted(times)
     assert times[0] == round(a.words[0].start_s, 2)
     assert page.count('<span class="w filler"') == len(a.delivery.fillers)
@@ -704,56 +704,208 @@ def test_export_with_the_audio_file_deleted_has_a_note_instead(built, cli, tmp_p
     assert f"*Audio file missing:* `{built['wav']}`" in md
 
 
-def chromium(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
-    if CHROMIUM is None:
-        pytest.skip("chromium is not installed (apt-get install chromium; scripts/bootstrap.sh --test installs it)")
-    profile = tmp_path / "chromium-profile"
-    profile.mkdir(exist_ok=True)
-    return subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                           "--disable-component-update", "--disable-sync", "--no-first-run",
-                           f"--user-data-dir={profile}", *args], capture_output=True, text=True, timeout=180)
-
-
-def png_size(path: Path) -> tuple[int, int]:
-    data = path.read_bytes()
+def png_size(data: bytes) -> tuple[int, int]:
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR"
     return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
 
 
+#: A word span of the page: class "w", maybe "filler" and "shaky", maybe lit ("now").
+WORD_SPAN = r'<span class="w(?: filler)?(?: shaky)?{now}"(?: title="[^"]*")? data-s="([0-9.]+)"'
+#: Where the audio is and which words are lit (their starts), read from the page's own DOM.
+STATE_FN = ("() => { const au = document.querySelector('section.answer audio'); "
+            "const now = document.querySelectorAll('section.answer .w.now'); "
+            "return {t: au.currentTime, paused: au.paused, lit: [...now].map(e => +e.dataset.s)}; }")
+
+
+def follow_up_session(tmp_path: Path) -> Path:
+    """The data folder of one practice session: a weak answer and the reply to its follow-up (edges faked)."""
+    from fakes import FakeTranscriber, spoken
+    from sessions import REPLY, WEAK, Session
+    from starcoach.catalogue.banks import builtin_dir
+    from starcoach.judge.followups import load_templates
+    from starcoach.pipeline.practice import PracticeOptions
+
+    tx = FakeTranscriber(WEAK)
+    s = Session(tmp_path, [spoken(WEAK), spoken(REPLY)], WEAK, transcriber=tx,
+                options=PracticeOptions(questions=1, question_ids=("gen-003",), end_silence_s=1.5))
+    s.practice.turn.templates = load_templates([builtin_dir()])
+    real = s.practice.source_factory
+
+    def source():
+        tx.script = REPLY if s.sources else WEAK
+        return real()
+
+    s.practice.source_factory = source
+    assert s.run() == 0 and "What the reply supplied" in s.text
+    return s.data
+
+
 def test_html_export_in_headless_chromium(built, cli, tmp_path):
+    """One browser for every check: the page as built, its script under the CSP, playback lighting the words,
+    a click seeking, a deep link, the coach's notes saved and merged back, and the progress page."""
+    from cdp import CHROMIUM, Browser
+
+    if CHROMIUM is None:
+        pytest.skip("chromium is not installed (apt-get install chromium; scripts/bootstrap.sh --test installs it)")
     pages = {}
     for sid in (1, 3):
         out = tmp_path / f"session-{sid}.html"
         assert cli("export", str(sid), "--format", "html", "-o", str(out)).code == 0
         pages[sid] = out
-    # The spoken answer: transcript coloured by component, the checklist, the audio as a data: URI.
-    p = chromium(tmp_path, "--dump-dom", pages[1].as_uri())
-    dom = p.stdout
-    assert "<main>" in dom, p.stderr[-2000:]
+    progress_page = tmp_path / "progress.html"
+    assert cli("export", "--progress", "--kind", "all", "-o", str(progress_page)).code == 0
     (a,) = analyses(1)
-    for sent in a.sentences:
-        cls = (sent.component or "none").replace("_", "-")
-        assert f'<span class="c c-{cls}" data-component="{sent.component or "none"}" title="' in dom, sent
-    for c in COMPONENTS:
-        assert f'<tr data-component="{c}">' in dom and f">{COMPONENT_TITLES[c]}</td>" in dom
-    assert re.search(r'<audio controls="" preload="metadata" src="data:audio/ogg;base64,[A-Za-z0-9+/]{1000}', dom)
-    assert f"{a.delivery.wpm:.0f} words/min" in dom and "What to work on" in dom
-    assert 'data-ready="1"' in dom  # the page's script ran under its Content-Security-Policy
-    # "#t=SECONDS" lights the word heard then: the highlight logic, run by the browser.
-    w = a.words[len(a.words) // 2]
-    at = chromium(tmp_path, "--dump-dom", pages[1].as_uri() + f"#t={(w.start_s + w.end_s) / 2:.2f}").stdout
-    lit = re.findall(r'<span class="w(?: filler)? now" data-s="([0-9.]+)"', at)
-    assert lit == [f"{w.start_s:.2f}"], lit
-    # The answer with markup in it: shown as text, never run.
-    dom3 = chromium(tmp_path, "--dump-dom", pages[3].as_uri()).stdout
-    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in dom3
-    assert dom3.lower().count("<script") == 1  # the page's own, nothing from the transcript
-    # A picture to look at (STARCOACH_KEEP_SCREENSHOT=FILE keeps it): the page renders at the asked size.
-    shot = tmp_path / "export.png"
-    chromium(tmp_path, f"--screenshot={shot}", "--window-size=1100,1600", "--hide-scrollbars", pages[1].as_uri())
-    assert png_size(shot) == (1100, 1600) and shot.stat().st_size > 30_000
-    if os.environ.get("STARCOACH_KEEP_SCREENSHOT"):
-        shutil.copyfile(shot, os.environ["STARCOACH_KEEP_SCREENSHOT"])
+    b = Browser(tmp_path / "chromium-profile", tmp_path / "downloads")
+    try:
+        # The spoken answer: transcript coloured by component, the checklist, the audio as a data: URI.
+        b.go(pages[1].as_uri())
+        dom = b.js("document.documentElement.outerHTML")
+        assert "<main>" in dom
+        for sent in a.sentences:
+            cls = (sent.component or "none").replace("_", "-")
+            assert f'<span class="c c-{cls}" data-component="{sent.component or "none"}" title="' in dom, sent
+        for c in COMPONENTS:
+            assert f'<tr data-component="{c}">' in dom and f">{COMPONENT_TITLES[c]}</td>" in dom
+        assert re.search(r'<audio controls="" preload="metadata" src="data:audio/ogg;base64,[A-Za-z0-9+/]{1000}', dom)
+        assert f"{a.delivery.wpm:.0f} words/min" in dom and "What to work on" in dom
+        assert b.js("document.body.dataset.ready") == "1"  # the page's script ran under its CSP
+        # The browser decodes the Opus audio: the recording's length.
+        duration = b.js("new Promise(r => { const au = document.querySelector('audio'); "
+                        "if (au.readyState >= 1) r(au.duration); else au.onloadedmetadata = () => r(au.duration); })")
+        assert duration == pytest.approx(stored()[1][0].duration_s, abs=0.1)
+
+        # Clicking a word seeks there, lights it, and plays; playback then lights the words that follow.
+        b.js(f"window.state = {STATE_FN}")
+        w = a.words[len(a.words) // 3]
+        clicked = b.js("(() => { const el = [...document.querySelectorAll('.w')]"
+                       f".find(e => e.dataset.s === '{w.start_s:.2f}'); el.click(); return state(); }})()")
+        assert clicked["t"] == pytest.approx(w.start_s, abs=0.01) and clicked["lit"] == [round(w.start_s, 2)]
+        later = b.js("new Promise(r => { const au = document.querySelector('audio'); const t0 = au.currentTime; "
+                     "const check = () => { if (au.currentTime > t0 + 1.5) { const s = state(); au.pause(); "
+                     "r(s); } else setTimeout(check, 50); }; check(); })")
+        assert not clicked["paused"] or later["t"] > w.start_s + 1.5  # it played
+        assert later["t"] > w.start_s + 1.5
+        heard = word_at(a.words, later["t"])
+        assert heard is not None and a.words[heard].start_s > w.start_s + 0.5
+        # The word lit is the one heard then (within the time one animation frame and the pause take).
+        assert later["lit"] and abs(later["lit"][0] - a.words[heard].start_s) <= 0.5, (later, a.words[heard])
+        assert len(later["lit"]) == 1
+
+        # "#t=SECONDS" lights the word heard then.
+        w = a.words[len(a.words) // 2]
+        b.go("about:blank")
+        b.go(pages[1].as_uri() + f"#t={(w.start_s + w.end_s) / 2:.2f}")
+        lit = re.findall(WORD_SPAN.format(now=" now"), b.js("document.documentElement.outerHTML"))
+        assert lit == [f"{w.start_s:.2f}"], lit
+
+        # The coach's notes: typed, saved as Markdown by the page (a download), merged back by the command.
+        note = "Strong opening.\nSay what you measured <before> the fix & after it."
+        b.js(f"(() => {{ const t = document.querySelector('textarea.notes'); t.value = {json.dumps(note)}; "
+             "document.getElementById('save-notes').click(); })()")
+        done = b.wait_event("Browser.downloadProgress", state="completed")
+        saved = tmp_path / "downloads" / "session-1-notes.md"
+        assert saved.exists(), done
+        assert saved.read_text() == (f"# Notes on starcoach session 1\n\n## 1. {SPOKEN_QUESTION}\n\n{note}\n")
+        again = tmp_path / "again.html"
+        r = cli("export", "1", "--notes", str(saved), "-o", str(again))
+        assert r.code == 0 and f"Notes on 1 of 1 answer(s) from {saved}." in r.err
+        b.go(again.as_uri())
+        assert b.js("document.querySelector('textarea.notes').value") == note  # escaped in, read back as typed
+        md = cli("export", "1", "--format", "md", "--notes", str(saved)).out
+        assert "### Coach's notes\n\n> Strong opening.\n> Say what you measured &lt;before&gt; the fix &amp; after it." in md
+
+        # A session with a follow-up: the notes saved are on its answers only, not on the follow-up's section.
+        fu = follow_up_session(tmp_path / "with-follow-up")
+        fu_page = tmp_path / "with-follow-up.html"
+        assert cli("export", "1", "--format", "html", "-o", str(fu_page), "--data-dir", str(fu)).code == 0
+        saved.unlink()
+        b.go(fu_page.as_uri())
+        assert b.js("document.querySelectorAll('section.answer').length") == 2
+        b.js("(() => { document.querySelector('textarea.notes').value = 'Ask how it turned out.'; "
+             "document.getElementById('save-notes').click(); })()")
+        done = b.wait_event("Browser.downloadProgress", state="completed")
+        assert saved.exists(), done
+        from sessions import QUESTIONS
+
+        assert saved.read_text() == f"# Notes on starcoach session 1\n\n## 1. {QUESTIONS['gen-003']}\n\nAsk how it turned out.\n"
+        r = cli("export", "1", "--format", "json", "--notes", str(saved), "--data-dir", str(fu))
+        assert r.code == 0 and json.loads(r.out)["notes"] == {"1": "Ask how it turned out."}
+
+        # A picture to look at (STARCOACH_KEEP_SCREENSHOT=FILE keeps it): the page renders at the asked size.
+        shot = b.screenshot(1100, 1600)
+        assert png_size(shot) == (1100, 1600) and len(shot) > 30_000
+        if os.environ.get("STARCOACH_KEEP_SCREENSHOT"):
+            Path(os.environ["STARCOACH_KEEP_SCREENSHOT"]).write_bytes(shot)
+
+        # The answer with markup in it: shown as text, never run.
+        b.go(pages[3].as_uri())
+        dom3 = b.js("document.documentElement.outerHTML")
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in dom3
+        assert dom3.lower().count("<script") == 1  # the page's own, nothing from the transcript
+
+        # The progress page: a chart per measure and per part, drawn by the browser, no script at all.
+        b.go(progress_page.as_uri())
+        charts = b.js("[...document.querySelectorAll('svg[data-chart]')].map(s => [s.dataset.chart, "
+                      "[...s.querySelectorAll('circle')].map(c => +c.dataset.value), "
+                      "Math.round(s.getBoundingClientRect().width)])")
+        names = [c[0] for c in charts]
+        assert names == ["score", "fillers", "pace", "length", *COMPONENTS]
+        assert all(width > 200 for _, _, width in charts)  # laid out, not collapsed
+        per = {sid: analyses(sid) for sid in (1, 2, 3)}
+        means = [round(sum(x.score for x in per[s]) / len(per[s]), 2) for s in (1, 2, 3)]
+        assert dict((c[0], c[1]) for c in charts)["score"] == pytest.approx(means, abs=0.01)
+        assert dict((c[0], c[1]) for c in charts)["pace"] == [pytest.approx(a.delivery.wpm, abs=0.01)]
+        assert b.js("document.scripts.length") == 0
+        if os.environ.get("STARCOACH_KEEP_SCREENSHOT"):
+            Path(os.environ["STARCOACH_KEEP_SCREENSHOT"]).with_suffix(".progress.png").write_bytes(
+                b.screenshot(1100, 1400))
+    finally:
+        b.close()
+
+
+def test_export_notes_are_merged_back_and_a_wrong_file_is_one_line(built, cli, tmp_path):
+    notes = tmp_path / "session-2-notes.md"
+    notes.write_text(f"# Notes on starcoach session 2\n\n## 1. {STAKEHOLDER_Q}\n\nGood set-up.\n\n## Not a heading "
+                     f"of ours\nkept in the note\n\n## 2. {RELIABILITY_Q}\n\n(no notes)\n")
+    r = cli("export", "2", "--format", "json", "--notes", str(notes))
+    assert r.code == 0, r
+    doc = json.loads(r.out)
+    assert doc["notes"] == {"1": "Good set-up.\n\n## Not a heading of ours\nkept in the note"}
+    assert "notes" not in json.loads(cli("export", "2", "--format", "json").out)
+    page = tmp_path / "s2.html"
+    assert cli("export", "2", "--notes", str(notes), "-o", str(page)).code == 0
+    assert page.read_text().count('placeholder="Notes for the candidate on this answer">Good set-up.\n\n'
+                                  "## Not a heading of ours\nkept in the note</textarea>") == 1
+    # Notes on another session, a file that is not notes, a missing file: one line each, exit 2, nothing written.
+    other = tmp_path / "other.md"
+    other.write_text("# Notes on starcoach session 3\n\n## 1. x\n\ny\n")
+    bad = tmp_path / "bad.md"
+    bad.write_text("shopping list\n")
+    for path, message in ((other, f"{other}: these are notes on session 3, not session 2"),
+                          (bad, f"{bad}: not a notes file saved from a starcoach page (it should start with "
+                                "'# Notes on starcoach session N')"),
+                          (tmp_path / "none.md", f"{tmp_path / 'none.md'}: no such file")):
+        r = cli("export", "2", "--notes", str(path), "-o", str(tmp_path / "never.html"))
+        assert r.code == 2 and r.err.strip() == f"starcoach: {message}", r
+        assert "Traceback" not in r.err
+    assert not (tmp_path / "never.html").exists()
+
+
+def test_export_progress_needs_no_session_and_says_when_there_is_nothing(built, cli, tmp_path):
+    r = cli("export")
+    assert r.code == 2 and "export needs a SESSION (a number, or 'latest'), or --progress" in r.err
+    r = cli("export", "1", "--progress")
+    assert r.code == 2 and "--progress writes one HTML page" in r.err
+    r = cli("export", "1", "--kind", "all")
+    assert r.code == 2 and "--company and --kind go with --progress" in r.err
+    out = tmp_path / "p.html"
+    r = cli("export", "--progress", "-o", str(out))  # practice only: session 1
+    assert r.code == 0 and f"Wrote {out}" in r.out and "1 session(s)" in r.out
+    page = out.read_text()
+    assert "Counted: practice sessions; not counted: 1 analysis, 1 batch" in page
+    assert "<script" not in page and "default-src 'none'" in page
+    r = cli("export", "--progress", "--kind", "demo", "-o", str(tmp_path / "none.html"))
+    assert r.code == 0 and "No analysed demo answers yet" in r.out and not (tmp_path / "none.html").exists()
 
 
 # ----------------------------------------------------------------------------- reanalyse
@@ -871,17 +1023,17 @@ def test_a_database_from_the_previous_schema_is_migrated_on_open_and_keeps_its_d
     assert r.code == 0, r
     line_matching(r.out, rf"1\s+{LOCAL[2]}\s+batch\s+Amazon\s+2\s+\d+\s+—")
     with sqlite3.connect(old_root / DB_NAME) as db:
-        assert [r[0] for r in db.execute("SELECT version FROM schema_migrations ORDER BY version")] == [1, 2]
+        assert [r[0] for r in db.execute("SELECT version FROM schema_migrations ORDER BY version")] == [1, 2, 3]
         cols = [r[1] for r in db.execute("PRAGMA table_info(answers)")]
-        assert cols[-1] == "reanalysed_at"
+        assert cols[-3:] == ["reanalysed_at", "parent_id", "follow_up"]
         assert db.execute("SELECT * FROM sessions").fetchall() == old_sessions
-        assert [row[:-1] for row in db.execute("SELECT * FROM answers ORDER BY id")] == old_answers
-        assert {row[-1] for row in db.execute("SELECT * FROM answers")} == {None}
+        assert [row[:-3] for row in db.execute("SELECT * FROM answers ORDER BY id")] == old_answers
+        assert {row[-3:] for row in db.execute("SELECT * FROM answers")} == {(None, None, None)}
     # The migrated data is fully usable: replay it, re-analyse it (which uses the new column).
     assert f"Q: {RELIABILITY_Q}" in cli("replay", "--no-audio", "--data-dir", str(old_root)).out
     assert cli("reanalyse", "1", "--data-dir", str(old_root)).code == 0
     with Store.open(old_root) as store:
-        assert store.schema_versions() == [1, 2] and set(store.reanalysed_at(1)) == {1, 2}
+        assert store.schema_versions() == [1, 2, 3] and set(store.reanalysed_at(1)) == {1, 2}
 
 
 WRITER = r"""
@@ -924,7 +1076,7 @@ def test_two_processes_writing_at_once_lose_nothing(tmp_path, cli):
         assert code == 0 and err == "", err
     assert sorted(int(out) for _, out, _ in results) == [1, 2]
     with Store.open(root) as store:
-        assert store.schema_versions() == [1, 2]
+        assert store.schema_versions() == [1, 2, 3]
         for s in store.sessions():
             rows = store.answers(s.id)
             assert [r.position for r in rows] == list(range(1, n + 1))
@@ -959,7 +1111,7 @@ def test_processes_opening_a_new_data_folder_at_the_same_moment_all_get_it(tmp_p
         for p in procs:
             assert p.wait(timeout=60) == 0, p.stderr.read()
         with Store.open(root) as store:
-            assert store.schema_versions() == [1, 2]
+            assert store.schema_versions() == [1, 2, 3]
 
 
 def test_a_database_held_by_another_process_is_one_clear_line_not_damage(tmp_path, cli, monkeypatch):

@@ -130,3 +130,17 @@ def test_pcm16_scales_floats_and_keeps_int16():
     assert pcm16(np.array([0.0, 0.5, -1.0, 2.0], np.float32)).tolist() == [0, 16384, -32767, 32767]
     x = np.array([1, -2, 3], np.int16)
     assert pcm16(x) is not None and pcm16(x).tolist() == [1, -2, 3] and pcm16(x).dtype == np.int16
+
+
+def test_the_streaming_player_is_an_edges_player():
+    """Replay is typed against edges.Player; the real player must have every member of it."""
+    import inspect
+
+    from starcoach import edges
+    from starcoach.capture import playback
+
+    wanted = {n for n in vars(edges.Player) if not n.startswith("_")} | set(edges.Player.__annotations__)
+    have = {n for n in dir(playback.Player) if not n.startswith("_")}
+    init = inspect.getsource(playback.Player.__init__)
+    missing = {n for n in wanted if n not in have and f"self.{n} =" not in init}
+    assert wanted >= {"start", "position_s", "done", "play", "stop", "duration_s"} and not missing

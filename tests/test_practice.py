@@ -32,6 +32,7 @@ The spoken answers are espeak-ng, in SSML with pauses, written for these tests.
 from __future__ import annotations
 
 import io
+import json
 import os
 import queue
 import re
@@ -66,11 +67,16 @@ if not STARCOACH.exists():  # pragma: no cover - not run from the project's virt
 
 # --------------------------------------------------------------------------- answers (espeak-ng SSML)
 
-#: gen-003: a conflict with a coworker (about 17 s).
-CONFLICT_SSML = (
-    "<speak>Last spring a backend engineer on my team wanted to delay our release because of flaky tests, "
-    "and I wanted to ship. <break time=\"1200ms\"/> I sat down with him, we listed every failing test, "
-    "and I suggested we quarantine three of them. We shipped two days later with no incidents.</speak>")
+#: gen-003, answered weakly (about 11 s): no result, and every action "we".
+WEAK_SSML = (
+    "<speak>Last spring our team disagreed with another team about a release date. <break time=\"1200ms\"/> "
+    "We talked it over in a long meeting, and we changed the plan so the work was split between us.</speak>")
+#: The reply to the follow-up that asks how it turned out (about 9 s).
+REPLY_SSML = (
+    "<speak>In the end we shipped one week later, and I wrote the new plan myself. <break time=\"600ms\"/> "
+    "Support tickets about the release fell from forty to five.</speak>")
+#: What the built-in banks ask when the result is missing (question_banks/follow_ups/general.toml).
+RESULT_FOLLOW_UP = "How did it turn out in the end? What changed because of what you did?"
 
 #: A longer story (about 35 s), of which the Ctrl-C uses the first seconds.
 LONG_SSML = (
@@ -92,12 +98,15 @@ METER = re.compile(rf"REC {_A}(\d+):(\d\d\.\d)")
 MENU = "etry this one"
 REPORT = re.compile(rf"Score {_A}\d+{_A}/100")
 FEEDBACK = re.compile(r"Feedback ready (\d+\.\d\d) s after the answer ended")
+#: The live cues under the meter: "live  23 words · 0 fillers · 151 wpm (last 30 s) · heard: R S T A R L (...)".
+CUES = re.compile(rf"live  {_A}(\d+) words{_A} · {_A}(\d+) fillers?{_A} · {_A}(?:(\d+) wpm|pace)[^\n]*?heard: ")
 
 
 @pytest.fixture(scope="module")
 def voices(tmp_path_factory) -> dict[str, Speech]:
     d = tmp_path_factory.mktemp("answers")
-    return {name: Speech(d, name, ssml) for name, ssml in (("conflict", CONFLICT_SSML), ("long", LONG_SSML))}
+    return {name: Speech(d, name, ssml) for name, ssml in (("weak", WEAK_SSML), ("reply", REPLY_SSML),
+                                                            ("long", LONG_SSML))}
 
 
 # --------------------------------------------------------------------------- the virtual microphone
@@ -305,8 +314,11 @@ def no_traceback(text: str) -> None:
 
 
 def test_a_session_through_the_virtual_microphone_then_ctrl_c(voices, tmp_path, terminals):
-    """Question 1 answered and judged by the real model; question 2 stopped by Ctrl-C mid-answer while the
-    live transcriber is busy: the stream is closed and the worker joined before the exit (130).
+    """Question 1 answered weakly (no result, only "we") and judged by the real model, with the live cues
+    under the meter while it is spoken; the follow-up that asks how it turned out is spoken, answered,
+    judged and stored with its answer, then replayed and exported; the menu answered with one key;
+    question 2 stopped by Ctrl-C mid-answer while the live transcriber is busy: the stream is closed and
+    the worker joined before the exit (130).
 
     Before, 1 run in 3 of the Ctrl-C ended in "terminate called without an active exception" (exit 134)
     or a segmentation fault: the process exited with the transcriber still inside the model.
@@ -320,12 +332,19 @@ def test_a_session_through_the_virtual_microphone_then_ctrl_c(voices, tmp_path, 
                        "--company", "amazon", "--end-silence", "1.5"], env)
         t.expect("Question 1/2")
         t.expect("Enter = done")  # the question has been spoken; the meter is up
-        mic.say(voices["conflict"].samples)
+        mic.say(voices["weak"].samples)
+        # While it is spoken: the words transcribed so far, fillers, pace and the parts heard.
+        cue = t.expect(CUES)  # drawn only with the meter, so while recording
         t.expect(r"you paused")
         t.expect(REPORT)
         t.expect(FEEDBACK)
+        t.expect("Follow-up 1")
+        t.expect("Enter = done")  # the follow-up has been spoken; the meter is up again
+        mic.say(voices["reply"].samples)
+        t.expect("What the reply supplied")
+        t.expect(FEEDBACK)
         t.expect(MENU)
-        t.type("")  # Enter: next question
+        t.child.send("n")  # one key, no Enter: next question
         t.expect("Question 2/2")
         t.expect("Enter = done")
         mic.say(voices["long"].samples)
@@ -341,14 +360,16 @@ def test_a_session_through_the_virtual_microphone_then_ctrl_c(voices, tmp_path, 
     assert "terminate called" not in text and "Segmentation" not in text, text[-2000:]
     assert code == 130, text[-2000:]
     assert "not spoken" not in text
-    # Each question was spoken through PortAudio into the virtual speaker, one stream per question.
+    # Each question and the follow-up were spoken through PortAudio into the virtual speaker, one stream each.
     questions = {"gen-003": "Tell me about a time you had a conflict with a coworker and how the two of you "
                             "resolved it.",
+                 "follow-up": RESULT_FOLLOW_UP,
                  LONG_QID: "Tell me about the accomplishment you are most proud of and what your personal "
                            "contribution was."}
     files = sorted(tmp_path.glob("played.raw*"))
-    assert [f.name for f in files] == ["played.raw", "played.raw.0001"]
-    for f, qid in zip(files, ("gen-003", LONG_QID)):
+    assert [f.name for f in files] == ["played.raw", "played.raw.0001", "played.raw.0002"]
+    assert f"\u2502 {RESULT_FOLLOW_UP}" in text  # the follow-up shown, as it was spoken
+    for f, qid in zip(files, ("gen-003", "follow-up", LONG_QID)):
         x = np.fromfile(f, dtype="<i2").astype(np.float32) / 32768
         seconds = x.size / 22050  # espeak-ng's rate, played as synthesised
         expected = espeak_seconds(questions[qid], wpm=170)  # the speaker's default rate
@@ -356,20 +377,42 @@ def test_a_session_through_the_virtual_microphone_then_ctrl_c(voices, tmp_path, 
         print(f"\n{f.name}: {seconds:.2f} s of speech, {rms_db:.0f} dBFS (espeak-ng alone: {expected:.2f} s)")
         assert rms_db > -40  # speech, not silence
         assert seconds == pytest.approx(expected, rel=0.15)  # the whole question, not a clip of it
-    # The first answer is stored, analysed by the real model, with its audio; the second kept, not judged.
+    # The first answer and its follow-up's are stored, analysed by the real model, with their audio, the reply
+    # linked to its answer; the second answer kept, not judged.
     rows = answers(data)
-    assert [(r[1], r[2], r[3]) for r in rows] == [(1, "gen-003", "analysed"), (2, LONG_QID, "recorded")]
+    assert [(r[1], r[2], r[3]) for r in rows] == [(1, "gen-003", "analysed"), (1, "gen-003", "analysed"),
+                                                  (2, LONG_QID, "recorded")]
     assert sessions(data) == [(1, "interrupted")]
-    first, second = rows
+    first, reply, second = rows
+    ((parent, asked, meta),) = db_rows(data, "SELECT parent_id, question, follow_up FROM answers "
+                                             "WHERE parent_id IS NOT NULL")
+    assert parent == 1 and asked == RESULT_FOLLOW_UP
+    assert json.loads(meta)["reason"] == "result_missing" and "result" in {
+        x["component"] for x in json.loads(meta)["supplied"]}
+    # The reply's own words (tiny.en hears espeak-ng's "from forty to five" as "40 to 5" or "4T5" by run).
+    assert "support tickets" in reply[6].lower()
+    assert wav_seconds(data / reply[5]) == pytest.approx(reply[4], abs=1e-3)
+    # Replayed and exported with its answer.
+    look = dict(env, COLUMNS="160")
+    replay = subprocess.run([str(STARCOACH), "replay", "1", "--no-audio"], env=look, capture_output=True,
+                            text=True, timeout=60)
+    assert replay.returncode == 0 and "Answer 1, follow-up 1" in replay.stdout and RESULT_FOLLOW_UP in replay.stdout
+    doc = json.loads(subprocess.run([str(STARCOACH), "export", "1", "--format", "json"], env=look,
+                                    capture_output=True, text=True, timeout=60, check=True).stdout)
+    (f,) = doc["answers"][0]["follow_ups"]
+    assert f["question"] == RESULT_FOLLOW_UP and "result" in f["supplied"]
+    assert f["analysis"]["transcript"] and f["analysis"]["duration_s"] == pytest.approx(reply[4], abs=0.01)
     wav = data / first[5]
     assert wav.exists() and wav_seconds(wav) == pytest.approx(first[4], abs=1e-3)
     assert "release" in first[6].lower()  # the transcript is this answer's
-    s = voices["conflict"]
+    s = voices["weak"]
     # The recording holds the answer (after up to ~2 s of silence left in the pipe).
     assert s.duration_s < first[4] < s.duration_s + 2.5 + 1.5 + 1.0
     assert Path(m.group(2)) == data / second[5]
     assert wav_seconds(data / second[5]) == pytest.approx(second[4], abs=1e-3)  # closed: exact sizes
     assert second[4] >= 6.0 - 0.5
+    print(f"live cues: {cue.group(0)!r}")
+    assert 3 <= int(cue.group(1)) < len(json.loads(first[6])["words"])  # some words, before the whole answer
     latencies = [float(x) for x in FEEDBACK.findall(text)]
     print(f"feedback latency: {latencies}")
     assert_private(data)

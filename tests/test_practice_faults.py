@@ -8,6 +8,7 @@ a second session while one records, a disk filling up (faked, and a real
 from __future__ import annotations
 
 import io
+import json
 import os
 import re
 import signal
@@ -77,6 +78,9 @@ def test_a_killed_recording_is_recovered_at_the_next_start(tmp_path):
     text = out.getvalue()
     assert "was not finished" in text and "recover and analyse it now" in text
     assert re.search(r"Score \d+/100", text)
+    # Said as recovered, and its 4.5 s are not judged as a short answer.
+    assert "Recovered: starcoach was stopped while this answer was being recorded" in " ".join(text.split())
+    assert "You spoke for" not in text
     assert tx.files == [wav]
     # Then a new session starts as usual, in the same data folder.
     s = Session(tmp_path, [np.zeros(2 * 16000, dtype=np.float32)], "", store=store, data=data,
@@ -85,6 +89,7 @@ def test_a_killed_recording_is_recovered_at_the_next_start(tmp_path):
     assert "we heard nothing" in s.text
     rows = s.answers_rows()
     assert rows[0][2] == "analysed" and "migration" in rows[0][5]
+    assert json.loads(s.rows("SELECT analysis FROM answers ORDER BY id")[0][0])["cut"] == "recovered"
     assert [x[1] for x in s.sessions()] == ["interrupted", "complete"]
     assert wav_seconds(wav) == pytest.approx(4.5, abs=0.01)  # repaired: exact sizes, nothing lost
     assert rows[0][3] == pytest.approx(4.5, abs=0.05)

@@ -22,7 +22,7 @@ import pytest
 from rich.console import Console
 
 from fakes import BlockSource, FakeClock, FakeTranscriber, ScriptedKeys, spoken
-from sessions import CONFLICT, FAILURE, QUESTIONS, Session, no_traceback, same_audio, wav_seconds
+from sessions import CONFLICT, FAILURE, QUESTIONS, REPLY, Session, no_traceback, same_audio, wav_seconds
 from starcoach.capture.speak import SilentSpeaker
 from starcoach.catalogue.banks import load_catalogue
 from starcoach.errors import ExitStatus
@@ -78,6 +78,40 @@ def test_retry_asks_the_same_question_again_and_quit_ends_the_session(tmp_path):
     assert [(r[0], r[1]) for r in s.answers_rows()] == [(1, "gen-003"), (2, "gen-003")]
     assert "Question 1/2" in s.text and "Question 2/2" not in s.text
     assert s.sessions() == [(1, "complete")]
+
+
+def test_an_answer_cut_by_the_time_limit_says_so_and_its_length_is_not_judged(tmp_path, cli):
+    import json
+
+    from starcoach.pipeline.process import analyse_transcript
+    from starcoach.store.database import Store
+
+    s = Session(tmp_path, [spoken(CONFLICT)], CONFLICT,
+                options=PracticeOptions(questions=1, max_answer_s=16.0, end_silence_s=1.5))
+    assert s.run() == ExitStatus.OK
+    text = " ".join(s.text.split())
+    assert "(time limit reached)" in text
+    assert "Cut off: the answer ran into the time limit, so it may stop mid-story; its length is not judged." in text
+    assert "You spoke for" not in text  # 16 s would be "aim for 1.5-2.5 minutes"
+    stored = json.loads(s.rows("SELECT analysis FROM answers")[0][0])
+    assert stored["cut"] == "time_limit"
+    # The same words judged as a finished answer: the length advice, and points off for it.
+    store = Store.open(s.data)
+    try:
+        (row,) = store.answers(1)
+        whole = analyse_transcript(row.transcript(), input="x", question=None, company=None)
+        cut = analyse_transcript(row.transcript(), input="x", question=None, company=None, cut="time_limit")
+    finally:
+        store.close()
+    assert any(line.startswith("You spoke for") for line in whole.advice) and whole.cut is None
+    assert not any(line.startswith("You spoke for") for line in cut.advice)
+    assert cut.score - whole.score == 10  # under 60 % of the target words: 10 points, not taken off
+    assert "cut" not in whole.to_json() and cut.to_json()["cut"] == "time_limit"
+    # Judged again with the current rules, it is still a cut answer; the exports say so too.
+    assert cli("reanalyse", "--all", "--data-dir", str(s.data)).code == 0
+    assert json.loads(s.rows("SELECT analysis FROM answers")[0][0])["cut"] == "time_limit"
+    md = cli("export", "1", "--format", "md", "--data-dir", str(s.data)).out
+    assert "> **Cut off: the answer ran into the time limit" in md
 
 
 def test_enter_stops_the_answer_early(tmp_path):
@@ -153,30 +187,44 @@ def test_a_question_that_cannot_be_spoken_is_shown_and_the_session_goes_on(tmp_p
 
 
 def test_the_demo_through_the_command(tmp_path, cli, monkeypatch):
-    """`practice --demo` with no terminal: the bundled question and recording, the whole loop, exit 0."""
+    """`practice --demo` with no terminal: the bundled question, its recording, one follow-up answered by
+    the second bundled recording, the whole loop, exit 0."""
     from starcoach.cli import practice
     from starcoach.speech.decode import load_audio
 
     used: dict = {}
+    tx = FakeTranscriber(FAILURE)
+    scripts = [FAILURE, REPLY]
 
-    def source_factory(input_device, mic_file):
-        used["mic_file"] = mic_file
-        return lambda: BlockSource(spoken(FAILURE))
+    def source_factory(input_device, mic_files):
+        used["mic_files"] = mic_files
+        opened: list = []
+
+        def source():
+            tx.script = scripts[min(len(opened), 1)]
+            opened.append(1)
+            return BlockSource(spoken(tx.script))
+
+        return source
 
     monkeypatch.setattr(practice, "_source_factory", source_factory)
-    monkeypatch.setattr(practice, "load_transcriber", lambda model, err: FakeTranscriber(FAILURE))
+    monkeypatch.setattr(practice, "load_transcriber", lambda model, err: tx)
     r = cli("practice", "--demo", "--no-speak")
     no_traceback(r.out + r.err)
     assert r.code == 0, r
     assert "Question 1/1" in r.out and "Tell me about a time you fixed a problem" in r.out
     # While a recording plays the candidate, nobody is told to answer out loud.
     assert "Answer out loud" not in r.out and "gives the answer in your place" in r.out
-    assert re.search(r"Score \d+/100", r.out) and "Feedback ready" in r.out and "Session summary" in r.out
-    assert used["mic_file"].name == "answer.ogg" and load_audio(used["mic_file"]).size / 16000 > 60
+    assert re.search(r"Score \d+/100", r.out) and "Session summary" in r.out
+    assert r.out.count("Feedback ready") == 2 and "Follow-up 1" in r.out and "What the reply supplied" in r.out
+    assert [p.name for p in used["mic_files"]] == ["answer.ogg", "follow-up.ogg"]
+    assert load_audio(used["mic_files"][0]).size / 16000 > 60 and load_audio(used["mic_files"][1]).size / 16000 > 10
     db = sqlite3.connect(Path(os.environ["STARCOACH_HOME"]) / "starcoach.db")
     try:
-        ((qid, status, company),) = db.execute("SELECT question_id, status, company FROM answers").fetchall()
-        assert (qid, status) == ("example", "analysed") and company
+        (main, follow) = db.execute("SELECT id, question_id, status, company, parent_id FROM answers "
+                                    "ORDER BY id").fetchall()
+        assert main[1:3] == ("example", "analysed") and main[3] and main[4] is None
+        assert follow[2] == "analysed" and follow[4] == main[0]
         assert db.execute("SELECT status FROM sessions").fetchall() == [("complete",)]
     finally:
         db.close()
@@ -201,3 +249,49 @@ def test_keys_sees_enter_without_blocking_and_menus_take_the_default_without_a_t
         assert keys.eof
     assert Keys(io.StringIO("r\n")).ask("? ", Console(file=io.StringIO()), {"n": "next", "r": "retry"}, "n") == \
         "next"  # no file descriptor (no terminal): the default, without reading
+
+
+def test_at_a_terminal_the_menu_takes_one_key_without_enter():
+    import termios
+    import threading
+
+    from starcoach.pipeline.keys import Keys
+
+    master, slave = os.openpty()
+    choices = {"n": "next", "r": "retry", "q": "quit"}
+    with os.fdopen(slave, "r") as stream:
+        keys = Keys(stream)
+        assert keys.interactive
+        mode = termios.tcgetattr(slave)
+        os.write(master, b"q")  # typed before the menu was shown: not an answer
+        out = io.StringIO()
+        got: list[str] = []
+        shown = threading.Event()
+
+        class Shown(io.StringIO):
+            def write(self, text):
+                if "?" in text:
+                    shown.set()
+                return out.write(text)
+
+        def ask():
+            got.append(keys.ask("Next? ", Console(file=Shown()), choices, "n"))
+
+        for typed, want in ((b"x", None), (b"R", "retry"), (b"\r", "next"), (b"q", "quit")):
+            shown.clear()
+            got.clear()
+            t = threading.Thread(target=ask, daemon=True)
+            t.start()
+            assert shown.wait(5)
+            os.write(master, typed)  # the key alone: no Enter after it
+            t.join(0.5 if want is None else 5)
+            if want is None:  # a key that is not in the menu is ignored; the menu still waits
+                assert t.is_alive() and got == []
+                os.write(master, b"r")
+                t.join(5)
+                want = "retry"
+            assert got == [want], typed
+            # The terminal is as it was (line mode, echo on), and the key pressed was not echoed twice.
+            assert termios.tcgetattr(slave) == mode
+        assert out.getvalue().count("Next? ") == 4 and out.getvalue().endswith("Next? q\n")
+    os.close(master)

@@ -17,12 +17,16 @@ Python's bytecode cache is turned off for the audited runs
 
 from __future__ import annotations
 
+import importlib.util
+import json
 import os
 import re
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
+from typing import Optional
 
 import pytest
 
@@ -66,29 +70,56 @@ def _writes(trace: Path, cwd: Path) -> list[tuple[str, str]]:
                 continue
         if re.search(r"= -1 E", args):
             continue  # refused: nothing was written
+        # strace -y names the folder a *at call's descriptor stands for: unlinkat(6</tmp/x>, "name", ...)
+        at = re.match(r"(?:AT_FDCWD|\d+)<([^>]*)>", args)
+        base = Path(at.group(1)) if at else cwd
         for p in _STRING.findall(args)[: 2 if call.startswith(("rename", "link", "symlink")) else 1]:
             p = p.encode().decode("unicode_escape")
-            out.append((call, str(p if os.path.isabs(p) else cwd / p)))
+            out.append((call, str(p if os.path.isabs(p) else base / p)))
     return out
 
 
-def audit(args: list[str], tmp_path: Path, data: Path, *, timeout_s: float = 240) -> subprocess.CompletedProcess:
-    home, tmp, cwd = tmp_path / "audit-home", tmp_path / "audit-tmp", tmp_path / "audit-cwd"
+#: An address a socket connects, binds or sends to (IPv4, IPv6) in strace's output.
+_ADDRESS = re.compile(r'inet_addr\("([^"]+)"\)|inet_pton\(AF_INET6, "([^"]+)"')
+_LOOPBACK = ("127.0.0.1", "::1", "::ffff:127.0.0.1")
+
+
+def _addresses(text: str) -> set[str]:
+    """Every address a connect, bind or sendto in the trace names."""
+    out = set()
+    for line in text.splitlines():
+        if re.match(r"^\d+\s+(connect|bind|sendto|sendmsg)\(", line):
+            out.update(a or b for a, b in _ADDRESS.findall(line))
+    return out
+
+
+def audit(args: list[str], tmp_path: Path, data: Path, *, timeout_s: float = 240,
+          loopback: bool = False, tmp: Optional[Path] = None) -> subprocess.CompletedProcess:
+    """``loopback``: INET sockets are allowed if every address they use is this machine's loopback
+    (Ray's processes talk gRPC over it); ``/dev/shm/plasma*`` (Ray's object store) must be gone afterwards.
+    ``tmp``: the temp folder (TMPDIR) to give the command."""
+    home, cwd = tmp_path / "audit-home", tmp_path / "audit-cwd"
+    tmp = tmp or tmp_path / "audit-tmp"
     for d in (home, tmp, cwd):
         d.mkdir(exist_ok=True)
     trace = tmp_path / f"trace-{args[0]}-{len(list(tmp_path.glob('trace-*')))}.txt"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ORT_", "HF_", "XDG_"))}
     env.update(HOME=str(home), TMPDIR=str(tmp), STARCOACH_HOME=str(data), PYTHONDONTWRITEBYTECODE="1")
     env.pop("ALSA_CONFIG_PATH", None)
-    p = subprocess.run(["strace", "-f", "-qq", "-o", str(trace), "-e",
+    p = subprocess.run(["strace", "-f", "-qq", "-y", "-o", str(trace), "-e",
                         "trace=socket,openat,open,creat,mkdir,mkdirat,rename,renameat,renameat2,unlink,unlinkat,"
-                        "rmdir,link,symlink,truncate",
+                        "rmdir,link,symlink,truncate" + (",connect,bind,sendto,sendmsg" if loopback else ""),
                         str(STARCOACH), *args], cwd=cwd, env=env, stdin=subprocess.DEVNULL,
                        capture_output=True, text=True, timeout=timeout_s)
     text = trace.read_text(errors="replace")
-    sockets = sorted({m.group(0) for m in _SOCKET.finditer(text)})
-    assert not sockets, f"starcoach {' '.join(args)} opened network sockets: {sockets}"
-    allowed = (str(data) + "/", str(tmp) + "/", "/dev/shm/sem.")
+    if loopback:
+        outside = sorted(a for a in _addresses(text) if a not in _LOOPBACK)
+        assert not outside, f"starcoach {' '.join(args)} used addresses off this machine: {outside}"
+        assert _addresses(text), "no loopback traffic seen: the trace did not cover the sockets"
+    else:
+        sockets = sorted({m.group(0) for m in _SOCKET.finditer(text)})
+        assert not sockets, f"starcoach {' '.join(args)} opened network sockets: {sockets}"
+    allowed = (str(data) + "/", str(tmp) + "/", "/dev/shm/sem.", *(("/dev/shm/plasma", "/proc/") if loopback else ()))
     stray = sorted({f"{call} {path}" for call, path in _writes(trace, cwd)
                     if not (path == str(data) or path.startswith(allowed) or path.startswith(_DEVICES))})
     assert not stray, f"starcoach {' '.join(args)} wrote outside the data folder:\n" + "\n".join(stray)
@@ -96,7 +127,7 @@ def audit(args: list[str], tmp_path: Path, data: Path, *, timeout_s: float = 240
     assert not list(cwd.rglob("*")), f"files left in the working directory: {list(cwd.rglob('*'))}"
     assert not list(tmp.rglob("*")), f"files left in the temp folder: {list(tmp.rglob('*'))}"
     for call, path in _writes(trace, cwd):
-        if path.startswith("/dev/shm/sem.") and call.startswith("open"):
+        if path.startswith(("/dev/shm/sem.", "/dev/shm/plasma")) and call.startswith("open"):
             assert not Path(path).exists(), f"{path} was left behind"
     print(f"\nstarcoach {' '.join(args)}: exit {p.returncode}, no INET sockets, "
           f"{len(_writes(trace, cwd))} writes, all inside {data} or {tmp}")
@@ -134,6 +165,26 @@ def test_analyse_one_file_and_a_folder_stay_on_the_machine(answers, tmp_path):
     p = audit(["analyse", str(folder), "--json", "--workers", "2"], tmp_path, tmp_path / "data2")
     assert p.returncode == 0, p.stderr
     assert len(p.stdout.splitlines()) == 2
+
+
+@needs_strace
+def test_analyse_on_a_local_ray_instance_stays_on_the_machine(answers, tmp_path):
+    """``--engine ray`` with the real model: Ray's processes use loopback only (no usage report, no cloud
+    metadata probe, no DNS), write nothing to HOME (no ~/.ray) and leave the temp folder empty."""
+    if importlib.util.find_spec("ray") is None:
+        pytest.skip("ray is not installed (pip install 'starcoach[ray]')")
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    for name in ("one.wav", "two.wav"):
+        shutil.copy(answers / name, folder / name)
+    # A short TMPDIR: Ray's Unix sockets live in its session folder, whose path must fit 107 bytes.
+    with tempfile.TemporaryDirectory(prefix="sc-", dir="/tmp") as short:
+        p = audit(["analyse", str(folder), "--json", "--engine", "ray"], tmp_path, tmp_path / "data",
+                  loopback=True, tmp=Path(short))
+    assert p.returncode == 0, p.stderr
+    objs = [json.loads(line) for line in p.stdout.splitlines()]  # Ray printed nothing on standard output
+    assert [Path(o["input"]).name for o in objs] == ["one.wav", "two.wav"]
+    assert all(o["error"] is None and o["delivery"]["wpm"] > 100 for o in objs)
 
 
 @needs_strace

@@ -39,7 +39,8 @@ class _SlowTranscriber:
 
 
 def test_cancel_waits_for_the_chunk_in_the_model_and_drops_the_rest():
-    from starcoach.speech.streaming import ChunkJob, LiveTranscriber
+    from starcoach.speech.chunks import ChunkJob
+    from starcoach.speech.streaming import LiveTranscriber
 
     tx = _SlowTranscriber(0.5)
     live = LiveTranscriber(tx)

@@ -229,6 +229,10 @@ class Analysis:
     #: Display name of the company (not part of the JSON: ``company`` is the id).
     company_name: Optional[str] = None
     words: tuple[Word, ...] = field(default=(), compare=False)
+    #: Why the recording stopped before the candidate finished: ``"time_limit"`` (the answer ran into
+    #: the time limit) or ``"recovered"`` (the program was stopped mid-answer and the audio recovered);
+    #: None for a finished answer.  Its length is then not judged.  In the JSON only when set.
+    cut: Optional[str] = None
 
     @classmethod
     def failed(cls, input: str, kind: str, message: str, *, question: Optional[str] = None,
@@ -249,7 +253,7 @@ class Analysis:
         )
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out = {
             "schema": SCHEMA,
             "input": self.input,
             "question": self.question,
@@ -265,6 +269,9 @@ class Analysis:
             "checks": self.checks.to_json() if self.checks else None,
             "error": {"kind": self.error.kind, "message": self.error.message} if self.error else None,
         }
+        if self.cut is not None:
+            out["cut"] = self.cut
+        return out
 
 
 def _round(x: Optional[float], nd: int = 2) -> Optional[float]:
@@ -333,5 +340,5 @@ def analysis_from_json(d: dict[str, Any], *, words: tuple[Word, ...] = (),
         transcript=d.get("transcript", ""), duration_s=d.get("duration_s"), structure=structure,
         sentences=sentences, delivery=delivery, score=int(d.get("score") or 0), advice=tuple(d.get("advice", ())),
         checks=checks, error=AnalysisError(err["kind"], err["message"]) if err else None,
-        company_name=company_name, words=words,
+        company_name=company_name, words=words, cut=d.get("cut"),
     )

@@ -8,9 +8,10 @@ tested on their own and any view can draw them.  Pure.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional, Sequence
+from typing import Iterable, Optional, Sequence
 
-from starcoach.model import COMPONENTS, Analysis
+from starcoach.model import COMPONENT_TITLES, COMPONENTS, Analysis
+from starcoach.targets import TIPS
 
 #: How many sessions the charts show, and how many recent ones pick the part to practise.
 CHART_SESSIONS = 20
@@ -86,3 +87,31 @@ def weakest_component(stats: Sequence[SessionStats], recent: int = RECENT_SESSIO
     present = {c: sum(s.present.get(c, 0) for s in window) for c in COMPONENTS}
     worst = min(COMPONENTS, key=lambda c: (present[c] / total if total else 1.0, COMPONENTS.index(c)))
     return worst, present[worst], total, len(window)
+
+
+def next_focus(analyses: list[Analysis]) -> str:
+    """The one thing to practise next: the most often missing part, else the top advice."""
+    missing = {c: sum(1 for a in analyses if not a.structure[c].present) for c in COMPONENTS}
+    worst = max(COMPONENTS, key=lambda c: (missing[c], -COMPONENTS.index(c)))
+    if missing[worst]:
+        return (f"{COMPONENT_TITLES[worst]} was missing in {missing[worst]} of {len(analyses)} answers: "
+                + TIPS[worst].short)
+    advice = [a.advice[0] for a in analyses if a.advice]
+    return advice[0] if advice else "keep it up: every part of R-STAR-L was there."
+
+
+def follow_up_rates(asked: Iterable[tuple[Optional[str], Iterable[str]]]) -> dict[str, tuple[int, int]]:
+    """Per part of R-STAR-L: (follow-ups that asked about it, how many of those the reply supplied).
+
+    ``asked``: per judged follow-up answer, the part it asked about (None: a probing question about
+    a strong answer, not counted) and the parts the reply supplied.  Follow-up answers never count
+    in the main answers' figures (:func:`session_stats`): the first answer is what is measured.
+    """
+    out: dict[str, list[int]] = {}
+    for component, supplied in asked:
+        if component is None:
+            continue
+        n = out.setdefault(component, [0, 0])
+        n[0] += 1
+        n[1] += component in set(supplied)
+    return {c: (out[c][0], out[c][1]) for c in COMPONENTS if c in out}

@@ -12,7 +12,7 @@ these, export/ writes them, cli/ runs the commands.
 from __future__ import annotations
 
 from bisect import bisect_right
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Optional, Sequence
@@ -78,6 +78,47 @@ def short(text: Optional[str], n: int = 60) -> str:
 
 
 @dataclass
+class StoredFollowUp:
+    """The answer to one follow-up question, as stored: the question asked (``row.question``), why
+    (``reason``, the part asked about), its analysis and audio, the story judged together and what
+    it supplied (``judge.story.Supplied``)."""
+
+    n: int
+    row: "AnswerRow"
+    analysis: Optional[Analysis]
+    audio: Optional[Path]
+    reason: Optional[str]
+    component: Optional[str]
+    together: Optional[Analysis]
+    supplied: tuple = ()
+    unreadable: Optional[str] = None
+
+    @property
+    def audio_missing(self) -> bool:
+        return self.audio is not None and not self.audio.is_file()
+
+
+def _follow_ups(store: "Store", row: "AnswerRow", company_name: Optional[str]) -> list[StoredFollowUp]:
+    from starcoach.judge.story import story_from_json
+
+    out = []
+    for k, r in enumerate(store.follow_ups(row.id), start=1):
+        a = together = None
+        supplied: tuple = ()
+        why = None
+        meta: dict = {}
+        try:
+            meta = r.follow_up()
+            a = r.analysis(company_name=company_name)
+            together, supplied = story_from_json(meta)
+        except (ValueError, KeyError, TypeError) as e:  # damaged or future JSON: show the rest
+            why = first_line(e)
+        out.append(StoredFollowUp(k, r, a, store.absolute(r.audio_path), meta.get("reason"), meta.get("component"),
+                                  together, supplied, why))
+    return out
+
+
+@dataclass
 class StoredAnswer:
     """One answer of a session, ready to show: its row, its analysis and where its audio is."""
 
@@ -88,6 +129,8 @@ class StoredAnswer:
     reanalysed_at: Optional[str] = None
     #: Why the stored analysis could not be read back (damaged JSON, unknown schema), if so.
     unreadable: Optional[str] = None
+    #: The answers to its follow-up questions, in the order asked.
+    follow_ups: list[StoredFollowUp] = field(default_factory=list)
 
     @property
     def audio_missing(self) -> bool:
@@ -109,7 +152,8 @@ def load_answers(store: "Store", session: "SessionRow", names: dict[str, str]) -
             a = row.analysis(company_name=names.get(cid or ""))
         except (ValueError, KeyError, TypeError) as e:  # damaged or future JSON: show the rest
             why = first_line(e)
-        out.append(StoredAnswer(n, row, a, store.absolute(row.audio_path), reanalysed.get(row.id), why))
+        out.append(StoredAnswer(n, row, a, store.absolute(row.audio_path), reanalysed.get(row.id), why,
+                                _follow_ups(store, row, names.get(cid or ""))))
     return out
 
 
@@ -125,7 +169,7 @@ def companies_label(s: "SessionRow", answers: Sequence[StoredAnswer], names: dic
     return ", ".join(company_label(c, names) for c in cids) if cids else None
 
 
-def not_analysed_reason(x: StoredAnswer) -> str:
+def not_analysed_reason(x: "StoredAnswer | StoredFollowUp") -> str:
     if x.unreadable:
         return f"its stored analysis cannot be read ({x.unreadable})"
     status = x.row.status

@@ -23,6 +23,20 @@ OK_SCORE = 50
 BAND_COLOURS: dict[str, str] = {"good": "green", "ok": "yellow", "poor": "red"}
 
 
+#: The banner over the report of an answer whose recording stopped before the candidate finished
+#: (``model.Analysis.cut``): what happened, and that its length is not judged.
+CUT_BANNERS: dict[str, str] = {
+    "time_limit": "Cut off: the answer ran into the time limit, so it may stop mid-story; "
+                  "its length is not judged.",
+    "recovered": "Recovered: starcoach was stopped while this answer was being recorded, and the audio up to "
+                 "then was kept; its length is not judged.",
+}
+
+
+def cut_banner(cut: str) -> str:
+    return CUT_BANNERS.get(cut, f"The recording stopped early ({cut}); its length is not judged.")
+
+
 def score_band(score: float) -> str:
     """``"good"``, ``"ok"`` or ``"poor"`` (the HTML export's class names too)."""
     return "good" if score >= GOOD_SCORE else ("ok" if score >= OK_SCORE else "poor")

@@ -40,6 +40,22 @@ def tokens(text: str) -> list[str]:
     return [t.lower().replace("\u2019", "'") for t in _WORD_RE.findall(text)]
 
 
+def has_words(text: str) -> bool:
+    """Whether ``tokens(text)`` has any."""
+    return _WORD_RE.search(text) is not None
+
+
+def count_words(text: str) -> int:
+    """``len(tokens(text))``."""
+    return len(_WORD_RE.findall(text))
+
+
+def lowered_tokens(text: str) -> list[str]:
+    """``tokens`` of a text already in lower case with plain apostrophes (as the judge
+    matches its cues in): the same list, without lower-casing every token again."""
+    return _WORD_RE.findall(text)
+
+
 _SUFFIXES = (
     ("ational", "ate"), ("ization", "ize"), ("isation", "ize"), ("fulness", "ful"),
     ("iveness", "ive"), ("ousness", "ous"), ("ments", "ment"), ("ingly", ""), ("edly", ""),
@@ -87,8 +103,9 @@ class Piece:
     end: int
 
 
-_ABBREV = re.compile(r"(?:\b(?:e\.g|i\.e|etc|vs|mr|mrs|ms|dr|prof|approx|inc|ltd|st|no)\.$)|(?:\b[A-Z]\.$)",
-                     re.IGNORECASE)
+_ABBREV_WORDS = ("e\\.g", "i\\.e", "etc", "vs", "mr", "mrs", "ms", "dr", "prof", "approx", "inc", "ltd", "st", "no")
+_ABBREV = re.compile(r"(?:\b(?:" + "|".join(_ABBREV_WORDS) + r")\.$)|(?:\b[A-Z]\.$)", re.IGNORECASE)
+_ABBREV_TAIL = max(len(w.replace("\\", "")) for w in _ABBREV_WORDS) + 2  # the full stop and the character before
 _END_RE = re.compile(r"[.!?…]+[\"')\]]*(?=\s|$)|\n\s*\n|\n")
 
 #: Places a long run-on stretch may be cut before, strongest first.  Each is a
@@ -115,28 +132,45 @@ _STRONG_BOUNDARIES = [
 _WEAK_BOUNDARIES = [r"i (?!mean\b|guess\b|think\b)", r"we ", r"and ", r"so ", r"which ", r"then "]
 _STRONG_RE = re.compile(r"\b(?:" + "|".join(_STRONG_BOUNDARIES) + r")\b", re.IGNORECASE)
 _WEAK_RE = re.compile(r"\b(?:" + "|".join(_WEAK_BOUNDARIES) + r")", re.IGNORECASE)
+
+
+@lru_cache(maxsize=1)
+def _lower_case_boundaries() -> tuple[re.Pattern[str], re.Pattern[str]]:
+    """The same, matched against ASCII text already lower-cased: for such text they find exactly
+    what the case-insensitive ones find in the original, about three times faster.  Compiled
+    when first needed, not when the module loads."""
+    return re.compile(_STRONG_RE.pattern), re.compile(_WEAK_RE.pattern)
+
+
+_NOT_SPACE = re.compile(r"\S+")
+_ALNUM = re.compile(r"[A-Za-z0-9]")
 MAX_WORDS = 32
 MIN_WORDS = 6
 
 
 def _word_starts(text: str, start: int, end: int) -> list[int]:
-    return [start + m.start() for m in re.finditer(r"\S+", text[start:end])]
+    return [m.start() for m in _NOT_SPACE.finditer(text, start, end)]
 
 
-def _split_long(text: str, start: int, end: int) -> list[Piece]:
-    """Cut an over-long stretch at discourse markers (greedy, left to right)."""
+def _split_long(text: str, start: int, end: int, lowered: Optional[str] = None) -> list[Piece]:
+    """Cut an over-long stretch at discourse markers (greedy, left to right).  ``lowered``:
+    ``text`` lower-cased, when ``text`` is ASCII."""
+    if len(text[start:end].split()) <= MAX_WORDS:  # the words _word_starts finds, counted
+        return [Piece(start, end)]
     starts = _word_starts(text, start, end)
     n = len(starts)
-    if n <= MAX_WORDS:
-        return [Piece(start, end)]
     index_of = {pos: i for i, pos in enumerate(starts)}
+    if lowered is not None:
+        (strong_rx, weak_rx), stretch = _lower_case_boundaries(), lowered[start:end]
+    else:
+        strong_rx, weak_rx, stretch = _STRONG_RE, _WEAK_RE, text[start:end]
     strong = set()
-    for m in _STRONG_RE.finditer(text[start:end]):
+    for m in strong_rx.finditer(stretch):
         i = index_of.get(start + m.start())
         if i is not None:
             strong.add(i)
     weak = set()
-    for m in _WEAK_RE.finditer(text[start:end]):
+    for m in weak_rx.finditer(stretch):
         i = index_of.get(start + m.start())
         if i is not None:
             weak.add(i)
@@ -189,8 +223,10 @@ def split_sentences(text: str) -> list[Piece]:
     n = len(text)
     for m in _END_RE.finditer(text):
         end = m.end()
-        chunk_before = text[pos:m.start() + 1]
-        if m.group().startswith(".") and _ABBREV.search(chunk_before.rstrip()):
+        # An abbreviation ends where the stretch before the full stop does and is at most
+        # _ABBREV_TAIL - 1 characters long: its last characters are enough to look at (one
+        # more for the word boundary before it).
+        if m.group().startswith(".") and _ABBREV.search(text[pos:m.start() + 1].rstrip()[-_ABBREV_TAIL:]):
             continue
         if text[pos:end].strip():
             pieces.append(_trim(text, Piece(pos, end)))
@@ -198,13 +234,14 @@ def split_sentences(text: str) -> list[Piece]:
     if pos < n and text[pos:].strip():
         pieces.append(_trim(text, Piece(pos, n)))
     out: list[Piece] = []
+    lowered = text.lower() if text.isascii() else None
     for p in pieces:
-        if not re.search(r"[A-Za-z0-9]", text[p.start:p.end]):
+        if not _ALNUM.search(text, p.start, p.end):
             # A stray "..." or "?" belongs to the sentence before it.
             if out:
                 out[-1] = Piece(out[-1].start, p.end)
             continue
-        out.extend(_split_long(text, p.start, p.end))
+        out.extend(_split_long(text, p.start, p.end, lowered))
     return out
 
 

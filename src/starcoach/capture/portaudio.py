@@ -17,6 +17,7 @@ import os
 from dataclasses import dataclass
 from typing import Iterator, Literal, Optional, Union
 
+from starcoach.errors import StarcoachError
 from starcoach.text import first_line
 
 __all__ = [
@@ -38,8 +39,8 @@ HINT_DEVICES = "`starcoach devices` lists them"
 HINT_MIC_FILE = "use --mic-file to feed a recording"
 
 
-class HardwareError(Exception):
-    """A sound device cannot be used.  ``str(error)`` is one line saying what to do."""
+class HardwareError(StarcoachError):
+    """A sound device cannot be used.  ``str(error)`` is one line saying what to do (exit 2)."""
 
 
 def load_sounddevice(hint: str = HINT_MIC_FILE):

@@ -15,13 +15,14 @@ from typing import Any
 import numpy as np
 
 from starcoach.capture.wav_repair import PathLike, mark_sizes_unknown
+from starcoach.errors import StarcoachError
 from starcoach.speech.decode import SAMPLE_RATE_HZ, AudioError
 from starcoach.text import disk_full, first_line
 
 __all__ = ["RecordingWriteError", "WavWriter", "write_error"]
 
 
-class RecordingWriteError(Exception):
+class RecordingWriteError(StarcoachError):
     """The WAV being recorded cannot be written any more (disk full, file system gone).
 
     ``str(error)`` is one line; ``disk_full`` tells the two apart.  Everything
@@ -30,7 +31,7 @@ class RecordingWriteError(Exception):
     """
 
     def __init__(self, message: str, disk_full: bool):
-        super().__init__(message)
+        super().__init__(message, kind="storage")
         self.disk_full = disk_full
 
 

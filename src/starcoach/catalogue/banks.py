@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Iterable, Optional
 
 from starcoach.catalogue.themes import theme_names
+from starcoach.errors import StarcoachError
 
 try:
     import tomllib
@@ -38,15 +39,19 @@ COMPETENCIES: tuple[str, ...] = (
 )
 
 
-class BankError(Exception):
-    """A question bank or company profile that cannot be used (file, line, problem)."""
+#: The roles questions are tagged with (``roles`` in a bank, for all its questions, or per question).
+ROLES: tuple[str, ...] = ("general", "data", "ml", "software", "product")
+
+
+class BankError(StarcoachError):
+    """A question bank or company profile that cannot be used (file, line, problem); a usage problem (exit 2)."""
 
     def __init__(self, path: Path, problem: str, line: Optional[int] = None):
         self.path = path
         self.line = line
         self.problem = problem
         where = f"{path}:{line}" if line else str(path)
-        super().__init__(f"{where}: {problem}")
+        super().__init__(f"{where}: {problem}", kind="usage")
 
 
 @dataclass(frozen=True)
@@ -66,6 +71,8 @@ class Company:
     summary: str
     values: tuple[CompanyValue, ...]
     path: Path
+    #: The company's own page its values are taken from (``source``, optional).
+    source: Optional[str] = None
 
     def value(self, value_id: str) -> Optional[CompanyValue]:
         return next((v for v in self.values if v.id == value_id), None)
@@ -77,6 +84,8 @@ class Question:
     text: str
     competencies: tuple[str, ...]
     bank: str
+    #: The roles it suits (``ROLES``); none given: any.
+    roles: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -198,6 +207,14 @@ def _themes(v: dict[str, Any], path: Path, line: Optional[int], what: str) -> tu
     return themes
 
 
+def _roles(d: dict[str, Any], path: Path, line: Optional[int], what: str) -> tuple[str, ...]:
+    roles = tuple(r.lower() for r in _str_list(d, "roles", path, line, what))
+    unknown = [r for r in roles if r not in ROLES]
+    if unknown:
+        raise BankError(path, f"{what}: unknown role '{unknown[0]}' (known: {', '.join(ROLES)})", line)
+    return roles
+
+
 def load_company(path: Path) -> Company:
     data, text = read_toml(path)
     cid = _need_id(data, path, _line_of_key(text, "id") or 1, "company")
@@ -227,7 +244,11 @@ def load_company(path: Path) -> Company:
             cues=tuple(c.lower() for c in _str_list(v, "cues", path, line, what)),
             themes=_themes(v, path, line, what),
         ))
-    return Company(id=cid, name=name, summary=summary.strip(), values=tuple(values), path=path)
+    source = data.get("source")
+    if source is not None and not (isinstance(source, str) and source.startswith("https://")):
+        raise BankError(path, "company: 'source' must be the https:// address of the company's values page",
+                        _line_of_key(text, "source"))
+    return Company(id=cid, name=name, summary=summary.strip(), values=tuple(values), path=path, source=source)
 
 
 def load_bank(path: Path) -> Bank:
@@ -235,6 +256,7 @@ def load_bank(path: Path) -> Bank:
     bid = _need_id(data, path, _line_of_key(text, "id") or 1, "bank")
     name = data.get("name") or bid
     description = data.get("description", "")
+    bank_roles = _roles(data, path, _line_of_key(text, "roles"), "bank")
     raw = data.get("questions")
     if not isinstance(raw, list) or not raw:
         raise BankError(path, "bank: needs at least one [[questions]] entry", None)
@@ -261,6 +283,7 @@ def load_bank(path: Path) -> Bank:
             text=_need_str(q, "text", path, line, what),
             competencies=comps,
             bank=bid,
+            roles=_roles(q, path, line, what) or bank_roles,
         ))
     return Bank(id=bid, name=str(name), description=str(description), questions=tuple(questions), path=path)
 

@@ -1,6 +1,6 @@
 """``starcoach analyse INPUT...``: judge text, audio files and folders, one result per input.
 
-Checks the arguments (company, manifest, workers, model) before any work,
+Checks the arguments (company, manifest, workers, engine, model) before any work,
 then runs a :class:`~starcoach.pipeline.batch.Batch` and prints each result
 as it is ready (a report, a line per file, or JSON Lines) in input order.
 """
@@ -37,6 +37,7 @@ def cmd_analyse(args: "argparse.Namespace", env: Env) -> int:
     manifest = read_manifest(Path(args.manifest)) if args.manifest else None  # ManifestError: a usage error
     if args.workers is not None and args.workers < 1:
         raise UsageError("--workers must be at least 1")
+    engine = _engine(args)
     err = env.console(err=True)
     out = env.console()
     items = list(expand_inputs(args.inputs))
@@ -76,7 +77,7 @@ def cmd_analyse(args: "argparse.Namespace", env: Env) -> int:
 
     def on_progress(done: int, total: int, audio_s: float) -> None:
         if progress is not None:
-            progress.advance_to(done)
+            progress.advance_to(done, audio_s)
 
     vault = None
     if store is not None:
@@ -85,14 +86,14 @@ def cmd_analyse(args: "argparse.Namespace", env: Env) -> int:
     def on_storage_failure(message: str) -> None:
         err.print(f"[bold red]error:[/bold red] {escape(message)}", highlight=False, soft_wrap=True)
 
-    batch = Batch(jobs, catalogue, transcribers=transcribers, store=store, workers=args.workers, vault=vault,
+    batch = Batch(jobs, catalogue, transcribers=transcribers, store=store, engine=engine, vault=vault,
                   stdin_read=lambda: env.read_stdin_bytes(MAX_TRANSCRIPT_BYTES + 1), on_result=on_result, on_progress=on_progress,
                   on_storage_failure=on_storage_failure)
     session_status = "interrupted"  # unless the batch runs to its end
     try:
         if progress is not None:
             if any(j.audio for j in jobs):
-                err.print(f"[dim]Transcribing with {batch.workers} worker(s)…[/dim]")
+                err.print(f"[dim]Transcribing with {batch.describe()}…[/dim]")
             with progress:
                 result = batch.run()
         else:
@@ -118,6 +119,22 @@ def cmd_analyse(args: "argparse.Namespace", env: Env) -> int:
     if storage_failed or batch.storage_failure is not None:  # said in one line when it happened
         return ExitStatus.STORAGE
     return ExitStatus.INPUT_FAILED if failed else ExitStatus.OK
+
+
+def _engine(args: "argparse.Namespace"):
+    """The engine --engine names, checked before any work: Ray must be installed to be asked for."""
+    if args.engine != "ray":
+        if args.ray_address:
+            raise UsageError("--ray-address goes with --engine ray")
+        from starcoach.pipeline.engine import LocalEngine
+
+        return LocalEngine(args.workers)
+    from starcoach.pipeline.ray_engine import RayEngine, check_installed
+
+    check_installed()
+    if args.ray_address is not None and not args.ray_address.strip():
+        raise UsageError("--ray-address needs an address (auto, HOST:PORT or ray://HOST:PORT)")
+    return RayEngine(args.ray_address, args.workers)
 
 
 def _model_errors() -> tuple[type[BaseException], ...]:

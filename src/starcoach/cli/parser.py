@@ -28,6 +28,7 @@ examples:
   starcoach practice --company amazon            practise at the microphone
   starcoach analyse answer.txt --question "Tell me about a time..." --company doordash
   starcoach analyse examples/ --json             judge a folder of recorded answers
+  starcoach analyse /shared/answers --engine ray --ray-address auto --json   ... on a Ray cluster
   starcoach companies                            list company profiles
 """
 
@@ -56,7 +57,15 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--manifest", metavar="CSV", help="CSV with columns file, question[, company] giving each "
                                                     "file's question (else NAME.json / NAME.txt beside it)")
     a.add_argument("--csv", metavar="FILE", help="also write a CSV summary (one row per input)")
-    a.add_argument("--workers", type=int, metavar="N", help="transcription processes (default: one per core)")
+    a.add_argument("--workers", type=int, metavar="N", help="transcription processes (default: one per core; "
+                                                            "with --engine ray: Ray actors, one per CPU)")
+    a.add_argument("--engine", choices=("local", "ray"), default="local",
+                   help="where transcription runs: local worker processes (default), or Ray actors "
+                        "(needs pip install 'starcoach[ray]'; docs/scale.md)")
+    a.add_argument("--ray-address", metavar="ADDRESS", help="with --engine ray: join this Ray cluster (auto, "
+                                                           "HOST:PORT or ray://HOST:PORT) instead of starting a "
+                                                           "local Ray instance; inputs must be on a filesystem "
+                                                           "every node sees")
     a.add_argument("--data-dir", metavar="DIR", help="where results are stored (default: $STARCOACH_HOME or "
                                                      "./recordings)")
 
@@ -85,9 +94,18 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--rate", type=_positive_int, metavar="WPM", help="speaking rate of the question voice")
     pr.add_argument("--no-speak", action="store_true", help="show questions without speaking them")
     pr.add_argument("--input-device", metavar="ID", help="microphone index or name (see `starcoach devices`)")
-    pr.add_argument("--mic-file", metavar="FILE", help="feed this recording in as if spoken at the microphone")
-    pr.add_argument("--demo", action="store_true", help="no microphone needed: one question, answered by a "
-                                                        "bundled example recording, through the whole loop")
+    pr.add_argument("--follow-ups", type=_count, default=1, metavar="N",
+                    help="after each answer the interviewer asks up to N follow-up questions about what it "
+                         "lacked (no result or nothing measured, only \"we\", no task, \"I would...\", no "
+                         "situation, no link back; a probing one for a strong answer), spoken and answered "
+                         "like the question (default 1; 0: none)")
+    pr.add_argument("--mic-file", action="append", default=[], metavar="FILE",
+                    help="feed this recording in as if spoken at the microphone; give it once per answer, in "
+                         "the order asked (question 1, its follow-ups, question 2, ...): once it is used up "
+                         "the last one answers each further question, and no more follow-ups are asked")
+    pr.add_argument("--demo", action="store_true", help="no microphone needed: one question and one follow-up, "
+                                                        "answered by two bundled example recordings, through "
+                                                        "the whole loop")
     pr.add_argument("--model", metavar="DIR|NAME", help="faster-whisper model directory or cached size name")
     pr.add_argument("--data-dir", metavar="DIR", help="where sessions are kept (default: $STARCOACH_HOME or "
                                                       "./recordings)")
@@ -124,12 +142,26 @@ def build_parser() -> argparse.ArgumentParser:
     pg.add_argument("--data-dir", metavar="DIR", help=data_dir_help)
 
     ex = sub.add_parser("export", help="export a session as Markdown, JSON or a self-contained HTML page",
-                        description="Export a session for a coach: md, json, or html (one file with the audio "
-                                    "embedded, transcript coloured by component).")
-    ex.add_argument("session", metavar="SESSION", help="session number, or 'latest'")
+                        description="Export a session for a coach: md, json, or html (one file with the audio\n"
+                                    "embedded, transcript coloured by component, a notes field per answer).\n"
+                                    "--notes FILE brings back the notes a coach saved from the page.\n"
+                                    "--progress instead writes progress over sessions as a page of charts.",
+                        formatter_class=argparse.RawDescriptionHelpFormatter,
+                        epilog="examples:\n  starcoach export latest\n"
+                               "  starcoach export 3 --notes session-3-notes.md     # the page again, notes filled in\n"
+                               "  starcoach export 3 --format md --notes session-3-notes.md\n"
+                               "  starcoach export --progress --company amazon      # progress.html")
+    ex.add_argument("session", nargs="?", metavar="SESSION", help="session number, or 'latest' (not with --progress)")
     ex.add_argument("--format", choices=("md", "json", "html"), default="html", help="md, json or html (default html)")
     ex.add_argument("--output", "-o", metavar="FILE", help="write here (default: standard output for md/json, "
-                                                             "session-N.html for html)")
+                                                             "session-N.html for html, progress.html for --progress)")
+    ex.add_argument("--notes", metavar="FILE", help="a coach's notes saved from the session's page "
+                                                     "(session-N-notes.md): put them into this export")
+    ex.add_argument("--progress", action="store_true", help="progress over sessions as an HTML page of charts "
+                                                            "(score, each R-STAR-L part, fillers, pace, length)")
+    ex.add_argument("--company", metavar="ID", help="with --progress: only sessions for this company")
+    ex.add_argument("--kind", choices=(*SESSION_KINDS, "all"), default="practice",
+                    help="with --progress: which sessions count (default practice)")
     ex.add_argument("--data-dir", metavar="DIR", help=data_dir_help)
 
     ra = sub.add_parser("reanalyse", aliases=["reanalyze"], help="re-run the current analysis on stored answers",
@@ -170,6 +202,8 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--company", metavar="ID", help="questions that probe this company's values, best first")
     q.add_argument("--competency", metavar="X", help="only questions tagged with this competency")
     q.add_argument("--bank", metavar="ID", help="only this bank")
+    q.add_argument("--role", metavar="ROLE", help="only questions for this role: general, data, ml, software or "
+                                                  "product")
     return p
 
 
@@ -180,6 +214,16 @@ def _positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
     if v < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1: {text!r}")
+    return v
+
+
+def _count(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if not 0 <= v <= 10:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 10: {text!r}")
     return v
 
 

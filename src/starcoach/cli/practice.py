@@ -42,26 +42,29 @@ def cmd_practice(args: "argparse.Namespace", env: Env) -> int:
     catalogue = load_catalogue_or_fail(env)
     company = resolve_company(catalogue, args.company)
     _check_filters(args, catalogue)
-    mic_file = Path(args.mic_file) if args.mic_file else None
+    mic_files = [Path(m) for m in args.mic_file]
     questions = args.questions
     question_ids = tuple(args.question_id)
     extra_questions: list["Question"] = []
+    follow_ups = args.follow_ups
     if args.demo:
-        mic_file, demo_question, demo_company = _demo(catalogue)
+        mic_files, demo_question, demo_company = _demo(catalogue)
         extra_questions = [demo_question]
         question_ids = (demo_question.id,)
         questions = 1
+        follow_ups = min(follow_ups, 1)  # one follow-up, answered by the second recording
         company = company or demo_company
-    if mic_file is not None:
-        from starcoach.pipeline.process import check_path
+    from starcoach.pipeline.process import check_path
 
+    for mic_file in mic_files:
         bad = check_path(str(mic_file))
         if bad is not None:
             raise UsageError(f"--mic-file {bad.message}")
+    templates = _follow_up_templates(env) if follow_ups else []
     if args.focus == "gaps" and company is None:
         raise UsageError("--focus gaps needs --company (the values to cover)")
     model_path = resolve_model_or_fail(args.model)  # no usable model: said before the data folder is made
-    source_factory = _source_factory(args.input_device, mic_file)  # no usable microphone: said now
+    source_factory = _source_factory(args.input_device, mic_files)  # no usable microphone: said now
     out = env.console()
     err = env.console(err=True)
     store = open_store(args, env)
@@ -76,9 +79,11 @@ def cmd_practice(args: "argparse.Namespace", env: Env) -> int:
         options = PracticeOptions(
             company=company, bank=args.bank, competency=args.competency, questions=questions,
             think_time_s=args.think_time, max_answer_s=args.max_answer, end_silence_s=args.end_silence,
-            mic_file=mic_file, question_ids=question_ids, focus=args.focus)
+            mic_file=mic_files[0] if mic_files else None, recordings=len(mic_files), question_ids=question_ids,
+            focus=args.focus, follow_ups=follow_ups)
         practice = Practice(options, catalogue, store, out, keys, speaker=speaker, source_factory=source_factory,
-                            transcriber=transcriber, err=err, extra_questions=extra_questions, vault=vault)
+                            transcriber=transcriber, err=err, extra_questions=extra_questions, vault=vault,
+                            follow_up_templates=templates)
         try:
             return practice.run()
         except HardwareError as e:
@@ -100,8 +105,20 @@ def _check_filters(args: "argparse.Namespace", catalogue: "Catalogue") -> None:
             raise UsageError(f"unknown question id '{qid}' (see `starcoach questions`)")
 
 
-def _demo(catalogue: "Catalogue") -> tuple["Path", "Question", Optional["Company"]]:
-    """The bundled example: its recording, its question, and the company it was answered for."""
+def _follow_up_templates(env: Env) -> list:
+    """The follow-up questions' wording from every bank folder (a broken file: one line, exit 2)."""
+    from starcoach.catalogue.banks import BankError, search_dirs
+    from starcoach.judge.followups import load_templates
+
+    try:
+        return load_templates(search_dirs(env.environ))
+    except BankError as e:
+        raise UsageError(f"bad follow-up file: {e}") from None
+
+
+def _demo(catalogue: "Catalogue") -> tuple[list["Path"], "Question", Optional["Company"]]:
+    """The bundled example: its recordings (the answer, the reply to its follow-up), its question,
+    and the company it was answered for."""
     import json
 
     from starcoach.catalogue.banks import Question, examples_dir
@@ -109,23 +126,35 @@ def _demo(catalogue: "Catalogue") -> tuple["Path", "Question", Optional["Company
     ex = examples_dir()
     meta = json.loads((ex / "answer.json").read_text())
     question = Question(id="example", text=meta["question"], competencies=("ownership",), bank="example")
-    return ex / "answer.ogg", question, resolve_company(catalogue, meta.get("company"))
+    return [ex / "answer.ogg", ex / "follow-up.ogg"], question, resolve_company(catalogue, meta.get("company"))
 
 
-def _source_factory(input_device: Optional[str], mic_file: Optional["Path"]) -> Callable[[], "AudioSource"]:
-    """A new audio source per answer: the recording played in real time, or the microphone (checked now)."""
+def _source_factory(input_device: Optional[str], mic_files: list["Path"]) -> Callable[[], "AudioSource"]:
+    """A new audio source per answer: the recordings in turn (the last one again once they are used
+    up), played in real time; or the microphone (checked now)."""
     from starcoach.capture.mic_file import FileSource
     from starcoach.capture.microphone import MicrophoneSource
     from starcoach.capture.portaudio import HardwareError
 
-    if mic_file is not None:
+    if mic_files:
         from starcoach.speech.decode import AudioError
 
-        try:  # decoded once, now: a file that is not audio is said before the data folder is made
-            source = FileSource(mic_file, realtime=True)
-        except AudioError as e:
-            raise UsageError(f"--mic-file {e}") from None
-        return lambda: source  # each answer opens it again from the start (``with source:``)
+        sources = []
+        for path in mic_files:
+            try:  # decoded once, now: a file that is not audio is said before the data folder is made
+                sources.append(FileSource(path, realtime=True))
+            except AudioError as e:
+                raise UsageError(f"--mic-file {e}") from None
+        used = [0]
+
+        def recording() -> "AudioSource":
+            # one file per answer in the order asked; the last answers any that remain (``with source:``
+            # opens it again from the start)
+            source = sources[min(used[0], len(sources) - 1)]
+            used[0] += 1
+            return source
+
+        return recording
     device = int(input_device) if input_device is not None and input_device.isdigit() else input_device
 
     def microphone() -> "AudioSource":

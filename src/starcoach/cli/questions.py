@@ -1,4 +1,4 @@
-"""``starcoach questions``: the questions in the banks, filtered by bank, competency or company."""
+"""``starcoach questions``: the questions in the banks, filtered by bank, competency, role or company."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ def cmd_questions(args: "argparse.Namespace", env: Env) -> int:
     from rich.table import Table
     from rich.text import Text
 
-    from starcoach.catalogue.banks import COMPETENCIES
+    from starcoach.catalogue.banks import COMPETENCIES, ROLES
     from starcoach.catalogue.questions import rank_for_company
 
     catalogue = load_catalogue_or_fail(env)
@@ -30,6 +30,11 @@ def cmd_questions(args: "argparse.Namespace", env: Env) -> int:
         if comp not in COMPETENCIES:
             raise UsageError(f"unknown competency '{args.competency}' (known: {', '.join(COMPETENCIES)})")
         questions = [q for q in questions if comp in q.competencies]
+    if getattr(args, "role", None):
+        role = args.role.lower()
+        if role not in ROLES:
+            raise UsageError(f"unknown role '{args.role}' (known: {', '.join(ROLES)})")
+        questions = [q for q in questions if not q.roles or role in q.roles]
     out = env.console()
     t = Table(box=None, pad_edge=False)
     t.add_column("id", style="bold", no_wrap=True)

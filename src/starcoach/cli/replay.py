@@ -20,16 +20,18 @@ if TYPE_CHECKING:
 
     from rich.console import Console
 
+    from starcoach.edges import Player
+
 
 _NO_AUDIO_HINT = "use --no-audio to replay without sound"
 
 
-def play_with_highlight(console: "Console", a: Analysis, player, keys, *, poll_s: float = 0.04,
+def play_with_highlight(console: "Console", a: Analysis, player: "Player", keys, *, poll_s: float = 0.04,
                         on_frame: Optional[Callable[[float, Optional[int]], None]] = None) -> str:
     """Play one answer while a Live view lights each word as it is heard.
 
-    ``player`` is a streaming :class:`starcoach.capture.playback.Player` (or anything with
-    start(), position_s(), done, stop() and duration_s);
+    ``player`` is any :class:`starcoach.edges.Player` (the streaming
+    ``capture.playback.Player``, or a fake in tests);
     ``keys.enter_pressed()`` skips.  Returns "finished" or "skipped"
     (Enter or Ctrl-C).  ``on_frame(position_s, word index)`` sees each frame drawn.
     """
@@ -37,7 +39,7 @@ def play_with_highlight(console: "Console", a: Analysis, player, keys, *, poll_s
 
     from starcoach.views.replay import playback_view
 
-    duration_s = float(getattr(player, "duration_s", 0.0) or a.duration_s or 0.0)
+    duration_s = float(player.duration_s or a.duration_s or 0.0)
     outcome = "finished"
     with Live(playback_view(a, 0.0, duration_s), console=console, transient=True, auto_refresh=False) as live:
         try:
@@ -70,7 +72,7 @@ def cmd_replay(args: "argparse.Namespace", env: Env) -> int:
     from starcoach.capture.portaudio import HardwareError
     from starcoach.pipeline.keys import Keys
     from starcoach.speech.decode import SAMPLE_RATE_HZ, AudioError, load_audio
-    from starcoach.views.history import answer_view, session_header
+    from starcoach.views.history import answer_view, follow_up_answer_view, session_header
 
     out = env.console()
     names = company_names(env)
@@ -88,21 +90,23 @@ def cmd_replay(args: "argparse.Namespace", env: Env) -> int:
         return ExitStatus.OK
 
     make_player = None
-    playable = [x for x in answers if x.analysis is not None and x.audio is not None and not x.audio_missing]
+    playable = [y for x in answers for y in (x, *x.follow_ups)
+                if y.analysis is not None and y.audio is not None and not y.audio_missing]
     if not args.no_audio and playable and env.stdout.isatty():
         try:
             make_player = playback.open_output(hint=_NO_AUDIO_HINT, player_hint=_NO_AUDIO_HINT)
         except HardwareError as e:
             say(out, f"Audio not played: {e}", "dim")
     keys = Keys(env.stdin)
-    for x in answers:
-        out.rule(f"Answer {x.n} of {total}", align="left", style="grey50")
-        out.print(answer_view(x))
+
+    def play(x) -> None:
+        """Play one answer (or follow-up answer) with its words lit; a missing file is one line."""
+        nonlocal make_player
         if x.audio_missing:
             say(out, f"Audio file missing: {x.audio} (the rest of the answer is shown above).", "yellow")
-            continue
-        if make_player is None or not any(x is p for p in playable):
-            continue
+            return
+        if make_player is None or x.analysis is None or x.audio is None:
+            return
         try:
             samples = load_audio(x.audio)
             player = make_player(samples, SAMPLE_RATE_HZ)
@@ -113,4 +117,13 @@ def cmd_replay(args: "argparse.Namespace", env: Env) -> int:
         except HardwareError as e:
             say(out, f"Audio not played: {e}", "yellow")
             make_player = None
+
+    for x in answers:
+        out.rule(f"Answer {x.n} of {total}", align="left", style="grey50")
+        out.print(answer_view(x))
+        play(x)
+        for f in x.follow_ups:
+            out.rule(f"Answer {x.n}, follow-up {f.n}", align="left", style="grey50")
+            out.print(follow_up_answer_view(x, f))
+            play(f)
     return ExitStatus.OK

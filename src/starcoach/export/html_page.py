@@ -5,7 +5,11 @@ years later, so the CSS and the one script are inline and each recording is
 an Ogg Opus ``data:`` URI (speech at 20 kbit/s: about 0.15 MB a minute,
 against 1.9 MB as WAV).  While the audio plays the transcript's words light
 up in time; clicking a word plays from there; fillers and pauses are marked;
-``#t=SECONDS`` in the address lights the word heard then.  A transcript is
+``#t=SECONDS`` in the address lights the word heard then; words the speech
+model was unsure of are faded.  Each answer has a notes field for a coach
+(filled in by ``export --notes FILE`` from notes saved earlier; a follow-up's
+section, after its answer's, has none), and one button saves them all as
+Markdown, made in the page.  A transcript is
 untrusted text: every piece of stored text is ``html.escape``d, and the
 Content-Security-Policy allows the one script by its hash and nothing else.
 """
@@ -16,13 +20,14 @@ import base64
 import hashlib
 import html
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Sequence
+from typing import TYPE_CHECKING, Callable, Optional, Sequence
 
 from starcoach.export.rows import checklist_rows, delivery_rows
 from starcoach.judge.score import LONG_PAUSE_S
 from starcoach.model import COMPONENT_LETTERS, COMPONENT_TITLES, COMPONENTS
-from starcoach.stored import StoredAnswer, clock, companies_label, local_time, not_analysed_reason
-from starcoach.targets import score_band
+from starcoach.shaky import is_shaky
+from starcoach.stored import StoredAnswer, StoredFollowUp, clock, companies_label, local_time, not_analysed_reason
+from starcoach.targets import cut_banner, score_band
 
 if TYPE_CHECKING:
     from starcoach.model import Analysis, Word
@@ -64,6 +69,7 @@ th{font-size:.85rem;color:#495057}
 footer{color:#868e96;font-size:.85rem;margin-top:2rem}
 .w{cursor:pointer;border-radius:2px}.w:hover{text-decoration:underline}
 .w.now{outline:2px solid #1d2125;background:#fff3bf}
+.shaky{opacity:.5}
 .filler{color:#c92a2a;font-style:italic;text-decoration:underline wavy #c92a2a}
 .pause{font-size:.8rem;color:#6c757d;background:#f1f3f5;border-radius:3px;padding:0 .3rem;margin:0 .2rem}
 .pause.long{color:#fff;background:#c92a2a}
@@ -91,7 +97,7 @@ var save=document.getElementById("save-notes");
 if(save)save.addEventListener("click",function(){
 var md=["# Notes on "+document.title,""];
 document.querySelectorAll("section.answer").forEach(function(sec){var n=sec.querySelector("textarea.notes");
-md.push("## "+sec.querySelector("h2").textContent,"",(n&&n.value.trim())||"(no notes)","");});
+if(!n)return;md.push("## "+sec.querySelector("h2").textContent,"",n.value.trim()||"(no notes)","");});
 var a=document.createElement("a");a.href=URL.createObjectURL(new Blob([md.join("\\n")],{type:"text/markdown"}));
 a.download=save.dataset.file;document.body.appendChild(a);a.click();a.remove();});
 document.body.setAttribute("data-ready","1");})();"""
@@ -161,8 +167,10 @@ def wav_data_uri(path: Path) -> str:
 
 
 def session_html(s: "SessionRow", answers: Sequence[StoredAnswer], names: dict[str, str],
-                 audio_uri: Callable[[Path], str] = opus_data_uri) -> str:
-    """One self-contained page: inline CSS and script, audio as data: URIs, every piece of stored text escaped."""
+                 audio_uri: Callable[[Path], str] = opus_data_uri, notes: Optional[dict[int, str]] = None) -> str:
+    """One self-contained page: inline CSS and script, audio as data: URIs, every piece of stored text escaped.
+
+    ``notes`` (answer number -> text, from ``export.notes``) fill the coach's notes fields."""
     from starcoach import __version__
     from starcoach.speech.decode import AudioError
 
@@ -195,6 +203,8 @@ def session_html(s: "SessionRow", answers: Sequence[StoredAnswer], names: dict[s
         parts.append(f'<section class="answer" id="answer-{x.n}">')
         parts.append(f"<h2>{x.n}. {e(x.row.question or '(no question)')}</h2>")
         if a is not None and a.error is None:
+            if a.cut is not None:
+                parts.append(f'<p class="note cut">{e(cut_banner(a.cut))}</p>')
             parts.append(f'<p class="score">Score <b class="{score_band(a.score)}">{a.score}</b>/100</p>')
         if x.audio_missing:
             parts.append(f'<p class="note">Audio file missing: {e(str(x.audio))}</p>')
@@ -232,14 +242,66 @@ def session_html(s: "SessionRow", answers: Sequence[StoredAnswer], names: dict[s
         if x.reanalysed_at:
             parts.append(f'<p class="meta">Re-analysed {e(local_time(x.reanalysed_at))}.</p>')
         parts.append(f'<h3>Coach\'s notes</h3><textarea class="notes" rows="4" aria-label="Notes on answer {x.n}" '
-                     'placeholder="Notes for the candidate on this answer"></textarea>')
+                     f'placeholder="Notes for the candidate on this answer">{e((notes or {}).get(x.n, ""))}'
+                     '</textarea>')
         parts.append("</section>")
+        for f in x.follow_ups:
+            parts.append(follow_up_html(x, f, audio_uri))
     parts.append(f'<p><button id="save-notes" data-file="session-{s.id}-notes.md">Save notes as Markdown</button> '
                  "(the notes stay in this page until saved; nothing is sent anywhere)</p>")
     parts.append(f"<footer>Exported by starcoach {e(__version__)}. Click a word to play from it; fillers are "
-                 "underlined, pauses shown in seconds.</footer></main>")
+                 "underlined, pauses shown in seconds, words the speech model was unsure of faded.</footer></main>")
     parts.append(f"<script>{SCRIPT}</script></body></html>")
     return "\n".join(parts) + "\n"
+
+
+def follow_up_html(x: StoredAnswer, f: StoredFollowUp, audio_uri: Callable[[Path], str]) -> str:
+    """One follow-up as a section of its own (the page's script lights its words as it plays): the
+    question, the audio, the reply, what it supplied, the checklist before and with it."""
+    from starcoach.speech.decode import AudioError
+
+    e = html.escape
+    parts = [f'<section class="answer follow-up" id="answer-{x.n}-follow-up-{f.n}">',
+             f"<h2>{x.n}.{f.n} Follow-up: {e(f.row.question or '(no question)')}</h2>"]
+    if f.audio_missing:
+        parts.append(f'<p class="note">Audio file missing: {e(str(f.audio))}</p>')
+    elif f.audio is not None:
+        try:
+            parts.append(f'<audio controls preload="metadata" src="{e(audio_uri(f.audio))}"></audio>')
+        except AudioError as err:
+            parts.append(f'<p class="note">Audio could not be read: {e(str(err))}</p>')
+    a = f.analysis
+    if a is None or a.error is not None:
+        why = not_analysed_reason(f) if a is None else a.error.message
+        return "\n".join(parts + [f'<p class="note">Not analysed: {e(why)}</p></section>'])
+    if a.cut is not None:
+        parts.append(f'<p class="note cut">{e(cut_banner(a.cut))}</p>')
+    parts.append('<h3>Reply</h3><p class="transcript">' + transcript_html(a) + "</p>")
+    items = [f'<li data-supplied="{s.component}">{e(s.line())}</li>' for s in f.supplied]
+    if f.component and f.component not in {s.component for s in f.supplied}:
+        items.append(f"<li>{e(COMPONENT_TITLES[f.component])}: still missing</li>")
+    parts.append('<h3>What the reply supplied</h3><ul class="supplied">' + "".join(items) + "</ul>")
+    if x.analysis is not None and x.analysis.error is None and f.together is not None:
+        parts.append('<table class="checklist"><thead><tr><th></th><th>Part</th><th>First answer</th>'
+                     "<th>With follow-up</th></tr></thead><tbody>")
+        for c in COMPONENTS:
+            cls = c.replace("_", "-")
+            cells = "".join(f"<td>{_mark(an, c)}</td>" for an in (x.analysis, f.together))
+            parts.append(f'<tr data-component="{c}"><td class="l-{cls}">{COMPONENT_LETTERS[c]}</td>'
+                         f'<td class="l-{cls}">{e(COMPONENT_TITLES[c])}</td>{cells}</tr>')
+        parts.append(f'</tbody></table><p class="meta">Score of the first answer {x.analysis.score} (kept); the '
+                     f"story with the follow-up {f.together.score}.</p>")
+    parts.append('<h3>Delivery</h3><table class="metrics"><tbody>')
+    parts += [f"<tr><th>{e(label)}</th><td>{e(value)}</td></tr>" for label, value in delivery_rows(a)]
+    parts.append("</tbody></table></section>")
+    return "\n".join(parts)
+
+
+def _mark(a: "Analysis", c: str) -> str:
+    r = a.structure.get(c)
+    if r is None:
+        return "—"
+    return '<span class="yes">\u2713 yes</span>' if r.present else '<span class="no">\u2717 no</span>'
 
 
 def _sentence_words(a: "Analysis") -> list[list["Word"]]:
@@ -279,7 +341,8 @@ def transcript_html(a: "Analysis") -> str:
                     inner.append(f'<span class="pause{long}" title="pause">{p.duration_s:.1f} s</span>')
                     pi += 1
                 fill = " filler" if round(w.start_s, 2) in fillers else ""
-                inner.append(f'<span class="w{fill}" data-s="{w.start_s:.2f}" data-e="{w.end_s:.2f}">'
+                unsure = ' shaky" title="the speech model was unsure of this word' if is_shaky(w) else ""
+                inner.append(f'<span class="w{fill}{unsure}" data-s="{w.start_s:.2f}" data-e="{w.end_s:.2f}">'
                              f"{e(w.text.strip())}</span>")
             body = " ".join(inner)
         else:

@@ -10,8 +10,9 @@ import html
 from typing import TYPE_CHECKING, Optional, Sequence
 
 from starcoach.export.rows import checklist_rows, delivery_rows
-from starcoach.model import COMPONENT_LETTERS, COMPONENT_TITLES
-from starcoach.stored import StoredAnswer, clock, companies_label, local_time, not_analysed_reason
+from starcoach.model import COMPONENT_LETTERS, COMPONENT_TITLES, COMPONENTS
+from starcoach.stored import StoredAnswer, StoredFollowUp, clock, companies_label, local_time, not_analysed_reason
+from starcoach.targets import cut_banner
 
 if TYPE_CHECKING:
     from starcoach.store.database import SessionRow
@@ -25,7 +26,9 @@ def md(text: Optional[str]) -> str:
     return out
 
 
-def session_markdown(s: "SessionRow", answers: Sequence[StoredAnswer], names: dict[str, str]) -> str:
+def session_markdown(s: "SessionRow", answers: Sequence[StoredAnswer], names: dict[str, str],
+                     notes: Optional[dict[int, str]] = None) -> str:
+    """The session as Markdown; ``notes`` (answer number -> a coach's note) after each answer."""
     lines = [f"# starcoach session {s.id}", ""]
     lines.append(f"- Date: {local_time(s.started_at)} (local time)")
     lines.append(f"- Kind: {s.kind} ({s.status})")
@@ -47,6 +50,8 @@ def session_markdown(s: "SessionRow", answers: Sequence[StoredAnswer], names: di
         if a.error is not None:
             lines.append(f"Could not be analysed: {md(a.error.message)}")
             continue
+        if a.cut is not None:
+            lines += [f"> **{md(cut_banner(a.cut))}**", ""]
         lines += [f"**Score: {a.score}/100**", "", "### Transcript", ""]
         for sent in a.sentences:
             label = COMPONENT_TITLES.get(sent.component or "", "Other")
@@ -64,4 +69,44 @@ def session_markdown(s: "SessionRow", answers: Sequence[StoredAnswer], names: di
             lines.append("Nothing to fix: a complete R-STAR-L answer.")
         if x.reanalysed_at:
             lines += ["", f"*Re-analysed {local_time(x.reanalysed_at)}.*"]
+        note = (notes or {}).get(x.n)
+        if note:
+            lines += ["", "### Coach's notes", ""] + [f"> {md(ln)}" if ln.strip() else ">" for ln in note.split("\n")]
+        for f in x.follow_ups:
+            lines += follow_up_markdown(x, f)
     return "\n".join(lines) + "\n"
+
+
+def follow_up_markdown(x: StoredAnswer, f: StoredFollowUp) -> list[str]:
+    """One follow-up: the question, its answer, what it supplied, the checklist before and with it."""
+    lines = ["", f"### Follow-up {x.n}.{f.n}: {md(f.row.question) or '(no question)'}", ""]
+    if f.audio_missing:
+        lines += [f"*Audio file missing:* `{f.audio}`", ""]
+    elif f.audio is not None:
+        lines += [f"Audio: `{f.audio}`", ""]
+    a = f.analysis
+    if a is None or a.error is not None:
+        lines.append(f"Not analysed: {md(not_analysed_reason(f) if a is None else a.error.message)}")
+        return lines
+    if a.cut is not None:
+        lines += [f"> **{md(cut_banner(a.cut))}**", ""]
+    lines += [f"> {md(a.transcript)}", ""]
+    asked = f.component
+    got = {s.component for s in f.supplied}
+    lines += [f"- Supplied: {md(s.line())}" for s in f.supplied]
+    if asked and asked not in got:
+        lines.append(f"- {COMPONENT_TITLES[asked]}: still missing")
+    if x.analysis is not None and x.analysis.error is None and f.together is not None:
+        lines += ["", "| | Part | First answer | With follow-up |", "|---|---|---|---|"]
+        for c in COMPONENTS:
+            lines.append(f"| {COMPONENT_LETTERS[c]} | {COMPONENT_TITLES[c]} | {_yes(x.analysis, c)} | "
+                         f"{_yes(f.together, c)} |")
+        lines += ["", f"Score of the first answer {x.analysis.score} (kept); the story with the follow-up "
+                      f"{f.together.score}."]
+    lines += [""] + [f"- {label}: {md(value)}" for label, value in delivery_rows(a)]
+    return lines
+
+
+def _yes(a, c: str) -> str:
+    r = a.structure.get(c)
+    return "—" if r is None else ("yes" if r.present else "no")

@@ -65,8 +65,9 @@ def _missing(r: ComponentResult, sure: str, unsure: str) -> str:
 
 def advice(sents: Sequence[Sentence], cues: Sequence[SentenceCues], structure: dict[str, ComponentResult],
            checks: Checks, delivery: Optional[Delivery], duration_s: Optional[float], question: Optional[str],
-           company: Optional[Company], lead: int = 0) -> list[str]:
-    """``lead`` counts the opening fillers ("Sure."), which are never quoted as the opening."""
+           company: Optional[Company], lead: int = 0, judge_length: bool = True) -> list[str]:
+    """``lead`` counts the opening fillers ("Sure."), which are never quoted as the opening;
+    ``judge_length=False`` (an answer cut off): nothing said about its length."""
     out: list[str] = []
     first = sents[0].text if sents else ""
     last = sents[-1].text if sents else ""
@@ -92,12 +93,14 @@ def advice(sents: Sequence[Sentence], cues: Sequence[SentenceCues], structure: d
                             "The result is hard to pick out: say plainly what changed because of what you did, "
                             "with a number if you have one."))
     lb = structure["link_back"]
-    if not lb.present and lb.confidence < UNSURE_BELOW:
+    ends_with_lesson = bool(cues and cues[-1].n("lesson"))
+    # A closing that reads as a lesson gets the lesson advice even when the judge is unsure it
+    # is not a link back: "tie it to ..." is right either way, and says nothing is missing.
+    if not lb.present and lb.confidence < UNSURE_BELOW and not ends_with_lesson:
         target = f"{cname}'s values" if cname else "the company's values or the role"
         out.append(f"Your closing, {quote(last)}, may be meant as a link back, but it is not plain: say in one "
                    f"sentence how this story shows the way you would work, tied to {target}.")
     elif not lb.present:
-        ends_with_lesson = bool(cues and cues[-1].n("lesson"))
         if company:
             vals = best_values(cues, company)
             target = (f"{cname}'s \u2018{vals[0]}\u2019" if len(vals) == 1 else
@@ -175,7 +178,7 @@ def advice(sents: Sequence[Sentence], cues: Sequence[SentenceCues], structure: d
     elif structure["action"].present and shares["action"] < max(shares["situation"], shares["task"], shares["result"]):
         out.append("Make the action the largest part of the answer: more on what you did and how.")
     lo, hi = TARGET_WORDS
-    if duration_s is None or delivery is None:
+    if judge_length and (duration_s is None or delivery is None):
         if checks.word_count < lo:
             words = "word" if checks.word_count == 1 else "words"
             out.append(f"At {checks.word_count} {words} the answer is short; aim for about {lo}-{hi} words "
@@ -184,7 +187,7 @@ def advice(sents: Sequence[Sentence], cues: Sequence[SentenceCues], structure: d
             out.append(f"At {checks.word_count} words the answer is long; aim for about {lo}-{hi} words "
                        "(1.5-2.5 minutes spoken): trim the set-up and side details.")
     if delivery is not None:
-        out.extend(delivery_advice(delivery))
+        out.extend(delivery_advice(delivery, judge_length=judge_length))
     if checks.hypothetical or checks.word_count < SHORT_ANSWER_WORDS:
         # With no real story to work on, a list of every missing part helps less than the first few steps.
         out = out[:MAX_LINES_WITHOUT_STORY]
@@ -195,13 +198,13 @@ def advice(sents: Sequence[Sentence], cues: Sequence[SentenceCues], structure: d
 SHORT_ANSWER_WORDS, MAX_LINES_WITHOUT_STORY = 40, 3
 
 
-def delivery_advice(d: Delivery) -> list[str]:
+def delivery_advice(d: Delivery, *, judge_length: bool = True) -> list[str]:
     out = []
     lo, hi = TARGET_DURATION_S
-    if d.speaking_s and d.speaking_s < lo:
+    if judge_length and d.speaking_s and d.speaking_s < lo:
         out.append(f"You spoke for {d.speaking_s:.0f} s; aim for 1.5-2.5 minutes with more detail in the "
                    "action and result.")
-    elif d.speaking_s > hi * 1.1:
+    elif judge_length and d.speaking_s > hi * 1.1:
         out.append(f"You spoke for {d.speaking_s / 60:.1f} minutes; aim for 1.5-2.5: trim the set-up.")
     slow, fast = COMFORTABLE_WPM
     if d.wpm and d.wpm > fast:

@@ -20,7 +20,7 @@ from starcoach.judge.cues import CUES_DIR, normalise
 from starcoach.judge.features import SentenceCues
 from starcoach.judge.pipeline import topic_stems
 from starcoach.model import COMPONENTS, Checks
-from starcoach.text import stem, tokens
+from starcoach.text import count_words, lowered_tokens, stem, tokens
 
 try:
     import tomllib
@@ -45,7 +45,7 @@ def topic_features(question: str, body_text: str) -> tuple[Optional[dict[str, fl
     topic words; (None, cover) when the question raises no concept the judge knows."""
     body = normalise(body_text)
     topic = topic_stems(question)
-    body_tokens = tokens(body)
+    body_tokens = lowered_tokens(body)
     body_stems = {stem(t) for t in body_tokens}
     cover = len(topic & body_stems) / len(topic) if topic else 0.0
     found = question_concepts(question)
@@ -94,8 +94,7 @@ def answer_checks(text: str, question: Optional[str], cues: Sequence[SentenceCue
                   labels: Sequence[Optional[str]], lead: int = 0, topic_model: Optional[Mapping] = None) -> Checks:
     """``lead``: opening fillers ("Sure."), which are never the words a repeat is judged by."""
     by_comp: dict[str, list[int]] = {c: [i for i, lab in enumerate(labels) if lab == c] for c in COMPONENTS}
-    all_tokens = tokens(text)
-    word_count = len(all_tokens)
+    word_count = count_words(text)
     played = [i for i in by_comp["repeat"] if i >= lead]
     is_verbatim = bool(question and played and verbatim(question, texts[played[0]]))
     quantified = any(cues[i].n("result.measure") for i in by_comp["result"])

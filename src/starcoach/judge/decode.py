@@ -120,6 +120,21 @@ def presence_probabilities(marginals: Sequence[Mapping[str, float]]) -> dict[str
     return out
 
 
+#: Raw P(present) given to a part found only inside another part's sentence; the calibration
+#: in weights.json (fitted on out-of-fold predictions that include these) says what it is worth.
+TOLD_INSIDE_P = 0.5
+
+
+def told_inside(labels: Sequence[str], features: Sequence[Mapping[str, float]]) -> frozenset[str]:
+    """Parts the answer has though no sentence is labelled with them: a scene sentence that
+    also gives the charge ("In my second week as a shift lead, the site manager asked me to
+    bring the late vans down") counts for the task too, since a sentence carries one label."""
+    if "task" not in labels and any(lab == "situation" and f.get("task:in_scene")
+                                    for lab, f in zip(labels, features)):
+        return frozenset({"task"})
+    return frozenset()
+
+
 def settle_lead(labels: Sequence[str], lead: int) -> list[str]:
     """Opening fillers ("Sure.", "Okay, so.") belong to what follows them: part of
     the play-back when the next sentence plays the question back, else nothing."""
@@ -132,9 +147,10 @@ def settle_lead(labels: Sequence[str], lead: int) -> list[str]:
     return out
 
 
-def forbid_repeat(emis: Sequence[Sequence[float]], ok: Sequence[bool]) -> list[list[float]]:
-    """Emission scores with "repeat" ruled out for the sentences that cannot be a play-back."""
-    ri = LABELS.index("repeat")
+def forbid_repeat(emis: Sequence[Sequence[float]], ok: Sequence[bool], label: str = "repeat") -> list[list[float]]:
+    """Emission scores with ``label`` ("repeat", or "link_back") ruled out for the
+    sentences that cannot be one (``ok`` False)."""
+    ri = LABELS.index(label)
     out = []
     for e, allowed in zip(emis, ok):
         e = list(e)

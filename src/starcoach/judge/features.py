@@ -16,7 +16,7 @@ from typing import Optional
 
 from starcoach.judge.cues import Family, families, normalise
 from starcoach.judge.lexicon import ValueLexicon
-from starcoach.text import STOPWORDS, stem, tokens
+from starcoach.text import STOPWORDS, lowered_tokens, stem
 
 #: How many sentences after the opening fillers count as "the opening", and
 #: from what share of the answer on (or how many last sentences) "the closing".
@@ -72,28 +72,46 @@ class SentenceCues:
 BASICS: dict[str, re.Pattern[str]] = {"_i": _I_RE, "_we": _WE_RE, "_past": _PAST_VERB, "_you": _YOU_RE}
 
 
+_PLANS: dict[tuple[int, bool], tuple[tuple[Family, ...], tuple]] = {}
+
+
+def _plan(fams: tuple[Family, ...], found: bool) -> tuple[tuple[str, Optional[re.Pattern[str]], str], ...]:
+    """Per family, in order: its id, the pattern to count it with here (None: it is in ``found``),
+    and its scope ("" for anywhere).  Kept per tuple of families (``families()`` gives the same
+    one every time; hashing the families themselves would cost more than the plan saves)."""
+    got = _PLANS.get((id(fams), found))
+    if got is None or got[0] is not fams:
+        if len(_PLANS) > 16:
+            _PLANS.clear()
+        plan = tuple((f.id, f.regex if f.anchored or not found else None, "" if f.scope == "any" else f.scope)
+                     for f in fams)
+        got = _PLANS[(id(fams), found)] = (fams, plan)
+    return got[1]
+
+
 def sentence_cues(text: str, q_stems: frozenset[str], q_topic: frozenset[str], lex: Optional[ValueLexicon], *,
                   opening: bool, closing: bool, fams: Optional[tuple[Family, ...]] = None,
                   found: Optional[dict[str, int]] = None) -> SentenceCues:
     """``found``: counts of the families that are not anchored, and of BASICS, already
     counted over the whole answer (pipeline.featurise); without it all are counted here."""
     t = normalise(text)
-    toks = tokens(t)
-    content = [stem(x) for x in toks if x not in STOPWORDS]
+    toks = lowered_tokens(t)
+    stems = [stem(x) for x in toks]
+    content = [s for x, s in zip(toks, stems) if x not in STOPWORDS]
     s_set = set(content)
     counts: dict[str, int] = {}
     if found is None:
         found = {k: len(rx.findall(t)) for k, rx in BASICS.items()}
-        whole = False
+        plan = _plan(fams if fams is not None else families(), False)
     else:
-        whole = True
-    for f in fams if fams is not None else families():
-        if (f.scope == "opening" and not opening) or (f.scope == "closing" and not closing):
+        plan = _plan(fams if fams is not None else families(), True)
+    for fid, rx, scope in plan:
+        if scope and ((scope == "opening" and not opening) or (scope == "closing" and not closing)):
             continue
-        k = f.count(t) if f.anchored or not whole else found.get(f.id, 0)
+        k = len(rx.findall(t)) if rx is not None else found.get(fid, 0)
         if k:
-            counts[f.id] = k
-    v_scores, v_evidence = lex.evidence(content, [stem(x) for x in toks]) if lex else ((), ())
+            counts[fid] = k
+    v_scores, v_evidence = lex.evidence(content, stems) if lex else ((), ())
     return SentenceCues(
         text=t, n_words=len(toks), counts=counts, value_evidence=v_evidence,
         q_overlap=len(s_set & q_stems) / len(s_set) if s_set else 0.0,

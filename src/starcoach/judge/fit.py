@@ -28,9 +28,19 @@ import numpy as np
 
 from starcoach.catalogue.banks import Catalogue
 from starcoach.judge.checks import topic_features
-from starcoach.judge.decode import STATES, forbid_repeat, label_marginals, presence_probabilities, settle_lead, viterbi
+from starcoach.judge.decode import (
+    STATES,
+    TOLD_INSIDE_P,
+    forbid_repeat,
+    label_marginals,
+    presence_probabilities,
+    settle_lead,
+    told_inside,
+    viterbi,
+)
 from starcoach.judge.emissions import LABELS, Weights, emission_scores
 from starcoach.judge.evaluation import Labelled, company_of, load_labelled, load_real
+from starcoach.judge.measure import grouped_folds, platt, presence_f1  # noqa: F401  (fit.presence_f1, fit.platt)
 from starcoach.judge.pipeline import featurise
 from starcoach.judge.values import value_features
 from starcoach.model import COMPONENTS
@@ -50,6 +60,7 @@ class Example:
     present: frozenset[str]
     lead: int = 0
     repeat_ok: tuple[bool, ...] = ()
+    link_ok: tuple[bool, ...] = ()
     #: for an answer with a company and a link back: per company value, its features
     #: (values.value_features on the gold closing) and whether the closing names it
     value_rows: tuple[tuple[dict[str, float], bool], ...] = ()
@@ -93,14 +104,14 @@ def examples(items: Iterable[Labelled], catalogue: Catalogue, *, also_without_qu
             if x is not None:
                 topic_row = (x, not item.on_topic)
         out.append(Example(item.id, item.source, item.source if real else f"{item.source}:{item.id}",
-                           fz.features, tuple(labels), frozenset(item.present), fz.lead, fz.repeat_ok,
+                           fz.features, tuple(labels), frozenset(item.present), fz.lead, fz.repeat_ok, fz.link_ok,
                            value_rows, topic_row))
     return out
 
 
 #: The training sets in tests/data; the held-out sets (answers_heldout*.toml) are never among them.
 TRAIN_SETS = ("answers_dev.toml", "answers_styles_a.toml", "answers_styles_b.toml", "answers_styles_c.toml",
-              "answers_styles_d.toml", "answers_styles_e.toml")
+              "answers_styles_d.toml", "answers_styles_e.toml", "answers_styles_f.toml")
 
 
 def training_examples(data_dir: Path, real_path: Path, catalogue: Catalogue) -> tuple[list[Example], list[Example]]:
@@ -237,43 +248,23 @@ class Prediction:
     id: str
     labels: tuple[str, ...]
     probabilities: dict[str, float]  # uncalibrated P(present) per component
+    #: the parts found: those labelled, and those told inside another part's sentence (decode.told_inside)
+    present: frozenset[str] = frozenset()
 
 
 def predict(exs: Sequence[Example], w: Weights) -> list[Prediction]:
     out = []
     for ex in exs:
-        emis = forbid_repeat([emission_scores(f, w) for f in ex.features], ex.repeat_ok or [True] * len(ex.features))
+        every = [True] * len(ex.features)
+        emis = forbid_repeat(forbid_repeat([emission_scores(f, w) for f in ex.features], ex.repeat_ok or every),
+                             ex.link_ok or every, "link_back")
         labels = settle_lead(viterbi(emis, w.transitions, w.transition_weight), ex.lead)
         probs = presence_probabilities(label_marginals(emis, w.transitions, w.transition_weight))
-        out.append(Prediction(ex.id, tuple(labels), probs))
+        inside = told_inside(labels, ex.features)
+        for c in inside:
+            probs[c] = max(probs[c], TOLD_INSIDE_P)
+        out.append(Prediction(ex.id, tuple(labels), probs, frozenset(labels) | inside))
     return out
-
-
-def presence_f1(exs: Sequence[Example], preds: Sequence[Prediction]) -> dict[str, tuple[float, float, float]]:
-    """Per component (precision, recall, F1) of the answer-level presence decision."""
-    out = {}
-    for c in COMPONENTS:
-        tp = fp = fn = 0
-        for ex, pr in zip(exs, preds):
-            gold, pred = c in ex.present, c in pr.labels
-            tp += gold and pred
-            fp += pred and not gold
-            fn += gold and not pred
-        p = tp / (tp + fp) if tp + fp else 1.0
-        r = tp / (tp + fn) if tp + fn else 1.0
-        out[c] = (p, r, 2 * p * r / (p + r) if p + r else 0.0)
-    return out
-
-
-def grouped_folds(exs: Sequence[Example], k: int) -> list[list[int]]:
-    """Indices of ``exs`` in ``k`` folds, never splitting a group (source); largest groups first."""
-    groups: dict[str, list[int]] = {}
-    for i, ex in enumerate(exs):
-        groups.setdefault(ex.group, []).append(i)
-    folds: list[list[int]] = [[] for _ in range(min(k, len(groups)))]
-    for _, idx in sorted(groups.items(), key=lambda g: (-len(g[1]), g[0])):
-        min(folds, key=len).extend(idx)
-    return folds
 
 
 def cross_validate(pool: Sequence[Example], test: Sequence[Example], k: int,
@@ -288,25 +279,6 @@ def cross_validate(pool: Sequence[Example], test: Sequence[Example], k: int,
         for i, pr in zip(fold, predict([test[i] for i in fold], w)):
             preds[i] = pr
     return [p for p in preds if p is not None]
-
-
-def platt(probs: Sequence[float], gold: Sequence[bool]) -> tuple[float, float]:
-    """(a, b) of logistic(a * logit(p) + b) fitted to the outcomes, lightly regularised towards (1, 0)."""
-    z = np.array([_logit(p) for p in probs])
-    t = np.array(gold, dtype=float)
-    a, b = 1.0, 0.0
-    for _ in range(500):
-        q = 1.0 / (1.0 + np.exp(-(a * z + b)))
-        ga = float(((q - t) * z).mean()) + 0.01 * (a - 1.0)
-        gb = float((q - t).mean()) + 0.01 * b
-        a -= 0.5 * ga
-        b -= 0.5 * gb
-    return round(a, 4), round(b, 4)
-
-
-def _logit(p: float) -> float:
-    p = min(1 - 1e-6, max(1e-6, p))
-    return math.log(p / (1 - p))
 
 
 def fit_args(args: dict) -> dict:

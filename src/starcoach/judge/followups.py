@@ -49,6 +49,9 @@ REASON_NAMES = tuple(r for r, _ in REASONS)
 #: A quote of the candidate's words is cut to this many words (at a clause break if there is one).
 QUOTE_MAX_WORDS = 12
 _FIELDS = frozenset({"quote", "company", "value"})
+#: Words a quote cut short must not end on: they lead into the words left out ("we moved it to").
+_LEADS_ON = frozenset("a an the to of in on at by for from into with and or but it its our their my we i "
+                      "that which who so as than".split())
 
 
 @dataclass(frozen=True)
@@ -158,6 +161,10 @@ def quote(sentence: str, *, max_words: int = QUOTE_MAX_WORDS) -> str:
         if i >= 4 and w.endswith((",", ";", ":")):
             cut = cut[:i + 1]
             break
+    else:
+        if len(words) > max_words:  # cut mid-phrase: do not end on a word that leads into the rest
+            while len(cut) > 4 and cut[-1].lower().strip(",;:") in _LEADS_ON:
+                cut.pop()
     return " ".join(cut).rstrip(",;:.!? ")
 
 
@@ -230,8 +237,9 @@ def _fits(t: Template, company: Optional[Company], competencies: Sequence[str]) 
 
 
 def choose(a: Analysis, templates: Sequence[Template], *, n: int = 1, company: Optional[Company] = None,
-           competencies: Sequence[str] = (), asked: Iterable[str] = ()) -> list[FollowUp]:
-    """Up to ``n`` follow-ups for the answer, one per reason, most important reason first.
+           competencies: Sequence[str] = (), asked: Iterable[str] = (), skip: Iterable[str] = ()) -> list[FollowUp]:
+    """Up to ``n`` follow-ups for the answer, one per reason, most important reason first; the
+    reasons in ``skip`` are passed over (already asked about this story, or already answered).
 
     For each reason the template most specific to the company and competencies wins;
     among equals the first one not yet ``asked`` in this session (template ids), so the
@@ -244,7 +252,10 @@ def choose(a: Analysis, templates: Sequence[Template], *, n: int = 1, company: O
     value = closest_value(a, company) if company is not None else None
     out: list[FollowUp] = []
     component_of = dict(REASONS)
+    skip = set(skip)
     for reason, said in reasons(a, company):
+        if reason in skip:
+            continue
         usable = []
         for order, t in enumerate(templates):
             if t.when != reason:

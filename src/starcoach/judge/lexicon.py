@@ -9,7 +9,7 @@ never count on their own.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Sequence
 
 from starcoach.catalogue.banks import Company
@@ -112,39 +112,112 @@ class ValueLexicon:
         """Per value, the evidence in a sentence as one number, and as counts of each kind (KINDS order).
 
         ``stems`` are its content stems, ``all_stems`` every word's (for name pairs)."""
-        out = [0.0] * len(self.names)
-        weak = [0.0] * len(self.names)
-        counts = [[0] * len(KINDS) for _ in self.names]
+        stems, all_stems = list(stems), list(all_stems)
+        # Most sentences name no value at all: only what can be there is looked for.
+        any_index = not self._index_keys.isdisjoint(stems)
+        any_phrase = not self._phrase_keys.isdisjoint(all_stems)
+        any_pair = not self._pair_keys.isdisjoint(all_stems)
+        if not (any_index or any_phrase or any_pair):
+            return self._nothing
+        nv = len(self.names)
+        out = [0.0] * nv
+        weak = [0.0] * nv
+        counts: dict[int, list[int]] = {}  # only the values with evidence
         matched: set[tuple[int, tuple[str, ...]]] = set()
-        n = len(stems)
-        for i, s in enumerate(stems):
-            for vi, pat, kind, w in self.index.get(s, ()):
-                k = len(pat)
-                if k == 1 or (i + k <= n and tuple(stems[i:i + k]) == pat):
-                    key = (vi, pat)
-                    if key not in matched:
-                        matched.add(key)
-                        counts[vi][_KIND_INDEX[kind]] += 1
-                        if kind == "meaning":
-                            weak[vi] += w
-                        else:
-                            out[vi] += w
-        m_all = len(all_stems)
-        for i, s in enumerate(all_stems):
-            for vi, pat in self.theme_phrases.get(s, ()):
-                k = len(pat)
-                if i + k <= m_all and tuple(all_stems[i:i + k]) == pat and (vi, pat) not in matched:
-                    matched.add((vi, pat))
-                    counts[vi][_KIND_INDEX["theme_phrase"]] += 1
-                    out[vi] += KIND_WEIGHTS["theme_phrase"]
-        named: set[int] = set()
-        for pair in zip(all_stems, all_stems[1:]):
-            named.update(self.name_pairs.get(pair, ()))
-        for vi in named:
-            out[vi] += KIND_WEIGHTS["name_pair"]
-            counts[vi][_KIND_INDEX["name_pair"]] += 1
+        if any_index:
+            n = len(stems)
+            index = self._index_rows
+            for i, s in enumerate(stems):
+                entries = index.get(s)
+                if entries is None:
+                    continue
+                for vi, pat, rest, k, ki, w, meaning in entries:
+                    if k == 1 or (i + k <= n and stems[i + 1:i + k] == rest):
+                        key = (vi, pat)
+                        if key not in matched:
+                            matched.add(key)
+                            c = counts.get(vi)
+                            if c is None:
+                                c = counts[vi] = [0] * len(KINDS)
+                            c[ki] += 1
+                            if meaning:
+                                weak[vi] += w
+                            else:
+                                out[vi] += w
+        if any_phrase:
+            # Every theme phrase weighs the same, so the order they are found in changes no sum.
+            m_all = len(all_stems)
+            phrases = self._phrase_rows
+            ki, w = _KIND_INDEX["theme_phrase"], KIND_WEIGHTS["theme_phrase"]
+            for i, s in enumerate(all_stems):
+                entries = phrases.get(s)
+                if entries is None:
+                    continue
+                for pat, rest, k, values in entries:
+                    if i + k <= m_all and all_stems[i + 1:i + k] == rest:
+                        for vi in values:
+                            if (vi, pat) not in matched:
+                                matched.add((vi, pat))
+                                c = counts.get(vi)
+                                if c is None:
+                                    c = counts[vi] = [0] * len(KINDS)
+                                c[ki] += 1
+                                out[vi] += w
+        if any_pair:
+            named: set[int] = set()
+            for pair in zip(all_stems, all_stems[1:]):
+                named.update(self.name_pairs.get(pair, ()))
+            ki = _KIND_INDEX["name_pair"]
+            for vi in named:
+                out[vi] += KIND_WEIGHTS["name_pair"]
+                c = counts.get(vi)
+                if c is None:
+                    c = counts[vi] = [0] * len(KINDS)
+                c[ki] += 1
         # The words of a value's explanation are weak evidence: only a little of them counts.
-        return (tuple(o + min(wk, MEANING_CAP) for o, wk in zip(out, weak)), tuple(tuple(c) for c in counts))
+        scores, kinds = list(self._nothing[0]), list(self._nothing[1])
+        for vi, c in counts.items():
+            scores[vi] = out[vi] + min(weak[vi], MEANING_CAP)
+            kinds[vi] = tuple(c)
+        return tuple(scores), tuple(kinds)
+
+    @cached_property
+    def _index_rows(self) -> dict[str, tuple]:
+        """``index`` with what matching needs worked out: (value, stems, the stems after the
+        first as a list, how many, the kind's place in KINDS, weight, is it a word of the meaning)."""
+        return {first: tuple((vi, pat, list(pat[1:]), len(pat), _KIND_INDEX[kind], w, kind == "meaning")
+                             for vi, pat, kind, w in entries)
+                for first, entries in self.index.items()}
+
+    @cached_property
+    def _phrase_rows(self) -> dict[str, tuple]:
+        """``theme_phrases`` by phrase: (stems, the stems after the first as a list, how many, values)."""
+        out: dict[str, tuple] = {}
+        for first, entries in self.theme_phrases.items():
+            by_phrase: dict[tuple[str, ...], list[int]] = {}
+            for vi, pat in entries:
+                by_phrase.setdefault(pat, [])
+                if vi not in by_phrase[pat]:
+                    by_phrase[pat].append(vi)
+            out[first] = tuple((pat, list(pat[1:]), len(pat), tuple(vs)) for pat, vs in by_phrase.items())
+        return out
+
+    @cached_property
+    def _index_keys(self) -> frozenset[str]:
+        return frozenset(self.index)
+
+    @cached_property
+    def _phrase_keys(self) -> frozenset[str]:
+        return frozenset(self.theme_phrases)
+
+    @cached_property
+    def _pair_keys(self) -> frozenset[str]:
+        return frozenset(a for a, _ in self.name_pairs)
+
+    @cached_property
+    def _nothing(self) -> tuple[tuple[float, ...], tuple[tuple[int, ...], ...]]:
+        """What ``evidence`` gives for a sentence with none: zero for every value and kind."""
+        return (tuple(0.0 + min(0.0, MEANING_CAP) for _ in self.names), tuple((0,) * len(KINDS) for _ in self.names))
 
 
 _KIND_INDEX = {k: i for i, k in enumerate(KINDS)}

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Optional
 
 from starcoach.catalogue.banks import Company
-from starcoach.judge.cues import families, family, normalise
+from starcoach.judge.cues import Family, families, family, normalise
 from starcoach.judge.features import (
     BASICS,
     OPENING_SENTENCES,
@@ -23,6 +24,7 @@ from starcoach.judge.features import (
     sentence_cues,
 )
 from starcoach.judge.lexicon import lexicon
+from starcoach.judge.scan import Scanner
 from starcoach.text import QUESTION_FRAME, Piece, content_stems, split_sentences, stem, tokens
 
 _FRAME_STEMS = frozenset(stem(w) for w in QUESTION_FRAME)
@@ -47,31 +49,42 @@ class Featurised:
     lead: int  # opening filler sentences ("Sure.", "Okay.")
     #: per sentence: may it be a play-back of the question at all (``could_repeat``)
     repeat_ok: tuple[bool, ...] = ()
+    #: per sentence: may it be a link back at all (``could_link``)
+    link_ok: tuple[bool, ...] = ()
+
+
+@lru_cache(maxsize=4)
+def scanner(fams: tuple[Family, ...]) -> Scanner:
+    """The pronoun and tense counts and the unanchored families, for ``_found``."""
+    return Scanner(list(BASICS.items()) + [(f.id, f.regex) for f in fams if not f.anchored])
 
 
 def _found(text: str, pieces: list[Piece], fams, opening_end: int, closing_from: int) -> list[dict[str, int]]:
     """Matches of every unanchored family (and the pronoun and tense counts) in each
     sentence.  The answer is lower-cased once and each pattern searched within each
-    sentence's bounds (``pos``/``endpos``: a word boundary or a look-ahead at a bound
-    sees the sentence alone), which saves a copy of every sentence per family."""
+    sentence's bounds (``pos``/``endpos``: a word boundary or a look-ahead at the end
+    sees the sentence alone), which saves a copy of every sentence per family; the
+    scanner skips the sentences a pattern cannot match in."""
+    sc = scanner(tuple(fams))
+    scope = {f.id: f.scope for f in fams}
+    everywhere = 0
+    opening = closing = 0
+    for k, key in enumerate(sc.keys):
+        bit = 1 << k
+        s = scope.get(key, "any")
+        everywhere |= bit if s == "any" else 0
+        opening |= bit if s == "opening" else 0
+        closing |= bit if s == "closing" else 0
     norm = normalise(text)
-    if len(norm) != len(text):  # lower-casing changed the length: offsets would not line up
-        return [{k: len(rx.findall(t)) for k, rx in BASICS.items()} | {f.id: f.count(t) for f in fams if not f.anchored}
-                for t in (normalise(text[p.start:p.end]) for p in pieces)]
+    same = len(norm) == len(text)  # lower-casing can change the length: then offsets would not line up
     out: list[dict[str, int]] = []
     for i, p in enumerate(pieces):
-        d: dict[str, int] = {}
-        for k, rx in BASICS.items():
-            n = len(rx.findall(norm, p.start, p.end))
-            if n:
-                d[k] = n
-        for f in fams:
-            if f.anchored or (f.scope == "opening" and i >= opening_end) or (f.scope == "closing" and i < closing_from):
-                continue
-            n = len(f.regex.findall(norm, p.start, p.end))
-            if n:
-                d[f.id] = n
-        out.append(d)
+        allowed = everywhere | (opening if i < opening_end else 0) | (closing if i >= closing_from else 0)
+        if same:
+            out.append(sc.counts(norm, p.start, p.end, allowed))
+        else:
+            t = normalise(text[p.start:p.end])
+            out.append(sc.counts(t, 0, len(t), allowed))
     return out
 
 
@@ -86,6 +99,15 @@ _ECHO_SETTING = frozenset({"as", "when", "while", "during", "at"})
 #: take at most ECHO_MAX_WORDS words, and leave at least ECHO_MIN_REST for the story.
 ECHO_REACH, ECHO_MAX_WORDS, ECHO_MIN_REST = 4, 14, 4
 
+#: "My way of handling debt is ..." states the speaker's method; it does not play the question back.
+_OWN_METHOD = re.compile(r"^\W*(?:my|our) (?:own |usual |general |main )?(?:way|approach|method|process|strategy|"
+                         r"philosophy|rule|system|framework|routine|style)\b")
+#: After a noun-phrase play-back and a comma or dash, the turn to the story:
+#: "Pushing back on a senior colleague, the example I'd pick is ...", "..., sure, ...".
+_ECHO_TURN = re.compile(r"\s*(?:,|[-\u2013\u2014]+)\s*(?=(?:the|one|an?) (?:example|story|time|case|one)s? "
+                        r"(?:i'?d|i would|i'?ll|i can|that)\b|(?:sure|yes|yeah|okay|ok|absolutely|definitely|"
+                        r"of course)\b|i (?:have|can|remember|think|'?ve|'?d)\b)")
+
 
 def echo_split(text: str, p: Piece, q_topic: frozenset[str]) -> list[Piece]:
     """The opening sentence cut where a play-back of the question ends and the story
@@ -93,11 +115,25 @@ def echo_split(text: str, p: Piece, q_topic: frozenset[str]) -> list[Piece]:
     answers often fold both into one sentence, and a sentence carries one label.
     Before a copula the lead needs one of the question's topic words as its subject
     ("One project I worked on was"); before "as", "when", "at" ... it needs two
-    ("I showed strong communication skills | as captain of ..."); otherwise the
+    ("I showed strong communication skills | as captain of ..."); a noun-phrase
+    opening is cut at the comma or dash that turns to the story ("Pushing back on
+    a senior colleague, | the example I'd pick is ..."); a statement of the
+    speaker's own method ("My way of handling debt is") is not cut; otherwise the
     sentence stays whole."""
     words = list(_WORD_RE.finditer(text, p.start, p.end))
     if len(words) < ECHO_MIN_REST + 3 or not q_topic:
         return [p]
+    sentence = normalise(text[p.start:p.end])
+    if _OWN_METHOD.match(sentence):
+        return [p]
+    if family("repeat.fragment").regex.match(sentence) or family("repeat.interjection").regex.match(sentence):
+        turn = _ECHO_TURN.search(sentence)
+        if turn and turn.start() > 0:
+            cut = p.start + turn.start()
+            rest = [m for m in words if m.start() >= p.start + turn.end()]
+            lead = [m for m in words if m.end() <= cut]
+            if lead and len(lead) <= ECHO_MAX_WORDS and len(rest) >= ECHO_MIN_REST:
+                return [Piece(p.start, cut), Piece(rest[0].start(), p.end)]
     hits = [i for i, m in enumerate(words[:ECHO_MAX_WORDS]) if stem(m.group().lower()) in q_topic]
     if not hits:
         return [p]
@@ -141,7 +177,7 @@ def featurise(text: str, question: Optional[str], company: Optional[Company]) ->
     feats = tuple(feature_values(c, i, n, lead, lex is not None, whole, has_question=bool(question))
                   for i, c in enumerate(cues))
     ok = tuple(could_repeat(c, bool(question)) for c in cues)
-    return Featurised(tuple(pieces), tuple(cues), feats, lead, ok)
+    return Featurised(tuple(pieces), tuple(cues), feats, lead, ok, tuple(could_link(c) for c in cues))
 
 
 #: How much of the question a sentence must share to pass for a play-back without framing words.
@@ -151,10 +187,25 @@ REPEAT_OVERLAP, REPEAT_COVER = 0.2, 0.3
 def could_repeat(c: SentenceCues, has_question: bool) -> bool:
     """A play-back looks like one: framing words ("you'd like to hear about", "a time
     when I"), a noun-phrase opening, a dash or question mark, or the question's own
-    words.  "I rebuilt the pipeline." opening an answer is the story, not a repeat."""
+    words.  "I rebuilt the pipeline." opening an answer is the story, not a repeat,
+    and a general claim with none of the framing is not one either."""
     if any(c.n(k) for k in REPEAT_FAMILIES):
         return True
-    return has_question and (c.q_overlap >= REPEAT_OVERLAP or c.q_cover >= REPEAT_COVER)
+    if c.n("general.claim"):
+        # "I've handled plenty of angry callers over the years." shares the question's
+        # words, but says something general about the speaker, not the question back.
+        return False
+    # Sharing only the frame every question has ("a time") is not playing it back.
+    return has_question and c.q_cover > 0 and (c.q_overlap >= REPEAT_OVERLAP or c.q_cover >= REPEAT_COVER)
+
+
+def could_link(c: SentenceCues) -> bool:
+    """A link back ties the story to the hiring company: its name or values, "your
+    team", "this role", or a phrase that ties it to how the speaker works ("that's
+    exactly why", "what I'd bring").  A closing with none of them is a lesson or a
+    remark ("He thanked me, and it brought the team closer."), never a link back."""
+    return bool(c.n("link.company") or c.company_named or c.n("link.values_words") or c.value_best >= 0.6
+                or c.n("link.tie_phrase"))
 
 
 REPEAT_FAMILIES = ("repeat.frame", "repeat.fragment", "repeat.dash_or_question", "repeat.interjection",

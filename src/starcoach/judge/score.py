@@ -24,7 +24,9 @@ LONG_PAUSE_S = 3.0
 COMPONENT_POINTS = {"repeat": 8, "situation": 12, "task": 12, "action": 24, "result": 18, "link_back": 14}
 
 
-def score(structure: dict[str, ComponentResult], checks: Checks, delivery: Optional[Delivery]) -> int:
+def score(structure: dict[str, ComponentResult], checks: Checks, delivery: Optional[Delivery], *,
+          judge_length: bool = True) -> int:
+    """0-100.  ``judge_length=False`` (an answer cut off by the time limit or a crash): no points off for its length."""
     s = 0.0
     for c, w in COMPONENT_POINTS.items():
         r = structure[c]
@@ -46,15 +48,8 @@ def score(structure: dict[str, ComponentResult], checks: Checks, delivery: Optio
         s -= 20
     if checks.on_topic is False:
         s -= 12
-    lo, hi = TARGET_WORDS
-    if checks.word_count < lo * 0.6:
-        s -= 10
-    elif checks.word_count < lo:
-        s -= 4
-    elif checks.word_count > hi * 1.5:
-        s -= 8
-    elif checks.word_count > hi:
-        s -= 3
+    if judge_length:
+        s -= length_penalty(checks.word_count)
     shares = dict(checks.shares)
     if shares["situation"] + shares["task"] > 0.4:
         s -= 4
@@ -66,3 +61,17 @@ def score(structure: dict[str, ComponentResult], checks: Checks, delivery: Optio
         if delivery.wpm and (delivery.wpm < 100 or delivery.wpm > 185):
             s -= 3
     return int(max(0, min(100, round(s))))
+
+
+def length_penalty(word_count: int) -> float:
+    """Points off for an answer much shorter or longer than :data:`TARGET_WORDS`."""
+    lo, hi = TARGET_WORDS
+    if word_count < lo * 0.6:
+        return 10
+    if word_count < lo:
+        return 4
+    if word_count > hi * 1.5:
+        return 8
+    if word_count > hi:
+        return 3
+    return 0

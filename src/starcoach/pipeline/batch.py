@@ -2,13 +2,11 @@
 
 Why it is shaped like this:
 
-- Transcription is the only slow step, so only it runs in worker processes,
-  each loading the model once (``_worker_transcriber``); analysis (milliseconds) and
-  storage stay in the parent, which keeps SQLite single-writer and the output
-  in input order.
-- Two workers with one thread each beat one process with two threads on a
-  2-core machine (CTranslate2 parallelises a tiny model poorly inside one
-  decode), so workers = cores and threads = 1, unless there is one file.
+- Transcription is the only slow step, so only it runs in workers, each
+  loading the model once: worker processes on this machine
+  (``pipeline.engine.LocalEngine``) or Ray actors (``pipeline.ray_engine``).
+  Analysis (milliseconds) and storage stay here, which keeps SQLite
+  single-writer and the output in input order, whatever the engine.
 - Transcripts are cached in the data folder by the audio's content hash and
   the transcription settings: an interrupted batch re-run skips what is done,
   and changing only the question or company re-analyses without
@@ -24,23 +22,18 @@ Which question each input answers is decided before, in ``pipeline.plan``.
 
 from __future__ import annotations
 
-import contextlib
-import functools
 import hashlib
-import os
-import threading
 import time
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Optional
 
 from starcoach.catalogue.banks import Catalogue, Company, UnknownCompany
 from starcoach.edges import Transcriber, TranscriberFactory
-from starcoach.model import Analysis, Transcript, transcript_from_json, transcript_to_json
+from starcoach.model import Analysis, Transcript, transcript_from_json
+from starcoach.pipeline.engine import Engine, LocalEngine
 from starcoach.pipeline.plan import Job
 from starcoach.pipeline.process import InputError, analyse_transcript, check_path, read_text_input
-from starcoach.text import first_line
 
 #: Part of every cached transcript's key: raised when transcription itself changes, so a
 #: transcript made the old way is made again. "2": both passes from one encoder run.
@@ -84,41 +77,6 @@ class WhisperFactory:
         return WhisperTranscriber(self.model_path, prompt_strategy=self.prompt_strategy, cpu_threads=cpu_threads)
 
 
-def transcribe_one(transcriber: Transcriber, path: str) -> dict:
-    """Transcribe one file; errors come back as data, never as exceptions (one bad file never ends a batch)."""
-    from starcoach.speech.decode import AudioError
-
-    try:
-        t = transcriber.transcribe_file(Path(path))
-        return {"transcript": transcript_to_json(t)}
-    except AudioError as e:
-        return {"error": [e.kind, str(e)]}
-    except Exception as e:  # a decoder crash on one file must not end the batch
-        return {"error": ["unreadable", f"{path}: {type(e).__name__}: {first_line(e) if str(e) else ''}"]}
-
-
-# --------------------------------------------------------------------------- worker processes
-
-
-def _worker_init() -> None:
-    import signal
-
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
-    # Started with SIGINT and SIGTERM blocked (see Batch._run_pool): a Ctrl-C that came during
-    # start-up is dropped now (ignored), a terminate() from the parent takes effect now.
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
-
-
-@functools.lru_cache(maxsize=1)
-def _worker_transcriber(factory: TranscriberFactory, threads: int) -> Transcriber:
-    """The worker process's transcriber: made (the model loaded) by its first file, reused for the rest."""
-    return factory(cpu_threads=threads)
-
-
-def _worker_transcribe(factory: TranscriberFactory, threads: int, path: str) -> dict:
-    return transcribe_one(_worker_transcriber(factory, threads), path)
-
-
 # --------------------------------------------------------------------------- the batch
 
 
@@ -134,8 +92,11 @@ class BatchResult:
 class Batch:
     """Runs jobs; ``on_result(job, analysis)`` is called in input order as results become ready.
 
-    ``transcribers`` makes the transcriber (in each worker process, or here for one
-    worker); it is needed only when there is audio among the jobs.
+    ``transcribers`` makes the transcriber (in each worker, or here for one
+    worker); it is needed only when there is audio among the jobs.  ``engine``
+    says where transcription runs (default: a :class:`~starcoach.pipeline.engine.LocalEngine`
+    with ``workers`` processes); everything else (the plan, the cache, the
+    order, storage) is the same whatever the engine.
     """
 
     def __init__(self, jobs: list[Job], catalogue: Catalogue, *, transcribers: Optional[TranscriberFactory] = None,
@@ -143,7 +104,8 @@ class Batch:
                  workers: Optional[int] = None, vault=None, stdin_read: Callable[[], bytes] = lambda: b"",
                  on_result: Optional[Callable[[Job, Analysis], None]] = None,
                  on_progress: Optional[Callable[[int, int, float], None]] = None,
-                 on_storage_failure: Optional[Callable[[str], None]] = None):
+                 on_storage_failure: Optional[Callable[[str], None]] = None,
+                 engine: Optional[Engine] = None):
         self.jobs = jobs
         self.catalogue = catalogue
         self.transcribers = transcribers
@@ -152,16 +114,23 @@ class Batch:
         self.vault = vault
         self.on_result = on_result or (lambda j, a: None)
         self.on_progress = on_progress or (lambda done, total, audio_s: None)
-        n_audio = sum(1 for j in jobs if j.audio)
-        cores = os.cpu_count() or 1
-        self.workers = max(1, min(workers or cores, n_audio or 1))
-        self.threads = max(1, cores // self.workers)
+        self.engine: Engine = engine or LocalEngine(workers)
+        self.n_audio = sum(1 for j in jobs if j.audio)
         self.session_id: Optional[int] = None
         #: Why results stopped being stored part-way (one line), or None; the caller says so and exits 3.
         self.storage_failure: Optional[str] = None
         #: Results analysed but not stored because of it.
         self.unstored = 0
         self.on_storage_failure = on_storage_failure or (lambda message: None)
+
+    @property
+    def workers(self) -> int:
+        """How many local worker processes transcribe (a local engine only)."""
+        return self.engine.workers_for(self.n_audio)
+
+    def describe(self) -> str:
+        """Where transcription runs, for the line shown before it starts."""
+        return self.engine.describe(self.n_audio)
 
     def _company(self, cid: Optional[str]) -> tuple[Optional[Company], Optional[str]]:
         if not cid:
@@ -275,12 +244,12 @@ class Batch:
 
         if pending_audio:
             transcribed = len(pending_audio)
-            if self.workers == 1 or len(pending_audio) == 1:
-                tx = self.transcribers()
-                for job, chash, sh in pending_audio:
-                    record(job, self._from_worker(job, transcribe_one(tx, job.input), chash, sh))
-            else:
-                self._run_pool(pending_audio, record)
+
+            def deliver(i: int, out: dict) -> None:
+                job, chash, sh = pending_audio[i]
+                record(job, self._from_worker(job, out, chash, sh))
+
+            self.engine.run(self.transcribers, [job.input for job, _, _ in pending_audio], deliver)
         return BatchResult([results[i] for i in sorted(results)], cached, transcribed,
                            time.perf_counter() - t0, audio_s)
 
@@ -289,68 +258,3 @@ class Batch:
             kind, msg = out["error"]
             return self._finish(job, error=(kind, msg))
         return self._finish(job, transcript=transcript_from_json(out["transcript"]), chash=chash, shash=shash)
-
-    def _run_pool(self, pending: list[tuple[Job, str, str]], record) -> None:
-        import multiprocessing as mp
-
-        # Longest files first, so the last file does not run alone at the end.
-        pending = sorted(pending, key=lambda t: -_size(t[0].input))
-        import signal
-
-        ctx = mp.get_context("spawn")  # no fork of a process holding ONNX/CTranslate2 threads
-        with ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx, initializer=_worker_init) as pool:
-            futures: dict[Future, tuple[Job, str, str]] = {}
-            queue = list(pending)
-
-            def submit(path: str) -> Future:
-                return pool.submit(_worker_transcribe, self.transcribers, self.threads, path)
-
-            try:
-                first = True
-                while queue or futures:
-                    while queue and len(futures) < self.workers * 2:
-                        item = queue.pop(0)
-                        if first and threading.current_thread() is threading.main_thread():
-                            # Workers are started by the first submits, with SIGINT and SIGTERM blocked
-                            # (the mask is inherited through exec): a Ctrl-C to the terminal's process
-                            # group never reaches a worker still starting up, and the parent is not
-                            # stopped half-way through handing a worker its start-up data (the worker
-                            # printed "EOFError: Ran out of input").  Blocked, not ignored: a signal
-                            # that came meanwhile reaches the parent once they are started.
-                            previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
-                            try:
-                                futures[submit(item[0].input)] = item
-                                for _ in range(self.workers - 1):
-                                    if queue:
-                                        item = queue.pop(0)
-                                        futures[submit(item[0].input)] = item
-                            finally:
-                                signal.pthread_sigmask(signal.SIG_SETMASK, previous)
-                            first = False
-                            continue
-                        futures[submit(item[0].input)] = item
-                    ready, _ = wait(futures, return_when=FIRST_COMPLETED)
-                    for f in ready:
-                        job, chash, sh = futures.pop(f)
-                        try:
-                            out = f.result()
-                        except Exception as e:  # a worker died (e.g. killed by the OOM killer)
-                            out = {"error": ["unreadable", f"{job.input}: transcription failed ({type(e).__name__})"]}
-                        record(job, self._from_worker(job, out, chash, sh))
-            except KeyboardInterrupt:
-                # Stop now: the workers ignore SIGINT and would finish their files first (30-38 s
-                # measured).  What is finished is stored already and reused by the next run.
-                for f in futures:
-                    f.cancel()
-                for proc in list(getattr(pool, "_processes", {}).values()):
-                    with contextlib.suppress(Exception):
-                        proc.terminate()
-                pool.shutdown(wait=True, cancel_futures=True)
-                raise
-
-
-def _size(path: str) -> int:
-    try:
-        return os.path.getsize(path)
-    except OSError:
-        return 0

@@ -1,7 +1,9 @@
 """The candidate's keyboard and Ctrl-C, read without blocking the recording loop.
 
-``Keys`` reads lines (Enter ends an answer; one-letter menus) and falls back
-to each menu's default when there is no terminal (a script, ``</dev/null``).
+``Keys`` reads Enter (it ends an answer) and one-key menus: at a terminal a
+menu takes the key itself, no Enter needed (Enter picks the default); from a
+script or a pipe it reads a line, and with nothing to read (``</dev/null``)
+each menu takes its default.
 ``sigint_sets`` turns Ctrl-C into an event while native threads run
 (PortAudio's callback, the transcriber inside CTranslate2), so they are
 stopped and joined before the session ends, never killed mid-call.
@@ -24,7 +26,7 @@ MAX_LINE_CHARS = 4096
 
 
 class Keys:
-    """Line input from the candidate without blocking the recording loop."""
+    """The candidate's keys: Enter without blocking the recording loop, and one-key menus."""
 
     def __init__(self, stream: IO[str]):
         self.stream = stream
@@ -55,7 +57,11 @@ class Keys:
         return line.endswith("\n")  # a piece of a line (or of no text at all) is not Enter yet
 
     def ask(self, prompt: str, console: Console, choices: dict[str, str], default: str) -> str:
-        """A one-letter menu; with no terminal (a script), the default."""
+        """A one-letter menu: at a terminal one key (Enter = ``default``), else a line; no input, the default."""
+        if self.interactive and not self.eof:
+            key = self._one_key(prompt, console, choices, default)
+            console.print(key)
+            return choices[key]
         console.print(prompt, end="")
         if self.eof or self.fd is None:
             console.print(f"[dim]{default}[/dim]")
@@ -70,6 +76,31 @@ class Keys:
             return choices[default]
         key = (line.strip().lower() or default)[:1]
         return choices.get(key, choices[default])
+
+    def _one_key(self, prompt: str, console: Console, choices: dict[str, str], default: str) -> str:
+        """Show ``prompt`` and wait for one of ``choices`` (either case) or Enter, read without echo or
+        Enter; the terminal's mode is put back whatever happens (Ctrl-C still interrupts)."""
+        import termios
+        import tty
+
+        assert self.fd is not None
+        saved = termios.tcgetattr(self.fd)
+        try:
+            tty.setcbreak(self.fd, termios.TCSANOW)
+            # Keys pressed before the question was asked (while the report printed) are not answers.
+            termios.tcflush(self.fd, termios.TCIFLUSH)
+            console.print(prompt, end="")
+            while True:
+                ch = os.read(self.fd, 1).decode("ascii", "replace").lower()
+                if ch in ("", "\x04"):  # end of input (Ctrl-D)
+                    self.eof = ch == ""
+                    return default
+                if ch in ("\r", "\n"):
+                    return default
+                if ch in choices:
+                    return ch
+        finally:
+            termios.tcsetattr(self.fd, termios.TCSANOW, saved)
 
 
 @contextlib.contextmanager

@@ -4,8 +4,13 @@ For each question: show it and speak it, an optional think-time countdown,
 then record with a live level meter until the candidate stops (about 3 s of
 silence after speaking, Enter, or the time limit).  Transcription runs while
 they speak (streaming.LiveTranscriber), so the report follows the end of the
-answer within about a second.  Then: next question, retry, or quit; and a
-session summary at the end.
+answer within about a second, and the words transcribed so far feed live
+cues under the meter (``pipeline.live``).  Then up to ``follow_ups``
+follow-up questions chosen from what the answer lacks
+(pipeline/followup_turn.py), each answered and judged through this same
+path; then a one-key menu: next question, retry, or quit; and a session
+summary at the end.  An answer cut by the time limit is judged as cut
+(``Analysis.cut``): its length is not held against it.
 
 Nothing is lost: the answer row is stored before recording starts and the
 WAV is written as it is captured (capture.wav.WavWriter), so Ctrl-C keeps the
@@ -14,14 +19,12 @@ offered for recovery at the next start.  While an answer is recorded and
 judged its WAV is locked (store.AnswerLock), so a second starcoach on the
 same data folder leaves it alone.
 
-Shutdown is orderly, because native threads are running: PortAudio's
-callback thread while recording, the live transcriber's worker inside
-CTranslate2 while judging.  A process that exits with either still running
-aborts (C++ ``terminate``, or a segmentation fault) instead of exiting 130.
-So while recording, Ctrl-C only sets an event (``keys.sigint_sets``) that the
-recording loop checks every 0.1 s; the stream is then closed, the
-transcriber's worker joined, and only then does the session end.  A disk
-that fills up mid-answer ends the recording the same way (exit status 3).
+Shutdown is orderly, because native threads are running (PortAudio's
+callback thread, the live transcriber's worker inside CTranslate2): while
+recording (``pipeline.recording``), Ctrl-C only sets an event that the
+recording loop checks every 0.1 s; the stream is closed and the
+transcriber's worker joined before the session ends.  A disk that fills up
+mid-answer ends the recording the same way (exit status 3).
 
 The loop talks to the outside through the edges (``starcoach.edges``), passed
 in, so it runs the same with a real microphone, ``--mic-file``, and in tests.
@@ -31,8 +34,7 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
-import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Optional, Sequence
 
@@ -43,14 +45,16 @@ from rich.text import Text
 
 from starcoach.catalogue.banks import Catalogue, Company, Question
 from starcoach.edges import AudioSource, Clock, Speaker, SystemClock, Transcriber
-from starcoach.model import COMPONENT_TITLES, COMPONENTS, Analysis
-from starcoach.pipeline.keys import Keys, sigint_sets
-from starcoach.targets import TIPS
-from starcoach.views.practice import countdown_view, intro_view, meter_view, question_view, summary_view
+from starcoach.model import Analysis
+from starcoach.pipeline.keys import Keys
+from starcoach.pipeline.recording import record_answer
+from starcoach.views.practice import countdown_view, intro_view, question_view
 from starcoach.views.report import analysis_view
 
 if TYPE_CHECKING:
     from starcoach.capture.endpointer import Endpointer
+    from starcoach.judge.followups import Template
+    from starcoach.pipeline.followup_turn import Asked
 
 
 @dataclass(frozen=True)
@@ -70,6 +74,11 @@ class PracticeOptions:
     focus: Optional[str] = None
     #: Ask exactly these questions, in this order (overrides the automatic choice).
     question_ids: tuple[str, ...] = ()
+    #: Follow-up questions after each answer, at most (``--follow-ups``; 0: none).
+    follow_ups: int = 1
+    #: How many recordings answer in turn in the candidate's place (``--mic-file`` given that many
+    #: times); 0: the microphone (or the one ``mic_file``).  A follow-up is asked only while one is left.
+    recordings: int = 0
 
 
 @dataclass
@@ -80,6 +89,10 @@ class AnswerOutcome:
     answer_id: int
     ended_by: str
     latency_s: Optional[float] = None
+    position: int = 0
+    #: The answers to its follow-up questions, in order; for a follow-up answer, the parts it supplied.
+    follow_ups: list["AnswerOutcome"] = field(default_factory=list)
+    supplied: tuple[str, ...] = ()
 
 
 class Practice:
@@ -97,7 +110,10 @@ class Practice:
                  transcriber: Transcriber, source_factory: Callable[[], AudioSource],
                  speaker: Optional[Speaker] = None, err: Optional[Console] = None,
                  extra_questions: Sequence[Question] = (), vault=None, clock: Clock = SystemClock(),
-                 endpointer_factory: Optional[Callable[[float], "Endpointer"]] = None):
+                 endpointer_factory: Optional[Callable[[float], "Endpointer"]] = None,
+                 follow_up_templates: Sequence["Template"] = ()):
+        from starcoach.pipeline.followup_turn import FollowUpTurn
+
         self.o = options
         self.catalogue = catalogue
         self.store = store
@@ -115,6 +131,8 @@ class Practice:
         self.vault = vault
         #: Why the session stopped early because something could not be stored (None: it did not).
         self.storage_failure: Optional[str] = None
+        self.turn = FollowUpTurn(self, follow_up_templates, options.follow_ups)
+        self.recorded = 0  # answers whose recording was started (main and follow-up)
 
     # ----- the whole session
 
@@ -131,7 +149,7 @@ class Practice:
             self.session_id = self.store.new_session(
                 "practice", o.company.id if o.company else None,
                 {"questions": [q.id for q, _ in questions], "competency": o.competency, "bank": o.bank,
-                 "mic_file": str(o.mic_file) if o.mic_file else None})
+                 "mic_file": str(o.mic_file) if o.mic_file else None, "follow_ups": o.follow_ups})
         except (sqlite3.Error, OSError) as e:
             self._storage_failed(e)
             return ExitStatus.STORAGE
@@ -142,14 +160,13 @@ class Practice:
                 q, values = questions[i]
                 try:
                     outcome = self.ask_one(q, values, i + 1, len(questions))
+                    if outcome.ended_by not in ("write_failed", "interrupt"):
+                        outcome = self.turn.run(q, outcome) or outcome  # the follow-ups; one that stopped
                 except (sqlite3.Error, OSError) as e:
                     self._storage_failed(e)
                     status = "interrupted"
                     break
-                if outcome.ended_by == "write_failed":
-                    status = "interrupted"
-                    break
-                if outcome.ended_by == "interrupt":
+                if outcome.ended_by in ("write_failed", "interrupt"):
                     status = "interrupted"
                     break
                 choice = self.keys.ask("\n[bold]\\[N][/bold]ext question, [bold]\\[r][/bold]etry this one, "
@@ -246,80 +263,45 @@ class Practice:
                 live.update(countdown_view(left))
                 self.clock.sleep(0.1)
 
-    def record_and_judge(self, q: Question) -> AnswerOutcome:
+    def recording_left(self) -> bool:
+        """Whether an answer can be recorded now: always at the microphone; with recordings
+        answering in turn, while one is left (a main question reuses the last one)."""
+        n = self.o.recordings or (1 if self.o.mic_file else 0)
+        return n == 0 or self.recorded < n
+
+    def record_and_judge(self, q: Question, asked: Optional["Asked"] = None) -> AnswerOutcome:
+        """Record, transcribe while recording, judge, store and show one answer: to ``q``, or with
+        ``asked`` to a follow-up of an earlier answer to it (stored linked to that answer)."""
         from starcoach.speech.streaming import LiveTranscriber
 
         o = self.o
         assert self.session_id is not None
-        position = len(self.outcomes) + 1
-        wav = self.store.new_audio_path(self.session_id, position)
+        position = asked.parent.position if asked else len(self.outcomes) + 1
+        wav = self.store.new_audio_path(self.session_id, position, asked.k if asked else 0)
         lock = self.store.hold_answer(wav)  # held until the answer is judged: it is not "unfinished"
         try:
-            answer_id = self.store.new_answer(self.session_id, position, question=q.text, question_id=q.id,
-                                              company=o.company.id if o.company else None, audio_path=wav)
+            answer_id = self.store.new_answer(
+                self.session_id, position, question=asked.follow_up.text if asked else q.text, question_id=q.id,
+                company=o.company.id if o.company else None, audio_path=wav,
+                parent_id=asked.parent.answer_id if asked else None, follow_up=asked.meta() if asked else None)
             live_tx = LiveTranscriber(self.transcriber)
+            self.recorded += 1
             try:
-                return self._record_and_judge(q, wav, answer_id, live_tx)
+                outcome = self._record_and_judge(q, wav, answer_id, live_tx, asked)
+                outcome.position = position
+                (asked.parent.follow_ups if asked else self.outcomes).append(outcome)
+                return outcome
             finally:
                 live_tx.cancel()  # no-op once finished; else waits for the chunk in the model
         finally:
             if lock is not None:
                 lock.release()
 
-    def _record_and_judge(self, q: Question, wav: Path, answer_id: int, live_tx) -> AnswerOutcome:
-        from starcoach.capture.endpointer import Endpointer
-        from starcoach.capture.portaudio import HardwareError
-        from starcoach.capture.recorder import Recorder
-
+    def _record_and_judge(self, q: Question, wav: Path, answer_id: int, live_tx,
+                          asked: Optional["Asked"]) -> AnswerOutcome:
         o = self.o
-        make_endpointer = self.endpointer_factory or (lambda end_silence_s: Endpointer(end_silence_s=end_silence_s))
-        endpointer = make_endpointer(o.end_silence_s)
-        stop = threading.Event()
-        interrupted = threading.Event()
-        state = {"elapsed": 0.0, "level": -90.0}
-
-        def on_block(samples, elapsed_s, level_dbfs, ep) -> None:
-            live_tx.feed(samples)
-            state["elapsed"], state["level"] = elapsed_s, level_dbfs
-            if self.keys.enter_pressed():
-                stop.set()
-            # A --mic-file with no speech in it would otherwise run to the time limit.
-            if getattr(source, "exhausted", False) and not ep.speech_started:
-                state["why"] = "the --mic-file ended"
-                stop.set()
-
-        source = None
-        try:
-            source = self.source_factory()
-        except HardwareError as e:
-            self.store.set_status(answer_id, "failed", str(e))
-            raise
-        recorder = Recorder(source, wav, endpointer, o.max_answer_s, on_block=on_block)
-        result_box: dict = {}
-
-        def render() -> Text:
-            return meter_view(state["elapsed"], o.max_answer_s, state["level"], endpointer)
-
-        with Live(render(), console=self.console, transient=True, refresh_per_second=10) as live:
-            done = threading.Event()
-
-            def refresher() -> None:
-                while not done.wait(0.1):
-                    live.update(render())
-
-            t = threading.Thread(target=refresher, daemon=True)
-            t.start()
-            try:
-                # Ctrl-C from here until the device is closed only asks the loop to stop.
-                with sigint_sets(interrupted):
-                    with source:
-                        result_box["r"] = recorder.run(stop, interrupted)
-                        result_box["t_end"] = self.clock.monotonic()  # end of answer detected (before closing)
-            finally:
-                done.set()
-                t.join()
-        r = result_box["r"]
-        t_end = result_box["t_end"]
+        rec = record_answer(self, asked.follow_up.text if asked else q.text, wav, answer_id, live_tx)
+        r, t_end = rec.result, rec.t_end
         if r.ended_by == "write_failed":
             live_tx.cancel()
             with contextlib.suppress(sqlite3.Error, OSError):  # the database may be on the same full disk
@@ -328,19 +310,15 @@ class Practice:
                     "recover it") if r.duration_s > 0 else "nothing was recorded"
             self.storage_failure = f"{r.error}: recording stopped; {kept}"
             self.console.print(f"[bold red]Stopped: {escape(self.storage_failure)}.[/bold red]", soft_wrap=True)
-            outcome = AnswerOutcome(q, None, wav, answer_id, "write_failed")
-            self.outcomes.append(outcome)
-            return outcome
+            return AnswerOutcome(q, None, wav, answer_id, "write_failed")
         if r.ended_by == "interrupt":
             live_tx.cancel()
             self.console.print(f"[yellow]Answer stopped; {r.duration_s:.0f} s of audio kept in {escape(str(wav))}.[/yellow]")
             self.store.mark_recorded(answer_id, r.duration_s)
-            outcome = AnswerOutcome(q, None, wav, answer_id, "interrupt")
-            self.outcomes.append(outcome)
-            return outcome
+            return AnswerOutcome(q, None, wav, answer_id, "interrupt")
         self.store.mark_recorded(answer_id, r.duration_s)
         how = {"silence": "you paused", "enter": "you pressed Enter", "max": "time limit reached"}.get(r.ended_by, "")
-        how = state.get("why", how)  # not Enter: the --mic-file ran out before any speech
+        how = rec.why or how  # not Enter: the --mic-file ran out before any speech
         self.console.print(f"[dim]Recorded {r.duration_s:.1f} s ({how}). Judging…[/dim]")
         if not r.heard_anything:
             live_tx.cancel()
@@ -350,48 +328,35 @@ class Practice:
                                 company=o.company.id if o.company else None)
             self.store.save_analysis(answer_id, a)
             self.console.print(f"[bold red]{escape(msg)}[/bold red]")
-            outcome = AnswerOutcome(q, a, wav, answer_id, r.ended_by)
-            self.outcomes.append(outcome)
-            return outcome
+            return AnswerOutcome(q, a, wav, answer_id, r.ended_by)
         transcript = live_tx.finish()
         from starcoach.pipeline.process import analyse_transcript
 
-        a = analyse_transcript(transcript, input=self.store.relative(wav), question=q.text, company=o.company,
-                               vault=self.vault)
+        a = analyse_transcript(transcript, input=self.store.relative(wav), question=asked.follow_up.text if asked
+                               else q.text, company=o.company, vault=None if asked else self.vault,
+                               cut="time_limit" if r.ended_by == "max" else None)
         self.store.save_analysis(answer_id, a, transcript)
         if r.overflows:
             self.err.print(f"[yellow]Warning: the audio device dropped input {r.overflows} times "
                            "(the machine was too busy); the recording may have gaps.[/yellow]", soft_wrap=True)
-        self.console.print(analysis_view(a))
+        self.console.print(self.turn.judged(asked, answer_id, a) if asked else analysis_view(a))
         degraded = live_tx.degradation()
         if degraded:  # the live transcriber cut back to keep up with a busy machine
             self.console.print(f"[yellow]{degraded}[/yellow]")
         latency = self.clock.monotonic() - t_end  # until the report is on screen
         self.console.print(f"[dim]Feedback ready {latency:.2f} s after the answer ended.[/dim]")
-        outcome = AnswerOutcome(q, a, wav, answer_id, r.ended_by, latency)
-        self.outcomes.append(outcome)
-        return outcome
+        return AnswerOutcome(q, a, wav, answer_id, r.ended_by, latency)
 
     # ----- the end
 
     def summary(self) -> None:
-        done = [o for o in self.outcomes if o.analysis is not None and o.analysis.error is None]
         if not self.outcomes:
             return
+        from starcoach.views.practice import session_end_view
+
+        cells = []
+        for oc in self.outcomes:
+            got = [c for f in oc.follow_ups for c in f.supplied]
+            cells.append(f"{len(oc.follow_ups)}" + (": +" + ", +".join(got) if got else "") if oc.follow_ups else "")
         self.console.print()
-        self.console.print(summary_view([(oc.question, oc.analysis) for oc in self.outcomes]))
-        if done:
-            mean = sum(o.analysis.score for o in done) / len(done)
-            self.console.print(f"Mean score [bold]{mean:.0f}[/bold] over {len(done)} answer(s).")
-            self.console.print(Text("Work on next: ", style="bold") + Text(next_focus([o.analysis for o in done])))
-
-
-def next_focus(analyses: list[Analysis]) -> str:
-    """The one thing to practise next: the most often missing part, else the top advice."""
-    missing = {c: sum(1 for a in analyses if not a.structure[c].present) for c in COMPONENTS}
-    worst = max(COMPONENTS, key=lambda c: (missing[c], -COMPONENTS.index(c)))
-    if missing[worst]:
-        return (f"{COMPONENT_TITLES[worst]} was missing in {missing[worst]} of {len(analyses)} answers: "
-                + TIPS[worst].short)
-    advice = [a.advice[0] for a in analyses if a.advice]
-    return advice[0] if advice else "keep it up: every part of R-STAR-L was there."
+        self.console.print(session_end_view([(oc.question, oc.analysis) for oc in self.outcomes], cells))

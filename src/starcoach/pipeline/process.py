@@ -163,7 +163,7 @@ def read_text_input(item: str, stdin_read: Callable[[], bytes]) -> str:
 
 
 def analyse_transcript(transcript: Transcript | str, *, input: str, question: Optional[str],
-                       company: Optional[Company], vault=None) -> Analysis:
+                       company: Optional[Company], vault=None, cut: Optional[str] = None) -> Analysis:
     """Analyse, add delivery for audio, and say which vault story was told and what it left out.
 
     An answer that is clearly not in English is not judged: it gets the error
@@ -181,9 +181,17 @@ def analyse_transcript(transcript: Transcript | str, *, input: str, question: Op
             from starcoach.speech.delivery import compute_delivery
 
             a = analyse(transcript, question=question, company=company, input=input,
-                        delivery_fn=compute_delivery)
+                        delivery_fn=compute_delivery, cut=cut)
         else:
-            a = analyse(transcript, question=question, company=company, input=input)
+            a = analyse(transcript, question=question, company=company, input=input, cut=cut)
+        if isinstance(transcript, Transcript):
+            from dataclasses import replace
+
+            from starcoach.shaky import poor_transcript_advice
+
+            poor = poor_transcript_advice(transcript.words)
+            if poor:
+                a = replace(a, advice=(poor,) + a.advice)
         if vault is not None and vault.stories:
             from dataclasses import replace
 

@@ -64,8 +64,31 @@ def reanalyse_session(store: "Store", session: "SessionRow", catalogue,
                       "without its values")
         question = row.question if row.question is not None else (old or {}).get("question")
         input_name = (old or {}).get("input") or row.source or row.audio_path or f"answer {row.id}"
-        a = analyse_transcript(answer, input=input_name, question=question, company=company, vault=vault)
+        a = analyse_transcript(answer, input=input_name, question=question, company=company, vault=vault,
+                               cut=(old or {}).get("cut"))
         store.save_analysis(row.id, a)
         store.mark_reanalysed(row.id)
         done.append(Reanalysed(session.id, n, question, row.score, a))
+        _reanalyse_follow_ups(store, row.id, company)
     return done, skipped
+
+
+def _reanalyse_follow_ups(store: "Store", parent_id: int, company) -> None:
+    """The answers to an answer's follow-ups, judged again and into the story again (after the parent)."""
+    from starcoach.pipeline.followup_turn import rejudge_stored
+    from starcoach.pipeline.process import analyse_transcript
+
+    for row in store.follow_ups(parent_id):
+        transcript = row.transcript()
+        if transcript is None or not (transcript.words or transcript.text.strip()):
+            continue
+        try:
+            old = json.loads(row.analysis_json) if row.analysis_json else {}
+        except ValueError:
+            old = {}
+        a = analyse_transcript(transcript, input=row.audio_path or f"answer {row.id}", question=row.question,
+                               company=company, cut=old.get("cut") if isinstance(old, dict) else None)
+        store.save_analysis(row.id, a)
+        store.mark_reanalysed(row.id)
+        if a.error is None:
+            rejudge_stored(store, row, a, company)

@@ -58,7 +58,8 @@ def _recover_one(store, row, path, transcriber, catalogue, keys, out, err, vault
     from starcoach.speech.decode import AudioError
 
     q = row.question or "(no question)"
-    choice = keys.ask(f"\n[yellow]An answer from {row.created_at} was not finished[/yellow] "
+    what = "An answer to a follow-up question" if row.parent_id is not None else "An answer"
+    choice = keys.ask(f"\n[yellow]{what} from {row.created_at} was not finished[/yellow] "
                       f"(question: \u201c{q}\u201d, audio kept in {path}).\n"
                       "[bold]\\[Y][/bold] recover and analyse it now, [bold]\\[n][/bold] later? ",
                       out, {"y": "yes", "n": "no"}, "y")
@@ -72,7 +73,18 @@ def _recover_one(store, row, path, transcriber, catalogue, keys, out, err, vault
         return
     company = catalogue.companies.get(row.company) if row.company else None
     a = analyse_transcript(transcript, input=store.relative(path), question=row.question, company=company,
-                           vault=vault)
+                           vault=None if row.parent_id is not None else vault, cut="recovered")
     store.save_analysis(row.id, a, transcript)
     store.finish_session(row.session_id, "interrupted")
-    out.print(analysis_view(a) if a.error is None else f"[red]{a.error.message}[/red]")
+    if a.error is not None:
+        out.print(f"[red]{a.error.message}[/red]")
+    elif row.parent_id is not None:  # the answer to a follow-up: judged into its story, as in practice
+        from starcoach.pipeline.followup_turn import rejudge_stored
+        from starcoach.views.followup import follow_up_view
+
+        judged = rejudge_stored(store, row, a, company)
+        parent = store.answer(row.parent_id)
+        out.print(follow_up_view(a, parent.analysis() if parent else None, judged.together if judged else None,
+                                 judged.supplied if judged else (), row.follow_up().get("component")))
+    else:
+        out.print(analysis_view(a))

@@ -36,6 +36,8 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterator, Optional, Union
 
+from starcoach.errors import StarcoachError
+
 if TYPE_CHECKING:  # pragma: no cover - typing only
     import numpy as np
 
@@ -60,20 +62,20 @@ DEFAULT_CHUNK_S = 30.0
 #: Every ``AudioError.kind``.
 AUDIO_ERROR_KINDS = ("missing", "unreadable", "empty", "not_audio", "too_short", "too_long")
 
-class AudioError(Exception):
+class AudioError(StarcoachError):
     """An input file cannot be used as audio.
 
-    ``kind`` is one of :data:`AUDIO_ERROR_KINDS`; ``str(error)`` is a one-line
-    message that names the file and says what is wrong.
+    ``kind`` is one of :data:`AUDIO_ERROR_KINDS`, each an input that failed
+    (exit 1); ``str(error)`` is a one-line message that names the file and
+    says what is wrong.
     """
 
     def __init__(self, kind: str, path: Union[str, os.PathLike, None], message: str):
         if kind not in AUDIO_ERROR_KINDS:
             raise ValueError(f"unknown AudioError kind {kind!r}")
-        self.kind = kind
         self.path = None if path is None else str(path)
         full = f"{self.path}: {message}" if self.path is not None else message
-        super().__init__(full)
+        super().__init__(full, kind=kind)
 
 
 # --------------------------------------------------------------------------- decoding

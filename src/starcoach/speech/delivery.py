@@ -14,7 +14,7 @@ The filler rule is part of the public contract (shared/contract.md):
 * ``like`` counts only when it is a filler, never as a verb ("I like",
   "would like"), a preposition ("like this one", "just like") or after a
   verb of seeming ("looks like", "felt like").  The decision uses the words
-  around it and the commas Whisper writes, see :func:`_is_filler_like`.
+  around it and the commas Whisper writes, see :func:`starcoach.speech.like_rule.is_filler_like`.
 * ``you know``, ``I mean``, ``kind of``, ``sort of``, ``basically``,
   ``actually``, ``literally`` count as fillers, but not where they are plain
   grammar: "do you know", "the kind of ownership", "I mean it".
@@ -31,40 +31,8 @@ import re
 from typing import Optional, Sequence
 
 from starcoach.model import COMPONENTS, Delivery, Filler, Pause, Sentence, Transcript, Word
+from starcoach.speech.like_rule import EDGE_PUNCT, Tok, is_filler_like, tokens
 from starcoach.speech.pauses import find_pauses
-
-# --------------------------------------------------------------------------- tokens
-
-_EDGE_PUNCT = "\"'“”‘’()[]{}.,;:!?…-–—*"
-#: Punctuation after a word that ends a phrase (Whisper marks hesitations with it).
-_BREAK_CHARS = set(",.;:!?…-–—")
-
-
-class _Tok:
-    """A word normalised for rule matching, with the punctuation around it."""
-
-    __slots__ = ("norm", "pause_after", "start_s", "index")
-
-    def __init__(self, word: Word, index: int):
-        raw = word.text.strip().replace("’", "'")
-        self.norm = raw.strip(_EDGE_PUNCT).lower()
-        #: True when the word is followed by a comma, full stop, dash ...
-        self.pause_after = bool(raw) and raw[-1] in _BREAK_CHARS
-        self.start_s = word.start_s
-        self.index = index
-
-
-def _tokens(words: Sequence[Word]) -> list[_Tok]:
-    toks = []
-    for k, w in enumerate(words):
-        t = _Tok(w, k)
-        if t.norm:
-            toks.append(t)
-        elif toks and w.text.strip():
-            # A lone punctuation "word" (Whisper sometimes emits "..."): attach it.
-            toks[-1].pause_after = True
-    return toks
-
 
 # --------------------------------------------------------------------------- hesitation sounds
 
@@ -90,114 +58,11 @@ def hesitation_form(word: str) -> Optional[str]:
 
     ``word`` may carry case and punctuation as Whisper writes it ("Umm,").
     """
-    norm = word.strip().strip(_EDGE_PUNCT).lower()
+    norm = word.strip().strip(EDGE_PUNCT).lower()
     for pattern, form in _HESITATIONS:
         if pattern.match(norm):
             return form
     return None
-
-
-# --------------------------------------------------------------------------- "like"
-
-#: "like" right after these is the verb or a preposition, not a filler.
-_LIKE_NOT_AFTER = frozenset(
-    """
-    i you we they i'd you'd we'd they'd he'd she'd would wouldn't 'd i'll we'll they'll you'll will
-    to do don't does doesn't did didn't not never also really just always still truly genuinely
-    might may could should must can can't cannot
-    look looks looked looking seem seems seemed seeming sound sounds sounded sounding
-    feel feels felt feeling taste tastes tasted smell smells smelled act acts acted acting
-    something anything nothing everything someone anyone somebody anybody nobody everyone
-    much more less most least exactly very quite pretty rather bit lot lots
-    things thing stuff ones people companies teams tools projects places ones others
-    of
-    """.split()
-)
-
-#: After a subject pronoun, "like" is the verb ("we like it") unless the next
-#: word shows a verb already ("we like rebuilt it").
-_SUBJECTS = frozenset("i you we they".split())
-
-#: Forms of "be": "it was like a maze" is a simile, "he was like, no" a quotative.
-_BE = frozenset("is was were are am be been being it's that's he's she's they're we're i'm".split())
-
-_NUMBER_WORDS = frozenset(
-    """
-    one two three four five six seven eight nine ten eleven twelve fifteen twenty thirty forty fifty
-    sixty seventy eighty ninety hundred thousand million half a-third dozen several
-    """.split()
-)
-#: Adverbs and intensifiers: "like" before them is never a verb or a preposition.
-_ADVERBS_AFTER_FILLER = frozenset(
-    "super so really totally very completely basically literally actually just kind sort "
-    "honestly seriously crazy insanely".split()
-)
-#: Common irregular past tenses (plus anything ending in -ed) mark "we like built it".
-_PAST_TENSES = frozenset(
-    """
-    was were had did went made took got built rebuilt wrote ran said told found thought knew saw spent
-    sent led set put kept began broke chose gave brought came left lost met paid sold stood taught
-    understood won
-    """.split()
-)
-_DEMONSTRATIVES = frozenset("this that these those".split())
-_FILLERS_BEFORE = frozenset("um uh er ah hmm and but so because then".split())
-
-
-def _is_number(norm: str) -> bool:
-    return norm in _NUMBER_WORDS or bool(re.match(r"^\$?\d", norm))
-
-
-def _is_past(norm: str) -> bool:
-    return norm in _PAST_TENSES or (len(norm) > 4 and norm.endswith("ed") and not norm.endswith("eed"))
-
-
-def _is_filler_like(toks: Sequence[_Tok], i: int) -> bool:
-    """Is ``toks[i]`` (a "like") a filler?  Context rules, most specific first.
-
-    Whisper's commas carry much of the signal: ", like," is almost always a
-    filler, and the verb and preposition uses are almost never set off.
-    """
-    this = toks[i]
-    prev = toks[i - 1] if i > 0 else None
-    nxt = toks[i + 1] if i + 1 < len(toks) else None
-    after_next = toks[i + 2].norm if i + 2 < len(toks) else None
-    joined_to_prev = prev is not None and not prev.pause_after
-    next_norm = nxt.norm if nxt is not None else None
-
-    # 1. Grammar that owns the word: "would like", "looks like", "something like".
-    if joined_to_prev and prev.norm in _LIKE_NOT_AFTER:
-        # ... except "I like rebuilt it" / "we like went": a verb follows, so
-        # "like" cannot be the verb.
-        if prev.norm in _SUBJECTS and next_norm is not None and not this.pause_after and _is_past(next_norm):
-            return True
-        return False
-    # 2. Set off by punctuation after it: "like, we rebuilt it", "and, like, ten days".
-    if this.pause_after:
-        return True
-    if next_norm is None:
-        return False  # "... something I'd like" / a trailing "like": no evidence
-    # 3. Preposition before a demonstrative: "like this one", "like that".
-    if next_norm in _DEMONSTRATIVES:
-        return False
-    # 4. Approximation: "like ten days", "like 40%", "like half" -- but "like
-    #    one of those days" compares.
-    if _is_number(next_norm) and not (after_next == "of" and not nxt.pause_after):
-        return True
-    # 5. Before an adverb or intensifier: "it was like super slow".
-    if next_norm in _ADVERBS_AFTER_FILLER:
-        return True
-    # 6. Before a verb in the past tense: "and like rebuilt the whole thing".
-    if _is_past(next_norm):
-        return True
-    # 7. After a hesitation or a conjunction, before a subject: "um like we", "and like they".
-    if prev is not None and prev.norm in _FILLERS_BEFORE and next_norm in {"i", "we", "they", "he", "she"}:
-        return True
-    # 8. After a comma and before a subject: "..., like we had no tests".
-    if prev is not None and prev.pause_after and next_norm in {"we", "they", "he", "she"}:
-        return True
-    # Everything else ("like a maze", "tools like Jira", "like I said") is grammar.
-    return False
 
 
 # --------------------------------------------------------------------------- phrases
@@ -221,7 +86,7 @@ _YOU_KNOW_NOT_BEFORE = frozenset(
 )
 
 
-def _phrase_ok(phrase: str, toks: list[_Tok], i: int) -> bool:
+def _phrase_ok(phrase: str, toks: list[Tok], i: int) -> bool:
     """Context exceptions for the multi-word fillers (tokens i, i+1 form the phrase)."""
     prev = toks[i - 1] if i > 0 else None
     last = toks[i + 1]
@@ -256,7 +121,7 @@ _WORD_FILLERS = frozenset({"basically", "actually", "literally"})
 
 def _match_fillers(words: Sequence[Word]) -> list[tuple[str, list[int], Optional[float]]]:
     """(form, word indices, start_s) for every filler, in order."""
-    toks = _tokens(words)
+    toks = tokens(words)
     found: list[tuple[str, list[int], Optional[float]]] = []
     i = 0
     while i < len(toks):
@@ -275,7 +140,7 @@ def _match_fillers(words: Sequence[Word]) -> list[tuple[str, list[int], Optional
             found.append((h, [t.index], t.start_s))
         elif t.norm in _WORD_FILLERS:
             found.append((t.norm, [t.index], t.start_s))
-        elif t.norm == "like" and _is_filler_like(toks, i):
+        elif t.norm == "like" and is_filler_like(toks, i):
             found.append(("like", [t.index], t.start_s))
         i += 1
     return found
@@ -314,7 +179,7 @@ def find_hedges(words: Sequence[Word]) -> tuple[Filler, ...]:
     ``kind of`` / ``sort of`` are fillers by contract and deliberately not
     repeated here (see the module docstring).
     """
-    toks = _tokens(words)
+    toks = tokens(words)
     found: list[Filler] = []
     i = 0
     while i < len(toks):

@@ -37,15 +37,14 @@ chunk's start time and merged into one Transcript.
 
 from __future__ import annotations
 
-import inspect
 import threading
 import time
-from dataclasses import dataclass, field
 from typing import Optional
 
 import numpy as np
 
 from starcoach.model import Span, Transcript, Word
+from starcoach.speech.chunks import ChunkJob, ChunkTiming, accepts_passes, merge_spans
 
 FRAME_S = 0.02
 
@@ -55,35 +54,6 @@ SPECULATE_AFTER_SILENCE_S = 0.24
 SINGLE_PASS_AFTER_S = 4.0
 #: At most this much audio (s) is merged into one job.
 MERGE_MAX_S = 28.0
-
-
-@dataclass(frozen=True)
-class ChunkTiming:
-    start_s: float
-    duration_s: float
-    transcribe_s: float
-    kind: str = "chunk"  # "chunk", "merged" (several chunks in one job) or "speculative"
-    passes: int = 2
-
-
-@dataclass
-class ChunkJob:
-    """One stretch of the answer waiting for (or inside) the model: a chunk cut at a pause, or a speculation."""
-
-    start: int  # first sample, in the answer
-    audio: np.ndarray
-    queued_at: float  # time.monotonic() when the (oldest) audio was handed over
-    speculative: bool = False
-    adopt: Optional["ChunkJob"] = None  # this chunk is that speculation's result
-    single: bool = False  # unprompted pass only
-    merged: int = 1
-    done: threading.Event = field(default_factory=threading.Event)
-    result: Optional[Transcript] = None
-    error: Optional[BaseException] = None
-
-    @property
-    def end(self) -> int:
-        return self.start + self.audio.size
 
 
 class LiveTranscriber:
@@ -120,7 +90,7 @@ class LiveTranscriber:
         self._error: Optional[BaseException] = None
         self._single_pass_s = 0.0  # audio transcribed with the unprompted pass only
         self._merged_jobs = 0
-        self._passes_kw = _accepts_passes(transcriber)
+        self._passes_kw = accepts_passes(transcriber)
         self.timings: list[ChunkTiming] = []
         self._worker = threading.Thread(target=self._work, name="live-transcriber", daemon=True)
         self._worker.start()
@@ -334,6 +304,11 @@ class LiveTranscriber:
             self._words.extend(Word(w.text, w.start_s + off, w.end_s + off, w.probability) for w in t.words)
             self._speech.extend(Span(s.start_s + off, s.end_s + off) for s in t.speech)
 
+    def words_so_far(self) -> tuple[Word, ...]:
+        """The words of the chunks transcribed so far, in time order (for the live cues)."""
+        with self._lock:
+            return tuple(sorted(self._words, key=lambda w: w.start_s))
+
     # ----- finishing
 
     @property
@@ -359,7 +334,7 @@ class LiveTranscriber:
             raise self._error
         with self._lock:
             words = tuple(sorted(self._words, key=lambda w: w.start_s))
-            speech = _merge(sorted(self._speech, key=lambda s: s.start_s))
+            speech = merge_spans(sorted(self._speech, key=lambda s: s.start_s))
         text = "".join(w.text if w.text[:1].isspace() else " " + w.text for w in words).strip()
         return Transcript(text=text, words=words, duration_s=self._total / self.rate, speech=speech)
 
@@ -398,20 +373,3 @@ class LiveTranscriber:
         if not parts:
             return None
         return "The machine was busy while you spoke: " + "; ".join(parts) + "."
-
-
-def _accepts_passes(transcriber) -> bool:
-    try:
-        return "passes" in inspect.signature(transcriber.transcribe).parameters
-    except (TypeError, ValueError):
-        return False
-
-
-def _merge(spans: list[Span], join_gap_s: float = 0.05) -> tuple[Span, ...]:
-    out: list[Span] = []
-    for s in spans:
-        if out and s.start_s - out[-1].end_s <= join_gap_s:
-            out[-1] = Span(out[-1].start_s, max(out[-1].end_s, s.end_s))
-        else:
-            out.append(s)
-    return tuple(out)

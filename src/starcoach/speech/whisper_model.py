@@ -15,6 +15,8 @@ import os
 from pathlib import Path
 from typing import Optional
 
+from starcoach.errors import StarcoachError
+
 # Before anything can import huggingface_hub: it reads these once, at import.
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
@@ -30,8 +32,8 @@ MODEL_HELP = (
     "or pass --model DIR with a faster-whisper (CTranslate2) model directory"
 )
 
-class TranscriptionError(Exception):
-    """Transcription could not run; the message is one line for the user."""
+class TranscriptionError(StarcoachError):
+    """Transcription could not run; the message is one line for the user (exit 2: nothing to fix in the input)."""
 
 
 class ModelNotFound(TranscriptionError):

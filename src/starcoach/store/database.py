@@ -56,6 +56,13 @@ class AnswerRow:
     analysis_json: Optional[str]
     score: Optional[int]
     error: Optional[str]
+    #: The answer this one follows up (None: a main answer).
+    parent_id: Optional[int] = None
+    #: JSON: why the follow-up was asked and, once judged, what it supplied (``pipeline.followup_turn``).
+    follow_up_json: Optional[str] = None
+
+    def follow_up(self) -> dict[str, Any]:
+        return json.loads(self.follow_up_json) if self.follow_up_json else {}
 
     def transcript(self) -> Optional[Transcript]:
         return transcript_from_json(json.loads(self.transcript_json)) if self.transcript_json else None
@@ -134,14 +141,17 @@ class Store:
 
     # ----- files
 
-    def new_audio_path(self, session_id: int, position: int) -> Path:
+    def new_audio_path(self, session_id: int, position: int, follow_up: int = 0) -> Path:
+        """A new private WAV for answer ``position`` (``answer-01.wav``), or for its follow-up
+        number ``follow_up`` (``answer-01-f1.wav``)."""
         folder = self.root / "sessions" / f"{session_id:05d}"
         folder.mkdir(parents=True, exist_ok=True, mode=0o700)
         os.chmod(folder.parent, 0o700)
         os.chmod(folder, 0o700)
         n = 0
+        stem = f"answer-{position:02d}" + (f"-f{follow_up}" if follow_up else "")
         while True:
-            p = folder / (f"answer-{position:02d}.wav" if n == 0 else f"answer-{position:02d}-{n}.wav")
+            p = folder / (f"{stem}.wav" if n == 0 else f"{stem}-{n}.wav")
             if not p.exists():
                 # Created private before the recorder opens it (opening keeps the mode).
                 os.close(os.open(p, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
@@ -180,8 +190,10 @@ class Store:
         self.db.execute("UPDATE sessions SET status = ?, ended_at = ? WHERE id = ?", (status, now(), session_id))
 
     def sessions(self, company: Optional[str] = None) -> list[SessionRow]:
+        # Answers and the mean score count main answers; the time recorded counts follow-ups too.
         q = """SELECT s.id, s.kind, s.started_at, s.ended_at, s.status, s.company, s.settings,
-                      count(a.id), avg(a.score), coalesce(sum(a.duration_s), 0)
+                      sum(CASE WHEN a.id IS NOT NULL AND a.parent_id IS NULL THEN 1 ELSE 0 END),
+                      avg(CASE WHEN a.parent_id IS NULL THEN a.score END), coalesce(sum(a.duration_s), 0)
                FROM sessions s LEFT JOIN answers a ON a.session_id = s.id
                {where} GROUP BY s.id ORDER BY s.id"""
         rows = self.db.execute(q.format(where="WHERE s.company = ?" if company else ""),
@@ -205,20 +217,36 @@ class Store:
     # ----- answers
 
     _COLS = ("id, session_id, position, question_id, question, company, source, audio_path, created_at, status, "
-             "duration_s, transcript, analysis, score, error")
+             "duration_s, transcript, analysis, score, error, parent_id, follow_up")
 
     def _row(self, r: tuple) -> AnswerRow:
-        return AnswerRow(*r[:11], transcript_json=r[11], analysis_json=r[12], score=r[13], error=r[14])
+        return AnswerRow(*r[:11], transcript_json=r[11], analysis_json=r[12], score=r[13], error=r[14],
+                         parent_id=r[15], follow_up_json=r[16])
 
     def new_answer(self, session_id: int, position: int, *, question: Optional[str], question_id: Optional[str] = None,
                    company: Optional[str] = None, audio_path: Optional[Path] = None, source: Optional[str] = None,
-                   status: str = "recording") -> int:
-        cur = self.db.execute(
-            "INSERT INTO answers (session_id, position, question_id, question, company, source, audio_path, "
-            "created_at, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (session_id, position, question_id, question, company, source,
-             self.relative(audio_path) if audio_path else None, now(), status))
+                   status: str = "recording", parent_id: Optional[int] = None,
+                   follow_up: Optional[dict[str, Any]] = None) -> int:
+        """A new answer row; with ``parent_id``, the answer to a follow-up of that answer (``follow_up``:
+        why it was asked)."""
+        cols = ["session_id", "position", "question_id", "question", "company", "source", "audio_path",
+                "created_at", "status"]
+        values: list[Any] = [session_id, position, question_id, question, company, source,
+                             self.relative(audio_path) if audio_path else None, now(), status]
+        if parent_id is not None:  # a main answer is written as before migration 3
+            cols += ["parent_id", "follow_up"]
+            values += [parent_id, json.dumps(follow_up) if follow_up is not None else None]
+        cur = self.db.execute(f"INSERT INTO answers ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
+                              values)
         return int(cur.lastrowid)
+
+    def save_follow_up(self, answer_id: int, follow_up: dict[str, Any]) -> None:
+        """Replace a follow-up answer's JSON (what it supplied, the story judged together)."""
+        self.db.execute("UPDATE answers SET follow_up = ? WHERE id = ?", (json.dumps(follow_up), answer_id))
+
+    def answer(self, answer_id: int) -> Optional[AnswerRow]:
+        r = self.db.execute(f"SELECT {self._COLS} FROM answers WHERE id = ?", (answer_id,)).fetchone()
+        return self._row(r) if r else None
 
     def mark_recorded(self, answer_id: int, duration_s: float) -> None:
         self.db.execute("UPDATE answers SET status = 'recorded', duration_s = ? WHERE id = ?", (duration_s, answer_id))
@@ -235,8 +263,15 @@ class Store:
              analysis.error.message if analysis.error else None, content_hash, settings_hash, answer_id))
 
     def answers(self, session_id: int) -> list[AnswerRow]:
-        rows = self.db.execute(f"SELECT {self._COLS} FROM answers WHERE session_id = ? ORDER BY position, id",
-                               (session_id,)).fetchall()
+        """The session's main answers in order (follow-up answers: :meth:`follow_ups`)."""
+        rows = self.db.execute(f"SELECT {self._COLS} FROM answers WHERE session_id = ? AND parent_id IS NULL "
+                               "ORDER BY position, id", (session_id,)).fetchall()
+        return [self._row(r) for r in rows]
+
+    def follow_ups(self, parent_id: int) -> list[AnswerRow]:
+        """The answers to the follow-ups of one answer, in the order they were asked."""
+        rows = self.db.execute(f"SELECT {self._COLS} FROM answers WHERE parent_id = ? ORDER BY id",
+                               (parent_id,)).fetchall()
         return [self._row(r) for r in rows]
 
     def all_answers(self) -> Iterator[AnswerRow]:

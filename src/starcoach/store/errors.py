@@ -15,11 +15,14 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Optional
 
+from starcoach.errors import StarcoachError
 from starcoach.text import disk_full, first_line
 
 
-class StoreError(Exception):
-    """The data folder or database cannot be used (one line, says what to do)."""
+class StoreError(StarcoachError):
+    """The data folder or database cannot be used (one line, says what to do; exit 3)."""
+
+    default_kind = "storage"
 
 
 def storage_error(path: Path, exc: BaseException) -> Optional[StoreError]:

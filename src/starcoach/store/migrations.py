@@ -72,9 +72,22 @@ def _m2_reanalysed_at(db: sqlite3.Connection) -> None:
     run_script(db, "ALTER TABLE answers ADD COLUMN reanalysed_at TEXT")
 
 
+def _m3_follow_ups(db: sqlite3.Connection) -> None:
+    # A follow-up question's answer is an answer row of its own, linked to the answer it follows
+    # (NULL: a main answer, as every row before this migration is).  ``follow_up`` is JSON: why it
+    # was asked (reason, template, component) and, once judged, what it supplied and the story
+    # judged together.  ``question`` holds the follow-up's text.
+    run_script(db, """
+        ALTER TABLE answers ADD COLUMN parent_id INTEGER REFERENCES answers(id);
+        ALTER TABLE answers ADD COLUMN follow_up TEXT;
+        CREATE INDEX answers_parent ON answers(parent_id)
+    """)
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[sqlite3.Connection], None]]] = [
     (1, "sessions and answers", _m1_initial),
     (2, "answers.reanalysed_at", _m2_reanalysed_at),
+    (3, "answers.parent_id and follow_up (follow-up answers)", _m3_follow_ups),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 

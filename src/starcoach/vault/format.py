@@ -40,6 +40,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Optional, Sequence
 
+from starcoach.errors import StarcoachError
+
 try:
     import tomllib
 except ModuleNotFoundError:  # Python 3.10
@@ -56,15 +58,15 @@ _ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 _VALUE_RE = re.compile(r"^([a-z0-9][a-z0-9-]*):([a-z0-9][a-z0-9-]*)$")
 
 
-class VaultError(Exception):
-    """A vault file that cannot be used (file, line, problem)."""
+class VaultError(StarcoachError):
+    """A vault file that cannot be used (file, line, problem); a usage problem (exit 2)."""
 
     def __init__(self, path: Path, problem: str, line: Optional[int] = None):
         self.path = Path(path)
         self.line = line
         self.problem = problem
         where = f"{path}:{line}" if line else str(path)
-        super().__init__(f"{where}: {problem}")
+        super().__init__(f"{where}: {problem}", kind="usage")
 
 
 class VaultMissing(VaultError):

@@ -12,7 +12,7 @@ if TYPE_CHECKING:
 
 
 class _Progress:
-    """rich's Progress with a files-per-second rate; ``advance_to(done)`` as results come in."""
+    """rich's Progress: files done of all, audio hours done, files per minute, ETA; ``advance_to`` as results come in."""
 
     def __init__(self, console: "Console", total: int):
         import time
@@ -41,9 +41,10 @@ class _Progress:
     def __exit__(self, *exc_info) -> None:
         self._bar.__exit__(*exc_info)
 
-    def advance_to(self, done: int) -> None:
+    def advance_to(self, done: int, audio_s: float = 0.0) -> None:
         dt = max(1e-6, self._clock() - self._started)
-        self._bar.update(self._task, completed=done, rate=f"{done / dt:.2f} files/s")
+        audio = f"{audio_s / 3600:.2f} h of audio, " if audio_s else ""
+        self._bar.update(self._task, completed=done, rate=f"{audio}{done / dt * 60:.1f} files/min")
 
 
 def progress_bar(console: "Console", total: int) -> _Progress:

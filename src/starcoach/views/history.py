@@ -14,6 +14,7 @@ from rich.text import Text
 
 from starcoach.stored import (
     StoredAnswer,
+    StoredFollowUp,
     clock,
     company_label,
     local_time,
@@ -89,6 +90,17 @@ def answer_view(x: StoredAnswer) -> RenderableType:
         parts.append(Text(f"Re-analysed {local_time(x.reanalysed_at)} (`starcoach reanalyse`): the analysis above "
                           "is from then, not from when the answer was given.", style="dim"))
     return Group(*parts)
+
+
+def follow_up_answer_view(x: StoredAnswer, f: StoredFollowUp) -> RenderableType:
+    """A stored follow-up: the question asked, then its answer's report beside the first answer's
+    checklist (views/followup.py), or why there is none."""
+    from starcoach.views.followup import follow_up_question_view, follow_up_view
+
+    head = follow_up_question_view(f.row.question or "(no question)", f.n, len(x.follow_ups), f.component)
+    if f.analysis is None:
+        return Group(head, Text("Not analysed: " + not_analysed_reason(f), style="yellow"))
+    return Group(head, follow_up_view(f.analysis, x.analysis, f.together, f.supplied, f.component))
 
 
 def reanalyse_table(results: Sequence[Reanalysed]):

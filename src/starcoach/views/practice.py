@@ -1,4 +1,4 @@
-"""What the practice loop shows: the values brief, each question, the recording meter, the summary.
+"""What the practice loop shows: the values brief, each question, the recording meter and live cues, the summary.
 
 Renderables only (rich), built from plain values; ``pipeline.practice``
 decides when each is printed.
@@ -14,13 +14,15 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from starcoach.model import COMPONENTS, Analysis
+from starcoach.model import COMPONENT_LETTERS, COMPONENT_TITLES, COMPONENTS, Analysis
+from starcoach.progress import next_focus
 from starcoach.targets import COLOURS
 
 if TYPE_CHECKING:
     from pathlib import Path
 
     from starcoach.catalogue.banks import Company, Question
+    from starcoach.pipeline.live import LiveCues
 
 
 def intro_view(company: Optional["Company"], mic_file: Optional["Path"]) -> Panel:
@@ -91,26 +93,67 @@ def meter_view(elapsed_s: float, max_s: float, level_dbfs: float, endpointer) ->
     return t
 
 
-def summary_view(rows: Sequence[tuple["Question", Optional[Analysis]]]) -> Table:
-    """One row per answer: question, score, the R-STAR-L parts present, speaking time."""
+def cues_view(cues: Optional["LiveCues"]) -> Text:
+    """The live cues under the meter: words so far, fillers, recent pace, the R-STAR-L parts heard."""
+    t = Text("  ")
+    if cues is None:
+        t.append("live: words, fillers, pace and the R-STAR-L parts show after your first pause", style="dim")
+        return t
+    t.append("live  ", style="bold")
+    t.append(f"{cues.words} words", style="bold")
+    t.append(" · ", style="dim")
+    t.append(f"{cues.fillers} filler{'s' if cues.fillers != 1 else ''}", style="yellow" if cues.fillers else "")
+    t.append(" · ", style="dim")
+    t.append(f"{cues.wpm_recent:.0f} wpm (last 30 s)" if cues.wpm_recent is not None else "pace: more to come",
+             style="" if cues.wpm_recent is not None else "dim")
+    t.append(" · heard: ", style="dim")
+    for c in COMPONENTS:
+        heard = c in cues.parts
+        t.append(COMPONENT_LETTERS[c], style=f"bold {COLOURS[c]}" if heard else "grey35")
+        t.append(" ")
+    if cues.parts:
+        t.append("(" + ", ".join(COMPONENT_TITLES[c] for c in cues.parts) + ")", style="dim")
+    return t
+
+
+def summary_view(rows: Sequence[tuple["Question", Optional[Analysis]]],
+                 follow_ups: Optional[Sequence[str]] = None) -> Table:
+    """One row per answer: question, score, the R-STAR-L parts present, speaking time; with
+    ``follow_ups`` (one cell per answer, e.g. "1: +result"), what its follow-ups supplied."""
     t = Table(title="Session summary", title_justify="left", box=None, pad_edge=False)
     t.add_column("#", justify="right")
     t.add_column("question")
     t.add_column("score", justify="right")
     t.add_column("R S T A R L")
     t.add_column("time", justify="right")
+    extra = bool(follow_ups and any(follow_ups))
+    if extra:
+        t.add_column("follow-ups")
     for i, (question, a) in enumerate(rows, 1):
+        cell = [follow_ups[i - 1]] if extra and follow_ups else []
         if a is None or a.error is not None:
             t.add_row(str(i), Text(short(question.text)), "—",
-                      Text("not analysed" if a is None else a.error.kind, style="dim"), "")
+                      Text("not analysed" if a is None else a.error.kind, style="dim"), "", *cell)
             continue
         marks = Text()
         for c in COMPONENTS:
             ok = a.structure[c].present
             marks.append("\u25cf " if ok else "\u25cb ", style=COLOURS[c] if ok else "dim")
         dur = a.delivery.speaking_s if a.delivery else 0.0
-        t.add_row(str(i), Text(short(question.text)), str(a.score), marks, f"{dur:.0f}s")
+        t.add_row(str(i), Text(short(question.text)), str(a.score), marks, f"{dur:.0f}s", *cell)
     return t
+
+
+def session_end_view(rows: Sequence[tuple["Question", Optional[Analysis]]],
+                     follow_ups: Optional[Sequence[str]] = None) -> Group:
+    """The summary table, the mean score of the main answers and the one thing to work on next."""
+    parts: list = [summary_view(rows, follow_ups)]
+    done = [a for _, a in rows if a is not None and a.error is None]
+    if done:
+        mean = sum(a.score for a in done) / len(done)
+        parts.append(Text.assemble("Mean score ", (f"{mean:.0f}", "bold"), f" over {len(done)} answer(s)."))
+        parts.append(Text("Work on next: ", style="bold") + Text(next_focus(done)))
+    return Group(*parts)
 
 
 def short(text: str, n: int = 60) -> str:

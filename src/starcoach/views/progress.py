@@ -54,8 +54,20 @@ def next_practice(stats: Sequence[SessionStats], company=None) -> RenderableType
     return Panel(t, border_style="green", title="Next", title_align="left")
 
 
+def follow_up_table(rates: dict[str, tuple[int, int]]) -> Group:
+    """How often a follow-up's reply supplied the part it asked about, per part."""
+    t = Table(box=None, pad_edge=False, header_style="bold")
+    t.add_column("part asked about")
+    t.add_column("asked", justify="right")
+    t.add_column("supplied", justify="right")
+    for c, (n, got) in rates.items():
+        t.add_row(Text(COMPONENT_TITLES[c], style=COLOURS[c]), str(n), f"{got} ({100 * got / n:.0f}%)")
+    return Group(Text("Follow-ups: did your reply supply what was missing?", style="bold"), t)
+
+
 def progress_view(stats: Sequence[SessionStats], *, skipped: int = 0, company=None,
-                  company_label: Optional[str] = None) -> RenderableType:
+                  company_label: Optional[str] = None,
+                  follow_ups: Optional[dict[str, tuple[int, int]]] = None) -> RenderableType:
     """Charts of score, R-STAR-L presence and delivery over sessions, and the part to practise next."""
     shown = list(stats)[-CHART_SESSIONS:]
     answers = sum(s.answers for s in stats)
@@ -132,4 +144,8 @@ def progress_view(stats: Sequence[SessionStats], *, skipped: int = 0, company=No
     row("Answer length (words)", [s.words for s in shown], num, lo=0, better=0)
     row("Answer length (spoken)", [s.spoken_s for s in shown], clock, lo=0, better=0,
         good=lambda v: TARGET_DURATION_S[0] <= v <= TARGET_DURATION_S[1])
-    return Group(head, Text(""), bars, Text(""), trends, Text(""), next_practice(stats, company))
+    parts: list[RenderableType] = [head, Text(""), bars, Text(""), trends, Text("")]
+    if follow_ups:
+        parts += [follow_up_table(follow_ups), Text("Follow-up answers are not counted above: the charts "
+                                                    "measure your first answers.", style="dim"), Text("")]
+    return Group(*parts, next_practice(stats, company))

@@ -15,7 +15,8 @@ from rich.text import Text
 
 from starcoach.judge.score import UNSURE_BELOW
 from starcoach.model import COMPONENT_LETTERS, COMPONENT_TITLES, COMPONENTS, Analysis, Delivery
-from starcoach.targets import COLOURS, NONE_STYLE, score_colour
+from starcoach.shaky import is_shaky
+from starcoach.targets import COLOURS, NONE_STYLE, cut_banner, score_colour
 
 
 def legend() -> Text:
@@ -28,26 +29,26 @@ def legend() -> Text:
 
 
 def transcript_text(a: Analysis, highlight_word: Optional[int] = None) -> Text:
-    """The answer with each sentence coloured by its component."""
+    """The answer with each sentence coloured by its component; words the speech model was
+    unsure of dim (``starcoach.shaky``); in replay, the word being heard lit."""
     t = Text()
     for i, s in enumerate(a.sentences):
         style = COLOURS.get(s.component or "", NONE_STYLE)
         if i:
             t.append(" ")
         t.append(s.text, style=style)
-    if highlight_word is not None and a.words:
-        # Replay: underline the word being spoken.
-        pos = 0
-        plain = t.plain
-        for k, w in enumerate(a.words):
-            token = w.text.strip()
-            j = plain.find(token, pos) if token else -1
-            if j < 0:
-                continue
-            pos = j + len(token)
-            if k == highlight_word:
-                t.stylize("bold reverse", j, j + len(token))
-                break
+    pos = 0
+    plain = t.plain
+    for k, w in enumerate(a.words):
+        token = w.text.strip()
+        j = plain.find(token, pos) if token else -1
+        if j < 0:
+            continue
+        pos = j + len(token)
+        if is_shaky(w):
+            t.stylize("dim", j, j + len(token))
+        if k == highlight_word:
+            t.stylize("bold reverse", j, j + len(token))
     return t
 
 
@@ -201,6 +202,8 @@ def analysis_view(a: Analysis, *, show_transcript: bool = True) -> RenderableTyp
     if a.checks:
         head.append(f"  \u00b7  {a.checks.word_count} words", style="dim")
     parts.append(head)
+    if a.cut is not None:
+        parts.append(Text(cut_banner(a.cut), style="bold yellow"))
     if show_transcript:
         parts.append(Panel(Group(transcript_text(a), Text(""), legend()), title="Your answer",
                            title_align="left", border_style="grey50"))
