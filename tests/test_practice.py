@@ -389,8 +389,9 @@ def test_a_session_through_the_virtual_microphone_then_ctrl_c(voices, tmp_path, 
     assert parent == 1 and asked == RESULT_FOLLOW_UP
     assert json.loads(meta)["reason"] == "result_missing" and "result" in {
         x["component"] for x in json.loads(meta)["supplied"]}
-    # The reply's own words (tiny.en hears espeak-ng's "from forty to five" as "40 to 5" or "4T5" by run).
-    assert "support tickets" in reply[6].lower()
+    # The reply's own words: tiny.en hears the end of this reply differently from run to run through the
+    # real-time microphone ("from forty to five" as "40 to 5", "4T5", "45"), its first sentence the same.
+    assert "plan myself" in reply[6].lower()
     assert wav_seconds(data / reply[5]) == pytest.approx(reply[4], abs=1e-3)
     # Replayed and exported with its answer.
     look = dict(env, COLUMNS="160")
