@@ -102,7 +102,7 @@ def test_a_play_back_folded_into_the_first_sentence_is_cut_off(question, sentenc
     # No question word at all in the lead.
     ("Tell me about a migration you planned.", "Our warehouse was where the old scanners lived for years."),
     # The speaker's own method, stated, is not the question played back.
-    ("How do you handle technical debt?", "My way of handling technical debt is to keep a list and pay some off every sprint."),
+    ("How do you deal with flaky tests?", "My way of dealing with flaky tests is to quarantine them and fix two of them every week."),
     # A comma after an opening that is a sentence, not a noun phrase, is no turn to the story.
     ("Tell me about a time you pushed back on a senior colleague.",
      "I pushed back on our director once, the example I'd pick is about a launch date."),
@@ -132,7 +132,7 @@ def test_a_general_claim_or_the_question_s_frame_alone_is_never_a_play_back():
                    "lost pallet. I traced it in the logs and called him back. He kept his contract.", q, None)
     assert fz.repeat_ok[0] is False
     # "time" is in every such question: sharing it alone plays nothing back.
-    fz = featurise("I was a developer and a student at the same time. My manager let me run the archive service. "
+    fz = featurise("I was studying and working nights at the same time. My manager let me run the archive service. "
                    "I lost a week of files by not testing the write path.",
                    "Tell me about a time when you really messed up.", None)
     assert fz.repeat_ok[0] is False

@@ -170,7 +170,7 @@ def feature_values(c: SentenceCues, i: int, n: int, lead: int, has_company: bool
         "repeat:fragment_short": float(c.n("repeat.fragment") > 0 and c.n_words <= 12),
 
         "link:untied_closing": float(closing and not tied),
-        # A scene and a task told in one sentence ("In my last role, my team was under pressure to ship..."):
+        # A scene and a task told in one sentence ("At my first job, our group was pushed to release by May..."):
         # which one it counts as is learned from the labelled answers.
         "task:in_scene": float((c.n("situation.time_place_open") > 0 or c.n("situation.scene") > 0)
                                and any(c.n(k) for k in ("task.assigned", "task.goal", "task.stakes", "task.ownership"))),

@@ -91,15 +91,15 @@ def _found(text: str, pieces: list[Piece], fams, opening_end: int, closing_from:
 _WORD_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9'-]*")
 #: Words after which the story proper starts once the question has been played back:
 #: a copula ("One project I led was ...": the copula stays with the play-back) or a
-#: preposition or conjunction that brings in the setting ("... communication skills as
-#: co-captain of ...", "... under pressure when our vendor ...").
+#: preposition or conjunction that brings in the setting ("... patience with customers as
+#: the only one on the till ...", "... under pressure when our vendor ...").
 _ECHO_COPULA = frozenset({"was", "is", "were"})
 _ECHO_SETTING = frozenset({"as", "when", "while", "during", "at"})
 #: The play-back must end within ECHO_REACH words of the last question word it uses,
 #: take at most ECHO_MAX_WORDS words, and leave at least ECHO_MIN_REST for the story.
 ECHO_REACH, ECHO_MAX_WORDS, ECHO_MIN_REST = 4, 14, 4
 
-#: "My way of handling debt is ..." states the speaker's method; it does not play the question back.
+#: "My way of dealing with X is ..." states the speaker's method; it does not play the question back.
 _OWN_METHOD = re.compile(r"^\W*(?:my|our) (?:own |usual |general |main )?(?:way|approach|method|process|strategy|"
                          r"philosophy|rule|system|framework|routine|style)\b")
 #: After a noun-phrase play-back and a comma or dash, the turn to the story:
@@ -114,11 +114,11 @@ def echo_split(text: str, p: Piece, q_topic: frozenset[str]) -> list[Piece]:
     begins: "The hardest project I did recently was | an app for ...".  Published
     answers often fold both into one sentence, and a sentence carries one label.
     Before a copula the lead needs one of the question's topic words as its subject
-    ("One project I worked on was"); before "as", "when", "at" ... it needs two
-    ("I showed strong communication skills | as captain of ..."); a noun-phrase
+    ("The project I am proudest of was"); before "as", "when", "at" ... it needs two
+    ("I kept my patience with customers | as the only one on the till ..."); a noun-phrase
     opening is cut at the comma or dash that turns to the story ("Pushing back on
     a senior colleague, | the example I'd pick is ..."); a statement of the
-    speaker's own method ("My way of handling debt is") is not cut; otherwise the
+    speaker's own method ("My way of dealing with X is") is not cut; otherwise the
     sentence stays whole."""
     words = list(_WORD_RE.finditer(text, p.start, p.end))
     if len(words) < ECHO_MIN_REST + 3 or not q_topic:
