@@ -172,7 +172,6 @@ def session_html(s: "SessionRow", answers: Sequence[StoredAnswer], names: dict[s
 
     ``notes`` (answer number -> text, from ``export.notes``) fill the coach's notes fields."""
     from starcoach import __version__
-    from starcoach.speech.decode import AudioError
 
     e = html.escape
     title = f"starcoach session {s.id}"
@@ -206,13 +205,7 @@ def session_html(s: "SessionRow", answers: Sequence[StoredAnswer], names: dict[s
             if a.cut is not None:
                 parts.append(f'<p class="note cut">{e(cut_banner(a.cut))}</p>')
             parts.append(f'<p class="score">Score <b class="{score_band(a.score)}">{a.score}</b>/100</p>')
-        if x.audio_missing:
-            parts.append(f'<p class="note">Audio file missing: {e(str(x.audio))}</p>')
-        elif x.audio is not None:
-            try:
-                parts.append(f'<audio controls preload="metadata" src="{e(audio_uri(x.audio))}"></audio>')
-            except AudioError as err:
-                parts.append(f'<p class="note">Audio could not be read: {e(str(err))}</p>')
+        parts.extend(audio_html(x.audio, x.audio_missing, audio_uri))
         if a is None:
             parts.append(f'<p class="note">Not analysed: {e(not_analysed_reason(x))}</p></section>')
             continue
@@ -255,21 +248,29 @@ def session_html(s: "SessionRow", answers: Sequence[StoredAnswer], names: dict[s
     return "\n".join(parts) + "\n"
 
 
+def audio_html(audio: Optional[Path], missing: bool, audio_uri: Callable[[Path], str]) -> list[str]:
+    """An answer's player, or one line saying why there is none."""
+    from starcoach.speech.decode import AudioError
+
+    e = html.escape
+    if missing:
+        return [f'<p class="note">Audio file missing: {e(str(audio))}</p>']
+    if audio is None:
+        return []
+    try:
+        return [f'<audio controls preload="metadata" src="{e(audio_uri(audio))}"></audio>']
+    except AudioError as err:
+        return [f'<p class="note">Audio could not be read: {e(str(err))}</p>']
+
+
 def follow_up_html(x: StoredAnswer, f: StoredFollowUp, audio_uri: Callable[[Path], str]) -> str:
     """One follow-up as a section of its own (the page's script lights its words as it plays): the
     question, the audio, the reply, what it supplied, the checklist before and with it."""
-    from starcoach.speech.decode import AudioError
 
     e = html.escape
     parts = [f'<section class="answer follow-up" id="answer-{x.n}-follow-up-{f.n}">',
              f"<h2>{x.n}.{f.n} Follow-up: {e(f.row.question or '(no question)')}</h2>"]
-    if f.audio_missing:
-        parts.append(f'<p class="note">Audio file missing: {e(str(f.audio))}</p>')
-    elif f.audio is not None:
-        try:
-            parts.append(f'<audio controls preload="metadata" src="{e(audio_uri(f.audio))}"></audio>')
-        except AudioError as err:
-            parts.append(f'<p class="note">Audio could not be read: {e(str(err))}</p>')
+    parts.extend(audio_html(f.audio, f.audio_missing, audio_uri))
     a = f.analysis
     if a is None or a.error is not None:
         why = not_analysed_reason(f) if a is None else a.error.message
