@@ -41,6 +41,11 @@ _RATE_RANGE_WPM = (80, 450)
 #: How often synthesis is tried before the question is only shown.
 _SYNTH_ATTEMPTS = 3
 
+
+def _synth_wait_s(text: str) -> float:
+    """How long to wait for one synthesis to finish: espeak-ng takes ~20 ms a question; this is ample."""
+    return 2.0 + len(text) / 100
+
 _PLAY_HINT = "the question is shown on screen instead"
 
 # pyttsx3 keeps one engine per driver per process and espeak one synthesiser;
@@ -219,18 +224,29 @@ class TtsSpeaker:
             raise SpeechUnavailable(self._reason or "text-to-speech is unavailable")
         t0 = time.perf_counter()
         with tempfile.TemporaryDirectory(prefix="starcoach-tts-") as tmp:
-            wav = Path(tmp) / "question.wav"
-            # pyttsx3's espeak driver now and then ends the run without writing the file
-            # (measured: about 1 synthesis in 150); asking again gets it.
-            for _attempt in range(_SYNTH_ATTEMPTS):
+            # A new file name for every attempt: an earlier synthesis that is still running
+            # can then never write into (or cut the head off) the one being read.
+            for attempt in range(_SYNTH_ATTEMPTS):
+                wav = Path(tmp) / f"question-{attempt}.wav"
+                finished = threading.Event()
                 try:
                     with _TTS_LOCK, stdout_silenced():
-                        if self._voice_id:
-                            engine.setProperty("voice", self._voice_id)
-                        lo, hi = _RATE_RANGE_WPM
-                        engine.setProperty("rate", max(lo, min(hi, self.rate_wpm)))
-                        engine.save_to_file(text, str(wav))
-                        engine.runAndWait()
+                        token = engine.connect("finished-utterance", lambda **_kw: finished.set())
+                        try:
+                            if self._voice_id:
+                                engine.setProperty("voice", self._voice_id)
+                            lo, hi = _RATE_RANGE_WPM
+                            engine.setProperty("rate", max(lo, min(hi, self.rate_wpm)))
+                            engine.save_to_file(text, str(wav))
+                            engine.runAndWait()
+                            # espeak-ng synthesises on a thread of its own, and pyttsx3's runAndWait
+                            # can return before that thread has written the file (measured: the
+                            # first question of 1 process in 7 under load, some of them with the
+                            # file half written).  pyttsx3 says "finished-utterance" once the file
+                            # is closed; wait for that (its print is still silenced here).
+                            finished.wait(_synth_wait_s(text))
+                        finally:
+                            engine.disconnect(token)
                 except Exception as exc:
                     raise SpeechUnavailable(f"text-to-speech failed ({first_line(exc)})") from None
                 if wav.exists() and wav.stat().st_size > 44:
