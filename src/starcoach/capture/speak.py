@@ -42,6 +42,13 @@ _RATE_RANGE_WPM = (80, 450)
 _SYNTH_ATTEMPTS = 3
 
 
+def _on_notice(event: threading.Event):
+    """A pyttsx3 callback (called with keyword arguments only) that sets ``event``."""
+    def callback(**_notice) -> None:
+        event.set()
+    return callback
+
+
 def _synth_wait_s(text: str) -> float:
     """How long to wait for one synthesis to finish: espeak-ng takes ~20 ms a question; this is ample."""
     return 2.0 + len(text) / 100
@@ -231,7 +238,7 @@ class TtsSpeaker:
                 finished = threading.Event()
                 try:
                     with _TTS_LOCK, stdout_silenced():
-                        token = engine.connect("finished-utterance", lambda **_kw: finished.set())
+                        token = engine.connect("finished-utterance", _on_notice(finished))
                         try:
                             if self._voice_id:
                                 engine.setProperty("voice", self._voice_id)
