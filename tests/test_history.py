@@ -97,19 +97,16 @@ class Spoken:
 
 
 @pytest.fixture(scope="module")
-def spoken(tmp_path_factory) -> Spoken:
+def spoken(tmp_path_factory, whisper) -> Spoken:
     if not shutil.which("espeak-ng") or not shutil.which("sox"):
         pytest.fail("espeak-ng and sox are needed (scripts/bootstrap.sh --test installs them)")
-    from starcoach.speech.transcribe import WhisperTranscriber
-    from starcoach.speech.whisper_model import resolve_model
-
     d = tmp_path_factory.mktemp("spoken")
     raw, wav = d / "raw.wav", d / "answer.wav"
     subprocess.run(["espeak-ng", "-s", "150", "-w", str(raw), SPOKEN], check=True, capture_output=True)
     # Practice records 16 kHz mono 16-bit PCM (capture.wav.WavWriter).
     subprocess.run(["sox", str(raw), "-r", "16000", "-c", "1", "-b", "16", str(wav)], check=True,
                    capture_output=True)
-    transcript = WhisperTranscriber(resolve_model(None)).transcribe_file(wav)
+    transcript = whisper.transcribe_file(wav)
     assert len(transcript.words) > 60 and "travel company" in transcript.text
     return Spoken(wav, transcript)
 
