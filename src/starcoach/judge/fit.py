@@ -180,49 +180,55 @@ def _one_blas_thread():
     return threadpool_limits(limits=1, user_api="blas")
 
 
-def _row_max(z: np.ndarray) -> np.ndarray:
-    """``z.max(axis=1, keepdims=True)``, a column at a time (a maximum does not depend on the order;
-    numpy's reduction along a short last axis is several times slower)."""
-    m = z[:, 0].copy()
-    for j in range(1, z.shape[1]):
-        np.maximum(m, z[:, j], out=m)
-    return m[:, None]
+def _class_max(zt: np.ndarray) -> np.ndarray:
+    """Per sample (column) the largest of the classes' scores (rows): a maximum does not depend on the order."""
+    m = zt[0].copy()
+    for j in range(1, zt.shape[0]):
+        np.maximum(m, zt[j], out=m)
+    return m
 
 
-def _row_sum(p: np.ndarray) -> np.ndarray:
-    """``p.sum(axis=1, keepdims=True)`` with the same bits, a column at a time.
-
-    numpy adds fewer than 8 numbers left to right (its pairwise summation starts at 8),
-    which is what this does; for 8 or more columns numpy's own sum is used."""
-    if p.shape[1] >= 8:
-        return p.sum(axis=1, keepdims=True)
-    s = p[:, 0].copy()
-    for j in range(1, p.shape[1]):
-        s += p[:, j]
-    return s[:, None]
+def _class_sum(pt: np.ndarray) -> np.ndarray:
+    """Per sample (column) the sum over the classes (rows), with the bits of ``p.sum(axis=1)`` on the
+    samples-by-classes array: numpy adds fewer than 8 numbers left to right (its pairwise
+    summation starts at 8), as this does; for 8 or more classes numpy's own sum is used."""
+    if pt.shape[0] >= 8:
+        return np.ascontiguousarray(pt.T).sum(axis=1)
+    s = pt[0].copy()
+    for j in range(1, pt.shape[0]):
+        s += pt[j]
+    return s
 
 
 def _logistic(x: np.ndarray, y: np.ndarray, sw: np.ndarray, *, l2: float, steps: int,
               classes: int = len(LABELS)) -> tuple[np.ndarray, np.ndarray]:
-    """Multinomial logistic regression by full-batch Adam (deterministic: starts at zero)."""
+    """Multinomial logistic regression by full-batch Adam (deterministic: starts at zero).
+
+    Computed classes-by-samples (``zt`` is ``z.T``): the per-sample max and sum run along
+    contiguous rows, and both products are faster that way round with the same bits
+    (each output is the same dot product, summed in the same order).  The gradient of the
+    bias sums the samples left to right, as ``g.sum(axis=0)`` on the samples-by-classes
+    array does (``cumsum`` is that running sum)."""
     n, d = x.shape
     k = classes
-    onehot = np.zeros((n, k))
-    onehot[np.arange(n), y] = 1.0
+    xt = np.ascontiguousarray(x.T)
+    onehot_t = np.zeros((k, n))
+    onehot_t[y, np.arange(n)] = 1.0
     w = np.zeros((d, k))
     b = np.zeros(k)
     mw, vw, mb, vb = np.zeros_like(w), np.zeros_like(w), np.zeros_like(b), np.zeros_like(b)
     total = sw.sum()
+    sw_row = sw[None, :]
     lr, b1, b2, eps = 0.1, 0.9, 0.999, 1e-8
     with _one_blas_thread():
         for t in range(1, steps + 1):
-            z = x @ w + b
-            z -= _row_max(z)
-            p = np.exp(z)
-            p /= _row_sum(p)
-            g = (p - onehot) * sw[:, None] / total
-            gw = x.T @ g + l2 * w / total
-            gb = g.sum(axis=0)
+            zt = w.T @ xt + b[:, None]
+            zt -= _class_max(zt)
+            pt = np.exp(zt)
+            pt /= _class_sum(pt)
+            gt = (pt - onehot_t) * sw_row / total
+            gw = (gt @ x).T + l2 * w / total
+            gb = gt.cumsum(axis=1)[:, -1]
             mw = b1 * mw + (1 - b1) * gw
             vw = b2 * vw + (1 - b2) * gw * gw
             mb = b1 * mb + (1 - b1) * gb
