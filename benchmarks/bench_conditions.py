@@ -79,6 +79,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from prompt_wer import filler_counts, normalise  # noqa: E402
 
 import voices  # noqa: E402  (tests/voices.py)
+from noise import pink_noise, speech_power  # noqa: E402  (tests/noise.py)
 from wer import wer  # noqa: E402  (tests/wer.py)
 
 DATA = ROOT / "tests" / "data"
@@ -137,25 +138,6 @@ def _write(path: Path, x: np.ndarray, rate: int) -> None:
     import soundfile as sf
 
     sf.write(str(path), np.clip(x, -1.0, 1.0), rate, subtype="PCM_16")
-
-
-def pink_noise(n: int, seed: int) -> np.ndarray:
-    """Unit-power 1/f noise (spectrum shaped in the frequency domain)."""
-    rng = np.random.default_rng(seed)
-    spec = np.fft.rfft(rng.standard_normal(n))
-    f = np.arange(spec.size)
-    spec[1:] /= np.sqrt(f[1:])
-    spec[0] = 0
-    y = np.fft.irfft(spec, n)
-    return (y / np.sqrt(np.mean(y ** 2))).astype(np.float32)
-
-
-def speech_power(x: np.ndarray, rate: int) -> float:
-    frame = rate // 100
-    n = x.size // frame
-    p = np.mean(x[: n * frame].reshape(n, frame) ** 2, axis=1)
-    loud = p[10 * np.log10(p + 1e-12) > voices.SILENCE_DB]
-    return float(loud.mean())
 
 
 def make_condition(clean: Path, condition: str, out: Path, seed: int) -> Path:
