@@ -60,8 +60,9 @@ class Endpointer:
     within ``voice_range_db`` of it (widened by ``voice_hold_s``).  Measured
     (benchmarks/bench_endpointer_noise.py, docs/audio.md): voices 20 dB under
     the answer end it 3.0-3.4 s after the last word, as in silence; an answer
-    whose second half is 9 dB quieter still counts as speech; one 15 dB
-    quieter does not.  ``voice_range_db=None`` counts every VAD span.
+    whose second half is 12 dB quieter still ends after its last word, one
+    15 dB quieter may end in a pause (2 of 10).  ``voice_range_db=None`` counts
+    every VAD span.
 
     When even that leaves the VAD busy after the speaker has stopped (voices
     10 dB under the answer reach its quieter sounds), :attr:`noisy` says so, for
