@@ -76,8 +76,8 @@ def test_20db_noise_ends_within_end_silence_plus_1s_and_the_pause_does_not_end_i
     """Pink noise, a voice on a television, a cafe of four voices, each 20 dB under the answer and going on after it."""
     ep, ended_at, noisy_at = feed(answer.in_room(kind, 20.0))
     last_word = LEAD_S + answer.last_word_s
-    print(f"\n{answer.voice}, {kind} 20 dB: ended {ended_at and ended_at - last_word:.2f} s after the last word")
-    assert ended_at is not None, "the answer never ended"
+    assert ended_at is not None, f"{answer.voice}, {kind} 20 dB: the answer never ended"
+    print(f"\n{answer.voice}, {kind} 20 dB: ended {ended_at - last_word:.2f} s after the last word")
     assert ended_at > last_word, "ended before the last word: the 2.0 s pause ended it"
     assert END_SILENCE_S - 0.5 <= ended_at - last_word <= END_SILENCE_S + 1.0
     assert ep.end_of_speech_s == pytest.approx(last_word, abs=0.5)
@@ -107,9 +107,10 @@ def test_10db_voices_keep_the_vad_busy_and_the_room_is_called_noisy(answer, kind
     out plus a second (and stays so)."""
     ep, ended_at, noisy_at = feed(answer.in_room(kind, 10.0))
     last_word = LEAD_S + answer.last_word_s
-    print(f"\n{answer.voice}, {kind} 10 dB: noisy {noisy_at and noisy_at - last_word:+.2f} s after the last word")
     assert ended_at is None
-    assert noisy_at is not None and noisy_at <= last_word + END_SILENCE_S + 1.0
+    assert noisy_at is not None, f"{answer.voice}, {kind} 10 dB: the room was not called noisy"
+    print(f"\n{answer.voice}, {kind} 10 dB: noisy {noisy_at - last_word:+.2f} s after the last word")
+    assert noisy_at <= last_word + END_SILENCE_S + 1.0
     assert ep.noisy
 
 

@@ -55,13 +55,15 @@ class Endpointer:
     to the VAD, so they would keep the answer from ever ending.  What tells the
     candidate from them is level: the candidate is nearest the microphone.
     :attr:`voice_dbfs` is the speaker's level (the ``voice_percentile`` of the
-    32 ms frame levels of the last ``voice_window_s``, frames under the gate
-    left out), and a VAD span counts only from its first to its last frame
-    within ``voice_range_db`` of it (widened by ``voice_hold_s``).  Measured
+    levels of the last ``voice_window_s`` of 32 ms frames counted as their
+    speech, so the room's frames after the answer do not pull it down), and a
+    VAD span counts only from its first to its last frame within
+    ``voice_range_db`` of it (widened by ``voice_hold_s``).  Before any speech
+    every VAD span counts.  Measured
     (benchmarks/bench_endpointer_noise.py, docs/audio.md): voices 20 dB under
     the answer end it 3.0-3.4 s after the last word, as in silence; an answer
     whose second half is 12 dB quieter still ends after its last word, one
-    15 dB quieter may end in a pause (2 of 10).  ``voice_range_db=None`` counts
+    15 dB quieter may end in a pause (4 of 10).  ``voice_range_db=None`` counts
     every VAD span.
 
     When even that leaves the VAD busy after the speaker has stopped (voices
@@ -126,7 +128,8 @@ class Endpointer:
 
     @property
     def voice_dbfs(self) -> Optional[float]:
-        """The speaker's level: the ``voice_percentile`` of 32 ms frame levels over the last ``voice_window_s``."""
+        """The speaker's level: the ``voice_percentile`` of the levels of the last ``voice_window_s`` of 32 ms
+        frames counted as the speaker's speech (None before any)."""
         return self._voice_dbfs
 
     @property
@@ -189,11 +192,10 @@ class Endpointer:
         if self.level_dbfs >= self.gate_dbfs:
             self._loud_unjudged = True
         if self._since_vad >= self._hop:
-            self._note_levels(self._recent[-min(self._since_vad, self._recent.size):])
             # Also re-run after speech that reached the end of the last window, even
             # if what followed is gated silence: only now can the VAD place its end.
             if self._loud_unjudged or self._speech_open:
-                self._run_vad()
+                self._run_vad(min(self._since_vad, self._recent.size))
             else:
                 self._shares.append(0.0)
             self._since_vad %= self._hop  # keep the remainder: runs average one per vad_every_s
@@ -205,15 +207,22 @@ class Endpointer:
         if self.speech_started and self.trailing_silence_s >= self.end_silence_s:
             self._ended = True
 
-    def _note_levels(self, fresh: np.ndarray) -> None:
-        """Add the new audio's frame levels (those above the gate) to the speaker's level estimate."""
+    def _note_levels(self, fresh_n: int, spans: list[Span]) -> None:
+        """Add the levels of the newest ``fresh_n`` samples' frames that lie in the speaker's ``spans`` (window
+        seconds) to the speaker's level, and note when the speaker's voice was last heard near that level."""
+        fresh = self._recent[self._recent.size - fresh_n:]
         levels = _frame_dbfs(fresh)
-        self._frame_levels.extend(levels[levels >= self.gate_dbfs].tolist())
+        frame_s = _VAD_FRAME_SAMPLES / self.sample_rate_hz
+        centres = (self._recent.size - fresh_n) / self.sample_rate_hz + (np.arange(levels.size) + 0.5) * frame_s
+        spoken = np.zeros(levels.size, dtype=bool)
+        for sp in spans:
+            spoken |= (centres >= sp.start_s) & (centres < sp.end_s)
+        self._frame_levels.extend(levels[spoken & (levels >= self.gate_dbfs)].tolist())
         if not self._frame_levels:
             return
-        levels_so_far = np.fromiter(self._frame_levels, dtype=np.float64, count=len(self._frame_levels))
-        k = int(round(self.voice_percentile / 100 * (levels_so_far.size - 1)))
-        self._voice_dbfs = float(np.partition(levels_so_far, k)[k])  # the percentile, without interpolating
+        so_far = np.fromiter(self._frame_levels, dtype=np.float64, count=len(self._frame_levels))
+        k = int(round(self.voice_percentile / 100 * (so_far.size - 1)))
+        self._voice_dbfs = float(np.partition(so_far, k)[k])  # the percentile, without interpolating
         near = np.nonzero(levels >= self._voice_dbfs - self.voice_peak_db)[0]
         if near.size:
             self._voice_at = self._now - fresh.size + min(fresh.size, int(near[-1] + 1) * _VAD_FRAME_SAMPLES)
@@ -255,7 +264,7 @@ class Endpointer:
               and float(_frame_dbfs(self._recent).min()) >= self._voice_dbfs - self.noisy_floor_db):
             self._noisy = True
 
-    def _run_vad(self) -> None:
+    def _run_vad(self, fresh_n: int) -> None:
         self.vad_runs += 1
         start = self._now - self._recent.size
         heard = speech_spans(self._recent, self.sample_rate_hz, options=self.vad_options)
@@ -266,6 +275,7 @@ class Endpointer:
         self._speech_open = bool(heard) and int(round(heard[-1].end_s * self.sample_rate_hz)) >= end
         spans = self._voiced(heard)
         self._shares.append(self._share_of_last_hop(spans))
+        self._note_levels(fresh_n, spans)
         if not spans:
             return  # keep the previous estimate: speech may have slid out of the window
         last_end = int(round(spans[-1].end_s * self.sample_rate_hz))
