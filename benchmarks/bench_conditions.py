@@ -303,7 +303,7 @@ def load_transcriber(model):
     """``model``: None (the bundled one), a name ``starcoach models`` lists, or a model folder."""
     from starcoach.speech.models import find_models, lookup
     from starcoach.speech.transcribe import WhisperTranscriber, resolve_model
-    from starcoach.store.database import default_data_dir
+    from starcoach.store.location import default_data_dir
 
     found = lookup(model, find_models(default_data_dir(), os.environ)) if model else None
     tx = WhisperTranscriber(found.path if found is not None and found.usable else resolve_model(model))

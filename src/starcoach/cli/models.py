@@ -25,7 +25,7 @@ SCHEMA = "starcoach.models/1"
 
 
 def data_dir_of(args: "argparse.Namespace", env: Env) -> Path:
-    from starcoach.store.database import default_data_dir
+    from starcoach.store.location import default_data_dir
 
     return Path(args.data_dir).expanduser() if getattr(args, "data_dir", None) else default_data_dir(env.environ)
 
