@@ -4,7 +4,9 @@
 ``practice`` and ``analyse`` do (both passes, ``speech.transcribe.WhisperTranscriber``); the figure
 is the real-time factor (transcription seconds per second of audio) and what it means for a 60 s
 answer.  The clip is the first 60 s of the example answer the program ships
-(``examples/answer.ogg``, a recorded voice), or a recording the user gives.
+(``examples/answer.ogg``: 69 s of an interview answer with pauses and fillers, spoken by espeak-ng
+when the examples were made, so every machine times the same audio), or a recording the user gives
+(``--clip``: their own voice).
 
 Figures are kept in ``<data folder>/model-speed.json`` (schema ``starcoach.model_speed/1``), one
 per model folder and machine (CPU model and core count): a listing shows only this machine's, and a
