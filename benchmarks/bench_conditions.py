@@ -43,7 +43,10 @@ and per condition (and voice) we print:
               script was made from, no fillers), and answers whose
               checklist is identical;
 * time      - transcription time as a ratio to the clean files' time,
-              measured in the same run.
+              measured in the same run;
+* F1        - a second table: per component, the presence F1 against the
+              answers' labels when judged through the audio path, beside
+              the F1 of the same answers judged as text, and the drop.
 
 With ``--models A,B,...`` (names ``starcoach models`` lists, such as
 ``tiny.en`` for the bundled model, or model folders) every file is analysed by each model
@@ -259,6 +262,35 @@ def score(spoken: voices.Spoken, clean_checklist: dict[str, bool], a, seconds: f
     return t
 
 
+def presence_f1(pairs) -> float:
+    """F1 of (gold, predicted) presence pairs (1.0 when there is nothing to find and nothing found)."""
+    tp = sum(1 for g, p in pairs if g and p)
+    fp = sum(1 for g, p in pairs if p and not g)
+    fn = sum(1 for g, p in pairs if g and not p)
+    return 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else 1.0
+
+
+def f1_rows(items, checklists, clean_lists, conditions, use_voices) -> list[str]:
+    """Per condition and voice: each component's F1 through audio, against text ('text' row first)."""
+    head = "| judged | " + " | ".join(COMPONENTS) + " |"
+    lines = [head, "| --- |" + " --- |" * len(COMPONENTS)]
+    gold = {it.id: set(it.present) for it in items}
+    text_f1 = {c: presence_f1([(c in gold[i], clean_lists[i][c]) for i in gold]) for c in COMPONENTS}
+    lines.append("| text (the labelled answers) | " + " | ".join(f"{text_f1[c]:.2f}" for c in COMPONENTS) + " |")
+    for cond in conditions:
+        for v in use_voices:
+            got = {i: cl for (cd, vv, i), cl in checklists.items() if cd == cond and vv == v}
+            if not got:
+                continue
+            cells = []
+            for c in COMPONENTS:
+                f = presence_f1([(c in gold[i], got[i][c]) for i in got])
+                tf = presence_f1([(c in gold[i], clean_lists[i][c]) for i in got])
+                cells.append(f"{f:.2f} ({f - tf:+.2f})")
+            lines.append(f"| {cond}, {v} ({len(got)}) | " + " | ".join(cells) + " |")
+    return lines
+
+
 def row(label: str, t: Tally, clean_rate: float | None) -> str:
     rec = t.fillers_hit / t.fillers_true if t.fillers_true else 1.0
     prec = t.fillers_hit / t.fillers_got if t.fillers_got else 1.0
@@ -363,6 +395,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"model {m or 'bundled tiny.en'}: {tx.model_path} (load {tx.load_s:.1f} s)", flush=True)
         transcribers.append(tx)
     results: dict[tuple[int, str, str], Tally] = {}
+    checklists: dict[tuple[int, str, str, str], dict[str, bool]] = {}
     out = open(args.json, "w") if args.json else None
     for cond in conditions:
         for v in use_voices:
@@ -380,6 +413,7 @@ def main(argv: list[str] | None = None) -> int:
                         print(f"  {cond} {v} {it.id}: {a.error.message}")
                         continue
                     tally = score(s, clean_lists[it.id], a, took, f"{it.id}/{v}/{cond}")
+                    checklists[mi, cond, v, it.id] = {c: a.structure[c].present for c in COMPONENTS}
                     totals[mi].add(tally)
                     if out:
                         out.write(json.dumps({"model": models[mi], "condition": cond, "voice": v, "id": it.id,
@@ -400,7 +434,7 @@ def main(argv: list[str] | None = None) -> int:
     for mi, m in enumerate(models):
         if len(models) > 1:
             print(f"\n### {m or 'bundled tiny.en'}")
-        print_tables(results, mi, conditions, use_voices)
+        print_tables(results, checklists, items, clean_lists, mi, conditions, use_voices)
     if len(models) > 1:
         print("\n| model | real-time factor, all files | time / first model, same files |\n| --- | --- | --- |")
         base = sum(results[0, c, v].seconds for c in conditions for v in use_voices)
@@ -412,8 +446,8 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def print_tables(results, mi: int, conditions, use_voices) -> None:
-    """The table of one model's results (``mi``: its place in --models)."""
+def print_tables(results, checklists, items, clean_lists, mi: int, conditions, use_voices) -> None:
+    """The tables of one model's results (``mi``: its place in --models)."""
     clean_rate = {}
     for v in use_voices:
         t = results[mi, "clean", v]
@@ -436,6 +470,10 @@ def print_tables(results, mi: int, conditions, use_voices) -> None:
             t = results[mi, cond, v]
             if t.missed or t.disagreements:
                 print(f"{cond}, {v}: checklist changes {t.disagreements}; missed pauses: {'; '.join(t.missed)}")
+    print("\nPresence F1 against the labels, through the audio path (in brackets: against the same answers "
+          "judged as text):\n")
+    mine = {(cd, vv, i): cl for (m, cd, vv, i), cl in checklists.items() if m == mi}
+    print("\n".join(f1_rows(items, mine, clean_lists, conditions, use_voices)))
 
 
 def vad_sweep(items, use_voices, conditions, spoken, args) -> int:
