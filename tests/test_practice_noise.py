@@ -67,9 +67,9 @@ def terminal():
         print(f"\n----- last screenfuls of `starcoach practice` -----\n{t.text[-3000:]}")  # shown on failure
 
 
-def in_room(s: Speech, snr_db: float, seconds: float) -> np.ndarray:
+def in_room(s: Speech, snr_db: float, seconds: float, kind: str = "talkers") -> np.ndarray:
     """The answer after ``LEAD_S`` of the room, the room going on to ``seconds`` in all, at most 0.9 peak."""
-    x = noise.under(s.samples, RATE, snr_db, "talkers", seed=5, lead_s=LEAD_S,
+    x = noise.under(s.samples, RATE, snr_db, kind, seed=5, lead_s=LEAD_S,
                     tail_s=seconds - LEAD_S - s.duration_s)
     return x * min(1.0, 0.9 / float(np.abs(x).max()))
 
@@ -114,14 +114,14 @@ class Session:
         return answer_start_s(self.data / row[5]) + LEAD_S + s.speech_end_s
 
 
-def test_20db_voices_the_answer_ends_within_end_silence_plus_1s_and_the_pause_does_not_end_it(
+def test_20db_noise_the_answer_ends_within_end_silence_plus_1s_and_the_pause_does_not_end_it(
         spoken, tmp_path, terminal):
     s = spoken["paused"]
-    run = Session(tmp_path, terminal, in_room(s, 20.0, LEAD_S + s.duration_s + 8.0))
+    run = Session(tmp_path, terminal, in_room(s, 20.0, LEAD_S + s.duration_s + 8.0, "babble"))
     run.t.expect("you paused", timeout_s=60)  # ended by silence, not by the time limit
     row = run.finish()
     delay = wav_seconds(run.data / row[5]) - run.last_word_s(row, s)
-    print(f"\n20 dB voices: the answer ended {delay:.2f} s after the last word")
+    print(f"\n20 dB babble: the answer ended {delay:.2f} s after the last word")
     assert NOISY_ROOM not in run.t.text
     assert END_SILENCE_S - 0.5 <= delay <= END_SILENCE_S + 1.0  # after the last word, so not in the pause
     text = json.loads(row[6])["text"].lower()
