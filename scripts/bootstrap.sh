@@ -8,6 +8,7 @@
 #                                 sox and tmux for test audio and terminals,
 #                                 strace for the privacy audit,
 #                                 Chromium for the HTML export, pytest and ruff,
+#                                 threadpoolctl (one BLAS thread for the judge's fit),
 #                                 the [ray] extra for the Ray engine's tests,
 #                                 and Piper with one voice for natural test speech
 set -euo pipefail

@@ -46,3 +46,18 @@ def cli():
         return Run(int(code), out.getvalue(), err.getvalue())
 
     return run
+
+
+@pytest.fixture(scope="session")
+def whisper():
+    """The bundled Whisper model with the default settings, loaded and warmed up once for the whole run.
+
+    Shared by every module that transcribes real speech in-process (test_audio_pipeline,
+    test_channels, test_history): a transcriber keeps no state from one answer to the next
+    that changes what it hears (``rederived`` only counts)."""
+    from starcoach.speech.transcribe import WhisperTranscriber
+    from starcoach.speech.whisper_model import resolve_model
+
+    t = WhisperTranscriber(resolve_model(None))
+    t.warm_up()
+    return t

@@ -44,6 +44,30 @@ cues = ["double-checked", "validated", "sanity check", "reconciled", "verified"]
 '''
 
 
+
+def test_a_file_is_parsed_again_only_when_its_bytes_change(tmp_path, monkeypatch):
+    """The same path with the same bytes gives what was made before; an edit (even of the same size),
+    a new path with the same bytes, and a file fixed after an error are all read afresh."""
+    from starcoach.catalogue import banks
+
+    parsed: list[Path] = []
+    real = banks._parse_company
+    monkeypatch.setattr(banks, "_parse_company", lambda path, raw: parsed.append(path) or real(path, raw))
+    f = write(tmp_path, "companies", "acme.toml", ACME)
+    first = load_company(f)
+    assert load_company(f) is first and parsed == [f]
+    f.write_text(ACME.replace("Measure twice", "Measure again"))
+    assert f.stat().st_size == len(ACME)  # the same size: only the contents tell
+    assert load_company(f).values[0].name == "Measure again" and parsed == [f, f]
+    g = write(tmp_path / "other", "companies", "acme.toml", ACME)
+    assert load_company(g).path == g and parsed == [f, f, g]
+    f.write_text(ACME.replace('id = "acme"', 'id = "Acme!"'))
+    with pytest.raises(BankError):
+        load_company(f)
+    f.write_text(ACME)
+    assert load_company(f).values[0].name == "Measure twice" and load_company(f).path == f
+
+
 def test_user_folder_adds_a_company_and_a_bank(isolated_home, cli):
     user = isolated_home / ".config" / "starcoach" / "question_banks"
     write(user, "companies", "acme.toml", ACME)

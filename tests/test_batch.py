@@ -1,7 +1,10 @@
 """Batch analysis: a folder through the real command and model once; the rest in-process with fakes.
 
 The first test runs ``starcoach analyse FOLDER`` as a user does, on real
-espeak-ng speech and the real model (JSON Lines, CSV, the transcript cache).
+espeak-ng speech and the real model (JSON Lines, CSV, the transcript cache);
+that run, through two worker processes, is also the privacy audit of a folder
+(tests/audit.py: no INET socket, nothing written outside the data folder, the
+temp folder and the CSV asked for).
 The others give :class:`~starcoach.pipeline.batch.Batch` a scripted
 transcriber (tests/fakes.py) and check planning, manifests, the cache,
 resuming after Ctrl-C and stopping the worker processes, in seconds.
@@ -75,10 +78,19 @@ def run(*args: str, home: Path, timeout: float = 300) -> subprocess.CompletedPro
 
 @pytest.mark.audio
 def test_folder_batch_json_csv_and_cache(answers_dir, tmp_path):
+    """Two worker processes (``--workers 2``: the pool, whatever the number of cores), under the
+    syscall audit where strace can trace (tests/test_privacy.py audits the other commands)."""
+    from audit import SKIP_REASON, audit
+
     home = tmp_path / "data"
     out_csv = tmp_path / "out.csv"
+    args = ["analyse", str(answers_dir), "--json", "--csv", str(out_csv), "--workers", "2"]
     t0 = time.perf_counter()
-    p = run("analyse", str(answers_dir), "--json", "--csv", str(out_csv), home=home)
+    if SKIP_REASON:
+        print(f"\nnot audited: {SKIP_REASON}")
+        p = run(*args, home=home)
+    else:
+        p = audit(args, tmp_path, home, outputs=(out_csv,))
     first_s = time.perf_counter() - t0
     assert p.returncode == 1, p.stderr  # the broken file fails, the others are analysed
     objs = [json.loads(line) for line in p.stdout.splitlines()]
@@ -96,7 +108,7 @@ def test_folder_batch_json_csv_and_cache(answers_dir, tmp_path):
     assert conf["sentences"][0]["start_s"] is not None
     bad = by_name["broken.mp3"]
     assert bad["error"]["kind"] == "not_audio" and bad["score"] is None and bad["structure"] == {}
-    assert "Batch summary" in p.stderr and "Weakest parts" in p.stderr
+    assert "Batch summary" in p.stderr and "Weakest parts" in p.stderr and "2 worker(s)" in p.stderr
     rows = list(csv.DictReader(out_csv.open()))
     assert len(rows) == 3 and {r["input"] for r in rows} == {o["input"] for o in objs}
     assert [r for r in rows if r["input"].endswith("broken.mp3")][0]["error"]

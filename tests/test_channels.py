@@ -39,14 +39,12 @@ def test_two_identical_channels_decode_as_one(tmp_path: Path):
 
 @pytest.mark.audio
 @pytest.mark.skipif(shutil.which("espeak-ng") is None or shutil.which("sox") is None, reason="needs espeak-ng and sox")
-def test_rates_and_channels_give_the_same_transcript_and_checklist(tmp_path: Path):
+def test_rates_and_channels_give_the_same_transcript_and_checklist(tmp_path: Path, whisper):
     from starcoach.judge import analyse
-    from starcoach.speech.transcribe import WhisperTranscriber
-    from starcoach.speech.whisper_model import resolve_model
 
     src = tmp_path / "answer.wav"
     subprocess.run(["espeak-ng", "-s", "160", "-w", str(src), ANSWER], check=True, capture_output=True)
-    t = WhisperTranscriber(resolve_model(None))
+    t = whisper
     results = {}
     for rate in (8000, 16000, 44100, 48000):
         mono = None

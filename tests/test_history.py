@@ -97,19 +97,16 @@ class Spoken:
 
 
 @pytest.fixture(scope="module")
-def spoken(tmp_path_factory) -> Spoken:
+def spoken(tmp_path_factory, whisper) -> Spoken:
     if not shutil.which("espeak-ng") or not shutil.which("sox"):
         pytest.fail("espeak-ng and sox are needed (scripts/bootstrap.sh --test installs them)")
-    from starcoach.speech.transcribe import WhisperTranscriber
-    from starcoach.speech.whisper_model import resolve_model
-
     d = tmp_path_factory.mktemp("spoken")
     raw, wav = d / "raw.wav", d / "answer.wav"
     subprocess.run(["espeak-ng", "-s", "150", "-w", str(raw), SPOKEN], check=True, capture_output=True)
     # Practice records 16 kHz mono 16-bit PCM (capture.wav.WavWriter).
     subprocess.run(["sox", str(raw), "-r", "16000", "-c", "1", "-b", "16", str(wav)], check=True,
                    capture_output=True)
-    transcript = WhisperTranscriber(resolve_model(None)).transcribe_file(wav)
+    transcript = whisper.transcribe_file(wav)
     assert len(transcript.words) > 60 and "travel company" in transcript.text
     return Spoken(wav, transcript)
 
@@ -1045,6 +1042,7 @@ from starcoach.store.database import Store
 root, go, tag, n = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3], int(sys.argv[4])
 text = sys.stdin.read()
 a = analyse_transcript(text, input=f"{tag}.txt", question="Q", company=None)
+go.with_name(f"{go.name}.ready-{tag}").touch()  # imported and analysed: waiting for the start
 while not go.exists():
     time.sleep(0.005)
 with Store.open(root) as store:          # both open (and migrate) a brand-new folder at the same moment
@@ -1055,6 +1053,17 @@ with Store.open(root) as store:          # both open (and migrate) a brand-new f
     store.finish_session(sid)
 print(sid)
 """
+
+
+def wait_ready(go: Path, n: int, procs: list, timeout_s: float = 60) -> None:
+    """Until ``n`` children have said they wait for ``go`` (a file ``GO.ready-ID`` each); a child that
+    exits first fails the test with its error."""
+    deadline = time.monotonic() + timeout_s
+    while len(list(go.parent.glob(f"{go.name}.ready-*"))) < n:
+        for p in procs:
+            assert p.poll() is None, p.stderr.read()
+        assert time.monotonic() < deadline, "the children did not get ready"
+        time.sleep(0.01)
 
 
 def test_two_processes_writing_at_once_lose_nothing(tmp_path, cli):
@@ -1069,7 +1078,7 @@ def test_two_processes_writing_at_once_lose_nothing(tmp_path, cli):
     for p in procs:
         p.stdin.write(RELIABILITY)
         p.stdin.close()
-    time.sleep(1.5)  # both have imported and analysed; now start together
+    wait_ready(go, 2, procs)  # both have imported and analysed; now start together
     go.touch()
     results = [(p.wait(timeout=120), p.stdout.read(), p.stderr.read()) for p in procs]
     for code, _out, err in results:
@@ -1091,6 +1100,7 @@ OPENER = """
 import os, sys, time
 from starcoach.store.database import Store
 root, go = sys.argv[1], sys.argv[2]
+open(f"{go}.ready-{os.getpid()}", "w").close()  # imported: waiting for the start
 while not os.path.exists(go):
     time.sleep(0.001)
 Store.open(root).close()
@@ -1106,7 +1116,7 @@ def test_processes_opening_a_new_data_folder_at_the_same_moment_all_get_it(tmp_p
         root, go = tmp_path / f"data{round_}", tmp_path / f"go{round_}"
         procs = [subprocess.Popen([sys.executable, str(script), str(root), str(go)], stderr=subprocess.PIPE,
                                   text=True) for _ in range(3)]
-        time.sleep(0.4)  # all three have imported starcoach and are waiting
+        wait_ready(go, 3, procs)  # all three have imported starcoach and are waiting
         go.touch()
         for p in procs:
             assert p.wait(timeout=60) == 0, p.stderr.read()

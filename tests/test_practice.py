@@ -313,7 +313,7 @@ def no_traceback(text: str) -> None:
 # --------------------------------------------------------------------------- (a) a whole session, real microphone path
 
 
-def test_a_session_through_the_virtual_microphone_then_ctrl_c(voices, tmp_path, terminals):
+def test_a_session_through_the_virtual_microphone_then_ctrl_c(voices, tmp_path, terminals, cli):
     """Question 1 answered weakly (no result, only "we") and judged by the real model, with the live cues
     under the meter while it is spoken; the follow-up that asks how it turned out is spoken, answered,
     judged and stored with its answer, then replayed and exported; the menu answered with one key;
@@ -393,13 +393,14 @@ def test_a_session_through_the_virtual_microphone_then_ctrl_c(voices, tmp_path, 
     # real-time microphone ("from forty to five" as "40 to 5", "4T5", "45"), its first sentence the same.
     assert "plan myself" in reply[6].lower()
     assert wav_seconds(data / reply[5]) == pytest.approx(reply[4], abs=1e-3)
-    # Replayed and exported with its answer.
-    look = dict(env, COLUMNS="160")
-    replay = subprocess.run([str(STARCOACH), "replay", "1", "--no-audio"], env=look, capture_output=True,
-                            text=True, timeout=60)
-    assert replay.returncode == 0 and "Answer 1, follow-up 1" in replay.stdout and RESULT_FOLLOW_UP in replay.stdout
-    doc = json.loads(subprocess.run([str(STARCOACH), "export", "1", "--format", "json"], env=look,
-                                    capture_output=True, text=True, timeout=60, check=True).stdout)
+    # Replayed and exported with its answer (the commands in this process: the data folder is this test's,
+    # conftest.isolated_home's STARCOACH_HOME).
+    assert os.environ["STARCOACH_HOME"] == str(data)
+    replay = cli("replay", "1", "--no-audio")
+    assert replay.code == 0 and "Answer 1, follow-up 1" in replay.out and RESULT_FOLLOW_UP in replay.out, replay
+    export = cli("export", "1", "--format", "json")
+    assert export.code == 0, export
+    doc = json.loads(export.out)
     (f,) = doc["answers"][0]["follow_ups"]
     assert f["question"] == RESULT_FOLLOW_UP and "result" in f["supplied"]
     assert f["analysis"]["transcript"] and f["analysis"]["duration_s"] == pytest.approx(reply[4], abs=0.01)

@@ -31,9 +31,9 @@ KILL_CHILD = """
     w = WavWriter(sys.argv[1])
     i = 0
     while True:
-        w.write(sig[i:i + 800]); i += 800   # 50 ms blocks in real time, like a microphone
+        w.write(sig[i:i + 800]); i += 800   # 50 ms blocks, as a microphone delivers them
         print(i, flush=True)
-        time.sleep(0.05)
+        time.sleep(0.01)  # five times faster: WavWriter flushes after a second of audio at the latest either way
 """
 
 

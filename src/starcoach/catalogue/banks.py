@@ -10,15 +10,21 @@ A user file with the same id as a built-in one replaces it.
 
 A malformed file is never skipped silently: it raises ``BankError`` naming
 the file, the line and the problem.
+
+A file already read in this process, at the same path with the same bytes, is
+not parsed again: ``load_company`` and ``load_bank`` keep what they made (frozen),
+keyed by the path and a hash of the contents.  Every command loads the whole
+catalogue, and ``analyse_text(..., company=...)`` does on each call.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Optional
+from typing import Any, Callable, Iterable, Optional
 
 from starcoach.catalogue.themes import theme_names
 from starcoach.errors import StarcoachError
@@ -138,8 +144,8 @@ def search_dirs(env: Optional[dict[str, str]] = None) -> list[Path]:
 MAX_FILE_BYTES = 4 * 1024 * 1024
 
 
-def read_toml(path: Path) -> tuple[dict[str, Any], str]:
-    """A bank file's data and text, or ``BankError`` with the file, the problem and the line."""
+def _read_bytes(path: Path) -> bytes:
+    """A bank file's bytes, or ``BankError`` (cannot be read, or over the size limit)."""
     try:
         with open(path, "rb") as fh:
             raw = fh.read(MAX_FILE_BYTES + 1)
@@ -148,6 +154,10 @@ def read_toml(path: Path) -> tuple[dict[str, Any], str]:
     if len(raw) > MAX_FILE_BYTES:
         raise BankError(path, f"the file is larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB, the limit for a "
                               "question bank or company profile (split it into several files)")
+    return raw
+
+
+def _parse_toml(path: Path, raw: bytes) -> tuple[dict[str, Any], str]:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
@@ -162,6 +172,29 @@ def read_toml(path: Path) -> tuple[dict[str, Any], str]:
         line = int(m.group(1)) if m else None
         msg = re.sub(r"\s*\(at line \d+, column \d+\)", "", msg)
         raise BankError(path, f"invalid TOML: {msg}", line) from None
+
+
+def read_toml(path: Path) -> tuple[dict[str, Any], str]:
+    """A bank file's data and text, or ``BankError`` with the file, the problem and the line."""
+    return _parse_toml(path, _read_bytes(path))
+
+
+#: What ``load_company`` and ``load_bank`` made, by (path, SHA-256 of the file's bytes), oldest first.
+_COMPANIES: dict[tuple[Path, bytes], Any] = {}
+_BANKS: dict[tuple[Path, bytes], Any] = {}
+_KEEP = 256
+
+
+def _cached(cache: dict, path: Path, raw: bytes, make: Callable[[Path, bytes], Any]) -> Any:
+    """``make(path, raw)``, or what it gave before for this path and these bytes (a ``BankError`` is not kept)."""
+    key = (path, hashlib.sha256(raw).digest())
+    hit = cache.get(key)
+    if hit is None:
+        hit = make(path, raw)
+        if len(cache) >= _KEEP:
+            cache.pop(next(iter(cache)), None)
+        cache[key] = hit
+    return hit
 
 
 def _table_lines(text: str, table: str) -> list[int]:
@@ -216,7 +249,11 @@ def _roles(d: dict[str, Any], path: Path, line: Optional[int], what: str) -> tup
 
 
 def load_company(path: Path) -> Company:
-    data, text = read_toml(path)
+    return _cached(_COMPANIES, path, _read_bytes(path), _parse_company)
+
+
+def _parse_company(path: Path, raw: bytes) -> Company:
+    data, text = _parse_toml(path, raw)
     cid = _need_id(data, path, _line_of_key(text, "id") or 1, "company")
     name = _need_str(data, "name", path, _line_of_key(text, "name") or 1, "company")
     summary = data.get("summary", "")
@@ -252,7 +289,11 @@ def load_company(path: Path) -> Company:
 
 
 def load_bank(path: Path) -> Bank:
-    data, text = read_toml(path)
+    return _cached(_BANKS, path, _read_bytes(path), _parse_bank)
+
+
+def _parse_bank(path: Path, raw: bytes) -> Bank:
+    data, text = _parse_toml(path, raw)
     bid = _need_id(data, path, _line_of_key(text, "id") or 1, "bank")
     name = data.get("name") or bid
     description = data.get("description", "")
