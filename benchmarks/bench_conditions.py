@@ -2,6 +2,7 @@
 
     python benchmarks/bench_conditions.py [--answers N] [--voices espeak,piper]
                                           [--conditions clean,pink20,...] [--audio-dir DIR]
+                                          [--models tiny.en,base.en]
 
 The project's held-out labelled answers (tests/data/answers_heldout*.toml,
 ``judge.evaluation.load_labelled``; the two files interleaved, the first
@@ -42,7 +43,16 @@ and per condition (and voice) we print:
               script was made from, no fillers), and answers whose
               checklist is identical;
 * time      - transcription time as a ratio to the clean files' time,
-              measured in the same run.
+              measured in the same run;
+* F1        - a second table: per component, the presence F1 against the
+              answers' labels when judged through the audio path, beside
+              the F1 of the same answers judged as text, and the drop.
+
+With ``--models A,B,...`` (names ``starcoach models`` lists, such as
+``tiny.en`` for the bundled model, or model folders) every file is analysed by each model
+in turn, so a busy machine slows them alike; a table is printed per model,
+then each model's real-time factor over all its files and its time as a
+ratio to the first model's on the same files.
 
 With ``--vad T/N,T/N`` only the voice-activity detector runs (no Whisper):
 pauses found and invented per condition for each VAD threshold /
@@ -76,6 +86,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from prompt_wer import filler_counts, normalise  # noqa: E402
 
 import voices  # noqa: E402  (tests/voices.py)
+from noise import pink_noise, speech_power  # noqa: E402  (tests/noise.py)
 from wer import wer  # noqa: E402  (tests/wer.py)
 
 DATA = ROOT / "tests" / "data"
@@ -134,25 +145,6 @@ def _write(path: Path, x: np.ndarray, rate: int) -> None:
     import soundfile as sf
 
     sf.write(str(path), np.clip(x, -1.0, 1.0), rate, subtype="PCM_16")
-
-
-def pink_noise(n: int, seed: int) -> np.ndarray:
-    """Unit-power 1/f noise (spectrum shaped in the frequency domain)."""
-    rng = np.random.default_rng(seed)
-    spec = np.fft.rfft(rng.standard_normal(n))
-    f = np.arange(spec.size)
-    spec[1:] /= np.sqrt(f[1:])
-    spec[0] = 0
-    y = np.fft.irfft(spec, n)
-    return (y / np.sqrt(np.mean(y ** 2))).astype(np.float32)
-
-
-def speech_power(x: np.ndarray, rate: int) -> float:
-    frame = rate // 100
-    n = x.size // frame
-    p = np.mean(x[: n * frame].reshape(n, frame) ** 2, axis=1)
-    loud = p[10 * np.log10(p + 1e-12) > voices.SILENCE_DB]
-    return float(loud.mean())
 
 
 def make_condition(clean: Path, condition: str, out: Path, seed: int) -> Path:
@@ -252,6 +244,35 @@ def score(spoken: voices.Spoken, clean_checklist: dict[str, bool], a, seconds: f
     return t
 
 
+def presence_f1(pairs) -> float:
+    """F1 of (gold, predicted) presence pairs (1.0 when there is nothing to find and nothing found)."""
+    tp = sum(1 for g, p in pairs if g and p)
+    fp = sum(1 for g, p in pairs if p and not g)
+    fn = sum(1 for g, p in pairs if g and not p)
+    return 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else 1.0
+
+
+def f1_rows(items, checklists, clean_lists, conditions, use_voices) -> list[str]:
+    """Per condition and voice: each component's F1 through audio, against text ('text' row first)."""
+    head = "| judged | " + " | ".join(COMPONENTS) + " |"
+    lines = [head, "| --- |" + " --- |" * len(COMPONENTS)]
+    gold = {it.id: set(it.present) for it in items}
+    text_f1 = {c: presence_f1([(c in gold[i], clean_lists[i][c]) for i in gold]) for c in COMPONENTS}
+    lines.append("| text (the labelled answers) | " + " | ".join(f"{text_f1[c]:.2f}" for c in COMPONENTS) + " |")
+    for cond in conditions:
+        for v in use_voices:
+            got = {i: cl for (cd, vv, i), cl in checklists.items() if cd == cond and vv == v}
+            if not got:
+                continue
+            cells = []
+            for c in COMPONENTS:
+                f = presence_f1([(c in gold[i], got[i][c]) for i in got])
+                tf = presence_f1([(c in gold[i], clean_lists[i][c]) for i in got])
+                cells.append(f"{f:.2f} ({f - tf:+.2f})")
+            lines.append(f"| {cond}, {v} ({len(got)}) | " + " | ".join(cells) + " |")
+    return lines
+
+
 def row(label: str, t: Tally, clean_rate: float | None) -> str:
     rec = t.fillers_hit / t.fillers_true if t.fillers_true else 1.0
     prec = t.fillers_hit / t.fillers_got if t.fillers_got else 1.0
@@ -293,8 +314,13 @@ def company_of(cid):
 
 
 def load_transcriber(model):
+    """``model``: None (the bundled one), a name ``starcoach models`` lists, or a model folder."""
+    from starcoach.speech.models import find_models, lookup
     from starcoach.speech.transcribe import WhisperTranscriber, resolve_model
-    tx = WhisperTranscriber(resolve_model(model))
+    from starcoach.store.location import default_data_dir
+
+    found = lookup(model, find_models(default_data_dir(), os.environ)) if model else None
+    tx = WhisperTranscriber(found.path if found is not None and found.usable else resolve_model(model))
     tx.warm_up()
     return tx
 
@@ -308,6 +334,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--conditions", default=",".join(CONDITIONS))
     ap.add_argument("--audio-dir", type=Path, default=Path(tempfile_dir()))
     ap.add_argument("--model", default=None, help="speech model (default: the bundled tiny.en)")
+    ap.add_argument("--models", default=None, metavar="A,B,...",
+                    help="compare these models on the same files, alternating (the first is the time baseline)")
     ap.add_argument("--json", type=Path, default=None, help="write one JSON line per file here")
     ap.add_argument("--vad", default=None, metavar="T/N,...",
                     help="only the VAD: pauses per threshold/neg_threshold pair, e.g. 0.5/0.35,0.35/0.2")
@@ -342,63 +370,92 @@ def main(argv: list[str] | None = None) -> int:
         a = analyse_text(it.text, input=it.id, question=it.question or None, company=company_of(it.company))
         clean_lists[it.id] = {c: a.structure[c].present for c in COMPONENTS}
 
-    transcriber = load_transcriber(args.model)
-    results: dict[tuple[str, str], Tally] = {}
+    models = [m for m in args.models.split(",") if m] if args.models else [args.model]
+    transcribers = []
+    for m in models:
+        tx = load_transcriber(m)
+        print(f"model {m or 'bundled tiny.en'}: {tx.model_path} (load {tx.load_s:.1f} s)", flush=True)
+        transcribers.append(tx)
+    results: dict[tuple[int, str, str], Tally] = {}
+    checklists: dict[tuple[int, str, str, str], dict[str, bool]] = {}
     out = open(args.json, "w") if args.json else None
     for cond in conditions:
         for v in use_voices:
-            total = Tally()
+            totals = [Tally() for _ in models]
             for k, it in enumerate(items):
                 s = spoken[it.id, v]
                 path = make_condition(s.path, cond, args.audio_dir / cond / s.path.name, seed=k) \
                     if cond != "clean" else s.path
-                t = time.perf_counter()
-                a = analyse_file(path, question=it.question or None, company=company_of(it.company),
-                                 transcriber=transcriber)
-                took = time.perf_counter() - t
-                if a.error:
-                    print(f"  {cond} {v} {it.id}: {a.error.message}")
-                    continue
-                tally = score(s, clean_lists[it.id], a, took, f"{it.id}/{v}/{cond}")
-                total.add(tally)
-                if out:
-                    out.write(json.dumps({"condition": cond, "voice": v, "id": it.id, "truth": s.text,
-                                          "transcript": a.transcript, "seconds": took,
-                                          "pauses": [[p.start_s, p.duration_s] for p in a.delivery.pauses],
-                                          "breaks": s.breaks, "wpm": a.delivery.wpm, "true_wpm": s.true_wpm,
-                                          "fillers": a.delivery.filler_counts,
-                                          "checklist": {c: a.structure[c].present for c in COMPONENTS},
-                                          "clean_checklist": clean_lists[it.id]}) + "\n")
-                    out.flush()
-                if args.show:
-                    print(f"  {cond} {v} {it.id}: WER {tally.errors / max(1, tally.words):.2f} {tally.missed}")
-            results[cond, v] = total
+                for mi, transcriber in enumerate(transcribers):
+                    t = time.perf_counter()
+                    a = analyse_file(path, question=it.question or None, company=company_of(it.company),
+                                     transcriber=transcriber)
+                    took = time.perf_counter() - t
+                    if a.error:
+                        print(f"  {cond} {v} {it.id}: {a.error.message}")
+                        continue
+                    tally = score(s, clean_lists[it.id], a, took, f"{it.id}/{v}/{cond}")
+                    checklists[mi, cond, v, it.id] = {c: a.structure[c].present for c in COMPONENTS}
+                    totals[mi].add(tally)
+                    if out:
+                        out.write(json.dumps({"model": models[mi], "condition": cond, "voice": v, "id": it.id,
+                                              "truth": s.text, "transcript": a.transcript, "seconds": took,
+                                              "pauses": [[p.start_s, p.duration_s] for p in a.delivery.pauses],
+                                              "breaks": s.breaks, "wpm": a.delivery.wpm, "true_wpm": s.true_wpm,
+                                              "fillers": a.delivery.filler_counts,
+                                              "checklist": {c: a.structure[c].present for c in COMPONENTS},
+                                              "clean_checklist": clean_lists[it.id]}) + "\n")
+                        out.flush()
+                    if args.show:
+                        print(f"  {models[mi] or 'bundled'} {cond} {v} {it.id}: "
+                              f"WER {tally.errors / max(1, tally.words):.2f} {tally.missed}")
+            for mi in range(len(models)):
+                results[mi, cond, v] = totals[mi]
             print(f"  {cond:<8} {v:<7} done, load {os.getloadavg()[0]:.1f}", flush=True)
 
+    for mi, m in enumerate(models):
+        if len(models) > 1:
+            print(f"\n### {m or 'bundled tiny.en'}")
+        print_tables(results, checklists, items, clean_lists, mi, conditions, use_voices)
+    if len(models) > 1:
+        print("\n| model | real-time factor, all files | time / first model, same files |\n| --- | --- | --- |")
+        base = sum(results[0, c, v].seconds for c in conditions for v in use_voices)
+        for mi, m in enumerate(models):
+            secs = sum(results[mi, c, v].seconds for c in conditions for v in use_voices)
+            audio = sum(results[mi, c, v].audio_s for c in conditions for v in use_voices)
+            print(f"| {m or 'bundled tiny.en'} | {secs / audio if audio else 0:.3f} | {secs / base if base else 0:.2f} |")
+    print(f"\nload average at the end {os.getloadavg()[0]:.1f}; {time.perf_counter() - t0:.0f} s in all")
+    return 0
+
+
+def print_tables(results, checklists, items, clean_lists, mi: int, conditions, use_voices) -> None:
+    """The tables of one model's results (``mi``: its place in --models)."""
     clean_rate = {}
     for v in use_voices:
-        t = results["clean", v]
+        t = results[mi, "clean", v]
         clean_rate[v] = t.seconds / t.audio_s if t.audio_s else None
     all_clean = Tally()
     for v in use_voices:
-        all_clean.add(results["clean", v])
+        all_clean.add(results[mi, "clean", v])
     print()
     print(HEADER)
     for cond in conditions:
         both = Tally()
         for v in use_voices:
-            print(row(f"{cond}, {v}", results[cond, v], clean_rate[v]))
-            both.add(results[cond, v])
+            print(row(f"{cond}, {v}", results[mi, cond, v], clean_rate[v]))
+            both.add(results[mi, cond, v])
         if len(use_voices) > 1:
-            print(row(f"**{cond}, both**", both, all_clean.seconds / all_clean.audio_s))
+            print(row(f"**{cond}, both**", both, all_clean.seconds / all_clean.audio_s if all_clean.audio_s else None))
     print()
     for cond in conditions:
         for v in use_voices:
-            t = results[cond, v]
+            t = results[mi, cond, v]
             if t.missed or t.disagreements:
                 print(f"{cond}, {v}: checklist changes {t.disagreements}; missed pauses: {'; '.join(t.missed)}")
-    print(f"\nload average at the end {os.getloadavg()[0]:.1f}; {time.perf_counter() - t0:.0f} s in all")
-    return 0
+    print("\nPresence F1 against the labels, through the audio path (in brackets: against the same answers "
+          "judged as text):\n")
+    mine = {(cd, vv, i): cl for (m, cd, vv, i), cl in checklists.items() if m == mi}
+    print("\n".join(f1_rows(items, mine, clean_lists, conditions, use_voices)))
 
 
 def vad_sweep(items, use_voices, conditions, spoken, args) -> int:

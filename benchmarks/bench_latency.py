@@ -60,7 +60,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 _SRC = next((sys.argv[i + 1] for i, a in enumerate(sys.argv[:-1]) if a == "--src"), str(ROOT / "src"))
 sys.path.insert(0, _SRC)
 
-#: Targets (issue 13): after Enter <= 1.0 s on 2 quiet cores, <= 2.0 s with one competing
+#: Targets: after Enter <= 1.0 s on 2 quiet cores, <= 2.0 s with one competing
 #: busy process; after the 3 s of silence <= 0.5 s.
 TARGET_ENTER_S = 1.0
 TARGET_BUSY_S = 2.0

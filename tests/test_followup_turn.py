@@ -251,7 +251,13 @@ def test_reanalyse_judges_the_reply_into_its_story_again(practised, cli):
     with Store.open(data) as store:
         (f,) = store.follow_ups(1)
         store.save_follow_up(f.id, {k: v for k, v in f.follow_up().items() if k not in ("supplied", "together")})
-    assert cli("reanalyse", "1", "--data-dir", str(data)).code == 0
+    r = cli("reanalyse", "1", "--data-dir", str(data))
+    assert r.code == 0
+    lines = [" ".join(x.split()) for x in r.out.splitlines()]
+    # The reply is listed under its answer, numbered as export heads it.
+    (main_i,) = [i for i, x in enumerate(lines) if x.startswith("1 1 ")]
+    assert lines[main_i + 1].startswith("1 1.1 ↳ ") and "→" in lines[main_i + 1]
+    assert lines[-1].startswith("Re-analysed 1 answer(s) and 1 follow-up answer(s) in 1 session(s)")
     with Store.open(data) as store:
         (f,) = store.follow_ups(1)
         assert {x["component"] for x in f.follow_up()["supplied"]} == {"result", "action"}

@@ -78,3 +78,18 @@ def test_practice_with_a_mic_file_stays_on_the_machine(answers, tmp_path):
                "--end-silence", "1"], tmp_path, tmp_path / "data")
     assert p.returncode == 0, p.stderr
     assert "Score" in p.stdout
+
+
+@needs_strace
+def test_models_listing_and_measuring_stay_on_the_machine(answers, tmp_path):
+    """Listing writes nothing at all; measuring writes its figure in the data folder and nothing elsewhere."""
+    data = tmp_path / "data"
+    p = audit(["models", "--json"], tmp_path, data)
+    assert p.returncode == 0, p.stderr
+    assert json.loads(p.stdout)["schema"] == "starcoach.models/1"
+    assert not data.exists()
+    p = audit(["models", "--measure", "--clip", str(answers / "two.wav"), "--json"], tmp_path, data)
+    assert p.returncode == 0, p.stderr
+    measured = [m for m in json.loads(p.stdout)["models"] if m["speed"]]
+    assert [m["source"] for m in measured] == ["bundled"]
+    assert sorted(x.name for x in data.iterdir()) == ["model-speed.json"]

@@ -150,7 +150,7 @@ def test_loading_the_model_leaves_no_named_semaphore_to_leak(monkeypatch):
     assert made == []
 
 
-# --------------------------------------------------------------------------- a live answer is locked (item 11)
+# --------------------------------------------------------------------------- a live answer is locked
 
 
 def test_recovery_leaves_an_answer_another_process_is_recording_alone(tmp_path):
@@ -442,7 +442,7 @@ def test_a_full_disk_is_not_called_a_damaged_database(tmp_path):
     assert "read-only" in msg and "move it aside" not in msg
 
 
-# --------------------------------------------------------------------------- storage failing mid-batch (item 9)
+# --------------------------------------------------------------------------- storage failing mid-batch
 
 
 def test_a_database_that_refuses_writes_mid_batch_is_said_and_exits_3(tmp_path, cli, monkeypatch):

@@ -13,7 +13,16 @@ from types import SimpleNamespace
 
 from starcoach.catalogue.banks import Question
 from starcoach.model import Analysis
-from starcoach.views.practice import countdown_view, gist, intro_view, meter_view, question_view, short, summary_view
+from starcoach.views.practice import (
+    countdown_view,
+    gist,
+    intro_view,
+    meter_view,
+    question_view,
+    room_view,
+    short,
+    summary_view,
+)
 
 
 def render(renderable) -> str:
@@ -78,6 +87,13 @@ def test_the_meter_shows_time_left_level_and_the_silence_so_far():
     assert render(meter_view(5.0, 180, -90, pausing)) == (
         "● REC 0:05.0  (2:55 left)  ░░░░░░░░░░░░░░░░░░░░░░░░░░░░░░  silence 2s   Enter = done\n")
     assert render(countdown_view(3.25)) == "Think time:  3.2 s  (Enter to start now)\n"
+
+
+def test_a_noisy_room_is_one_line_that_says_enter_ends_the_answer():
+    assert room_view(SimpleNamespace(noisy=False)) is None and room_view(SimpleNamespace()) is None
+    line = "Noisy room: your answer may not end by itself; press Enter when you finish.\n"
+    assert render(room_view(SimpleNamespace(noisy=True))) == line
+    assert len(line) <= 80  # one line in an 80-column terminal
 
 
 def test_the_session_summary_marks_answers_that_were_not_judged():

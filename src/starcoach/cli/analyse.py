@@ -9,7 +9,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from starcoach.cli.common import load_catalogue_or_fail, load_vault_quiet, open_store, resolve_company
+from starcoach.cli.common import (
+    load_catalogue_or_fail,
+    load_vault_quiet,
+    open_store,
+    resolve_company,
+    resolve_model_or_fail,
+)
 from starcoach.cli.env import Env, emit_json
 from starcoach.errors import ExitStatus, UsageError
 
@@ -43,13 +49,8 @@ def cmd_analyse(args: "argparse.Namespace", env: Env) -> int:
     items = list(expand_inputs(args.inputs))
     jobs = plan(items, question=args.question, company_id=company.id if company else None, manifest=manifest)
     transcribers = None
-    if any(j.audio for j in jobs):
-        from starcoach.speech.whisper_model import ModelNotFound
-
-        try:
-            transcribers = WhisperFactory.resolve(args.model)  # fail before any work if there is no usable model
-        except ModelNotFound as e:
-            raise UsageError(str(e)) from None
+    if any(j.audio for j in jobs):  # fail before any work if there is no usable model
+        transcribers = WhisperFactory.resolve(resolve_model_or_fail(args.model, args, env))
     store = None
     storage_failed = False
     try:

@@ -68,14 +68,35 @@ def load_vault_quiet(path, catalogue, err):
         return None
 
 
-def resolve_model_or_fail(model: Optional[str]) -> str:
-    """The model directory ``--model`` names (None: the bundled one), checked before anything is loaded."""
+def resolve_model_or_fail(model: Optional[str], args: "Optional[argparse.Namespace]" = None,
+                          env: Optional[Env] = None) -> str:
+    """The model directory ``--model`` names (None: the bundled one), checked before anything is loaded.
+
+    A name ``starcoach models`` lists (a folder in DATA_DIR/models/, a model in a local Hugging Face
+    cache, the bundled tiny.en) is found as it finds it (``speech.models``); a directory is used as
+    it is; anything else goes to ``resolve_model`` (a size name faster-whisper finds in its cache).
+    """
     from starcoach.speech.whisper_model import ModelNotFound, resolve_model
 
     try:
+        if model is not None and env is not None and not _looks_like_directory(model):
+            from starcoach.cli.models import data_dir_of
+            from starcoach.speech.models import find_models, lookup
+
+            found = lookup(model, find_models(data_dir_of(args, env), env.environ))
+            if found is not None:
+                if not found.usable:
+                    raise ModelNotFound(f"model {model!r} ({found.path}) cannot be used: {found.problem}")
+                return resolve_model(found.path)
         return resolve_model(model)
     except ModelNotFound as e:
         raise UsageError(str(e)) from None
+
+
+def _looks_like_directory(model: str) -> bool:
+    from pathlib import Path
+
+    return Path(model).expanduser().is_dir()
 
 
 def load_transcriber(model: Optional[str], err) -> "Transcriber":

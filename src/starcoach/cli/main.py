@@ -55,6 +55,12 @@ def _reanalyse(args, env: Env) -> int:
     return cmd_reanalyse(args, env)
 
 
+def _models(args, env: Env) -> int:
+    from starcoach.cli.models import cmd_models
+
+    return cmd_models(args, env)
+
+
 def _vault(args, env: Env) -> int:
     from starcoach.cli.vault import cmd_vault
 
@@ -68,6 +74,7 @@ COMMANDS: dict[str, Command] = {
     "companies": companies.cmd_companies,
     "questions": questions.cmd_questions,
     "devices": devices.cmd_devices,
+    "models": _models,
     "sessions": _sessions, "replay": _replay, "progress": _progress, "export": _export,
     "reanalyse": _reanalyse, "reanalyze": _reanalyse,
     "vault": _vault,

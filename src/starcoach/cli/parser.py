@@ -30,6 +30,7 @@ examples:
   starcoach analyse examples/ --json             judge a folder of recorded answers
   starcoach analyse /shared/answers --engine ray --ray-address auto --json   ... on a Ray cluster
   starcoach companies                            list company profiles
+  starcoach models                               speech models on this machine, and their speed
 """
 
 
@@ -52,8 +53,8 @@ def build_parser() -> argparse.ArgumentParser:
                                                          "(see `starcoach companies`)")
     a.add_argument("--json", action="store_true", help="print one JSON object per input (JSON Lines) "
                                                        "on standard output, nothing else")
-    a.add_argument("--model", metavar="DIR|NAME", help="faster-whisper model directory, or a model size "
-                                                       "already in the local cache (default: bundled tiny.en)")
+    a.add_argument("--model", metavar="DIR|NAME", help="speech model: a name `starcoach models` lists, or a "
+                                                       "faster-whisper model directory (default: bundled tiny.en)")
     a.add_argument("--manifest", metavar="CSV", help="CSV with columns file, question[, company] giving each "
                                                     "file's question (else NAME.json / NAME.txt beside it)")
     a.add_argument("--csv", metavar="FILE", help="also write a CSV summary (one row per input)")
@@ -106,7 +107,8 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--demo", action="store_true", help="no microphone needed: one question and one follow-up, "
                                                         "answered by two bundled example recordings, through "
                                                         "the whole loop")
-    pr.add_argument("--model", metavar="DIR|NAME", help="faster-whisper model directory or cached size name")
+    pr.add_argument("--model", metavar="DIR|NAME", help="speech model: a name `starcoach models` lists, or a "
+                                                        "faster-whisper model directory (default: bundled tiny.en)")
     pr.add_argument("--data-dir", metavar="DIR", help="where sessions are kept (default: $STARCOACH_HOME or "
                                                       "./recordings)")
     pr.add_argument("--no-recover", action="store_true", help="do not offer to recover unfinished answers")
@@ -119,6 +121,32 @@ def build_parser() -> argparse.ArgumentParser:
     dv.add_argument("--voices", action="store_true", help="also list text-to-speech voices")
 
     data_dir_help = "data folder (default: $STARCOACH_HOME or ./recordings)"
+    mo = sub.add_parser("models", help="list the speech models usable offline, and their speed here",
+                        description="List the speech models starcoach can use without a network: the bundled\n"
+                                    "tiny.en (the default), model folders in DATA_DIR/models/, and Whisper models\n"
+                                    "already in a local Hugging Face cache (read only). For each: the name to give\n"
+                                    "--model, whether it is English-only, its size on disk, and how long a 60 s\n"
+                                    "answer takes to transcribe on this machine, once measured with --measure.\n"
+                                    "Nothing is downloaded: a larger model (base.en, small.en) is brought in by\n"
+                                    "copying its folder into DATA_DIR/models/ (docs/audio.md, \"Larger models\").",
+                        formatter_class=argparse.RawDescriptionHelpFormatter,
+                        epilog="examples:\n  starcoach models\n"
+                               "  starcoach models --measure              time every usable model on a 60 s answer\n"
+                               "  starcoach models --measure base.en      time one\n"
+                               "  starcoach models --measure --clip my-answer.wav   on your own recording\n"
+                               "  starcoach practice --model base.en      then practise with it")
+    mo.add_argument("--measure", nargs="?", const="", metavar="NAME",
+                    help="transcribe a 60 s answer (the bundled example) with each usable model, or only NAME, "
+                         "and keep the speed in the data folder for later listings")
+    mo.add_argument("--clip", metavar="FILE", help="with --measure: time this recording instead (its first 60 s)")
+    mo.add_argument("--dir", action="append", default=[], metavar="DIR",
+                    help="also look here (repeatable): a model folder, a folder of them, or a Hugging Face cache; "
+                         "models found only here are named by their path")
+    mo.add_argument("--json", action="store_true", help="print one JSON object (schema starcoach.models/1) on "
+                                                       "standard output, nothing else")
+    mo.add_argument("--data-dir", metavar="DIR", help="data folder whose models/ is searched and where speeds are "
+                                                     "kept (default: $STARCOACH_HOME or ./recordings)")
+
     se = sub.add_parser("sessions", help="list stored practice and analysis sessions",
                         description="List stored sessions: date, company, questions, mean score, total time.")
     se.add_argument("--kind", choices=SESSION_KINDS, help="only sessions of this kind")

@@ -63,7 +63,7 @@ def cmd_practice(args: "argparse.Namespace", env: Env) -> int:
     templates = _follow_up_templates(env) if follow_ups else []
     if args.focus == "gaps" and company is None:
         raise UsageError("--focus gaps needs --company (the values to cover)")
-    model_path = resolve_model_or_fail(args.model)  # no usable model: said before the data folder is made
+    model_path = resolve_model_or_fail(args.model, args, env)  # no usable model: said before the data folder is made
     source_factory = _source_factory(args.input_device, mic_files)  # no usable microphone: said now
     out = env.console()
     err = env.console(err=True)

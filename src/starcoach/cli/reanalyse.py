@@ -54,7 +54,9 @@ def cmd_reanalyse(args: "argparse.Namespace", env: Env) -> int:
         out.print(reanalyse_table(results))
     changed = sum(1 for r in results if r.new.error is None and r.old_score != r.new.score)
     failed = sum(1 for r in results if r.new.error is not None)
-    summary = (f"Re-analysed {len(results)} answer(s) in {len(sessions)} session(s) with the current rules; "
+    replies = sum(1 for r in results if r.follow_up)
+    answers = f"{len(results) - replies} answer(s)" + (f" and {replies} follow-up answer(s)" if replies else "")
+    summary = (f"Re-analysed {answers} in {len(sessions)} session(s) with the current rules; "
                f"{changed} score(s) changed.")
     if skipped:
         summary += f" {skipped} answer(s) had no stored transcript and were left as they were."

@@ -25,8 +25,8 @@ CLOSING_SHARE, CLOSING_SENTENCES = 0.6, 3
 
 _PAST_VERB = re.compile(r"\b(?:\w{3,}ed|built|wrote|ran|made|took|went|found|got|led|gave|told|kept|did|spent|"
                         r"sent|saw|came|brought|set|put|met|spoke|chose|thought|was|were|had)\b")
-_I_RE = re.compile(r"\bi\b|\bi'(?:m|d|ve|ll)\b|\bmy\b|\bme\b")
-_WE_RE = re.compile(r"\bwe\b|\bwe'(?:re|d|ve|ll)\b|\bour\b|\bus\b")
+_I_RE = re.compile(r"\bi\b|\bmy\b|\bme\b")  # 'i' also matches in "i'm", "i'd" (the apostrophe is a word boundary)
+_WE_RE = re.compile(r"\bwe\b|\bour\b|\bus\b")
 _YOU_RE = re.compile(r"\byou(?:'re|'d|r)?\b")
 
 

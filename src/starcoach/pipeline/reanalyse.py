@@ -26,6 +26,8 @@ class Reanalysed:
     question: Optional[str]
     old_score: Optional[int]
     new: Analysis
+    #: 0 for an answer to a main question; k for the answer to that answer's k-th follow-up.
+    follow_up: int = 0
 
 
 def reanalyse_session(store: "Store", session: "SessionRow", catalogue,
@@ -69,16 +71,21 @@ def reanalyse_session(store: "Store", session: "SessionRow", catalogue,
         store.save_analysis(row.id, a)
         store.mark_reanalysed(row.id)
         done.append(Reanalysed(session.id, n, question, row.score, a))
-        _reanalyse_follow_ups(store, row.id, company)
+        done += _reanalyse_follow_ups(store, session.id, n, row.id, company)
     return done, skipped
 
 
-def _reanalyse_follow_ups(store: "Store", parent_id: int, company) -> None:
-    """The answers to an answer's follow-ups, judged again and into the story again (after the parent)."""
+def _reanalyse_follow_ups(store: "Store", session_id: int, n: int, parent_id: int,
+                          company) -> list[Reanalysed]:
+    """The answers to an answer's follow-ups, judged again and into the story again (after the parent).
+
+    A follow-up that was asked but not answered (no transcript) has nothing to judge and is left out.
+    """
     from starcoach.pipeline.followup_turn import rejudge_stored
     from starcoach.pipeline.process import analyse_transcript
 
-    for row in store.follow_ups(parent_id):
+    done: list[Reanalysed] = []
+    for k, row in enumerate(store.follow_ups(parent_id), start=1):
         transcript = row.transcript()
         if transcript is None or not (transcript.words or transcript.text.strip()):
             continue
@@ -92,3 +99,5 @@ def _reanalyse_follow_ups(store: "Store", parent_id: int, company) -> None:
         store.mark_reanalysed(row.id)
         if a.error is None:
             rejudge_stored(store, row, a, company)
+        done.append(Reanalysed(session_id, n, row.question, row.score, a, follow_up=k))
+    return done

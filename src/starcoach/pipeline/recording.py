@@ -3,8 +3,10 @@
 The recorder (``capture.recorder.Recorder``) runs until the candidate stops
 (the endpointer hears the end, Enter, the time limit, or a ``--mic-file``
 with no speech in it runs out); every block goes to the live transcriber as
-it is captured, and a rich Live view redraws the level meter and the live
-cues (``pipeline.live``) ten times a second from its own thread.
+it is captured, and a rich Live view redraws the level meter, the line that
+says the room is too noisy for the end to be heard (``Endpointer.noisy``:
+press Enter) and the live cues (``pipeline.live``) ten times a second from
+its own thread.
 
 Shutdown is orderly, because native threads are running: PortAudio's
 callback thread while recording, the live transcriber's worker inside
@@ -28,7 +30,7 @@ from rich.live import Live
 
 from starcoach.pipeline.keys import sigint_sets
 from starcoach.pipeline.live import CueTracker
-from starcoach.views.practice import cues_view, meter_view
+from starcoach.views.practice import cues_view, meter_view, room_view
 
 if TYPE_CHECKING:
     from starcoach.capture.recorder import RecordingResult
@@ -84,8 +86,9 @@ def record_answer(p: "Practice", question: str, wav: Path, answer_id: int,
     cues = CueTracker(live_tx.words_so_far, question=question, company=o.company)
 
     def render() -> Group:
+        room = room_view(endpointer)
         return Group(meter_view(state["elapsed"], o.max_answer_s, state["level"], endpointer),
-                     cues_view(cues.current()))
+                     *([room] if room is not None else []), cues_view(cues.current()))
 
     with Live(render(), console=p.console, transient=True, refresh_per_second=10) as live:
         done = threading.Event()

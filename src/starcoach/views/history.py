@@ -124,5 +124,9 @@ def reanalyse_table(results: Sequence[Reanalysed]):
             else:
                 d = r.new.score - r.old_score
                 change = Text(f"{d:+d}" if d else "0", style="green" if d > 0 else ("red" if d < 0 else "dim"))
-        t.add_row(str(r.session_id), str(r.n), Text(short(r.question, 50) or "\u2014"), old, "\u2192", new, change)
+        number = f"{r.n}.{r.follow_up}" if r.follow_up else str(r.n)  # as export heads it: "Follow-up 1.1"
+        question = Text(short(r.question, 50) or "\u2014")
+        if r.follow_up:  # a reply to a follow-up, under its answer
+            question = Text("\u21b3 ", style="dim") + Text(short(r.question, 48) or "\u2014", style="italic")
+        t.add_row(str(r.session_id), number, question, old, "\u2192", new, change)
     return t

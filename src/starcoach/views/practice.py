@@ -93,6 +93,17 @@ def meter_view(elapsed_s: float, max_s: float, level_dbfs: float, endpointer) ->
     return t
 
 
+#: The line under the meter while the endpointer finds the room too noisy to hear the answer end.
+NOISY_ROOM = "Noisy room: your answer may not end by itself; press Enter when you finish."
+
+
+def room_view(endpointer) -> Optional[Text]:
+    """One line saying that the room is noisy and that Enter ends the answer, while ``endpointer.noisy``."""
+    if not getattr(endpointer, "noisy", False):
+        return None
+    return Text(NOISY_ROOM, style="bold yellow", no_wrap=True, overflow="ellipsis")
+
+
 def cues_view(cues: Optional["LiveCues"]) -> Text:
     """The live cues under the meter: words so far, fillers, recent pace, the R-STAR-L parts heard."""
     t = Text("  ")
