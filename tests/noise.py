@@ -121,6 +121,20 @@ def talkers_noise(n: int, seed: int, talkers: int = 1, rate_hz: int = 16000) -> 
 
 
 def noise(kind: str, n: int, seed: int, rate_hz: int = 16000) -> np.ndarray:
+    """Unit-power noise of ``kind``; the same arguments give the same array, made once (read-only):
+    the tests mix the same room under the same answer many times, and a pink or brown noise is
+    an FFT of the whole length (about 0.5 s for 20 s of audio)."""
+    return _noise(kind, n, seed, rate_hz)
+
+
+@lru_cache(maxsize=64)
+def _noise(kind: str, n: int, seed: int, rate_hz: int) -> np.ndarray:
+    y = _make_noise(kind, n, seed, rate_hz)
+    y.setflags(write=False)
+    return y
+
+
+def _make_noise(kind: str, n: int, seed: int, rate_hz: int) -> np.ndarray:
     if kind == "pink":
         return pink_noise(n, seed)
     if kind == "brown":
