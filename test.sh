@@ -15,4 +15,16 @@ if [ -z "${TMPDIR:-}" ] && [ -d /dev/shm ] && [ -w /dev/shm ] \
   export TMPDIR=/dev/shm
 fi
 .venv/bin/ruff check --quiet src tests benchmarks
+# With no arguments, the whole suite in parallel (pytest-xdist): one worker per core and one more,
+# because the tests that feed speech to the virtual microphone in real time mostly wait on the clock
+# (they are marked `realtime` and start first, tests/conftest.py). Each test file stays on one
+# worker, so its fixtures are made once. STARCOACH_TEST_WORKERS=1 runs it in one process;
+# with arguments, they go to pytest as they are (add `-n 3` for a parallel run).
+if [ "$#" -eq 0 ]; then
+  workers=${STARCOACH_TEST_WORKERS:-$(( $(nproc 2>/dev/null || echo 1) + 1 ))}
+  [ "$workers" -gt 8 ] && workers=8
+  if [ "$workers" -gt 1 ]; then
+    set -- -n "$workers" --dist loadfile --no-loadscope-reorder
+  fi
+fi
 exec .venv/bin/python -m pytest "$@"

@@ -58,7 +58,7 @@ from starcoach.speech.decode import SAMPLE_RATE_HZ
 
 pexpect = pytest.importorskip("pexpect")
 
-pytestmark = [pytest.mark.audio,
+pytestmark = [pytest.mark.audio, pytest.mark.realtime,
               pytest.mark.skipif(not HAVE_TOOLS, reason="needs espeak-ng, sox and ALSA's alsa.conf")]
 
 STARCOACH = Path(sys.executable).with_name("starcoach")

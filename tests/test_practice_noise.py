@@ -32,7 +32,7 @@ from test_practice import METER, FifoMic, Terminal, answers, base_env, no_traceb
 
 pexpect = pytest.importorskip("pexpect")
 
-pytestmark = [pytest.mark.audio,
+pytestmark = [pytest.mark.audio, pytest.mark.realtime,
               pytest.mark.skipif(not HAVE_TOOLS, reason="needs espeak-ng, sox and ALSA's alsa.conf")]
 
 #: Written for this test (about 7 s): the 2.0 s pause must not end it.

@@ -22,7 +22,7 @@ import pytest
 
 from audit import audit, needs_strace
 
-pytestmark = pytest.mark.audio
+pytestmark = [pytest.mark.audio, pytest.mark.realtime]
 
 
 def _speech(path: Path, text: str) -> Path:

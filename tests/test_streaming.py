@@ -117,9 +117,10 @@ def test_a_chunk_cut_after_a_pause_adopts_the_speculation() -> None:
 def test_backlog_is_merged_and_the_last_job_single_pass_when_behind() -> None:
     fake = FakeWhisper(hold_first=True)  # the machine is busy: the first job takes "forever"
     live = LiveTranscriber(fake, speculate=False)
-    for _ in range(4):
-        feed(live, np.concatenate([speech(4.5), silence(0.8)]))  # four chunks, each cut at its pause
-    wait_for(lambda: fake.started.is_set())
+    feed(live, np.concatenate([speech(4.5), silence(0.8)]))  # four chunks, each cut at its pause
+    wait_for(lambda: fake.started.is_set())  # the first is being transcribed alone, the rest wait behind it
+    for _ in range(3):
+        feed(live, np.concatenate([speech(4.5), silence(0.8)]))
     feed(live, speech(1.0))
     done: dict = {}
     finisher = threading.Thread(target=lambda: done.setdefault("t", live.finish()))
