@@ -12,13 +12,16 @@ least --minutes of audio (kept in --audio-dir, reused between runs), then:
    the baseline: once with faster-whisper's default beam search (5), once
    greedy (beam 1, as starcoach decodes).
 
-Prints the real-time factor (wall time / audio time) of each and, because
+Prints the real-time factor (wall time / audio time) and the CPU time (user +
+system, every thread and worker process) of each and, because
 absolute times differ on every machine and with every other process that
 shares it, the ratios measured in the same run: starcoach / bare greedy
 (target <= 1.15), starcoach / bare beam 5, and with --compare-src
 starcoach / an earlier version of starcoach (e.g. `git archive BASE | tar -x
--C /tmp/base`, then --compare-src /tmp/base/src).  The contenders run
-interleaved, --rounds times, with the load average printed after each.
+-C /tmp/base`, then --compare-src /tmp/base/src), and the same ratios of CPU
+time, which other work on the machine sways less than the wall time.  The
+contenders run interleaved, --rounds times, with the load average printed
+after each.
 
 With --engine ray, the command also runs with `--engine ray` (a local Ray
 instance, one actor per core) beside the local engine on the same files, and
@@ -31,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -73,11 +77,22 @@ def _duration(p: Path) -> float:
     return sf.info(str(p)).duration
 
 
+def _cpu_s(who: int) -> float:
+    r = resource.getrusage(who)
+    return r.ru_utime + r.ru_stime
+
+
+#: CPU seconds (user + system) of the last contender run, every thread and process of it.
+last_cpu_s = 0.0
+
+
 def bare_faster_whisper(files: list[Path], beam_size: int) -> float:
     from faster_whisper import WhisperModel
 
     from starcoach.speech.whisper_model import resolve_model
 
+    global last_cpu_s
+    c0 = _cpu_s(resource.RUSAGE_SELF)
     t0 = time.perf_counter()
     model = WhisperModel(resolve_model(None), device="cpu", compute_type="int8", cpu_threads=os.cpu_count() or 1,
                          local_files_only=True)
@@ -85,7 +100,9 @@ def bare_faster_whisper(files: list[Path], beam_size: int) -> float:
         segments, _ = model.transcribe(str(f), language="en", word_timestamps=True, beam_size=beam_size)
         for _ in segments:
             pass
-    return time.perf_counter() - t0
+    took = time.perf_counter() - t0
+    last_cpu_s = _cpu_s(resource.RUSAGE_SELF) - c0
+    return took
 
 
 def run_starcoach(folder: Path, src: Optional[Path] = None, args: tuple[str, ...] = (),
@@ -102,8 +119,10 @@ def run_starcoach(folder: Path, src: Optional[Path] = None, args: tuple[str, ...
     else:
         cmd = [sys.executable, "-m", "starcoach"]
         env["PYTHONPATH"] = str(src)
+    global last_cpu_s
     with tempfile.TemporaryDirectory() as home, tempfile.TemporaryFile("w+") as out:
         env["STARCOACH_HOME"] = home
+        c0 = _cpu_s(resource.RUSAGE_CHILDREN)  # the command and its workers, once waited for
         t0 = time.perf_counter()
         proc = subprocess.Popen([*cmd, "analyse", str(folder), "--json", *args], stdout=out,
                                 stderr=subprocess.DEVNULL, text=True, env=env)
@@ -112,6 +131,7 @@ def run_starcoach(folder: Path, src: Optional[Path] = None, args: tuple[str, ...
                 memory.update(_worker_peaks(proc.pid, memory))
             time.sleep(0.2)
         took = time.perf_counter() - t0
+        last_cpu_s = _cpu_s(resource.RUSAGE_CHILDREN) - c0
         out.seek(0)
         ok = sum(1 for line in out if '"error": null' in line)
     return took, ok, proc.returncode
@@ -173,8 +193,10 @@ def main() -> int:
           f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
     ratios: dict[str, list[float]] = {}
+    cpu_ratios: dict[str, list[float]] = {}
     for round_no in range(args.rounds):
         times: dict[str, float] = {}
+        cpu: dict[str, float] = {}
         # Interleaved, so that a change in the machine's load hits every contender alike; the two
         # engines take turns at going first.
         engines = ["starcoach", "ray"] if args.engine == "ray" else ["starcoach"]
@@ -183,7 +205,8 @@ def main() -> int:
             extra = ("--engine", "ray") if key == "ray" else ()
             took, ok, code = run_starcoach(args.audio_dir, args=extra, memory=memory)
             times[key] = took
-            print(f"starcoach analyse{' --engine ray' if extra else ''}: {took:.1f} s, "
+            cpu[key] = last_cpu_s
+            print(f"starcoach analyse{' --engine ray' if extra else ''}: {took:.1f} s (CPU {last_cpu_s:.1f} s), "
                   f"{len(files) / took * 60:.1f} files/min, RTF {took / audio_s:.3f}, {_memory_line(memory)} "
                   f"({ok}/{len(files)} analysed, exit {code}; {_load()})", flush=True)
         if "ray" in times:
@@ -191,21 +214,26 @@ def main() -> int:
         if not args.skip_baseline:
             took = bare_faster_whisper(files, 1)
             times["greedy"] = took
-            print(f"bare faster-whisper, one process, beam 1: {took:.1f} s, RTF {took / audio_s:.3f} ({_load()})",
-                  flush=True)
+            cpu["greedy"] = last_cpu_s
+            print(f"bare faster-whisper, one process, beam 1: {took:.1f} s (CPU {last_cpu_s:.1f} s), "
+                  f"RTF {took / audio_s:.3f} ({_load()})", flush=True)
         if args.compare_src is not None:
             took, ok, code = run_starcoach(args.audio_dir, args.compare_src)
             times["earlier"] = took
-            print(f"starcoach analyse from {args.compare_src}: {took:.1f} s, RTF {took / audio_s:.3f} "
+            cpu["earlier"] = last_cpu_s
+            print(f"starcoach analyse from {args.compare_src}: {took:.1f} s (CPU {last_cpu_s:.1f} s), "
+                  f"RTF {took / audio_s:.3f} "
                   f"({ok}/{len(files)} analysed, exit {code}; {_load()})", flush=True)
         if not args.skip_baseline and not args.no_beam5:
             took = bare_faster_whisper(files, 5)
             times["beam5"] = took
-            print(f"bare faster-whisper, one process, beam 5: {took:.1f} s, RTF {took / audio_s:.3f} ({_load()})",
-                  flush=True)
+            cpu["beam5"] = last_cpu_s
+            print(f"bare faster-whisper, one process, beam 5: {took:.1f} s (CPU {last_cpu_s:.1f} s), "
+                  f"RTF {took / audio_s:.3f} ({_load()})", flush=True)
         for key in ("greedy", "beam5", "earlier"):
             if key in times:
                 ratios.setdefault(key, []).append(times["starcoach"] / times[key])
+                cpu_ratios.setdefault(key, []).append(cpu["starcoach"] / cpu[key])
     names = {"greedy": "bare faster-whisper greedy (beam 1)", "beam5": "bare faster-whisper beam 5",
              "earlier": f"starcoach from {args.compare_src}"}
     for key, rs in ratios.items():
@@ -214,6 +242,8 @@ def main() -> int:
             continue
         target = "  (target <= 1.15)" if key == "greedy" else ""
         print(f"starcoach / {names[key]}: {', '.join(f'{r:.2f}' for r in rs)}{target}")
+    for key, rs in cpu_ratios.items():
+        print(f"CPU time, starcoach / {names[key]}: {', '.join(f'{r:.2f}' for r in rs)}")
     return 0
 
 

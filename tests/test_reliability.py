@@ -144,6 +144,9 @@ def test_loading_the_model_leaves_no_named_semaphore_to_leak(monkeypatch):
 
     monkeypatch.setattr(mps.SemLock, "__init__", semlock)
     monkeypatch.setattr(faster_whisper, "WhisperModel", lambda *a, **k: object())
+    import starcoach.speech.features as features
+
+    monkeypatch.setattr(features, "install", lambda model: None)  # the stand-in model has no spectrogram
     load_whisper("any", 1)
     with tqdm(total=1.0, disable=True):  # what faster_whisper.transcribe does on every call
         pass

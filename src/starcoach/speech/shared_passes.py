@@ -10,7 +10,9 @@ is decoded a second time with the prompt (docs/audio.md has the figures).
 from __future__ import annotations
 
 from types import SimpleNamespace
-from typing import Optional
+from typing import Optional, Sequence
+
+from starcoach.speech.memory import release_freed_memory
 
 __all__ = ["MIN_LEFTOVER_S", "SharedPasses"]
 
@@ -29,21 +31,34 @@ class SharedPasses:
     both decodings in one batch.
     """
 
-    def __init__(self, model, tokenizer, prompt_tokens: Optional[list[int]]):
+    def __init__(self, model, tokenizer, prompt_tokens: Optional[list[int]], *, gate: float = 0.0,
+                 hesitation_ids: Sequence[int] = (), retry_tokens: Optional[list[int]] = None):
         self._m = model
         self._tk = tokenizer
         self._prompt = None if prompt_tokens is None else [tokenizer.sot_prev, *prompt_tokens,
                                                             *tokenizer.sot_sequence]
+        #: A prompted decoding cut short is decoded again with this prompt (None: never).
+        self._retry = None if prompt_tokens is None or retry_tokens is None else [
+            tokenizer.sot_prev, *retry_tokens, *tokenizer.sot_sequence]
+        self.retried = 0
+        #: The prompted decoding runs only in windows where the unprompted one gave a hesitation
+        #: (one of ``hesitation_ids``) at least this probability at some step; 0: in every window.
+        self._gate = gate if self._prompt is not None and hesitation_ids else 0.0
+        self._probe = _HesitationProbe(model.model, hesitation_ids) if self._gate else None
+        self.gated = 0  # windows whose prompted decoding was left out
         self._pending = None  # the prompted result of the window being decoded
+        self._prompted_here = False
         self._content_frames = 0
         self._single_ending = False
         self._skip_next = False  # the next window is only the padding after the last word
         self._skipping = False
         self.skipped = 0
-        #: (window start s, raw prompted words) per window, in order
-        self._windows: list[tuple[float, list[tuple[str, float, float, float]]]] = []
+        #: (window start s, raw prompted words, whether the prompted decoding ran) per window, in order
+        self._windows: list[tuple[float, list[tuple[str, float, float, float]], bool]] = []
 
     def __getattr__(self, name):
+        if name == "model" and self.__dict__.get("_probe") is not None:
+            return self._probe  # faster-whisper's generate_with_fallback decodes through it
         return getattr(self._m, name)
 
     def generate_segments(self, features, *args, **kwargs):
@@ -74,18 +89,38 @@ class SharedPasses:
     def generate_with_fallback(self, encoder_output, prompt, tokenizer, options):
         if self._skipping:  # seen by faster-whisper as "no speech here": it moves past the window
             return SimpleNamespace(no_speech_prob=1.0, sequences_ids=[[]]), -10.0, 0.0, 1.0
-        result = self._m.generate_with_fallback(encoder_output, prompt, tokenizer, options)
+        if self._probe is not None:
+            from faster_whisper import WhisperModel
+
+            self._probe.most = 0.0
+            result = WhisperModel.generate_with_fallback(self, encoder_output, prompt, tokenizer, options)
+            wanted = self._probe.most >= self._gate
+            self.gated += not wanted
+        else:
+            result = self._m.generate_with_fallback(encoder_output, prompt, tokenizer, options)
+            wanted = self._prompt is not None
         self._pending = None
-        if self._prompt is not None:
-            max_initial = int(round(options.max_initial_timestamp / self._m.time_precision))
-            self._pending = self._m.model.generate(
-                encoder_output, [self._prompt], beam_size=options.beam_size, patience=options.patience,
-                length_penalty=options.length_penalty, repetition_penalty=options.repetition_penalty,
-                no_repeat_ngram_size=options.no_repeat_ngram_size, max_length=self._m.max_length,
-                return_scores=True, return_no_speech_prob=True, suppress_blank=options.suppress_blank,
-                suppress_tokens=options.suppress_tokens, max_initial_timestamp_index=max_initial,
-            )[0]
+        self._prompted_here = wanted
+        if wanted:
+            self._pending = self._decode(encoder_output, self._prompt, options)
+            if self._retry is not None and _cut_short(self._pending, result[0], tokenizer.eot):
+                # The prompted decoding stopped early (it wrote a few hesitations of its own and
+                # ended): decoded again with the short prompt, against the same encoder output.
+                again = self._decode(encoder_output, self._retry, options)
+                self.retried += 1
+                if _text_tokens(again, tokenizer.eot) > _text_tokens(self._pending, tokenizer.eot):
+                    self._pending = again
         return result
+
+    def _decode(self, encoder_output, prompt: list[int], options):
+        max_initial = int(round(options.max_initial_timestamp / self._m.time_precision))
+        return self._m.model.generate(
+            encoder_output, [prompt], beam_size=options.beam_size, patience=options.patience,
+            length_penalty=options.length_penalty, repetition_penalty=options.repetition_penalty,
+            no_repeat_ngram_size=options.no_repeat_ngram_size, max_length=self._m.max_length,
+            return_scores=True, return_no_speech_prob=True, suppress_blank=options.suppress_blank,
+            suppress_tokens=options.suppress_tokens, max_initial_timestamp_index=max_initial,
+        )[0]
 
     def add_word_timestamps(self, segments, tokenizer, encoder_output, num_frames, prepend, append,
                             last_speech_timestamp):
@@ -117,7 +152,7 @@ class SharedPasses:
         words = [(w["word"], float(w["start"]), float(w["end"]), float(w["probability"]))
                  for seg in prompted for w in seg.get("words", ())
                  if seg["start"] != seg["end"] and tokenizer.decode(seg["tokens"]).strip()]
-        self._windows.append((offset, words))
+        self._windows.append((offset, words, self._prompted_here))
         # Where faster-whisper will start the next window, and how much audio it would hold.
         fps = self._m.frames_per_second
         ends = [w["end"] for seg in segments[0] for w in seg.get("words", ())] if segments else []
@@ -130,12 +165,65 @@ class SharedPasses:
 
     def window_starts(self) -> list[float]:
         """Where each window decoded so far starts, in the joined audio."""
-        return [start for start, _ in self._windows]
+        return [start for start, _, _ in self._windows]
+
+    def prompted_windows(self) -> list[bool]:
+        """Per window decoded so far, whether its prompted decoding ran (False: left out by the gate)."""
+        return [ran for _, _, ran in self._windows]
 
     def prompted_words(self) -> list[tuple[str, float, float, float]]:
         """The prompted words of every window, each window's up to where the next one starts."""
         out = []
-        for k, (start, words) in enumerate(self._windows):
+        for k, (start, words, _) in enumerate(self._windows):
             end = self._windows[k + 1][0] if k + 1 < len(self._windows) else float("inf")
             out += [w for w in words if start <= w[1] < end]
         return out
+
+
+#: A prompted decoding is cut short when it has fewer than this share of the unprompted
+#: decoding's text tokens (which had at least CUT_SHORT_MIN_TOKENS).
+CUT_SHORT_SHARE = 0.6
+CUT_SHORT_MIN_TOKENS = 10
+
+
+def _text_tokens(result, eot: int) -> int:
+    return sum(1 for t in result.sequences_ids[0] if t < eot)
+
+
+def _cut_short(prompted, plain, eot: int) -> bool:
+    n_plain = _text_tokens(plain, eot)
+    return n_plain >= CUT_SHORT_MIN_TOKENS and _text_tokens(prompted, eot) < CUT_SHORT_SHARE * n_plain
+
+
+class _HesitationProbe:
+    """The CTranslate2 model, whose ``generate`` also notes how likely a hesitation was at any step.
+
+    Asks for the decoder's scores over the vocabulary at every step (which does
+    not change what is decoded) and keeps the largest probability the
+    hesitation tokens had together at one step, in ``most``.
+    """
+
+    def __init__(self, model, hesitation_ids: Sequence[int]):
+        self._m = model
+        self._ids = list(hesitation_ids)
+        self.most = 0.0
+
+    def __getattr__(self, name):
+        return getattr(self._m, name)
+
+    def generate(self, *args, **kwargs):
+        import numpy as np
+
+        results = self._m.generate(*args, return_logits_vocab=True, **kwargs)
+        first = results[0]
+        for step in first.logits[0]:
+            x = np.asarray(step)
+            top = x.max()
+            p = float(np.exp(x[self._ids] - top).sum() / np.exp(x - top).sum())
+            self.most = max(self.most, p)
+        # What faster-whisper reads of a result, without the scores over the vocabulary (200 KB a step).
+        kept = SimpleNamespace(sequences=first.sequences, sequences_ids=first.sequences_ids, scores=first.scores,
+                               no_speech_prob=first.no_speech_prob)
+        del results, first
+        release_freed_memory()  # they were freed just now, after the whole decoding held them
+        return [kept]

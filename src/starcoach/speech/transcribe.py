@@ -68,6 +68,9 @@ log = logging.getLogger(__name__)
 #: style, so it keeps "um" and "uh" instead of tidying them away.
 DISFLUENCY_PROMPT = "Umm, let me think like, hmm... Okay, here's what I'm, like, thinking. Uh, so, um, yeah."
 
+#: A shorter prompt, for a prompted decoding that stopped after a few words of its own.
+RETRY_PROMPT = "Um, uh, hmm."
+
 #: Prompt strategies (measured by benchmarks/prompt_wer.py, figures in docs/audio.md):
 #: ``none``          no prompt: Whisper drops most "um"/"uh".
 #: ``prompt``        DISFLUENCY_PROMPT as initial_prompt, conditioned on previous text.
@@ -100,6 +103,14 @@ DEFAULT_PROMPT_CHUNK_S: Optional[float] = 28.0
 #: that window's prompted pass is then redone on its own, in chunks.
 DERAIL_SHARE = 0.6
 DERAIL_MIN_WORDS = 8
+
+#: The prompted decoding of a window runs only if, at some step of the
+#: unprompted one, the hesitation tokens together had at least this
+#: probability (0: in every window).
+DEFAULT_HESITATION_GATE = 0.001
+
+#: Spellings whose single token counts for the gate (with a space before, and capitalised).
+HESITATION_SPELLINGS = ("um", "uh", "umm", "uhm", "hmm", "erm")
 
 #: Greedy decoding can lock into a loop ("I'm, I'm, I'm, ..." to the token
 #: limit), which costs seconds and buries the real words; forbidding any
@@ -138,6 +149,8 @@ class WhisperTranscriber:
         prompt_chunk_s: Optional[float] = DEFAULT_PROMPT_CHUNK_S,
         no_repeat_ngram_size: int = DEFAULT_NO_REPEAT_NGRAM_SIZE,
         cpu_threads: Optional[int] = None,
+        hesitation_gate: float = DEFAULT_HESITATION_GATE,
+        retry_prompt: Optional[str] = RETRY_PROMPT,
     ):
         if prompt_strategy not in PROMPT_STRATEGIES:
             raise ValueError(f"prompt_strategy must be one of {PROMPT_STRATEGIES}")
@@ -153,8 +166,16 @@ class WhisperTranscriber:
         self.passes = 2
         #: windows whose shared prompted decoding derailed and was redone (for the benchmarks)
         self.rederived = 0
+        #: windows whose prompted decoding the gate left out (for the benchmarks)
+        self.gated = 0
+        #: windows whose prompted decoding was cut short and decoded again with ``retry_prompt``
+        self.retried = 0
+        self.retry_prompt = retry_prompt
+        self.hesitation_gate = hesitation_gate
         self._tk = None
         self._prompt_ids: Optional[list[int]] = None
+        self._hesitation_ids: Optional[list[int]] = None
+        self._retry_ids: Optional[list[int]] = None
         t0 = time.perf_counter()
         self._model = load_whisper(self.model_path, self.cpu_threads)
         self.load_s = time.perf_counter() - t0
@@ -315,7 +336,9 @@ class WhisperTranscriber:
         if joined.size < SAMPLE_RATE_HZ // 10:
             return [], []
         shared = SharedPasses(self._model, self._tokenizer(),
-                              self._prompt_tokens() if passes > 1 else None)
+                              self._prompt_tokens() if passes > 1 else None,
+                              gate=self.hesitation_gate, hesitation_ids=self._hesitation_tokens(),
+                              retry_tokens=self._retry_tokens() if self.retry_prompt else None)
         try:
             from faster_whisper import WhisperModel
 
@@ -335,8 +358,13 @@ class WhisperTranscriber:
         # A prompted decoding that derailed (it skips ahead, stretching a few
         # words over the window) is redone the way dual_separate does it:
         # on its own, in chunks cut in silences.  Rare; costs an encoder run.
+        self.gated += shared.gated
+        self.retried += shared.retried
         starts = [to_source(t, pieces, is_end=False) for t in shared.window_starts()]
+        ran = shared.prompted_windows()
         for k, a in enumerate(starts):
+            if not ran[k]:
+                continue  # left out by the gate: nothing derailed
             b = starts[k + 1] if k + 1 < len(starts) else offset_s + window_s
             n_plain = sum(1 for w in plain if a <= w.start_s < b)
             n_prompted = sum(1 for w in prompted if a <= w.start_s < b)
@@ -362,6 +390,24 @@ class WhisperTranscriber:
             self._tk = Tokenizer(self._model.hf_tokenizer, self._model.model.is_multilingual,
                                  task="transcribe", language="en")
         return self._tk
+
+    def _hesitation_tokens(self) -> list[int]:
+        """The tokens that start a hesitation on their own (" um", "Uh", ...), for the gate."""
+        if self._hesitation_ids is None:
+            tk = self._tokenizer()
+            ids = []
+            for spelling in HESITATION_SPELLINGS:
+                for text in (" " + spelling, " " + spelling.capitalize(), spelling.capitalize()):
+                    encoded = tk.encode(text)
+                    if len(encoded) == 1 and encoded[0] not in ids:
+                        ids.append(encoded[0])
+            self._hesitation_ids = ids
+        return self._hesitation_ids
+
+    def _retry_tokens(self) -> list[int]:
+        if self._retry_ids is None:
+            self._retry_ids = self._tokenizer().encode(" " + self.retry_prompt.strip())
+        return self._retry_ids
 
     def _prompt_tokens(self) -> list[int]:
         if self._prompt_ids is None:

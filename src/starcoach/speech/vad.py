@@ -90,10 +90,10 @@ def quiet_onnxruntime() -> None:
 
 def load_vad_model() -> None:
     """Load the VAD model now (about 0.1 s) rather than at its first use."""
-    from faster_whisper.vad import get_vad_model
+    from starcoach.speech.features import install_vad
 
     quiet_onnxruntime()
-    get_vad_model()
+    install_vad()  # loads it, and has it run long audio in blocks
 
 
 def speech_spans(
@@ -108,11 +108,14 @@ def speech_spans(
     ``offset_s`` is added to every time (for windows cut from a longer
     recording).  ``options`` overrides :data:`PAUSE_VAD_OPTIONS`, whose
     defaults are tuned for measuring pauses, not for feeding Whisper.
-    Memory grows with the array (the VAD batches the whole of it), so callers
-    with long recordings pass windows, as the transcriber does.
+    The model runs in blocks of frames (:mod:`starcoach.speech.features`), but
+    the probabilities and the array itself are whole, so callers with long
+    recordings pass windows, as the transcriber does.
     """
     import numpy as np
     from faster_whisper.vad import VadOptions, get_speech_timestamps
+
+    from starcoach.speech.features import install_vad
 
     if sample_rate_hz != SAMPLE_RATE_HZ:
         raise ValueError(f"speech_spans needs {SAMPLE_RATE_HZ} Hz audio, got {sample_rate_hz} Hz")
@@ -124,10 +127,16 @@ def speech_spans(
         chosen.update(BAND_LIMITED_VAD_OPTIONS)
     opts = VadOptions(**{**chosen, **(options or {})})
     quiet_onnxruntime()
+    install_vad()
     stamps = get_speech_timestamps(samples, opts, sampling_rate=sample_rate_hz)
     return tuple(
         Span(offset_s + s["start"] / sample_rate_hz, offset_s + s["end"] / sample_rate_hz) for s in stamps
     )
+
+
+#: Frames whose spectrum :func:`high_band_db` computes at a time (16 s of 512-sample frames): the
+#: windowed frames and their transform are float64 and complex128, about 60 MB for 150 s at once.
+HIGH_BAND_BLOCK_FRAMES = 500
 
 
 def high_band_db(audio: "np.ndarray", frame: int = 512) -> float:
@@ -137,7 +146,12 @@ def high_band_db(audio: "np.ndarray", frame: int = 512) -> float:
     n = audio.size // frame
     if n == 0:
         return 0.0
-    power = np.abs(np.fft.rfft(audio[: n * frame].reshape(n, frame) * np.hanning(frame), axis=1)) ** 2
+    frames = audio[: n * frame].reshape(n, frame)
+    window = np.hanning(frame)
+    power = np.empty((n, frame // 2 + 1), dtype=np.float64)
+    for a in range(0, n, HIGH_BAND_BLOCK_FRAMES):  # row by row the same numbers as all at once
+        power[a:a + HIGH_BAND_BLOCK_FRAMES] = np.abs(
+            np.fft.rfft(frames[a:a + HIGH_BAND_BLOCK_FRAMES] * window, axis=1)) ** 2
     total = power.sum(axis=1)
     loud = power[total >= np.median(total)]
     if loud.sum() < 1e-9:

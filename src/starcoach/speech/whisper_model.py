@@ -117,7 +117,7 @@ def load_whisper(model_path: str, cpu_threads: int):
     try:
         from faster_whisper import WhisperModel
 
-        return WhisperModel(
+        model = WhisperModel(
             model_path,
             device="cpu",
             compute_type="int8",
@@ -127,3 +127,7 @@ def load_whisper(model_path: str, cpu_threads: int):
     except Exception as exc:  # ctranslate2 raises RuntimeError/ValueError for bad files
         raise ModelNotFound(f"cannot load the speech model from {model_path}: "
                             f"{first_line(exc)}; {MODEL_HELP}") from None
+    from starcoach.speech.features import install
+
+    install(model)  # spectrograms and the VAD computed a block at a time: the same numbers, less memory
+    return model
