@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import sys
-from pathlib import Path
 from typing import Callable, Optional, Sequence
 
 from starcoach.cli import analyse, companies, devices, practice, questions
@@ -118,6 +117,8 @@ def main(argv: Optional[Sequence[str]] = None, env: Optional[Env] = None) -> int
 
 def _database_failed(e: Exception, args, env: Env) -> int:
     """A database error no command caught: one line naming what failed, never a traceback."""
+    from pathlib import Path  # here, not at the top: pathlib is 15 % of `starcoach --help`'s start
+
     from starcoach.store.database import DB_NAME, default_data_dir
     from starcoach.store.errors import storage_error
     from starcoach.text import first_line
