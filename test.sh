@@ -22,6 +22,9 @@ fi
 # with arguments, they go to pytest as they are (add `-n 3` for a parallel run).
 if [ "$#" -eq 0 ]; then
   workers=${STARCOACH_TEST_WORKERS:-$(( $(nproc 2>/dev/null || echo 1) + 1 ))}
+  case "$workers" in
+    ''|*[!0-9]*|0) echo "test.sh: STARCOACH_TEST_WORKERS must be a whole number of workers, 1 or more: '$workers'" >&2; exit 2 ;;
+  esac
   [ "$workers" -gt 8 ] && workers=8
   if [ "$workers" -gt 1 ]; then
     set -- -n "$workers" --dist loadfile --no-loadscope-reorder
