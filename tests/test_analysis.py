@@ -53,6 +53,19 @@ def test_no_repeat_is_detected():
     assert any("playing the question back" in x for x in a.advice)
 
 
+def test_a_yes_no_question_echoed_after_yes_is_a_play_back_and_a_general_claim_is_not():
+    # The question's own phrase ("good at handling criticism") side by side counts; sharing its
+    # words in a claim about the speaker does not.
+    question = "Are you good at handling criticism?"
+    story = (" My manager told me my reports were too long. I cut them to one page and asked her to check"
+             " the next three. She said they were the clearest in the team.")
+    echoed = analyse("Yes, I am good at handling criticism, and the best example is from my first job." + story,
+                     question=question)
+    assert echoed.structure["repeat"].present
+    claim = analyse("I have taken a lot of criticism over the years." + story, question=question)
+    assert not claim.structure["repeat"].present
+
+
 def test_we_only_actions_get_advice_to_say_i():
     a = analyse(WE_ONLY)
     assert a.structure["action"].present and a.checks.action_voice == "we"

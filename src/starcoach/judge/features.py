@@ -50,6 +50,9 @@ class SentenceCues:
     counts: dict[str, int]  # cue family id -> matches
     q_overlap: float  # share of the sentence's content words that are in the question
     q_cover: float  # share of the question's topic words the sentence has
+    #: share of the question's pairs of neighbouring content words that the sentence has side by side
+    #: ("work well under pressure" in "Yes, I do work well under pressure."): the question's own phrasing
+    q_pairs: float
     value_scores: tuple[float, ...]  # evidence per company value (empty without a company)
     value_evidence: tuple[tuple[int, ...], ...]  # per value, counts of each kind (lexicon.KINDS)
     company_named: bool
@@ -91,7 +94,8 @@ def _plan(fams: tuple[Family, ...], found: bool) -> tuple[tuple[str, Optional[re
 
 def sentence_cues(text: str, q_stems: frozenset[str], q_topic: frozenset[str], lex: Optional[ValueLexicon], *,
                   opening: bool, closing: bool, fams: Optional[tuple[Family, ...]] = None,
-                  found: Optional[dict[str, int]] = None) -> SentenceCues:
+                  found: Optional[dict[str, int]] = None,
+                  q_pairs: frozenset[tuple[str, str]] = frozenset()) -> SentenceCues:
     """``found``: counts of the families that are not anchored, and of BASICS, already
     counted over the whole answer (pipeline.featurise); without it all are counted here."""
     t = normalise(text)
@@ -116,6 +120,7 @@ def sentence_cues(text: str, q_stems: frozenset[str], q_topic: frozenset[str], l
         text=t, n_words=len(toks), counts=counts, value_evidence=v_evidence,
         q_overlap=len(s_set & q_stems) / len(s_set) if s_set else 0.0,
         q_cover=len(s_set & q_topic) / len(q_topic) if q_topic else 0.0,
+        q_pairs=len(q_pairs & set(zip(content, content[1:]))) / len(q_pairs) if q_pairs else 0.0,
         value_scores=v_scores,
         company_named=bool(lex and (s_set & lex.company_stems)),
         i_count=found.get("_i", 0), we_count=found.get("_we", 0), past_verbs=found.get("_past", 0),
@@ -179,7 +184,8 @@ def feature_values(c: SentenceCues, i: int, n: int, lead: int, has_company: bool
         # Without a question there is nothing to overlap with: no evidence either way.
         x.update({"q:overlap": c.q_overlap, "q:cover": c.q_cover, "q:overlap_first": c.q_overlap * first,
                   "q:cover_first": c.q_cover * first, "q:cover_high_first": float(first and c.q_cover >= 0.5),
-                  "repeat:first_no_overlap": float(first and c.q_overlap < 0.1)})
+                  "repeat:first_no_overlap": float(first and c.q_overlap < 0.1),
+                  "q:pairs_first": c.q_pairs * first})
     if answer is not None:
         x["answer:hypothetical"] = answer.hypothetical_share
         x["answer:past"] = answer.past_share
@@ -190,4 +196,4 @@ def feature_values(c: SentenceCues, i: int, n: int, lead: int, has_company: bool
 
 
 #: Feature-name prefixes that are signals rather than cue families (for the ablation).
-SIGNALS = ("pos:", "q:", "len:", "pron:", "verb:", "lesson:", "link:", "repeat:", "value:", "answer:")
+SIGNALS = ("pos:", "q:", "len:", "pron:", "verb:", "lesson:", "link:", "repeat:", "task:", "value:", "answer:")

@@ -157,6 +157,8 @@ def featurise(text: str, question: Optional[str], company: Optional[Company]) ->
     pieces = split_sentences(text)
     q_stems = frozenset(content_stems(question)) if question else frozenset()
     q_topic = frozenset(topic_stems(question)) if question else frozenset()
+    q_seq = content_stems(question) if question else []
+    q_pairs = frozenset(zip(q_seq, q_seq[1:]))
     lex = lexicon(company) if company else None
     fams = families()
     n = len(pieces)
@@ -170,7 +172,7 @@ def featurise(text: str, question: Optional[str], company: Optional[Company]) ->
     closing_from = closing_start(n)
     opening_end = min(n, lead + OPENING_SENTENCES)
     found = _found(text, pieces, fams, opening_end, closing_from)
-    cues = [sentence_cues(text[p.start:p.end], q_stems, q_topic, lex, fams=fams, found=found[i],
+    cues = [sentence_cues(text[p.start:p.end], q_stems, q_topic, lex, fams=fams, found=found[i], q_pairs=q_pairs,
                           opening=i < opening_end, closing=i >= closing_from)
             for i, p in enumerate(pieces)]
     whole = AnswerCues.of(cues)
