@@ -278,3 +278,15 @@ def test_a_hypothetical_answer_is_not_judged_off_topic():
     # Nothing in it is a marker of a disagreement, but it tells no story to hold against the question.
     a = analyse(HYPOTHETICAL, question="Tell me about a time you disagreed with your manager.")
     assert a.checks.hypothetical and a.checks.on_topic is None
+
+
+def test_a_closing_that_paraphrases_a_value_names_it(catalogue):
+    # "Frugality" by what it means, with none of its words: "more out of", "throw money".
+    story = ("Last year I ran the reporting for a small charity's fundraising team. Our database licence was about "
+             "to double in price and there was no money for it. I moved the reports onto the free tools we already "
+             "had, rebuilt the three dashboards the trustees read, and trained two volunteers to keep them going. "
+             "We dropped the licence and the trustees still got their numbers every Monday. ")
+    close = ("I'd always rather get more out of what we already have than throw money at a problem, and that's how "
+             "I'd work at Amazon.")
+    a = analyse(story + close, question="Tell me about a time you did more with less.", company=catalogue.company("amazon"))
+    assert a.structure["link_back"].present and a.structure["link_back"].values == ("Frugality",)
