@@ -260,3 +260,46 @@ def test_with_nothing_to_go_on_the_link_advice_offers_values_rather_than_picking
     a = analyse("I fixed it. It worked.", company=catalogue.company("salesforce"))
     line = next(x for x in a.advice if x.startswith("Close by linking"))
     assert "one of Salesforce's values" in line and ", " in line and " or " in line
+
+
+# A failure told by what happened, with none of the question's words, and a story set in a shop
+# that never deals with a customer.
+FLOP = ("I ran the charity raffle at the sports club last spring. I printed the tickets, booked the hall and "
+        "sold them at the door on the night. Hardly anyone came, because I had only put one notice on the "
+        "board, and we raised less than half of the year before. Next time I put posters up a month ahead.")
+STOCKTAKE = ("At the hardware shop where I worked, the yearly stock count took the whole weekend. I split the "
+             "floor into zones, gave each pair a printed sheet and a scanner, and we checked the totals at the "
+             "end of every aisle. We finished in one day and the figures matched head office.")
+
+
+def test_a_failure_told_without_its_words_is_on_topic():
+    assert analyse(FLOP, question="Tell me about a time you failed.").checks.on_topic is True
+
+
+def test_a_story_set_in_a_shop_does_not_answer_a_customer_question():
+    q = "Tell me about a time you had to calm down an upset customer."
+    assert analyse(STOCKTAKE, question=q).checks.on_topic is False
+
+
+def test_a_challenging_project_is_not_a_conflict_question():
+    # "challenging" describes the work, not a disagreement: no concept to check the story against.
+    q = "Tell me about a challenging project you worked on."
+    assert analyse(STOCKTAKE, question=q).checks.on_topic is None
+
+
+def test_a_hypothetical_answer_is_not_judged_off_topic():
+    # Nothing in it is a marker of a disagreement, but it tells no story to hold against the question.
+    a = analyse(HYPOTHETICAL, question="Tell me about a time you disagreed with your manager.")
+    assert a.checks.hypothetical and a.checks.on_topic is None
+
+
+def test_a_closing_that_paraphrases_a_value_names_it(catalogue):
+    # "Frugality" by what it means, with none of its words: "more out of", "throw money".
+    story = ("Last year I ran the reporting for a small charity's fundraising team. Our database licence was about "
+             "to double in price and there was no money for it. I moved the reports onto the free tools we already "
+             "had, rebuilt the three dashboards the trustees read, and trained two volunteers to keep them going. "
+             "We dropped the licence and the trustees still got their numbers every Monday. ")
+    close = ("I'd always rather get more out of what we already have than throw money at a problem, and that's how "
+             "I'd work at Amazon.")
+    a = analyse(story + close, question="Tell me about a time you did more with less.", company=catalogue.company("amazon"))
+    assert a.structure["link_back"].present and a.structure["link_back"].values == ("Frugality",)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from starcoach.judge.checks import concepts
+from starcoach.judge.checks import concepts, question_concepts
 from starcoach.judge.cues import families, normalise
 
 try:
@@ -43,6 +43,14 @@ def test_concept_markers_match_their_examples(name):
         assert answer_rx.search(normalise(s)), (name, s)
     for s in CONCEPTS[name]["nomatch"]:
         assert not answer_rx.search(normalise(s)), (name, s)
+
+
+@pytest.mark.parametrize("name", sorted(CONCEPTS))
+def test_concept_questions_raise_only_their_concepts(name):
+    for q in CONCEPTS[name].get("question_match", ()):
+        assert name in question_concepts(q), (name, q)
+    for q in CONCEPTS[name].get("question_nomatch", ()):
+        assert name not in question_concepts(q), (name, q)
 
 
 def test_no_pattern_has_a_literal_backslash_before_a_letter():

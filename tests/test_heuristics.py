@@ -86,3 +86,11 @@ def test_labels_are_well_formed():
         assert len({i.id for i in items}) == len(items), path.name
         for i in items:
             assert i.segments and i.question, (path.name, i.id)
+
+
+def test_a_feature_that_is_evidence_against_yes_is_never_weighed_towards_it():
+    # "x" goes with "yes" in these few rows; listed as evidence against, it is left out and the rest refitted.
+    rows = [({"x": 1.0, "y": 1.0}, True), ({"x": 1.0}, True), ({"y": 1.0}, False), ({}, False), ({"x": 1.0}, False)]
+    assert F.fit_binary(rows)["coef"].get("x", 0.0) > 0
+    m = F.fit_binary(rows, against=("x",))
+    assert "x" not in m["coef"] and set(m) == {"bias", "threshold", "coef"}

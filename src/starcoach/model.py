@@ -188,7 +188,7 @@ class Checks:
     result_quantified: bool
     action_voice: str  # "i", "we", "mixed" or "none"
     hypothetical: bool
-    on_topic: Optional[bool]  # None when no question was given
+    on_topic: Optional[bool]  # None when no question was given, its topic is not known, or the answer is hypothetical
     question_overlap: float
     #: Share of the answer's words in each component.
     shares: tuple[tuple[str, float], ...] = ()

@@ -28,16 +28,31 @@ except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib  # type: ignore[no-redef]
 
 @lru_cache(maxsize=2)
+def _concept_data(language: str = "en") -> dict:
+    return tomllib.loads((CUES_DIR / f"concepts_{language}.toml").read_text(encoding="utf-8"))["concept"]
+
+
+@lru_cache(maxsize=2)
 def concepts(language: str = "en") -> dict[str, tuple[re.Pattern[str], re.Pattern[str]]]:
     """Question concept -> (pattern in the question, markers in the story)."""
-    data = tomllib.loads((CUES_DIR / f"concepts_{language}.toml").read_text(encoding="utf-8"))
     return {k: (re.compile(r"\b(?:" + v["question"] + r")\b"), re.compile(r"\b(?:" + v["answer"] + r")\b"))
-            for k, v in data["concept"].items()}
+            for k, v in _concept_data(language).items()}
+
+
+@lru_cache(maxsize=2)
+def _alone(language: str = "en") -> dict[str, re.Pattern[str]]:
+    """Question concept -> words that raise it only when the question raises no other concept
+    ("quickly" asks about a deadline, but "learn a new tool quickly" asks about learning)."""
+    return {k: re.compile(r"\b(?:" + v["question_alone"] + r")\b")
+            for k, v in _concept_data(language).items() if v.get("question_alone")}
 
 
 def question_concepts(question: str) -> list[str]:
     q = normalise(question)
-    return [k for k, (qrx, _) in concepts().items() if qrx.search(q)]
+    found = [k for k, (qrx, _) in concepts().items() if qrx.search(q)]
+    if not found:
+        found = [k for k, rx in _alone().items() if rx.search(q)]
+    return found
 
 
 def topic_features(question: str, body_text: str) -> tuple[Optional[dict[str, float]], float]:
@@ -59,6 +74,10 @@ def topic_features(question: str, body_text: str) -> tuple[Optional[dict[str, fl
          "topic:short": float(len(body_tokens) < 60)}
     return {k: v for k, v in x.items() if v}, cover
 
+
+#: The topic features that are signs the story answers the question: the topic model may not
+#: weigh them towards "off topic" (scripts/fit_judge.py leaves such a one out).
+TOPIC_EVIDENCE = ("topic:any_marker", "topic:markers", "topic:per_100_words", "topic:cover")
 
 #: Without a fitted topic model: off topic when no marker of the question's concepts shows
 #: and the story has under half of the question's topic words.
@@ -116,6 +135,10 @@ def answer_checks(text: str, question: Optional[str], cues: Sequence[SentenceCue
     hypothetical = hyp >= 2 and hyp >= past
     body = " ".join(t for t, lab in zip(texts, labels) if lab != "repeat")
     topic, overlap = on_topic(question, body, topic_model) if question else (None, 0.0)
+    if hypothetical and topic is False:
+        # What one would do tells no story to hold against the question, and its words are
+        # general ones: the hypothetical advice covers it, the topic is not judged.
+        topic = None
     counts = {c: 0 for c in COMPONENTS}
     for c, lab in zip(cues, labels):
         if lab:

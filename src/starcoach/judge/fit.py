@@ -28,7 +28,7 @@ from typing import Callable, Iterable, Optional, Sequence
 import numpy as np
 
 from starcoach.catalogue.banks import Catalogue
-from starcoach.judge.checks import topic_features
+from starcoach.judge.checks import TOPIC_EVIDENCE, topic_features
 from starcoach.judge.decode import (
     STATES,
     TOLD_INSIDE_P,
@@ -99,7 +99,7 @@ def examples(items: Iterable[Labelled], catalogue: Catalogue, *, also_without_qu
             feats = value_features(fz.cues, texts, link_idx)
             value_rows = tuple((f, v.id in item.values) for f, v in zip(feats, company.values))
         topic_row = None
-        if item.question and not real:
+        if item.question and not real and not item.hypothetical:  # a hypothetical answer's topic is not judged
             body = " ".join(t for lab, t in item.segments if lab != "repeat")
             x, _ = topic_features(item.question, body)
             if x is not None:
@@ -158,7 +158,7 @@ def fit(train: Sequence[Example], *, l2: float = 1.0, transition_weight: float =
         transition_weight=transition_weight, prior_correction=prior_correction,
         calibration={c: (1.0, 0.0) for c in COMPONENTS},
         value_model=fit_values(train, l2=l2),
-        topic_model=fit_binary([ex.topic_row for ex in train if ex.topic_row], l2=l2),
+        topic_model=fit_binary([ex.topic_row for ex in train if ex.topic_row], l2=l2, against=TOPIC_EVIDENCE),
         trained_on=tuple(sorted({ex.source if "." not in ex.source else "real" for ex in train})),
     )
 
@@ -244,11 +244,23 @@ def fit_values(train: Sequence[Example], *, l2: float = 1.0) -> dict:
     return fit_binary([r for ex in train for r in ex.value_rows], l2=l2)
 
 
-def fit_binary(rows: Sequence[tuple[dict[str, float], bool]], *, l2: float = 1.0, steps: int = 1000) -> dict:
+def fit_binary(rows: Sequence[tuple[dict[str, float], bool]], *, l2: float = 1.0, steps: int = 1000,
+               against: Sequence[str] = ()) -> dict:
     """Logistic regression of a yes/no outcome on named features, with the probability
-    threshold that gives the best F1 on the training rows."""
+    threshold that gives the best F1 on the training rows.  ``against``: features that are
+    evidence against "yes" by what they measure; one the fit weighs towards "yes" (an artefact
+    of a few training rows) is left out and the rest refitted."""
     if not rows or not any(g for _, g in rows):
         return {}
+    while True:
+        model = _fit_binary(rows, l2=l2, steps=steps)
+        wrong = {n for n in against if model["coef"].get(n, 0.0) > 0}
+        if not wrong:
+            return model
+        rows = [({k: v for k, v in f.items() if k not in wrong}, g) for f, g in rows]
+
+
+def _fit_binary(rows: Sequence[tuple[dict[str, float], bool]], *, l2: float, steps: int) -> dict:
     names = sorted({k for f, _ in rows for k in f})
     col = {k: j for j, k in enumerate(names)}
     x = np.zeros((len(rows), len(names)))
