@@ -19,7 +19,6 @@ read as a table:
 
 from __future__ import annotations
 
-import contextlib
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,6 +40,7 @@ from starcoach.judge.decode import (
 )
 from starcoach.judge.emissions import LABELS, Weights, emission_scores
 from starcoach.judge.evaluation import Labelled, company_of, load_labelled, load_real
+from starcoach.judge.logistic import fit_binary, logistic
 from starcoach.judge.measure import grouped_folds, platt, presence_f1  # noqa: F401  (fit.presence_f1, fit.platt)
 from starcoach.judge.pipeline import featurise
 from starcoach.judge.values import value_features
@@ -145,7 +145,7 @@ def fit(train: Sequence[Example], *, l2: float = 1.0, transition_weight: float =
         y[r] = li[lab]
         if group_weight:
             sw[r] = group_weight(group)
-    w, b = _logistic(x, y, sw, l2=l2, steps=steps)
+    w, b = logistic(x, y, sw, l2=l2, steps=steps, classes=len(LABELS))
     counts = np.bincount(y, minlength=len(LABELS)) + 1.0
     log_prior = {lab: float(math.log(counts[k] / counts.sum())) for lab, k in li.items()}
     return Weights(
@@ -163,127 +163,9 @@ def fit(train: Sequence[Example], *, l2: float = 1.0, transition_weight: float =
     )
 
 
-def _one_blas_thread():
-    """At most one BLAS thread while fitting, where threadpoolctl (the [test] extra) can say so.
-
-    The matrices are small (about 6,500 sentences by 60 features, 7 labels): OpenBLAS's
-    threads cost more in waking and waiting than they give, and on a busy machine they
-    spin.  Measured on the full fit and its 8 folds (scripts/fit_judge.py --check) at
-    load ~9 on 2 cores: 47 s of CPU with the default threads, 15 s with one.  The
-    products are the same bits either way (OpenBLAS splits the output, not the sums).
-    Without threadpoolctl the fit is the same, only slower on a busy machine.
-    """
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        return contextlib.nullcontext()
-    return threadpool_limits(limits=1, user_api="blas")
-
-
-def _class_max(zt: np.ndarray) -> np.ndarray:
-    """Per sample (column) the largest of the classes' scores (rows): a maximum does not depend on the order."""
-    m = zt[0].copy()
-    for j in range(1, zt.shape[0]):
-        np.maximum(m, zt[j], out=m)
-    return m
-
-
-def _class_sum(pt: np.ndarray) -> np.ndarray:
-    """Per sample (column) the sum over the classes (rows), with the bits of ``p.sum(axis=1)`` on the
-    samples-by-classes array: numpy adds fewer than 8 numbers left to right (its pairwise
-    summation starts at 8), as this does; for 8 or more classes numpy's own sum is used."""
-    if pt.shape[0] >= 8:
-        return np.ascontiguousarray(pt.T).sum(axis=1)
-    s = pt[0].copy()
-    for j in range(1, pt.shape[0]):
-        s += pt[j]
-    return s
-
-
-def _logistic(x: np.ndarray, y: np.ndarray, sw: np.ndarray, *, l2: float, steps: int,
-              classes: int = len(LABELS)) -> tuple[np.ndarray, np.ndarray]:
-    """Multinomial logistic regression by full-batch Adam (deterministic: starts at zero).
-
-    Computed classes-by-samples (``zt`` is ``z.T``): the per-sample max and sum run along
-    contiguous rows, and both products are faster that way round with the same bits
-    (each output is the same dot product, summed in the same order).  The gradient of the
-    bias sums the samples left to right, as ``g.sum(axis=0)`` on the samples-by-classes
-    array does (``cumsum`` is that running sum)."""
-    n, d = x.shape
-    k = classes
-    xt = np.ascontiguousarray(x.T)
-    onehot_t = np.zeros((k, n))
-    onehot_t[y, np.arange(n)] = 1.0
-    w = np.zeros((d, k))
-    b = np.zeros(k)
-    mw, vw, mb, vb = np.zeros_like(w), np.zeros_like(w), np.zeros_like(b), np.zeros_like(b)
-    total = sw.sum()
-    sw_row = sw[None, :]
-    lr, b1, b2, eps = 0.1, 0.9, 0.999, 1e-8
-    with _one_blas_thread():
-        for t in range(1, steps + 1):
-            zt = w.T @ xt + b[:, None]
-            zt -= _class_max(zt)
-            pt = np.exp(zt)
-            pt /= _class_sum(pt)
-            gt = (pt - onehot_t) * sw_row / total
-            gw = (gt @ x).T + l2 * w / total
-            gb = gt.cumsum(axis=1)[:, -1]
-            mw = b1 * mw + (1 - b1) * gw
-            vw = b2 * vw + (1 - b2) * gw * gw
-            mb = b1 * mb + (1 - b1) * gb
-            vb = b2 * vb + (1 - b2) * gb * gb
-            step = lr * math.sqrt(1 - b2 ** t) / (1 - b1 ** t)
-            w -= step * mw / (np.sqrt(vw) + eps)
-            b -= step * mb / (np.sqrt(vb) + eps)
-    return w, b
-
-
 def fit_values(train: Sequence[Example], *, l2: float = 1.0) -> dict:
     """The value model: binary logistic regression over (closing, value) pairs."""
     return fit_binary([r for ex in train for r in ex.value_rows], l2=l2)
-
-
-def fit_binary(rows: Sequence[tuple[dict[str, float], bool]], *, l2: float = 1.0, steps: int = 1000,
-               against: Sequence[str] = ()) -> dict:
-    """Logistic regression of a yes/no outcome on named features, with the probability
-    threshold that gives the best F1 on the training rows.  ``against``: features that are
-    evidence against "yes" by what they measure; one the fit weighs towards "yes" (an artefact
-    of a few training rows) is left out and the rest refitted."""
-    if not rows or not any(g for _, g in rows):
-        return {}
-    while True:
-        model = _fit_binary(rows, l2=l2, steps=steps)
-        wrong = {n for n in against if model["coef"].get(n, 0.0) > 0}
-        if not wrong:
-            return model
-        rows = [({k: v for k, v in f.items() if k not in wrong}, g) for f, g in rows]
-
-
-def _fit_binary(rows: Sequence[tuple[dict[str, float], bool]], *, l2: float, steps: int) -> dict:
-    names = sorted({k for f, _ in rows for k in f})
-    col = {k: j for j, k in enumerate(names)}
-    x = np.zeros((len(rows), len(names)))
-    y = np.zeros(len(rows), dtype=int)
-    for r, (f, gold) in enumerate(rows):
-        for k, v in f.items():
-            x[r, col[k]] = v
-        y[r] = int(gold)
-    # Two-class softmax = logistic regression; class 1 is "yes".
-    w, b = _logistic(x, y, np.ones(len(rows)), l2=l2, steps=steps, classes=2)
-    coef = w[:, 1] - w[:, 0]
-    bias = float(b[1] - b[0])
-    p = 1.0 / (1.0 + np.exp(-(x @ coef + bias)))
-    best_t, best_f1 = 0.5, -1.0
-    for t in np.arange(0.2, 0.65, 0.05):
-        tp = float(((p >= t) & (y == 1)).sum())
-        fp = float(((p >= t) & (y == 0)).sum())
-        fn = float(((p < t) & (y == 1)).sum())
-        f1 = 2 * tp / (2 * tp + fp + fn) if tp else 0.0
-        if f1 > best_f1 + 1e-9:
-            best_t, best_f1 = round(float(t), 2), f1
-    return {"bias": round(bias, 4), "threshold": best_t,
-            "coef": {n: round(float(c), 4) for n, c in zip(names, coef) if abs(c) >= 1e-4}}
 
 
 def transitions(sequences: Iterable[Sequence[str]]) -> dict[str, dict[str, float]]:
