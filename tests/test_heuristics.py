@@ -94,3 +94,14 @@ def test_a_feature_that_is_evidence_against_yes_is_never_weighed_towards_it():
     assert F.fit_binary(rows)["coef"].get("x", 0.0) > 0
     m = F.fit_binary(rows, against=("x",))
     assert "x" not in m["coef"] and set(m) == {"bias", "threshold", "coef"}
+
+
+def test_going_back_inside_the_story_stays_possible_but_its_start_and_the_play_back_keep_their_counts():
+    import math
+
+    told_in_order = [("repeat", "situation", "task", "action", "result", "link_back")] * 500
+    t = F.transitions(told_in_order)
+    assert t["action"]["task"] == pytest.approx(math.log(0.05), abs=1e-3)  # 1 in 507 by the counts
+    assert t["situation"]["task"] > math.log(0.9)  # the usual step is not touched
+    assert t["action"]["repeat"] < math.log(0.01)  # no floor for a play-back after the story
+    assert t["start"]["result"] < math.log(0.01)  # nor for a story that starts with its result

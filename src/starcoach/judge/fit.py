@@ -168,8 +168,19 @@ def fit_values(train: Sequence[Example], *, l2: float = 1.0) -> dict:
     return fit_binary([r for ex in train for r in ex.value_rows], l2=l2)
 
 
+#: The least a step from one of the story's four parts to another may cost: log P of 1 in 20.  The
+#: project's own answers tell situation, task, action and result in that order nearly
+#: always, so their counts make going back almost impossible (an action then the task:
+#: about 1 in 400); real answers do go back ("I asked what fast enough meant. Once we had
+#: agreed on a target of 200 ms, I gave myself two days").  How a story starts, and steps
+#: into a play-back or a link back, keep their counts.
+STORY_STEP_FLOOR = math.log(0.05)
+STORY_PARTS = ("situation", "task", "action", "result")
+
+
 def transitions(sequences: Iterable[Sequence[str]]) -> dict[str, dict[str, float]]:
-    """log P(label | last component seen), add-one smoothed."""
+    """log P(label | last component seen), add-one smoothed; steps between the story's
+    parts no less likely than STORY_STEP_FLOOR."""
     counts = {s: {lab: 1.0 for lab in LABELS} for s in STATES}
     for seq in sequences:
         state = "start"
@@ -180,7 +191,9 @@ def transitions(sequences: Iterable[Sequence[str]]) -> dict[str, dict[str, float
     out = {}
     for s, row in counts.items():
         total = sum(row.values())
-        out[s] = {lab: round(math.log(v / total), 4) for lab, v in row.items()}
+        inside = s in STORY_PARTS
+        out[s] = {lab: round(max(STORY_STEP_FLOOR, math.log(v / total)) if inside and lab in STORY_PARTS
+                             else math.log(v / total), 4) for lab, v in row.items()}
     return out
 
 
