@@ -10,15 +10,14 @@ import pytest
 
 from starcoach.judge.cues import families, normalise
 from starcoach.judge.evaluation import load_labelled
-from starcoach.judge.features import BASICS
-from starcoach.judge.heads import read
-from starcoach.judge.pipeline import scanner
+from starcoach.judge.heads import from_json, read, reading, shipped, to_json
+from starcoach.judge.pipeline import scanned, scanner
 from starcoach.judge.scan import Scanner
 from starcoach.text import split_sentences
 
 DATA = Path(__file__).resolve().parent / "data"
 FAMILIES = families()
-PATTERNS = list(BASICS.items()) + [(f.id, f.regex) for f in FAMILIES if not f.anchored]
+PATTERNS = [(k, re.compile(rx)) for k, rx in scanned(FAMILIES)]
 
 
 def searched(text: str, start: int, end: int) -> dict[str, int]:
@@ -143,3 +142,33 @@ def test_patterns_whose_start_cannot_be_told_are_searched_everywhere(pattern):
 ])
 def test_whole_word_patterns(pattern, whole):
     assert read(re.compile(pattern)).whole_word is whole
+
+
+def test_the_shipped_readings_are_what_the_patterns_read_now():
+    """readings.json (scripts/build_readings.py) holds the reading of every pattern the scanner
+    counts, as ``read`` makes it from the pattern now, and nothing else."""
+    want = {rx.pattern: to_json(read(rx)) for _, rx in PATTERNS}
+    assert shipped() == want
+    for _, rx in PATTERNS:
+        assert from_json(shipped()[rx.pattern]) == read(rx)
+        assert reading(rx.pattern) == reading(rx) == read(rx)
+
+
+def test_a_pattern_not_shipped_is_read_from_itself():
+    rx = r"\b(?:in my (?:last|first) post)\b"
+    assert rx not in shipped()
+    assert reading(rx) == read(re.compile(rx))
+    flagged = re.compile(r"\bi\b|\bmy\b|\bme\b", re.IGNORECASE)  # a shipped pattern, with a flag
+    assert reading(flagged).heads is None
+
+
+def test_a_pattern_given_as_a_string_is_compiled_when_a_stretch_needs_it():
+    sc = Scanner([("scene", r"\b(?:in my (?:last|first) role)\b"), ("money", r"\$\d+"),
+                  ("past", r"\b(?:\w+ed|made)\b")])
+    assert dict(sc.regexes) == {}
+    assert sc.counts("so in our own time", 0, 18) == {}
+    assert sorted(sc.regexes) == [2]  # a whole-word pattern is tried on each new word; no other had to be
+    text = "i paid $40 in my last role"
+    assert sc.counts(text, 0, len(text)) == {"scene": 1, "money": 1}
+    assert sorted(sc.regexes) == [0, 1, 2]
+    assert sc.regexes[0] is re.compile(r"\b(?:in my (?:last|first) role)\b")

@@ -53,10 +53,16 @@ class Featurised:
     link_ok: tuple[bool, ...] = ()
 
 
+def scanned(fams: tuple[Family, ...]) -> list[tuple[str, "str | re.Pattern[str]"]]:
+    """What ``scanner`` counts: the pronoun and tense counts, and the families not anchored to a
+    sentence's start (as their pattern strings: each is compiled when a sentence needs it)."""
+    return list(BASICS.items()) + [(f.id, f.pattern) for f in fams if not f.anchored]
+
+
 @lru_cache(maxsize=4)
 def scanner(fams: tuple[Family, ...]) -> Scanner:
     """The pronoun and tense counts and the unanchored families, for ``_found``."""
-    return Scanner(list(BASICS.items()) + [(f.id, f.regex) for f in fams if not f.anchored])
+    return Scanner(scanned(fams))
 
 
 def _found(text: str, pieces: list[Piece], fams, opening_end: int, closing_from: int) -> list[dict[str, int]]:

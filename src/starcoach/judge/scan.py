@@ -7,18 +7,32 @@ means.  What ``heads.read`` tells of each pattern decides where the search
 can be skipped: a sentence without a pair of words (or a character) a
 match could begin with has no match, and a pattern whose matches are whole
 words is counted word by word, each distinct word tried once per process.
+A pattern given as a string is compiled only when a stretch needs it
+searched: most sentences need few of them.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Optional, Sequence
+from typing import Optional, Sequence, Union
 
-from starcoach.judge.heads import WORD_RUN, read
+from starcoach.judge.heads import WORD_RUN, reading
 
 _IS_WORD = re.compile(r"\w")
 #: The caches are emptied when they grow past this many entries.
 CACHE_LIMIT = 200_000
+
+
+class _Compiled(dict):
+    """Pattern k, compiled the first time it is asked for."""
+
+    def __init__(self, patterns: Sequence[Union[str, re.Pattern[str]]]):
+        super().__init__((k, p) for k, p in enumerate(patterns) if not isinstance(p, str))
+        self._sources = tuple(patterns)
+
+    def __missing__(self, k: int) -> re.Pattern[str]:
+        rx = self[k] = re.compile(self._sources[k])
+        return rx
 
 
 class Scanner:
@@ -28,12 +42,13 @@ class Scanner:
     a pattern whose matches are whole words, word by word; one whose matches begin
     at known words, by trying it (``match``) only where such words are; one that
     may also begin at a character (a digit), by searching the stretches that have
-    such words or characters; any other, by searching every stretch."""
+    such words or characters; any other, by searching every stretch.  A pattern may be
+    given compiled, or as a string (compiled without flags when it is first needed)."""
 
-    def __init__(self, patterns: Sequence[tuple[str, re.Pattern[str]]]):
+    def __init__(self, patterns: Sequence[tuple[str, Union[str, re.Pattern[str]]]]):
         self.keys = tuple(k for k, _ in patterns)
-        self.regexes = tuple(rx for _, rx in patterns)
-        readings = [read(rx) for rx in self.regexes]
+        self.regexes = _Compiled([rx for _, rx in patterns])
+        readings = [reading(rx) for _, rx in patterns]
         self.whole = sum(1 << k for k, r in enumerate(readings) if r.whole_word)
         headed = [k for k, r in enumerate(readings) if not r.whole_word and r.heads is not None]
         self.always = sum(1 << k for k, r in enumerate(readings) if not r.whole_word and r.heads is None)
@@ -55,7 +70,7 @@ class Scanner:
         self._prefixed = tuple((w, row) for (kind, w), row in sorted(rows.items()) if kind == "^")
         self._first: dict[str, tuple[tuple[int, ...], tuple]] = {}
         self._pairs: dict[tuple[str, Optional[str]], tuple[int, tuple[int, ...], tuple[int, ...]]] = {}
-        self._whole_list = tuple(k for k in range(len(self.regexes)) if self.whole >> k & 1)
+        self._whole_list = tuple(k for k in range(len(self.keys)) if self.whole >> k & 1)
         self._words: dict[str, tuple[int, ...]] = {}
         #: words no pattern's match can start at, and which no whole-word pattern matches
         self._boring: set[str] = set()
@@ -118,7 +133,7 @@ class Scanner:
         cut = (n > 0 and spans[0][0] == start > 0 and _IS_WORD.match(text, start - 1) is not None)
         pairs = self._pairs
         regexes = self.regexes
-        found = [0] * len(regexes)
+        found = [0] * len(self.keys)
         last: dict[int, int] = {}  # pattern -> where its last match ended
         m = self.always
         boring = self._boring
