@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import math
 import re
-from difflib import SequenceMatcher
 from functools import lru_cache
 from typing import Mapping, Optional, Sequence
 
@@ -83,6 +82,8 @@ def verbatim(question: str, opening: str) -> bool:
     s = tokens(opening)
     if len(q) < 4 or not s:
         return False
+    from difflib import SequenceMatcher  # here: most answers are judged without a question
+
     m = SequenceMatcher(None, q, s, autojunk=False)
     blocks = m.get_matching_blocks()
     matched = sum(b.size for b in blocks)
