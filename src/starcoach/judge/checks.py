@@ -15,21 +15,18 @@ import re
 from functools import lru_cache
 from typing import Mapping, Optional, Sequence
 
+from starcoach import tomlfiles
 from starcoach.judge.cues import CUES_DIR, normalise
 from starcoach.judge.features import SentenceCues
 from starcoach.judge.pipeline import topic_stems
 from starcoach.model import COMPONENTS, Checks
 from starcoach.text import count_words, lowered_tokens, stem, tokens
 
-try:
-    import tomllib
-except ModuleNotFoundError:  # Python 3.10
-    import tomli as tomllib  # type: ignore[no-redef]
 
 @lru_cache(maxsize=2)
 def concepts(language: str = "en") -> dict[str, tuple[re.Pattern[str], re.Pattern[str]]]:
     """Question concept -> (pattern in the question, markers in the story)."""
-    data = tomllib.loads((CUES_DIR / f"concepts_{language}.toml").read_text(encoding="utf-8"))
+    data = tomlfiles.loads((CUES_DIR / f"concepts_{language}.toml").read_text(encoding="utf-8"))
     return {k: (re.compile(r"\b(?:" + v["question"] + r")\b"), re.compile(r"\b(?:" + v["answer"] + r")\b"))
             for k, v in data["concept"].items()}
 

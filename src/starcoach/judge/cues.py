@@ -15,10 +15,7 @@ from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from pathlib import Path
 
-try:
-    import tomllib
-except ModuleNotFoundError:  # Python 3.10
-    import tomli as tomllib  # type: ignore[no-redef]
+from starcoach import tomlfiles
 
 CUES_DIR = Path(__file__).resolve().parent / "cues"
 
@@ -67,7 +64,7 @@ def _joined(fid: str, mode: str, patterns: list[str]) -> str:
 @lru_cache(maxsize=4)
 def families(language: str = "en") -> tuple[Family, ...]:
     """The cue families of one language, read once per process (each pattern is compiled on first use)."""
-    data = tomllib.loads((CUES_DIR / f"{language}.toml").read_text(encoding="utf-8"))
+    data = tomlfiles.loads((CUES_DIR / f"{language}.toml").read_text(encoding="utf-8"))
     out = []
     seen: set[str] = set()
     for f in data["family"]:
