@@ -218,3 +218,37 @@ def test_a_shipped_bank_edited_in_place_is_read_as_it_is_now(tmp_path):
     assert edited != src.read_text(encoding="utf-8")
     write(tmp_path, "companies", "amazon.toml", edited)
     assert load_catalogue([tmp_path]).company("amazon").name == "Amazon (edited)"
+
+
+def test_a_file_of_the_size_limit_is_read_whole_and_one_byte_more_is_refused(tmp_path):
+    from starcoach.catalogue.banks import MAX_FILE_BYTES
+
+    body = ACME + "#"
+    exact = write(tmp_path, "companies", "acme.toml", body + "x" * (MAX_FILE_BYTES - len(body.encode()) - 1) + "\n")
+    assert exact.stat().st_size == MAX_FILE_BYTES
+    assert load_company(exact).name == "Acme Analytics"
+    with open(exact, "a") as fh:
+        fh.write("\n")
+    with pytest.raises(BankError, match="larger than 4 MiB"):
+        load_company(exact)
+
+
+def test_a_bank_read_from_a_pipe_is_read_to_its_end(tmp_path):
+    """A pipe has no size to go by: it is read to its end all the same."""
+    import os
+    import threading
+
+    fifo = tmp_path / "acme.toml"
+    os.mkfifo(fifo)
+    text = ACME + "# " + "padding " * 20_000 + "\n"
+
+    def feed():
+        with open(fifo, "w") as fh:
+            fh.write(text)
+
+    t = threading.Thread(target=feed)
+    t.start()
+    try:
+        assert load_company(fifo).name == "Acme Analytics"
+    finally:
+        t.join()

@@ -144,7 +144,13 @@ def _read_bytes(path: Path) -> bytes:
     """A bank file's bytes, or ``BankError`` (cannot be read, or over the size limit)."""
     try:
         with open(path, "rb") as fh:
-            raw = fh.read(MAX_FILE_BYTES + 1)
+            # As much as the file holds and one byte more (a buffer of MAX_FILE_BYTES for every
+            # small file costs more than reading it); the rest only if that byte was there too
+            # (the file grew, or its size is not known: a pipe).
+            want = min(os.fstat(fh.fileno()).st_size, MAX_FILE_BYTES) + 1
+            raw = fh.read(want)
+            if len(raw) == want <= MAX_FILE_BYTES:
+                raw += fh.read(MAX_FILE_BYTES + 1 - len(raw))
     except OSError as e:
         raise BankError(path, f"cannot read: {e.strerror or e}") from None
     if len(raw) > MAX_FILE_BYTES:
