@@ -14,13 +14,16 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Callable, Optional, Sequence
 
 from starcoach.cli.env import Env, ReaderGone
 from starcoach.cli.parser import build_parser
 from starcoach.errors import ExitStatus, StarcoachError, UsageError, exit_status
 
-Command = Callable[..., int]
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing, which --help never needs
+if TYPE_CHECKING:
+    from typing import Callable, Optional, Sequence
+
+    Command = Callable[..., int]
 
 
 def _analyse(args, env: Env) -> int:
