@@ -325,8 +325,14 @@ def from_json(d: dict) -> Reading:
     if words is None:
         return Reading(None, bool(d["whole_word"]))
     chars = d["chars"]
-    return Reading(Heads(frozenset(tuple((w[0], w[1:]) for w in head.split(" ")) for head in words),
+    return Reading(Heads(frozenset(tuple(map(_word, head.split(" "))) for head in words),
                          re.compile(chars) if chars is not None else None), bool(d["whole_word"]))
+
+
+@lru_cache(maxsize=None)
+def _word(token: str) -> Word:
+    """"=in" -> ("=", "in"), made once per token (the same words begin many heads)."""
+    return token[0], token[1:]
 
 
 @lru_cache(maxsize=1)
