@@ -1,6 +1,6 @@
 """Write src/starcoach/judge/readings.json: what ``judge.heads.read`` tells of each pattern the
 judge's scanner counts (the pronoun and tense counts and the cue families not anchored to a
-sentence's start, of every language in judge/cues/).
+sentence's start, of every language in judge/cues/), and of each family's alternatives.
 
     python scripts/build_readings.py [--check]
 
@@ -21,7 +21,7 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from starcoach.judge.cues import CUES_DIR, families  # noqa: E402
 from starcoach.judge.heads import READINGS_PATH, read, to_json  # noqa: E402
-from starcoach.judge.pipeline import scanned  # noqa: E402
+from starcoach.judge.pipeline import read_patterns  # noqa: E402
 
 
 def languages() -> list[str]:
@@ -32,10 +32,7 @@ def languages() -> list[str]:
 def build() -> str:
     readings: dict[str, dict] = {}
     for lang in languages():
-        for _, rx in scanned(families(lang)):
-            source = rx if isinstance(rx, str) else rx.pattern
-            if not isinstance(rx, str) and rx.flags != re.UNICODE:
-                continue  # only patterns without flags are kept (``heads.reading`` reads the others)
+        for source in read_patterns(families(lang)):
             readings[source] = to_json(read(re.compile(source)))
     doc = {"about": "What judge.heads.read tells of each pattern the scanner counts; written by "
                     "scripts/build_readings.py, do not edit.",

@@ -11,7 +11,7 @@ import pytest
 from starcoach.judge.cues import families, normalise
 from starcoach.judge.evaluation import load_labelled
 from starcoach.judge.heads import from_json, read, reading, shipped, to_json
-from starcoach.judge.pipeline import scanned, scanner
+from starcoach.judge.pipeline import read_patterns, scanned, scanner
 from starcoach.judge.scan import Scanner
 from starcoach.text import split_sentences
 
@@ -146,12 +146,42 @@ def test_whole_word_patterns(pattern, whole):
 
 def test_the_shipped_readings_are_what_the_patterns_read_now():
     """readings.json (scripts/build_readings.py) holds the reading of every pattern the scanner
-    counts, as ``read`` makes it from the pattern now, and nothing else."""
-    want = {rx.pattern: to_json(read(rx)) for _, rx in PATTERNS}
-    assert shipped() == want
-    for _, rx in PATTERNS:
-        assert from_json(shipped()[rx.pattern]) == read(rx)
-        assert reading(rx.pattern) == reading(rx) == read(rx)
+    counts and of each family's alternatives, as ``read`` makes it from the pattern now, and
+    nothing else."""
+    sources = read_patterns(FAMILIES)
+    assert {rx.pattern for _, rx in PATTERNS} < set(sources)
+    assert shipped() == {src: to_json(read(re.compile(src))) for src in sources}
+    for src in sources:
+        assert from_json(shipped()[src]) == read(re.compile(src))
+        assert reading(src) == reading(re.compile(src)) == read(re.compile(src))
+
+
+def test_a_family_is_its_alternatives_tried_in_order():
+    """At every position a family's first match is the first match of its alternatives, tried in
+    order: what lets the scanner compile only the alternatives that can begin at a word."""
+    rnd = random.Random(12)
+    split = [f for f in FAMILIES if f.alternatives]
+    assert len(split) > 15
+    for f in split:
+        alts = [re.compile(a) for a in f.alternatives]
+        texts = [normalise(s) for s in f.match + f.nomatch]
+        for text in texts + [" ".join(rnd.sample(texts, min(3, len(texts))))]:
+            for p in range(len(text) + 1):
+                whole = f.regex.match(text, p)
+                first = next((m for m in (a.match(text, p) for a in alts) if m), None)
+                assert (whole and whole.span()) == (first and first.span()), (f.id, text, p)
+
+
+def test_a_pattern_tried_as_alternatives_compiles_only_those_that_can_begin_at_the_words():
+    alts = (r"\b(?:in my (?:last|first) role)\b", r"\b(?:at my old job)\b", r"\b(?:back then)\b")
+    whole = r"\b(?:in my (?:last|first) role|at my old job|back then)\b"
+    sc = Scanner([("scene", whole)], [alts])
+    text = "back then, at my old job, in my first role"
+    assert sc.counts(text, 0, len(text)) == {"scene": 3}
+    assert dict(sc.regexes) == {}  # the whole pattern was never needed
+    sc = Scanner([("scene", whole)], [alts])
+    assert sc.counts("so back then we did", 0, 19) == {"scene": 1}
+    assert sorted(sc._alternatives) == [(0, 2)]
 
 
 def test_a_pattern_not_shipped_is_read_from_itself():

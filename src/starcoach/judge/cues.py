@@ -34,6 +34,10 @@ class Family:
     nomatch: tuple[str, ...]
     #: every pattern starts with "^": matched per sentence, never across a whole answer
     anchored: bool = False
+    #: ``pattern`` as the alternatives it tries in order (one per listed pattern, with the
+    #: mode's word boundaries): at any position its match is the first of theirs (empty: one
+    #: pattern, or one that refers back to a group, so not to be cut apart)
+    alternatives: tuple[str, ...] = ()
 
     @cached_property
     def regex(self) -> re.Pattern[str]:
@@ -48,6 +52,17 @@ class Family:
 def normalise(text: str) -> str:
     """The form every pattern is matched against: lower case, straight apostrophes."""
     return text.replace("\u2019", "'").replace("\u2018", "'").lower()
+
+
+_BACK_REFERENCE = re.compile(r"\\[1-9]|\(\?P=")
+
+
+def _alternatives(mode: str, patterns: list[str]) -> tuple[str, ...]:
+    if len(patterns) < 2 or any(_BACK_REFERENCE.search(p) for p in patterns):
+        return ()
+    if mode == "words":
+        return tuple(r"\b(?:" + p + r")\b" for p in patterns)
+    return tuple(f"(?:{p})" for p in patterns)
 
 
 def _joined(fid: str, mode: str, patterns: list[str]) -> str:
@@ -77,6 +92,7 @@ def families(language: str = "en") -> tuple[Family, ...]:
             raise ValueError(f"cue family {fid}: unknown scope {scope!r}")
         out.append(Family(id=fid, about=str(f.get("about", "")), scope=scope,
                           pattern=_joined(fid, str(f.get("mode", "words")), list(f["patterns"])),
+                          alternatives=_alternatives(str(f.get("mode", "words")), list(f["patterns"])),
                           match=tuple(f.get("match", ())), nomatch=tuple(f.get("nomatch", ())),
                           anchored=all(str(p).startswith("^") for p in f["patterns"])))
     return tuple(out)
