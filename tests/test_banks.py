@@ -165,3 +165,90 @@ def test_an_unknown_role_or_a_source_that_is_not_an_address_is_reported(isolated
                                     'name = "V"\nmeaning = "M"\ncues = ["x"]\n')
     with pytest.raises(BankError, match="'source' must be"):
         load_catalogue(search_dirs())
+
+
+# ---------------------------------------------------------------- the shipped TOML files, kept parsed
+
+def _tomllib():
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib
+    return tomllib
+
+
+def test_the_shipped_toml_files_are_kept_parsed_exactly_as_tomllib_parses_them_now():
+    """parsed_toml.txt (scripts/build_parsed_toml.py) is what building it now gives, and holds
+    every shipped TOML file (banks, companies, follow-ups, cues, concepts, themes) and nothing else."""
+    from starcoach import tomlfiles
+
+    assert tomlfiles.PARSED_PATH.read_text(encoding="utf-8") == tomlfiles.build()
+    files = tomlfiles.shipped_files()
+    names = {p.name for p in files}
+    assert {"amazon.toml", "en.toml", "concepts_en.toml", "themes_en.toml"} <= names
+    assert any(p.parent.name == "follow_ups" for p in files) and any(p.parent.name == "questions" for p in files)
+    kept = tomlfiles._parsed()
+    assert set(kept) == {tomlfiles.digest(p.read_text(encoding="utf-8")) for p in files}
+    for p in files:
+        text = p.read_text(encoding="utf-8")
+        assert tomlfiles.loads(text) == _tomllib().loads(text), p
+
+
+def test_toml_not_shipped_is_parsed_and_each_load_is_a_new_object():
+    from starcoach import tomlfiles
+
+    mine = 'id = "mine"\nname = "Mine"\n'
+    assert tomlfiles.digest(mine) not in tomlfiles._parsed()
+    assert tomlfiles.loads(mine) == {"id": "mine", "name": "Mine"}
+    shipped = tomlfiles.shipped_files()[0].read_text(encoding="utf-8")
+    first = tomlfiles.loads(shipped)
+    first.clear()
+    assert tomlfiles.loads(shipped) == _tomllib().loads(shipped)
+    with pytest.raises(tomlfiles.TOMLDecodeError):
+        tomlfiles.loads("id = ")
+    assert tomlfiles.TOMLDecodeError is _tomllib().TOMLDecodeError
+
+
+def test_a_shipped_bank_edited_in_place_is_read_as_it_is_now(tmp_path):
+    """A built-in file that no longer matches its kept data (edited, not rebuilt) is parsed again."""
+    from starcoach.catalogue.banks import builtin_dir
+
+    src = builtin_dir() / "companies" / "amazon.toml"
+    edited = src.read_text(encoding="utf-8").replace('name = "Amazon"', 'name = "Amazon (edited)"', 1)
+    assert edited != src.read_text(encoding="utf-8")
+    write(tmp_path, "companies", "amazon.toml", edited)
+    assert load_catalogue([tmp_path]).company("amazon").name == "Amazon (edited)"
+
+
+def test_a_file_of_the_size_limit_is_read_whole_and_one_byte_more_is_refused(tmp_path):
+    from starcoach.catalogue.banks import MAX_FILE_BYTES
+
+    body = ACME + "#"
+    exact = write(tmp_path, "companies", "acme.toml", body + "x" * (MAX_FILE_BYTES - len(body.encode()) - 1) + "\n")
+    assert exact.stat().st_size == MAX_FILE_BYTES
+    assert load_company(exact).name == "Acme Analytics"
+    with open(exact, "a") as fh:
+        fh.write("\n")
+    with pytest.raises(BankError, match="larger than 4 MiB"):
+        load_company(exact)
+
+
+def test_a_bank_read_from_a_pipe_is_read_to_its_end(tmp_path):
+    """A pipe has no size to go by: it is read to its end all the same."""
+    import os
+    import threading
+
+    fifo = tmp_path / "acme.toml"
+    os.mkfifo(fifo)
+    text = ACME + "# " + "padding " * 20_000 + "\n"
+
+    def feed():
+        with open(fifo, "w") as fh:
+            fh.write(text)
+
+    t = threading.Thread(target=feed)
+    t.start()
+    try:
+        assert load_company(fifo).name == "Acme Analytics"
+    finally:
+        t.join()

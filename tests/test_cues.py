@@ -27,6 +27,17 @@ def test_family_matches_its_examples_and_not_its_counter_examples(fam):
         assert fam.count(normalise(s)) == 0, (fam.id, s)
 
 
+def test_a_family_is_compiled_when_first_used_and_once():
+    from starcoach.judge.cues import families as read_families
+
+    fresh = read_families.__wrapped__("en")
+    assert all("regex" not in f.__dict__ for f in fresh)
+    f = fresh[0]
+    assert f.count(normalise(f.match[0])) > 0
+    assert f.regex is f.regex and f.regex.pattern == f.pattern
+    assert all("regex" not in g.__dict__ for g in fresh[1:])
+
+
 def test_family_ids_are_unique_and_documented():
     ids = [f.id for f in FAMILIES]
     assert len(ids) == len(set(ids))

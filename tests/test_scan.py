@@ -10,15 +10,14 @@ import pytest
 
 from starcoach.judge.cues import families, normalise
 from starcoach.judge.evaluation import load_labelled
-from starcoach.judge.features import BASICS
-from starcoach.judge.heads import read
-from starcoach.judge.pipeline import scanner
+from starcoach.judge.heads import from_json, read, reading, shipped, to_json
+from starcoach.judge.pipeline import read_patterns, scanned, scanner
 from starcoach.judge.scan import Scanner
 from starcoach.text import split_sentences
 
 DATA = Path(__file__).resolve().parent / "data"
 FAMILIES = families()
-PATTERNS = list(BASICS.items()) + [(f.id, f.regex) for f in FAMILIES if not f.anchored]
+PATTERNS = [(k, re.compile(rx)) for k, rx in scanned(FAMILIES)]
 
 
 def searched(text: str, start: int, end: int) -> dict[str, int]:
@@ -143,3 +142,63 @@ def test_patterns_whose_start_cannot_be_told_are_searched_everywhere(pattern):
 ])
 def test_whole_word_patterns(pattern, whole):
     assert read(re.compile(pattern)).whole_word is whole
+
+
+def test_the_shipped_readings_are_what_the_patterns_read_now():
+    """readings.json (scripts/build_readings.py) holds the reading of every pattern the scanner
+    counts and of each family's alternatives, as ``read`` makes it from the pattern now, and
+    nothing else."""
+    sources = read_patterns(FAMILIES)
+    assert {rx.pattern for _, rx in PATTERNS} < set(sources)
+    assert shipped() == {src: to_json(read(re.compile(src))) for src in sources}
+    for src in sources:
+        assert from_json(shipped()[src]) == read(re.compile(src))
+        assert reading(src) == reading(re.compile(src)) == read(re.compile(src))
+
+
+def test_a_family_is_its_alternatives_tried_in_order():
+    """At every position a family's first match is the first match of its alternatives, tried in
+    order: what lets the scanner compile only the alternatives that can begin at a word."""
+    rnd = random.Random(12)
+    split = [f for f in FAMILIES if f.alternatives]
+    assert len(split) > 15
+    for f in split:
+        alts = [re.compile(a) for a in f.alternatives]
+        texts = [normalise(s) for s in f.match + f.nomatch]
+        for text in texts + [" ".join(rnd.sample(texts, min(3, len(texts))))]:
+            for p in range(len(text) + 1):
+                whole = f.regex.match(text, p)
+                first = next((m for m in (a.match(text, p) for a in alts) if m), None)
+                assert (whole and whole.span()) == (first and first.span()), (f.id, text, p)
+
+
+def test_a_pattern_tried_as_alternatives_compiles_only_those_that_can_begin_at_the_words():
+    alts = (r"\b(?:in my (?:last|first) role)\b", r"\b(?:at my old job)\b", r"\b(?:back then)\b")
+    whole = r"\b(?:in my (?:last|first) role|at my old job|back then)\b"
+    sc = Scanner([("scene", whole)], [alts])
+    text = "back then, at my old job, in my first role"
+    assert sc.counts(text, 0, len(text)) == {"scene": 3}
+    assert dict(sc.regexes) == {}  # the whole pattern was never needed
+    sc = Scanner([("scene", whole)], [alts])
+    assert sc.counts("so back then we did", 0, 19) == {"scene": 1}
+    assert sorted(sc._alternatives) == [(0, 2)]
+
+
+def test_a_pattern_not_shipped_is_read_from_itself():
+    rx = r"\b(?:in my (?:last|first) post)\b"
+    assert rx not in shipped()
+    assert reading(rx) == read(re.compile(rx))
+    flagged = re.compile(r"\bi\b|\bmy\b|\bme\b", re.IGNORECASE)  # a shipped pattern, with a flag
+    assert reading(flagged).heads is None
+
+
+def test_a_pattern_given_as_a_string_is_compiled_when_a_stretch_needs_it():
+    sc = Scanner([("scene", r"\b(?:in my (?:last|first) role)\b"), ("money", r"\$\d+"),
+                  ("past", r"\b(?:\w+ed|made)\b")])
+    assert dict(sc.regexes) == {}
+    assert sc.counts("so in our own time", 0, 18) == {}
+    assert sorted(sc.regexes) == [2]  # a whole-word pattern is tried on each new word; no other had to be
+    text = "i paid $40 in my last role"
+    assert sc.counts(text, 0, len(text)) == {"scene": 1, "money": 1}
+    assert sorted(sc.regexes) == [0, 1, 2]
+    assert sc.regexes[0] is re.compile(r"\b(?:in my (?:last|first) role)\b")

@@ -11,7 +11,10 @@ only: the command line imports this for every call, even ``--help``.
 from __future__ import annotations
 
 import enum
-from typing import Optional
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (not needed to start)
+if TYPE_CHECKING:
+    from typing import Optional
 
 
 class ExitStatus(enum.IntEnum):

@@ -130,16 +130,17 @@ _STRONG_BOUNDARIES = [
     r"what i learned", r"looking back", r"in hindsight", r"going forward", r"it taught me",
 ]
 _WEAK_BOUNDARIES = [r"i (?!mean\b|guess\b|think\b)", r"we ", r"and ", r"so ", r"which ", r"then "]
-_STRONG_RE = re.compile(r"\b(?:" + "|".join(_STRONG_BOUNDARIES) + r")\b", re.IGNORECASE)
-_WEAK_RE = re.compile(r"\b(?:" + "|".join(_WEAK_BOUNDARIES) + r")", re.IGNORECASE)
+_STRONG_PATTERN = r"\b(?:" + "|".join(_STRONG_BOUNDARIES) + r")\b"
+_WEAK_PATTERN = r"\b(?:" + "|".join(_WEAK_BOUNDARIES) + r")"
 
 
-@lru_cache(maxsize=1)
-def _lower_case_boundaries() -> tuple[re.Pattern[str], re.Pattern[str]]:
-    """The same, matched against ASCII text already lower-cased: for such text they find exactly
-    what the case-insensitive ones find in the original, about three times faster.  Compiled
-    when first needed, not when the module loads."""
-    return re.compile(_STRONG_RE.pattern), re.compile(_WEAK_RE.pattern)
+@lru_cache(maxsize=2)
+def _boundaries(lower_case: bool) -> tuple[re.Pattern[str], re.Pattern[str]]:
+    """The strong and weak boundaries, compiled when first needed, not when the module loads:
+    case-insensitive, or (``lower_case``) for ASCII text already lower-cased, where they find
+    exactly what the case-insensitive ones find in the original, about three times faster."""
+    flags = 0 if lower_case else re.IGNORECASE
+    return re.compile(_STRONG_PATTERN, flags), re.compile(_WEAK_PATTERN, flags)
 
 
 _NOT_SPACE = re.compile(r"\S+")
@@ -161,9 +162,9 @@ def _split_long(text: str, start: int, end: int, lowered: Optional[str] = None) 
     n = len(starts)
     index_of = {pos: i for i, pos in enumerate(starts)}
     if lowered is not None:
-        (strong_rx, weak_rx), stretch = _lower_case_boundaries(), lowered[start:end]
+        (strong_rx, weak_rx), stretch = _boundaries(True), lowered[start:end]
     else:
-        strong_rx, weak_rx, stretch = _STRONG_RE, _WEAK_RE, text[start:end]
+        (strong_rx, weak_rx), stretch = _boundaries(False), text[start:end]
     strong = set()
     for m in strong_rx.finditer(stretch):
         i = index_of.get(start + m.start())

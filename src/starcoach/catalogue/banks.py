@@ -26,13 +26,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable, Optional
 
+from starcoach import tomlfiles
 from starcoach.catalogue.themes import theme_names
 from starcoach.errors import StarcoachError
-
-try:
-    import tomllib
-except ModuleNotFoundError:  # Python 3.10
-    import tomli as tomllib  # type: ignore[no-redef]
 
 _ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 
@@ -148,7 +144,13 @@ def _read_bytes(path: Path) -> bytes:
     """A bank file's bytes, or ``BankError`` (cannot be read, or over the size limit)."""
     try:
         with open(path, "rb") as fh:
-            raw = fh.read(MAX_FILE_BYTES + 1)
+            # As much as the file holds and one byte more (a buffer of MAX_FILE_BYTES for every
+            # small file costs more than reading it); the rest only if that byte was there too
+            # (the file grew, or its size is not known: a pipe).
+            want = min(os.fstat(fh.fileno()).st_size, MAX_FILE_BYTES) + 1
+            raw = fh.read(want)
+            if len(raw) == want <= MAX_FILE_BYTES:
+                raw += fh.read(MAX_FILE_BYTES + 1 - len(raw))
     except OSError as e:
         raise BankError(path, f"cannot read: {e.strerror or e}") from None
     if len(raw) > MAX_FILE_BYTES:
@@ -163,10 +165,10 @@ def _parse_toml(path: Path, raw: bytes) -> tuple[dict[str, Any], str]:
     except UnicodeDecodeError:
         raise BankError(path, "not a UTF-8 text file") from None
     try:
-        return tomllib.loads(text), text
+        return tomlfiles.loads(text), text
     except RecursionError:
         raise BankError(path, "invalid TOML: tables or arrays nested too deeply") from None
-    except tomllib.TOMLDecodeError as e:
+    except tomlfiles.TOMLDecodeError as e:  # tomllib's, imported only when a file fails to parse
         msg = str(e)
         m = re.search(r"\(at line (\d+), column \d+\)", msg)
         line = int(m.group(1)) if m else None

@@ -14,10 +14,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-try:
-    import tomllib
-except ModuleNotFoundError:  # Python 3.10
-    import tomli as tomllib  # type: ignore[no-redef]
+from starcoach import tomlfiles
 
 HERE = Path(__file__).resolve().parent
 
@@ -25,7 +22,7 @@ HERE = Path(__file__).resolve().parent
 @lru_cache(maxsize=4)
 def themes(language: str = "en") -> dict[str, tuple[str, ...]]:
     """Per theme, the words and short phrases of ``themes_<language>.toml``."""
-    data = tomllib.loads((HERE / f"themes_{language}.toml").read_text(encoding="utf-8"))
+    data = tomlfiles.loads((HERE / f"themes_{language}.toml").read_text(encoding="utf-8"))
     out = {}
     for name, t in data["themes"].items():
         words = tuple(str(w).strip().lower() for w in t.get("words", ()) if str(w).strip())

@@ -28,7 +28,6 @@ def cmd_analyse(args: "argparse.Namespace", env: Env) -> int:
 
     from rich.markup import escape
 
-    from starcoach.export.batch_csv import write_csv
     from starcoach.pipeline.batch import Batch, WhisperFactory
     from starcoach.pipeline.plan import plan, read_manifest
     from starcoach.pipeline.process import MAX_TRANSCRIPT_BYTES, expand_inputs
@@ -109,6 +108,8 @@ def cmd_analyse(args: "argparse.Namespace", env: Env) -> int:
             batch.finish_session(session_status)
             store.close()
     if args.csv:
+        from starcoach.export.batch_csv import write_csv
+
         try:
             write_csv(Path(args.csv), result.analyses)
         except OSError as e:

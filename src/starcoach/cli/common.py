@@ -54,6 +54,14 @@ def open_store(args: "argparse.Namespace", env: Env):
 
 def load_vault_quiet(path, catalogue, err):
     """The story vault if there is one; a broken vault is reported once and ignored."""
+    import os
+
+    try:
+        os.stat(path)
+    except FileNotFoundError:  # what ``load`` says with VaultMissing, told without loading the vault code
+        return None
+    except OSError:
+        pass  # ``load`` says what is wrong
     from rich.markup import escape
 
     from starcoach.vault.format import VaultError, VaultMissing, load

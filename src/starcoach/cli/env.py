@@ -8,27 +8,47 @@ command asks for a console.
 
 from __future__ import annotations
 
-import json
 import os
 import sys
-from dataclasses import dataclass, field
-from typing import IO, Optional
 
 from starcoach.errors import OutputError
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing, which --help never needs
+if TYPE_CHECKING:
+    from typing import IO, Any, Optional
 
-@dataclass
+#: An argument not given (None is a value: a stream closed at start).
+_UNSET: Any = object()
+
+
 class Env:
-    stdout: IO[str] = field(default_factory=lambda: sys.stdout)
-    stderr: IO[str] = field(default_factory=lambda: sys.stderr)
-    stdin: IO[str] = field(default_factory=lambda: sys.stdin)
-    environ: dict[str, str] = field(default_factory=lambda: dict(os.environ))
+    """The streams and the environment variables a command runs with; by default the process's own
+    (read when the Env is made).  Standard output and error are wrapped in :class:`Output` and
+    :class:`Diagnostics`.  (A plain class, not a dataclass: the dataclasses module would be a fifth of
+    ``starcoach --help``'s start.)"""
 
-    def __post_init__(self) -> None:
+    _FIELDS = ("stdout", "stderr", "stdin", "environ")
+
+    def __init__(self, stdout: Optional[IO[str]] = _UNSET, stderr: Optional[IO[str]] = _UNSET,
+                 stdin: Optional[IO[str]] = _UNSET, environ: Optional[dict[str, str]] = _UNSET):
+        self.stdout = sys.stdout if stdout is _UNSET else stdout
+        self.stderr = sys.stderr if stderr is _UNSET else stderr
+        self.stdin = sys.stdin if stdin is _UNSET else stdin
+        self.environ = dict(os.environ) if environ is _UNSET else environ
         if not isinstance(self.stdout, Output):
             self.stdout = Output(self.stdout)
         if not isinstance(self.stderr, Diagnostics):
             self.stderr = Diagnostics(self.stderr)
+
+    def __repr__(self) -> str:
+        return f"Env(stdout={self.stdout!r}, stderr={self.stderr!r}, stdin={self.stdin!r}, environ={self.environ!r})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return all(getattr(self, k) == getattr(other, k) for k in self._FIELDS)
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, as a dataclass with eq is
 
     def read_stdin_bytes(self, limit: int = -1) -> bytes:
         """Standard input to its end, or its first ``limit`` bytes (an endless input such as
@@ -128,5 +148,7 @@ class Diagnostics(Output):
 
 def emit_json(obj: dict, env: Env) -> None:
     """One JSON object on one line of standard output (JSON Lines), flushed."""
+    import json  # here: --help and the report never need it
+
     env.stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
     env.stdout.flush()

@@ -14,14 +14,46 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Callable, Optional, Sequence
 
-from starcoach.cli import analyse, companies, devices, practice, questions
 from starcoach.cli.env import Env, ReaderGone
 from starcoach.cli.parser import build_parser
 from starcoach.errors import ExitStatus, StarcoachError, UsageError, exit_status
 
-Command = Callable[..., int]
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing, which --help never needs
+if TYPE_CHECKING:
+    from typing import Callable, Optional, Sequence
+
+    Command = Callable[..., int]
+
+
+def _analyse(args, env: Env) -> int:
+    from starcoach.cli.analyse import cmd_analyse
+
+    return cmd_analyse(args, env)
+
+
+def _practice(args, env: Env) -> int:
+    from starcoach.cli.practice import cmd_practice
+
+    return cmd_practice(args, env)
+
+
+def _companies(args, env: Env) -> int:
+    from starcoach.cli.companies import cmd_companies
+
+    return cmd_companies(args, env)
+
+
+def _questions(args, env: Env) -> int:
+    from starcoach.cli.questions import cmd_questions
+
+    return cmd_questions(args, env)
+
+
+def _devices(args, env: Env) -> int:
+    from starcoach.cli.devices import cmd_devices
+
+    return cmd_devices(args, env)
 
 
 def _sessions(args, env: Env) -> int:
@@ -66,13 +98,14 @@ def _vault(args, env: Env) -> int:
     return cmd_vault(args, env)
 
 
-#: Command name (and alias) -> the function that runs it, called as ``func(args, env)``.
+#: Command name (and alias) -> the function that runs it, called as ``func(args, env)``; each imports
+#: its command's module when it runs, so ``--help`` loads none of them.
 COMMANDS: dict[str, Command] = {
-    "analyse": analyse.cmd_analyse, "analyze": analyse.cmd_analyse,
-    "practice": practice.cmd_practice,
-    "companies": companies.cmd_companies,
-    "questions": questions.cmd_questions,
-    "devices": devices.cmd_devices,
+    "analyse": _analyse, "analyze": _analyse,
+    "practice": _practice,
+    "companies": _companies,
+    "questions": _questions,
+    "devices": _devices,
     "models": _models,
     "sessions": _sessions, "replay": _replay, "progress": _progress, "export": _export,
     "reanalyse": _reanalyse, "reanalyze": _reanalyse,

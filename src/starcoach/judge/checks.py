@@ -12,24 +12,20 @@ from __future__ import annotations
 
 import math
 import re
-from difflib import SequenceMatcher
 from functools import lru_cache
 from typing import Mapping, Optional, Sequence
 
+from starcoach import tomlfiles
 from starcoach.judge.cues import CUES_DIR, normalise
 from starcoach.judge.features import SentenceCues
 from starcoach.judge.pipeline import topic_stems
 from starcoach.model import COMPONENTS, Checks
 from starcoach.text import count_words, lowered_tokens, stem, tokens
 
-try:
-    import tomllib
-except ModuleNotFoundError:  # Python 3.10
-    import tomli as tomllib  # type: ignore[no-redef]
 
 @lru_cache(maxsize=2)
 def _concept_data(language: str = "en") -> dict:
-    return tomllib.loads((CUES_DIR / f"concepts_{language}.toml").read_text(encoding="utf-8"))["concept"]
+    return tomlfiles.loads((CUES_DIR / f"concepts_{language}.toml").read_text(encoding="utf-8"))["concept"]
 
 
 @lru_cache(maxsize=2)
@@ -102,6 +98,8 @@ def verbatim(question: str, opening: str) -> bool:
     s = tokens(opening)
     if len(q) < 4 or not s:
         return False
+    from difflib import SequenceMatcher  # here: most answers are judged without a question
+
     m = SequenceMatcher(None, q, s, autojunk=False)
     blocks = m.get_matching_blocks()
     matched = sum(b.size for b in blocks)

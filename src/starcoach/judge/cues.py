@@ -12,13 +12,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 
-try:
-    import tomllib
-except ModuleNotFoundError:  # Python 3.10
-    import tomli as tomllib  # type: ignore[no-redef]
+from starcoach import tomlfiles
 
 CUES_DIR = Path(__file__).resolve().parent / "cues"
 
@@ -31,11 +28,21 @@ class Family:
     id: str
     about: str
     scope: str
-    regex: re.Pattern[str]
+    #: the family's patterns as one regular expression (``regex`` compiles it)
+    pattern: str
     match: tuple[str, ...]
     nomatch: tuple[str, ...]
     #: every pattern starts with "^": matched per sentence, never across a whole answer
     anchored: bool = False
+    #: ``pattern`` as the alternatives it tries in order (one per listed pattern, with the
+    #: mode's word boundaries): at any position its match is the first of theirs (empty: one
+    #: pattern, or one that refers back to a group, so not to be cut apart)
+    alternatives: tuple[str, ...] = ()
+
+    @cached_property
+    def regex(self) -> re.Pattern[str]:
+        """The compiled pattern, compiled the first time it is needed: an answer meets few families."""
+        return re.compile(self.pattern)
 
     def count(self, text: str) -> int:
         """Matches in ``text``, which is already lower-cased with plain apostrophes."""
@@ -47,21 +54,32 @@ def normalise(text: str) -> str:
     return text.replace("\u2019", "'").replace("\u2018", "'").lower()
 
 
-def _compile(fid: str, mode: str, patterns: list[str]) -> re.Pattern[str]:
+_BACK_REFERENCE = re.compile(r"\\[1-9]|\(\?P=")
+
+
+def _alternatives(mode: str, patterns: list[str]) -> tuple[str, ...]:
+    if len(patterns) < 2 or any(_BACK_REFERENCE.search(p) for p in patterns):
+        return ()
+    if mode == "words":
+        return tuple(r"\b(?:" + p + r")\b" for p in patterns)
+    return tuple(f"(?:{p})" for p in patterns)
+
+
+def _joined(fid: str, mode: str, patterns: list[str]) -> str:
     if not patterns:
         raise ValueError(f"cue family {fid}: no patterns")
     if mode == "words":
         # Matched against lower-cased text: no IGNORECASE, which is slower.
-        return re.compile(r"\b(?:" + "|".join(patterns) + r")\b")
+        return r"\b(?:" + "|".join(patterns) + r")\b"
     if mode == "raw":
-        return re.compile("|".join(f"(?:{p})" for p in patterns))
+        return "|".join(f"(?:{p})" for p in patterns)
     raise ValueError(f"cue family {fid}: unknown mode {mode!r}")
 
 
 @lru_cache(maxsize=4)
 def families(language: str = "en") -> tuple[Family, ...]:
-    """The cue families of one language, compiled once per process."""
-    data = tomllib.loads((CUES_DIR / f"{language}.toml").read_text(encoding="utf-8"))
+    """The cue families of one language, read once per process (each pattern is compiled on first use)."""
+    data = tomlfiles.loads((CUES_DIR / f"{language}.toml").read_text(encoding="utf-8"))
     out = []
     seen: set[str] = set()
     for f in data["family"]:
@@ -73,7 +91,8 @@ def families(language: str = "en") -> tuple[Family, ...]:
         if scope not in SCOPES:
             raise ValueError(f"cue family {fid}: unknown scope {scope!r}")
         out.append(Family(id=fid, about=str(f.get("about", "")), scope=scope,
-                          regex=_compile(fid, str(f.get("mode", "words")), list(f["patterns"])),
+                          pattern=_joined(fid, str(f.get("mode", "words")), list(f["patterns"])),
+                          alternatives=_alternatives(str(f.get("mode", "words")), list(f["patterns"])),
                           match=tuple(f.get("match", ())), nomatch=tuple(f.get("nomatch", ())),
                           anchored=all(str(p).startswith("^") for p in f["patterns"])))
     return tuple(out)

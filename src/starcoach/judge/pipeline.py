@@ -53,10 +53,29 @@ class Featurised:
     link_ok: tuple[bool, ...] = ()
 
 
+def scanned(fams: tuple[Family, ...]) -> list[tuple[str, "str | re.Pattern[str]"]]:
+    """What ``scanner`` counts: the pronoun and tense counts, and the families not anchored to a
+    sentence's start (as their pattern strings: each is compiled when a sentence needs it)."""
+    return list(BASICS.items()) + [(f.id, f.pattern) for f in fams if not f.anchored]
+
+
+def scanned_alternatives(fams: tuple[Family, ...]) -> list[Optional[tuple[str, ...]]]:
+    """Per pattern of ``scanned``, its alternatives (``Family.alternatives``; None: none)."""
+    return [None] * len(BASICS) + [f.alternatives or None for f in fams if not f.anchored]
+
+
+def read_patterns(fams: tuple[Family, ...]) -> list[str]:
+    """Every pattern string whose reading the scanner of ``fams`` asks for (``readings.json`` holds them)."""
+    out = [rx if isinstance(rx, str) else rx.pattern for _, rx in scanned(fams)]
+    for alts in scanned_alternatives(fams):
+        out.extend(alts or ())
+    return out
+
+
 @lru_cache(maxsize=4)
 def scanner(fams: tuple[Family, ...]) -> Scanner:
     """The pronoun and tense counts and the unanchored families, for ``_found``."""
-    return Scanner(list(BASICS.items()) + [(f.id, f.regex) for f in fams if not f.anchored])
+    return Scanner(scanned(fams), scanned_alternatives(fams))
 
 
 def _found(text: str, pieces: list[Piece], fams, opening_end: int, closing_from: int) -> list[dict[str, int]]:

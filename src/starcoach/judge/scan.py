@@ -7,18 +7,44 @@ means.  What ``heads.read`` tells of each pattern decides where the search
 can be skipped: a sentence without a pair of words (or a character) a
 match could begin with has no match, and a pattern whose matches are whole
 words is counted word by word, each distinct word tried once per process.
+A pattern given as a string is compiled only when a stretch needs it
+searched: most sentences need few of them.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Optional, Sequence
+from typing import Optional, Sequence, Union
 
-from starcoach.judge.heads import WORD_RUN, read
+from starcoach.judge.heads import WORD_RUN, reading
 
 _IS_WORD = re.compile(r"\w")
 #: The caches are emptied when they grow past this many entries.
 CACHE_LIMIT = 200_000
+
+
+class _Compiled(dict):
+    """Pattern k, compiled the first time it is asked for."""
+
+    def __init__(self, patterns: Sequence[Union[str, re.Pattern[str]]]):
+        super().__init__((k, p) for k, p in enumerate(patterns) if not isinstance(p, str))
+        self._sources = tuple(patterns)
+
+    def __missing__(self, k: int) -> re.Pattern[str]:
+        rx = self[k] = re.compile(self._sources[k])
+        return rx
+
+
+class _CompiledAlternatives(dict):
+    """Alternative i of pattern k, keyed (k, i), compiled the first time it is asked for."""
+
+    def __init__(self, sources: dict[int, tuple[str, ...]]):
+        super().__init__()
+        self._sources = sources
+
+    def __missing__(self, key: tuple[int, int]) -> re.Pattern[str]:
+        rx = self[key] = re.compile(self._sources[key[0]][key[1]])
+        return rx
 
 
 class Scanner:
@@ -28,34 +54,55 @@ class Scanner:
     a pattern whose matches are whole words, word by word; one whose matches begin
     at known words, by trying it (``match``) only where such words are; one that
     may also begin at a character (a digit), by searching the stretches that have
-    such words or characters; any other, by searching every stretch."""
+    such words or characters; any other, by searching every stretch.  A pattern may be
+    given compiled, or as a string (compiled without flags when it is first needed).
 
-    def __init__(self, patterns: Sequence[tuple[str, re.Pattern[str]]]):
+    ``alternatives`` (one entry per pattern, None for none) may give a pattern as the
+    alternatives it tries in order: strings whose first match at a position is the
+    pattern's (``\\b(?:a|b)\\b`` is ``\\b(?:a)\\b`` then ``\\b(?:b)\\b``).  A pattern tried
+    at words is then tried as the alternatives that can begin at the word, each compiled
+    when first needed, which for most answers is a small part of the whole pattern."""
+
+    def __init__(self, patterns: Sequence[tuple[str, Union[str, re.Pattern[str]]]],
+                 alternatives: Optional[Sequence[Optional[Sequence[str]]]] = None):
         self.keys = tuple(k for k, _ in patterns)
-        self.regexes = tuple(rx for _, rx in patterns)
-        readings = [read(rx) for rx in self.regexes]
+        self.regexes = _Compiled([rx for _, rx in patterns])
+        readings = [reading(rx) for _, rx in patterns]
         self.whole = sum(1 << k for k, r in enumerate(readings) if r.whole_word)
         headed = [k for k, r in enumerate(readings) if not r.whole_word and r.heads is not None]
         self.always = sum(1 << k for k, r in enumerate(readings) if not r.whole_word and r.heads is None)
         self._chars = tuple((1 << k, readings[k].heads.chars) for k in headed if readings[k].heads.chars is not None)
         #: patterns searched per stretch when a word pair admits them (those that may also begin at a character)
         self._searched = sum(1 << k for k in headed if readings[k].heads.chars is not None)
-        # First word -> per pattern: (any next word will do, next words that will, their beginnings).
-        table: dict[tuple[str, str], dict[int, list]] = {}
+        # What is looked up by the words: a pattern (k, -1), or one of its alternatives (k, i) when
+        # every alternative's matches begin at known words (and never at a character).
+        units: list[tuple[tuple[int, int], frozenset]] = []
+        split: dict[int, tuple[str, ...]] = {}
         for k in headed:
-            for h in readings[k].heads.words:
-                e = table.setdefault(h[0], {}).setdefault(k, [False, set(), set()])
+            alts = alternatives[k] if alternatives is not None and readings[k].heads.chars is None else None
+            alt_heads = [reading(a).heads for a in alts] if alts else []
+            if alts and all(h is not None and h.chars is None for h in alt_heads):
+                split[k] = tuple(alts)
+                units.extend(((k, i), h.words) for i, h in enumerate(alt_heads))
+            else:
+                units.append(((k, -1), readings[k].heads.words))
+        self._alternatives = _CompiledAlternatives(split)
+        # First word -> per unit: (any next word will do, next words that will, their beginnings).
+        table: dict[tuple[str, str], dict[tuple[int, int], list]] = {}
+        for unit, words in units:
+            for h in words:
+                e = table.setdefault(h[0], {}).setdefault(unit, [False, set(), set()])
                 if len(h) == 1:
                     e[0] = True
                 else:
                     e[1 if h[1][0] == "=" else 2].add(h[1][1])
-        rows = {first: tuple((k, sure, frozenset(ex), tuple(sorted(px))) for k, (sure, ex, px) in sorted(per.items()))
+        rows = {first: tuple((u, sure, frozenset(ex), tuple(sorted(px))) for u, (sure, ex, px) in sorted(per.items()))
                 for first, per in table.items()}
         self._exact = {w: row for (kind, w), row in rows.items() if kind == "="}
         self._prefixed = tuple((w, row) for (kind, w), row in sorted(rows.items()) if kind == "^")
-        self._first: dict[str, tuple[tuple[int, ...], tuple]] = {}
-        self._pairs: dict[tuple[str, Optional[str]], tuple[int, tuple[int, ...], tuple[int, ...]]] = {}
-        self._whole_list = tuple(k for k in range(len(self.regexes)) if self.whole >> k & 1)
+        self._first: dict[str, tuple[tuple[tuple[int, int], ...], tuple]] = {}
+        self._pairs: dict[tuple[str, Optional[str]], tuple[int, tuple, tuple[int, ...]]] = {}
+        self._whole_list = tuple(k for k in range(len(self.keys)) if self.whole >> k & 1)
         self._words: dict[str, tuple[int, ...]] = {}
         #: words no pattern's match can start at, and which no whole-word pattern matches
         self._boring: set[str] = set()
@@ -65,8 +112,9 @@ class Scanner:
         """The patterns nothing is known about: searched in every stretch."""
         return tuple(k for i, k in enumerate(self.keys) if self.always >> i & 1)
 
-    def _word(self, run: str) -> tuple[tuple[int, ...], tuple]:
-        """Patterns ``run`` starts a match of whatever follows, and those that need a certain next word."""
+    def _word(self, run: str) -> tuple[tuple[tuple[int, int], ...], tuple]:
+        """Units (patterns, or their alternatives) ``run`` starts a match of whatever follows, and
+        those that need a certain next word."""
         got = self._first.get(run)
         if got is None:
             rows = list(self._exact.get(run, ()))
@@ -78,10 +126,11 @@ class Scanner:
             got = self._first[run] = (sure, need)
         return got
 
-    def _pair(self, key: tuple[str, Optional[str]]) -> tuple[int, tuple[int, ...], tuple[int, ...]]:
+    def _pair(self, key: tuple[str, Optional[str]]) -> tuple[int, tuple, tuple[int, ...]]:
         """For a word ``key[0]`` followed by the word ``key[1]`` (None: the last word): the patterns
         searched per stretch that a match could start there of (a bit mask), those tried at the
-        word itself (indices), and the whole-word patterns the word is a match of."""
+        word itself (pairs: the index, and None or the alternatives to try, in order), and the
+        whole-word patterns the word is a match of."""
         sure, need = self._word(key[0])
         ks = set(sure)
         following = key[1]
@@ -89,8 +138,12 @@ class Scanner:
             for k, ex, px in need:
                 if following in ex or (px and following.startswith(px)):
                     ks.add(k)
-        mask = sum(1 << k for k in ks if self._searched >> k & 1)
-        at = tuple(sorted(k for k in ks if not self._searched >> k & 1))
+        mask = sum(1 << k for k, _ in ks if self._searched >> k & 1)
+        tried: dict[int, list[int]] = {}
+        for k, i in sorted(ks):
+            if not self._searched >> k & 1:
+                tried.setdefault(k, []).append(i)
+        at = tuple((k, None if alts == [-1] else tuple(alts)) for k, alts in tried.items())
         whole = self._whole(key[0])
         if len(self._pairs) > CACHE_LIMIT:
             self._pairs.clear()
@@ -118,7 +171,8 @@ class Scanner:
         cut = (n > 0 and spans[0][0] == start > 0 and _IS_WORD.match(text, start - 1) is not None)
         pairs = self._pairs
         regexes = self.regexes
-        found = [0] * len(regexes)
+        alternatives = self._alternatives
+        found = [0] * len(self.keys)
         last: dict[int, int] = {}  # pattern -> where its last match ended
         m = self.always
         boring = self._boring
@@ -130,9 +184,15 @@ class Scanner:
             if got is None:
                 got = self._pair(key)
             m |= got[0]
-            for k in got[1]:
+            for k, alts in got[1]:
                 if allowed >> k & 1 and p >= last.get(k, 0):
-                    hit = regexes[k].match(text, p, end)
+                    if alts is None:
+                        hit = regexes[k].match(text, p, end)
+                    else:  # the first alternative that matches here is the pattern's match
+                        for a in alts:
+                            hit = alternatives[k, a].match(text, p, end)
+                            if hit:
+                                break
                     if hit:
                         found[k] += 1
                         last[k] = hit.end()

@@ -22,7 +22,6 @@ import contextlib
 import functools
 import os
 import threading
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from pathlib import Path
 from typing import Callable, Optional, Protocol
 
@@ -138,6 +137,10 @@ class LocalEngine:
                   threads: int) -> None:
         import multiprocessing as mp
         import signal
+
+        # Here, not at the top: a batch of text files, or of one recording, never starts a pool,
+        # and concurrent.futures brings in multiprocessing and logging (10 ms of every start).
+        from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 
         ctx = mp.get_context("spawn")
         with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_worker_init) as pool:

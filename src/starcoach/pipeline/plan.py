@@ -7,7 +7,6 @@ a sidecar ``NAME.txt`` (the question text), or ``--question`` for all.
 
 from __future__ import annotations
 
-import csv
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +31,8 @@ class ManifestError(UsageError):
 
 def read_manifest(path: Path) -> dict[str, dict[str, str]]:
     """file -> {question, company}; paths resolved against the manifest's folder."""
+    import csv  # here: only --manifest reads CSV
+
     try:
         with open(path, newline="", encoding="utf-8-sig") as fh:
             reader = csv.DictReader(fh)
