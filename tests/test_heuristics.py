@@ -105,3 +105,4 @@ def test_going_back_inside_the_story_stays_possible_but_its_start_and_the_play_b
     assert t["situation"]["task"] > math.log(0.9)  # the usual step is not touched
     assert t["action"]["repeat"] < math.log(0.01)  # no floor for a play-back after the story
     assert t["start"]["result"] < math.log(0.01)  # nor for a story that starts with its result
+    assert t["task"]["result"] < math.log(0.01)  # nor for skipping the action: an untold result stays untold

@@ -168,19 +168,25 @@ def fit_values(train: Sequence[Example], *, l2: float = 1.0) -> dict:
     return fit_binary([r for ex in train for r in ex.value_rows], l2=l2)
 
 
-#: The least a step from one of the story's four parts to another may cost: log P of 1 in 20.  The
+#: The least a step back from one of the story's four parts to an earlier one may cost: log P of 1 in 20.  The
 #: project's own answers tell situation, task, action and result in that order nearly
 #: always, so their counts make going back almost impossible (an action then the task:
 #: about 1 in 400); real answers do go back ("I asked what fast enough meant. Once we had
-#: agreed on a target of 200 ms, I gave myself two days").  How a story starts, and steps
-#: into a play-back or a link back, keep their counts.
+#: agreed on a target of 200 ms, I gave myself two days").  Steps forward (a task, then the
+#: result, with no action between), how a story starts, and steps into a play-back or a link
+#: back keep their counts: a floor there would read an untold result into the last action.
 STORY_STEP_FLOOR = math.log(0.05)
 STORY_PARTS = ("situation", "task", "action", "result")
 
 
+def _goes_back(state: str, label: str) -> bool:
+    """A step from one of the story's parts to an earlier one (an action, then the task)."""
+    return state in STORY_PARTS and label in STORY_PARTS and STORY_PARTS.index(label) < STORY_PARTS.index(state)
+
+
 def transitions(sequences: Iterable[Sequence[str]]) -> dict[str, dict[str, float]]:
-    """log P(label | last component seen), add-one smoothed; steps between the story's
-    parts no less likely than STORY_STEP_FLOOR."""
+    """log P(label | last component seen), add-one smoothed; steps back inside the story
+    no less likely than STORY_STEP_FLOOR."""
     counts = {s: {lab: 1.0 for lab in LABELS} for s in STATES}
     for seq in sequences:
         state = "start"
@@ -191,8 +197,7 @@ def transitions(sequences: Iterable[Sequence[str]]) -> dict[str, dict[str, float
     out = {}
     for s, row in counts.items():
         total = sum(row.values())
-        inside = s in STORY_PARTS
-        out[s] = {lab: round(max(STORY_STEP_FLOOR, math.log(v / total)) if inside and lab in STORY_PARTS
+        out[s] = {lab: round(max(STORY_STEP_FLOOR, math.log(v / total)) if _goes_back(s, lab)
                              else math.log(v / total), 4) for lab, v in row.items()}
     return out
 
