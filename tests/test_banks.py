@@ -178,11 +178,12 @@ def _tomllib():
 
 
 def test_the_shipped_toml_files_are_kept_parsed_exactly_as_tomllib_parses_them_now():
-    """parsed_toml.txt (scripts/build_parsed_toml.py) is what building it now gives, and holds
+    """parsed_toml.txt (scripts/build_data.py) is what building it now gives, and holds
     every shipped TOML file (banks, companies, follow-ups, cues, concepts, themes) and nothing else."""
     from starcoach import tomlfiles
 
-    assert tomlfiles.PARSED_PATH.read_text(encoding="utf-8") == tomlfiles.build()
+    same = tomlfiles.PARSED_PATH.read_text(encoding="utf-8") == tomlfiles.build()
+    assert same, "parsed_toml.txt is stale: run scripts/build_data.py"
     files = tomlfiles.shipped_files()
     names = {p.name for p in files}
     assert {"amazon.toml", "en.toml", "concepts_en.toml", "themes_en.toml"} <= names

@@ -145,12 +145,13 @@ def test_whole_word_patterns(pattern, whole):
 
 
 def test_the_shipped_readings_are_what_the_patterns_read_now():
-    """readings.json (scripts/build_readings.py) holds the reading of every pattern the scanner
+    """readings.json (scripts/build_data.py) holds the reading of every pattern the scanner
     counts and of each family's alternatives, as ``read`` makes it from the pattern now, and
     nothing else."""
     sources = read_patterns(FAMILIES)
     assert {rx.pattern for _, rx in PATTERNS} < set(sources)
-    assert shipped() == {src: to_json(read(re.compile(src))) for src in sources}
+    same = shipped() == {src: to_json(read(re.compile(src))) for src in sources}
+    assert same, "judge/readings.json is stale: run scripts/build_data.py"
     for src in sources:
         assert from_json(shipped()[src]) == read(re.compile(src))
         assert reading(src) == reading(re.compile(src)) == read(re.compile(src))

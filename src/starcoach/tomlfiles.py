@@ -7,7 +7,7 @@ each TOML file shipped with starcoach, the SHA-256 of its text and the data it
 parses to, as JSON.  :func:`loads` gives that data for a text whose hash is
 there, and parses any other text (a user's own bank, a shipped file edited in
 place) with ``tomllib``, so what it returns is always what ``tomllib.loads``
-would.  The file is written by ``scripts/build_parsed_toml.py``;
+would.  The file is written by ``scripts/build_data.py``;
 ``tests/test_banks.py`` checks it holds exactly the shipped files, parsed as
 ``tomllib`` parses them now.
 
@@ -85,5 +85,5 @@ def build() -> str:
                 continue
             entries[digest(text)] = encoded
     head = ("# What each TOML file shipped with starcoach parses to: the SHA-256 of its text, then its data "
-            "as JSON.\n# Written by scripts/build_parsed_toml.py; do not edit.\n")
+            "as JSON.\n# Written by scripts/build_data.py; do not edit.\n")
     return head + "".join(f"{k} {v}\n" for k, v in sorted(entries.items()))

@@ -17,7 +17,7 @@ says nothing (``heads`` is None) and the pattern is searched everywhere.
 
 Reading every cue pattern takes longer than judging an answer, so the
 readings of the patterns the judge counts are shipped, already made, in
-``readings.json`` (written by ``scripts/build_readings.py``; a test checks
+``readings.json`` (written by ``scripts/build_data.py``; a test checks
 that it holds exactly what ``read`` tells of the patterns now).
 ``reading(pattern)`` takes a pattern's reading from there, and reads any
 other pattern.
