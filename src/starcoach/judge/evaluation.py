@@ -19,13 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
+from starcoach import tomlfiles
 from starcoach.catalogue.banks import Catalogue, UnknownCompany, load_catalogue
 from starcoach.model import COMPONENTS, Analysis
-
-try:
-    import tomllib
-except ModuleNotFoundError:  # Python 3.10
-    import tomli as tomllib  # type: ignore[no-redef]
 
 LABELS = COMPONENTS + ("none",)
 
@@ -63,7 +59,7 @@ class Labelled:
 
 
 def load_labelled(path: Path) -> list[Labelled]:
-    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    data = tomlfiles.loads(path.read_text(encoding="utf-8"))
     out = []
     for a in data["answer"]:
         segs = tuple((str(s[0]), str(s[1])) for s in a["segments"])

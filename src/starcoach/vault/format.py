@@ -40,14 +40,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Optional, Sequence
 
-from starcoach.errors import StarcoachError
-
-try:
-    import tomllib
-except ModuleNotFoundError:  # Python 3.10
-    import tomli as tomllib  # type: ignore[no-redef]
-
+from starcoach import tomlfiles
 from starcoach.catalogue.banks import COMPETENCIES, Company
+from starcoach.errors import StarcoachError
 from starcoach.files import write_atomic
 
 KINDS: tuple[str, ...] = ("success", "failure", "teamwork", "leadership", "other")
@@ -183,10 +178,10 @@ def loads(text: str, path: Path | str = "<vault>",
     ``company:value`` entries are checked against them too."""
     path = Path(path)
     try:
-        data = tomllib.loads(text)
+        data = tomlfiles.loads(text)
     except RecursionError:
         raise VaultError(path, "invalid TOML: tables or arrays nested too deeply") from None
-    except tomllib.TOMLDecodeError as e:
+    except tomlfiles.TOMLDecodeError as e:
         raise _toml_error(path, e) from None
     loc = _Locator(text)
     for key in data:
