@@ -64,6 +64,12 @@ def test_a_yes_no_question_echoed_after_yes_is_a_play_back_and_a_general_claim_i
     assert echoed.structure["repeat"].present
     claim = analyse("I have taken a lot of criticism over the years." + story, question=question)
     assert not claim.structure["repeat"].present
+    from starcoach.judge.pipeline import featurise
+
+    # The signal itself: both share "criticism", only the echo has "handling criticism" side by side.
+    assert featurise("Yes, I am good at handling criticism." + story, question, None).features[0]["q:pairs_first"] == 1.0
+    assert "q:pairs_first" not in featurise("I have taken a lot of criticism over the years." + story,
+                                            question, None).features[0]
 
 
 def test_we_only_actions_get_advice_to_say_i():
