@@ -27,8 +27,6 @@ class Env:
     :class:`Diagnostics`.  (A plain class, not a dataclass: the dataclasses module would be a fifth of
     ``starcoach --help``'s start.)"""
 
-    _FIELDS = ("stdout", "stderr", "stdin", "environ")
-
     def __init__(self, stdout: Optional[IO[str]] = _UNSET, stderr: Optional[IO[str]] = _UNSET,
                  stdin: Optional[IO[str]] = _UNSET, environ: Optional[dict[str, str]] = _UNSET):
         self.stdout = sys.stdout if stdout is _UNSET else stdout
@@ -39,16 +37,6 @@ class Env:
             self.stdout = Output(self.stdout)
         if not isinstance(self.stderr, Diagnostics):
             self.stderr = Diagnostics(self.stderr)
-
-    def __repr__(self) -> str:
-        return f"Env(stdout={self.stdout!r}, stderr={self.stderr!r}, stdin={self.stdin!r}, environ={self.environ!r})"
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return all(getattr(self, k) == getattr(other, k) for k in self._FIELDS)
-
-    __hash__ = None  # type: ignore[assignment]  # mutable, as a dataclass with eq is
 
     def read_stdin_bytes(self, limit: int = -1) -> bytes:
         """Standard input to its end, or its first ``limit`` bytes (an endless input such as
