@@ -197,8 +197,13 @@ def featurise(text: str, question: Optional[str], company: Optional[Company]) ->
     whole = AnswerCues.of(cues)
     feats = tuple(feature_values(c, i, n, lead, lex is not None, whole, has_question=bool(question))
                   for i, c in enumerate(cues))
-    ok = tuple(could_repeat(c, bool(question)) for c in cues)
-    return Featurised(tuple(pieces), tuple(cues), feats, lead, ok, tuple(could_link(c) for c in cues))
+    # A play-back opens the answer: it may follow the opening fillers or another sentence that
+    # could be part of it, never a sentence of the story ("My approach has a few steps." after
+    # a first sentence that sets the scene is not the question played back).
+    ok: list[bool] = []
+    for i, c in enumerate(cues):
+        ok.append(could_repeat(c, bool(question)) and (i <= lead or ok[i - 1]))
+    return Featurised(tuple(pieces), tuple(cues), feats, lead, tuple(ok), tuple(could_link(c) for c in cues))
 
 
 #: How much of the question a sentence must share to pass for a play-back without framing words.
