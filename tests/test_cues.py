@@ -190,6 +190,37 @@ def test_every_theme_entry_can_match(theme):
         assert strong or len(words) >= 3, f"{theme}: {entry!r} says too little to count"
 
 
+def _theme_evidence(theme: str, sentence: str) -> int:
+    """How many of a theme's words a sentence shows, for a value tagged with that theme alone."""
+    from pathlib import Path
+
+    from starcoach.catalogue.banks import Company, CompanyValue
+    from starcoach.judge.lexicon import ValueLexicon
+
+    value = CompanyValue(id="v", name="Qzx", meaning="", cues=(), themes=(theme,))
+    lex = ValueLexicon.build(Company(id="qzx", name="Qzx", summary="", values=(value,), path=Path(".")))
+    _, counts = lex.evidence(content_stems(sentence), [stem(t) for t in tokens(sentence)])
+    return counts[0][KINDS.index("theme_phrase")] + counts[0][KINDS.index("theme_word")] if counts[0] else 0
+
+
+@pytest.mark.parametrize("theme", sorted(themes()))
+def test_theme_words_find_their_examples_and_not_the_others(theme):
+    from starcoach.catalogue.themes import theme_examples
+
+    match, nomatch = theme_examples()[theme]
+    assert match and nomatch, f"{theme}: give match and nomatch examples"
+    for s in match:
+        assert _theme_evidence(theme, s) >= 1, (theme, s)
+    for s in nomatch:
+        assert _theme_evidence(theme, s) == 0, (theme, s)
+
+
+def test_theme_evidence_is_only_for_the_theme_the_value_is_tagged_with():
+    s = "We hit setback after setback and refused to give up."
+    assert _theme_evidence("perseverance", s) >= 1
+    assert _theme_evidence("frugality", s) == 0
+
+
 def test_a_paraphrased_value_is_evidence_for_it_through_its_theme():
     from starcoach.catalogue.banks import load_catalogue
 

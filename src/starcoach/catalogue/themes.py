@@ -33,5 +33,12 @@ def themes(language: str = "en") -> dict[str, tuple[str, ...]]:
 
 
 @lru_cache(maxsize=4)
+def theme_examples(language: str = "en") -> dict[str, tuple[tuple[str, ...], tuple[str, ...]]]:
+    """Per theme, the sentences it must find evidence in and those it must not (``match``, ``nomatch``)."""
+    data = tomlfiles.loads((HERE / f"themes_{language}.toml").read_text(encoding="utf-8"))
+    return {name: (tuple(t.get("match", ())), tuple(t.get("nomatch", ()))) for name, t in data["themes"].items()}
+
+
+@lru_cache(maxsize=4)
 def theme_names(language: str = "en") -> frozenset[str]:
     return frozenset(themes(language))
