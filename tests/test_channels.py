@@ -75,3 +75,42 @@ def test_rates_and_channels_give_the_same_transcript_and_checklist(tmp_path: Pat
         # two on the smallest change of input, either way).
         assert wer(ANSWER, text) <= wer(ANSWER, ref_text) + 0.06, (rate, text)
         assert parts == ref_parts, (rate, parts, ref_parts)
+
+
+@pytest.mark.audio
+@pytest.mark.skipif(shutil.which("sox") is None, reason="needs sox")
+def test_a_natural_voice_gives_the_same_transcript_and_checklist_at_every_rate_telephone_band_included(
+        request, tmp_path: Path, whisper):
+    """The same answer in Piper's neural voice, at 8, 16, 44.1 and 48 kHz, mono and stereo.
+
+    Unlike espeak-ng's formant voice (above), natural speech keeps what the model needs in the
+    telephone band: 8 kHz is held to the same bar as the other rates."""
+    import voices
+    from starcoach.judge import analyse
+
+    if not voices.available("piper"):
+        pytest.skip("voice piper is not installed (scripts/bootstrap.sh --test)")
+    cache = getattr(request.config, "cache", None)  # None with -p no:cacheprovider: made again
+    folder = cache.mkdir("voices") if cache is not None else tmp_path
+    src = voices.cached(ANSWER, folder, "piper", name="channels").path
+    results = {}
+    for rate in (8000, 16000, 44100, 48000):
+        mono = None
+        for channels in (1, 2):
+            f = tmp_path / f"p{rate}_{channels}.wav"
+            subprocess.run(["sox", "-D", str(src), "-r", str(rate), "-c", str(channels), str(f)], check=True,
+                           capture_output=True)
+            x = load_audio(f)
+            if channels == 1:
+                mono = x
+            else:
+                assert len(x) == len(mono) and float(np.abs(x - mono).max()) < 1e-3, rate
+        tr = whisper.transcribe_file(tmp_path / f"p{rate}_1.wav")
+        a = analyse(tr.text, question="Tell me about a time you fixed a problem nobody owned.")
+        results[rate] = (tr.text, {c for c, r in a.structure.items() if r.present})
+    ref_text, ref_parts = results[16000]
+    assert wer(ANSWER, ref_text) < 0.15, ref_text
+    assert len(ref_parts) == 6, ref_parts  # the answer has every part
+    for rate, (text, parts) in results.items():
+        assert wer(ANSWER, text) <= wer(ANSWER, ref_text) + 0.06, (rate, text)
+        assert parts == ref_parts, (rate, parts, ref_parts)
