@@ -37,44 +37,58 @@ def test_two_identical_channels_decode_as_one(tmp_path: Path):
     assert float(np.abs(load_audio(tmp_path / "half.wav") - a / 2).max()) < 1e-3
 
 
-@pytest.mark.audio
-@pytest.mark.skipif(shutil.which("espeak-ng") is None or shutil.which("sox") is None, reason="needs espeak-ng and sox")
-def test_rates_and_channels_give_the_same_transcript_and_checklist(tmp_path: Path, whisper):
+QUESTION = "Tell me about a time you fixed a problem nobody owned."
+RATES = (8000, 16000, 44100, 48000)
+
+
+def _judged_at_rates(src: Path, folder: Path, whisper, judged: tuple[int, ...]) -> dict[int, tuple[str, set[str]]]:
+    """``src`` converted by sox to every rate in RATES, mono and stereo; per rate in ``judged``, the
+    mono file's transcript and the parts the judge finds in it.  Stereo of identical channels must
+    decode to the mono signal itself, so the model hears the same samples."""
     from starcoach.judge import analyse
 
-    src = tmp_path / "answer.wav"
-    subprocess.run(["espeak-ng", "-s", "160", "-w", str(src), ANSWER], check=True, capture_output=True)
-    t = whisper
     results = {}
-    for rate in (8000, 16000, 44100, 48000):
+    for rate in RATES:
         mono = None
         for channels in (1, 2):
-            f = tmp_path / f"a{rate}_{channels}.wav"
+            f = folder / f"a{rate}_{channels}.wav"
             subprocess.run(["sox", "-D", str(src), "-r", str(rate), "-c", str(channels), str(f)], check=True,
                            capture_output=True)
             x = load_audio(f)
             if channels == 1:
                 mono = x
             else:
-                # Stereo of identical channels decodes to the mono signal itself, so the model hears
-                # the same samples (and, tested once at 16 kHz below, gives the same words).
                 assert len(x) == len(mono) and float(np.abs(x - mono).max()) < 1e-3, rate
-        if rate == 8000:
-            # Telephone band: nothing above 4 kHz is left, and the bundled tiny.en model mishears
-            # much of it (WER about 0.45 against 16 kHz, the same with sox's best resampler, so it
-            # is the band, not the resampling): see docs/audio.md.
-            continue
-        tr = t.transcribe_file(tmp_path / f"a{rate}_1.wav")
-        a = analyse(tr.text, question="Tell me about a time you fixed a problem nobody owned.")
-        results[rate] = (tr.text, {c for c, r in a.structure.items() if r.present})
+        if rate in judged:
+            tr = whisper.transcribe_file(folder / f"a{rate}_1.wav")
+            a = analyse(tr.text, question=QUESTION)
+            results[rate] = (tr.text, {c for c, r in a.structure.items() if r.present})
+    return results
+
+
+def _same_at_every_rate(results: dict[int, tuple[str, set[str]]]) -> None:
+    """No worse than 16 kHz mono against the script, within a few words (tiny.en flips a word or
+    two on the smallest change of input, either way), and the same checklist."""
     ref_text, ref_parts = results[16000]
-    assert wer(ANSWER, ref_text) < 0.3  # a sanity check: numbers come back as digits ("90%")
-    assert t.transcribe_file(tmp_path / "a16000_2.wav").text == ref_text
     for rate, (text, parts) in results.items():
-        # No worse than 16 kHz mono against the script, within a few words (tiny.en flips a word or
-        # two on the smallest change of input, either way).
         assert wer(ANSWER, text) <= wer(ANSWER, ref_text) + 0.06, (rate, text)
         assert parts == ref_parts, (rate, parts, ref_parts)
+
+
+@pytest.mark.audio
+@pytest.mark.skipif(shutil.which("espeak-ng") is None or shutil.which("sox") is None, reason="needs espeak-ng and sox")
+def test_rates_and_channels_give_the_same_transcript_and_checklist(tmp_path: Path, whisper):
+    src = tmp_path / "answer.wav"
+    subprocess.run(["espeak-ng", "-s", "160", "-w", str(src), ANSWER], check=True, capture_output=True)
+    # 8 kHz is converted and its stereo checked, but not judged: in the telephone band nothing above
+    # 4 kHz is left, and the bundled tiny.en model mishears much of espeak's formant voice there (WER
+    # about 0.45 against 16 kHz, the same with sox's best resampler, so it is the band, not the
+    # resampling; Piper's voice, below, holds there): see docs/audio.md.
+    results = _judged_at_rates(src, tmp_path, whisper, judged=(16000, 44100, 48000))
+    ref_text, ref_parts = results[16000]
+    assert wer(ANSWER, ref_text) < 0.3  # a sanity check: numbers come back as digits ("90%")
+    assert whisper.transcribe_file(tmp_path / "a16000_2.wav").text == ref_text
+    _same_at_every_rate(results)
 
 
 @pytest.mark.audio
@@ -86,31 +100,14 @@ def test_a_natural_voice_gives_the_same_transcript_and_checklist_at_every_rate_t
     Unlike espeak-ng's formant voice (above), natural speech keeps what the model needs in the
     telephone band: 8 kHz is held to the same bar as the other rates."""
     import voices
-    from starcoach.judge import analyse
 
     if not voices.available("piper"):
         pytest.skip("voice piper is not installed (scripts/bootstrap.sh --test)")
     cache = getattr(request.config, "cache", None)  # None with -p no:cacheprovider: made again
     folder = cache.mkdir("voices") if cache is not None else tmp_path
     src = voices.cached(ANSWER, folder, "piper", name="channels").path
-    results = {}
-    for rate in (8000, 16000, 44100, 48000):
-        mono = None
-        for channels in (1, 2):
-            f = tmp_path / f"p{rate}_{channels}.wav"
-            subprocess.run(["sox", "-D", str(src), "-r", str(rate), "-c", str(channels), str(f)], check=True,
-                           capture_output=True)
-            x = load_audio(f)
-            if channels == 1:
-                mono = x
-            else:
-                assert len(x) == len(mono) and float(np.abs(x - mono).max()) < 1e-3, rate
-        tr = whisper.transcribe_file(tmp_path / f"p{rate}_1.wav")
-        a = analyse(tr.text, question="Tell me about a time you fixed a problem nobody owned.")
-        results[rate] = (tr.text, {c for c, r in a.structure.items() if r.present})
+    results = _judged_at_rates(src, tmp_path, whisper, judged=RATES)
     ref_text, ref_parts = results[16000]
     assert wer(ANSWER, ref_text) < 0.15, ref_text
     assert len(ref_parts) == 6, ref_parts  # the answer has every part
-    for rate, (text, parts) in results.items():
-        assert wer(ANSWER, text) <= wer(ANSWER, ref_text) + 0.06, (rate, text)
-        assert parts == ref_parts, (rate, parts, ref_parts)
+    _same_at_every_rate(results)

@@ -20,11 +20,15 @@ HERE = Path(__file__).resolve().parent
 
 
 @lru_cache(maxsize=4)
+def _data(language: str) -> dict:
+    return tomlfiles.loads((HERE / f"themes_{language}.toml").read_text(encoding="utf-8"))["themes"]
+
+
+@lru_cache(maxsize=4)
 def themes(language: str = "en") -> dict[str, tuple[str, ...]]:
     """Per theme, the words and short phrases of ``themes_<language>.toml``."""
-    data = tomlfiles.loads((HERE / f"themes_{language}.toml").read_text(encoding="utf-8"))
     out = {}
-    for name, t in data["themes"].items():
+    for name, t in _data(language).items():
         words = tuple(str(w).strip().lower() for w in t.get("words", ()) if str(w).strip())
         if not words:
             raise ValueError(f"value theme {name}: no words")
@@ -35,8 +39,7 @@ def themes(language: str = "en") -> dict[str, tuple[str, ...]]:
 @lru_cache(maxsize=4)
 def theme_examples(language: str = "en") -> dict[str, tuple[tuple[str, ...], tuple[str, ...]]]:
     """Per theme, the sentences it must find evidence in and those it must not (``match``, ``nomatch``)."""
-    data = tomlfiles.loads((HERE / f"themes_{language}.toml").read_text(encoding="utf-8"))
-    return {name: (tuple(t.get("match", ())), tuple(t.get("nomatch", ()))) for name, t in data["themes"].items()}
+    return {name: (tuple(t.get("match", ())), tuple(t.get("nomatch", ()))) for name, t in _data(language).items()}
 
 
 @lru_cache(maxsize=4)
