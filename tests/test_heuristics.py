@@ -74,6 +74,26 @@ def test_shipped_weights_are_a_fresh_fit_and_hold_on_real_answers_out_of_fold():
     assert false_repeats <= 2, false_repeats
 
 
+def test_the_grid_keeps_the_earlier_point_when_a_later_one_ties_it_to_three_decimals(monkeypatch):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("fit_judge", ROOT / "scripts" / "fit_judge.py")
+    fj = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(fj)
+    grid = [dict(l2=1.0), dict(l2=2.0), dict(l2=4.0)]
+    monkeypatch.setattr(fj, "GRID", grid)
+    monkeypatch.setattr(fj.F, "fit_args", lambda args: {"l2": args["l2"]})
+    monkeypatch.setattr(fj.F, "cross_validate", lambda pool, test, k, l2: l2)
+
+    def scores(means):
+        monkeypatch.setattr(fj, "_mean_f1", lambda exs, l2: means[l2])
+        return fj.choose(["own"], ["real"])["l2"]
+
+    assert scores({1.0: 0.9571, 2.0: 0.9574, 4.0: 0.9500}) == 1.0  # a tie to three decimals
+    assert scores({1.0: 0.9571, 2.0: 0.9590, 4.0: 0.9500}) == 2.0  # a clear win
+    assert scores({1.0: 0.9500, 2.0: 0.9571, 4.0: 0.9580}) == 2.0
+
+
 def test_weights_load_and_name_their_training_sets():
     w = load_weights()
     assert "answers_dev" in w.trained_on and not any("heldout" in t for t in w.trained_on)
