@@ -116,6 +116,33 @@ def test_a_feature_that_is_evidence_against_yes_is_never_weighed_towards_it():
     assert "x" not in m["coef"] and set(m) == {"bias", "threshold", "coef"}
 
 
+def test_the_value_model_chooses_the_value_a_closing_names_or_none():
+    from starcoach.judge.logistic import fit_choice
+    from starcoach.judge.values import choice_probabilities, named_values
+
+    # Closings of a three-value company: the named value has its name in the closing ("name"),
+    # others at most a weak word ("word"); some closings name none; one names two.
+    def closing(named, weak=()):
+        return [({**({"name": 1.0} if v in named else {}), **({"word": 1.0} if v in weak else {})}, v in named)
+                for v in range(3)]
+
+    groups = ([closing({0}, {1}), closing({1}), closing({2}, {0}), closing({0})] * 5
+              + [closing(set(), {1}), closing(set())] * 4 + [closing({0, 2})])
+    m = fit_choice(groups, l2=1.0)
+    assert m["kind"] == "choice" and m["coef"]["name"] > 0 and 0.2 <= m["threshold"] <= 0.6
+    names = ["A", "B", "C"]
+    assert named_values(names, [f for f, _ in closing({1}, {2})], m) == ("B",)
+    assert named_values(names, [f for f, _ in closing(set(), {2})], m) == ()
+    assert set(named_values(names, [f for f, _ in closing({0, 2})], m)) == {"A", "C"}
+    p = choice_probabilities(m, [f for f, _ in closing({1})])
+    assert p[1] > 0.5 and sum(p) < 1.0  # the rest is "none"
+    # With folds, the threshold is chosen on out-of-fold probabilities (the weights are the same).
+    folds = [list(range(i, len(groups), 4)) for i in range(4)]
+    m2 = fit_choice(groups, l2=1.0, folds=folds)
+    assert m2["coef"] == m["coef"] and 0.2 <= m2["threshold"] <= 0.6
+    assert fit_choice([closing(set())]) == {}
+
+
 def test_going_back_inside_the_story_stays_possible_but_its_start_and_the_play_back_keep_their_counts():
     import math
 

@@ -40,7 +40,7 @@ from starcoach.judge.decode import (
 )
 from starcoach.judge.emissions import LABELS, Weights, emission_scores
 from starcoach.judge.evaluation import Labelled, company_of, load_labelled, load_real
-from starcoach.judge.logistic import fit_binary, logistic
+from starcoach.judge.logistic import fit_binary, fit_choice, logistic
 from starcoach.judge.measure import grouped_folds, platt, presence_f1  # noqa: F401  (fit.presence_f1, fit.platt)
 from starcoach.judge.pipeline import featurise
 from starcoach.judge.values import value_features
@@ -163,9 +163,14 @@ def fit(train: Sequence[Example], *, l2: float = 1.0, transition_weight: float =
     )
 
 
+#: Folds (grouped) whose out-of-fold probabilities choose the value model's threshold.
+VALUE_FOLDS = 8
+
+
 def fit_values(train: Sequence[Example], *, l2: float = 1.0) -> dict:
-    """The value model: binary logistic regression over (closing, value) pairs."""
-    return fit_binary([r for ex in train for r in ex.value_rows], l2=l2)
+    """The value model: per closing, which of the company's values it names, or none."""
+    with_values = [ex for ex in train if ex.value_rows]
+    return fit_choice([ex.value_rows for ex in with_values], l2=l2, folds=grouped_folds(with_values, VALUE_FOLDS))
 
 
 #: The least a step back from one of the story's four parts to an earlier one may cost: log P of 1 in 20.  The

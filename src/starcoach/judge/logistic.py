@@ -130,3 +130,96 @@ def _fit_binary(rows: Sequence[tuple[dict[str, float], bool]], *, l2: float, ste
             best_t, best_f1 = round(float(t), 2), f1
     return {"bias": round(bias, 4), "threshold": best_t,
             "coef": {n: round(float(c), 4) for n, c in zip(names, coef) if abs(c) >= 1e-4}}
+
+
+def fit_choice(groups: Sequence[Sequence[tuple[dict[str, float], bool]]], *, l2: float = 1.0,
+               steps: int = 1000, folds: Sequence[Sequence[int]] = ()) -> dict:
+    """A choice among candidates, or none of them: per group (a closing and the company's
+    values), which candidate is the one (a conditional logit, one score per candidate from its
+    named features, and a fitted score for "none"), with the probability threshold that gives
+    the best F1 on the training groups.  A group with two right candidates shares the
+    probability between them.  Deterministic: full-batch Adam from zero.
+
+    ``folds`` (lists of indices into ``groups``): the threshold is chosen on each group's
+    probability from a model fitted without its fold, not on the probabilities of the training
+    groups themselves, which are surer than any new closing's."""
+    if not groups or not any(ok for g in groups for _, ok in g):
+        return {}
+    if folds:
+        from starcoach.judge.values import choice_probabilities
+
+        probs: list = [None] * len(groups)
+        for fold in folds:
+            held = set(fold)
+            m = fit_choice([g for i, g in enumerate(groups) if i not in held], l2=l2, steps=steps)
+            for i in fold:
+                probs[i] = choice_probabilities(m, [f for f, _ in groups[i]]) if m else [0.0] * len(groups[i])
+        model = fit_choice(groups, l2=l2, steps=steps)
+        model["threshold"] = _best_threshold(probs, [[ok for _, ok in g] for g in groups])
+        return model
+    names = sorted({k for g in groups for f, _ in g for k in f})
+    col = {k: j for j, k in enumerate(names)}
+    n, width, d = len(groups), max(len(g) for g in groups), len(names)
+    x = np.zeros((n, width, d))
+    mask = np.zeros((n, width), dtype=bool)
+    target = np.zeros((n, width + 1))
+    for i, g in enumerate(groups):
+        for r, (f, ok) in enumerate(g):
+            mask[i, r] = True
+            target[i, r] = float(ok)
+            for k, v in f.items():
+                x[i, r, col[k]] = v
+        right = target[i, :width].sum()
+        if right:
+            target[i, :width] /= right
+        else:
+            target[i, width] = 1.0
+    w = np.zeros(d)
+    b = 0.0
+    mw, vw, mb, vb = np.zeros(d), np.zeros(d), 0.0, 0.0
+    lr, b1, b2, eps = 0.1, 0.9, 0.999, 1e-8
+    with _one_blas_thread():
+        for t in range(1, steps + 1):
+            p = _choice_probabilities(x, mask, w, b)
+            g = (p - target) / n
+            gw = np.einsum("nv,nvd->d", g[:, :width], x) + l2 * w / n
+            gb = float(g[:, width].sum())
+            mw = b1 * mw + (1 - b1) * gw
+            vw = b2 * vw + (1 - b2) * gw * gw
+            mb = b1 * mb + (1 - b1) * gb
+            vb = b2 * vb + (1 - b2) * gb * gb
+            step = lr * math.sqrt(1 - b2 ** t) / (1 - b1 ** t)
+            w -= step * mw / (np.sqrt(vw) + eps)
+            b -= step * mb / (math.sqrt(vb) + eps)
+    p = _choice_probabilities(x, mask, w, b)[:, :width]
+    best_t = _best_threshold([list(p[i, :len(g)]) for i, g in enumerate(groups)],
+                             [[ok for _, ok in g] for g in groups])
+    return {"kind": "choice", "none": round(b, 4), "threshold": best_t,
+            "coef": {k: round(float(c), 4) for k, c in zip(names, w) if abs(c) >= 1e-4}}
+
+
+def _best_threshold(probs: Sequence[Sequence[float]], right: Sequence[Sequence[bool]], most: int = 2) -> float:
+    """The probability threshold (0.20-0.60) with the best F1 when the ``most`` likeliest
+    candidates at or above it are named."""
+    best_t, best_f1 = 0.5, -1.0
+    for t in np.arange(0.2, 0.65, 0.05):
+        tp = fp = fn = 0
+        for p, r in zip(probs, right):
+            order = sorted(range(len(p)), key=lambda i: (-p[i], i))[:most]
+            named = {i for i in order if p[i] >= t}
+            tp += sum(1 for i in named if r[i])
+            fp += sum(1 for i in named if not r[i])
+            fn += sum(1 for i, ok in enumerate(r) if ok and i not in named)
+        f1 = 2 * tp / (2 * tp + fp + fn) if tp else 0.0
+        if f1 > best_f1 + 1e-9:
+            best_t, best_f1 = round(float(t), 2), f1
+    return best_t
+
+
+def _choice_probabilities(x: np.ndarray, mask: np.ndarray, w: np.ndarray, b: float) -> np.ndarray:
+    """Per group, the probability of each candidate and (last column) of none."""
+    z = np.where(mask, x @ w, -1e9)
+    z = np.concatenate([z, np.full((len(z), 1), b)], axis=1)
+    z -= z.max(axis=1, keepdims=True)
+    p = np.exp(z)
+    return p / p.sum(axis=1, keepdims=True)

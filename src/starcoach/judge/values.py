@@ -3,10 +3,10 @@
 For each value of the company, the evidence of the closing sentences (value
 name, name words, cue phrases and words, words of its meaning), of the
 sentence a closing points back to ("...and that's what ownership means"),
-and of the whole story, becomes a few named features; a logistic model
-fitted on labelled closings (weights.json, "values") says how likely the
-closing names that value.  At most two values are named, those at the
-fitted threshold or more.  Without a fitted model, the summary evidence rule of the first
+and of the whole story, becomes a few named features; a model fitted on
+labelled closings (weights.json, "value_model") chooses among the company's
+values, or none, as the one the closing names.  At most two values are
+named, those whose share of the probability reaches the fitted threshold.  Without a fitted model, the summary evidence rule of the first
 version is used.
 """
 
@@ -63,15 +63,23 @@ def value_features(cues: Sequence[SentenceCues], texts: Sequence[str], link_idx:
     return out
 
 
-def named_values(names: Sequence[str], feats: Sequence[Mapping[str, float]], model: Mapping) -> tuple[str, ...]:
-    """The values the fitted model says the closing names (at most two, most likely first)."""
-    b = float(model.get("bias", 0.0))
+def choice_probabilities(model: Mapping, feats: Sequence[dict[str, float]]) -> list[float]:
+    """Each candidate's probability under a fitted ``fit_choice`` model (the rest is "none")."""
     coef = model.get("coef", {})
-    probs = []
-    for vi, x in enumerate(feats):
-        z = b + sum(coef.get(k, 0.0) * v for k, v in x.items())
-        probs.append((1.0 / (1.0 + math.exp(-z)), vi))
-    probs.sort(reverse=True)
+    none = float(model.get("none", 0.0))
+    scores = [sum(coef.get(k, 0.0) * v for k, v in x.items()) for x in feats]
+    top = max(scores + [none])
+    total = math.exp(none - top) + sum(math.exp(z - top) for z in scores)
+    return [math.exp(z - top) / total for z in scores]
+
+
+def named_values(names: Sequence[str], feats: Sequence[Mapping[str, float]], model: Mapping) -> tuple[str, ...]:
+    """The values the fitted model says the closing names (at most two, most likely first).
+
+    The model chooses among the company's values, or none (``logistic.fit_choice``): each value's
+    score is its features' weighted sum, "none" has a fitted score of its own, and the values
+    whose share of the probability reaches the fitted threshold are named."""
+    probs = sorted(((p, vi) for vi, p in enumerate(choice_probabilities(model, feats))), key=lambda t: (-t[0], t[1]))
     at = float(model.get("threshold", NAMED_AT_PROBABILITY))
     return tuple(names[vi] for p, vi in probs[:MAX_NAMED] if p >= at)
 
