@@ -30,8 +30,9 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from starcoach import tomlfiles  # noqa: E402
 from starcoach.judge.cues import CUES_DIR, families  # noqa: E402
-from starcoach.judge.heads import READINGS_PATH, read, to_json  # noqa: E402
+from starcoach.judge.heads import read  # noqa: E402
 from starcoach.judge.pipeline import read_patterns  # noqa: E402
+from starcoach.judge.readings import READINGS_PATH, to_json  # noqa: E402
 
 
 def languages() -> list[str]:

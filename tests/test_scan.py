@@ -10,8 +10,9 @@ import pytest
 
 from starcoach.judge.cues import families, normalise
 from starcoach.judge.evaluation import load_labelled
-from starcoach.judge.heads import from_json, read, reading, shipped, to_json
+from starcoach.judge.heads import read
 from starcoach.judge.pipeline import read_patterns, scanned, scanner
+from starcoach.judge.readings import from_json, reading, shipped, to_json
 from starcoach.judge.scan import Scanner
 from starcoach.text import split_sentences
 

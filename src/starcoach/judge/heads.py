@@ -18,19 +18,15 @@ says nothing (``heads`` is None) and the pattern is searched everywhere.
 Reading every cue pattern takes longer than judging an answer, so the
 readings of the patterns the judge counts are shipped, already made, in
 ``readings.json`` (written by ``scripts/build_data.py``; a test checks
-that it holds exactly what ``read`` tells of the patterns now).
-``reading(pattern)`` takes a pattern's reading from there, and reads any
-other pattern.
+that it holds exactly what ``read`` tells of the patterns now);
+``judge/readings.py`` keeps them.
 """
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
-from functools import lru_cache
-from pathlib import Path
-from typing import Optional, Union
+from typing import Optional
 
 try:  # Python 3.11 and later
     from re import _constants as sre_c
@@ -39,8 +35,6 @@ except ImportError:  # Python 3.10
     import sre_constants as sre_c  # type: ignore[no-redef]
     import sre_parse  # type: ignore[no-redef]
 
-#: The shipped readings: pattern -> its reading, for patterns compiled without flags.
-READINGS_PATH = Path(__file__).resolve().parent / "readings.json"
 #: A word as the regular-expression engine sees it (``\\w``, ``\\b``): runs of these are a sentence's words.
 WORD_RUN = re.compile(r"\w+")
 #: How many leading words are read, and after how many steps reading a pattern gives up.
@@ -308,47 +302,3 @@ def read(rx: re.Pattern[str], depth: int = DEPTH) -> Reading:
     except Exception:  # noqa: BLE001 - an unreadable pattern is simply searched everywhere
         return Reading(None, False)
     return Reading(_heads(nodes, depth), _whole_word(nodes))
-
-
-def to_json(r: Reading) -> dict:
-    """A reading as ``readings.json`` keeps it: each head as its words, kind first, joined by
-    spaces ("=in =my", "^reduc"; a word never holds a space), sorted so that the file is the
-    same every time."""
-    h = r.heads
-    return {"whole_word": r.whole_word,
-            "words": None if h is None else sorted(" ".join(kind + w for kind, w in head) for head in h.words),
-            "chars": None if h is None or h.chars is None else h.chars.pattern}
-
-
-def from_json(d: dict) -> Reading:
-    words = d["words"]
-    if words is None:
-        return Reading(None, bool(d["whole_word"]))
-    chars = d["chars"]
-    return Reading(Heads(frozenset(tuple(map(_word, head.split(" "))) for head in words),
-                         re.compile(chars) if chars is not None else None), bool(d["whole_word"]))
-
-
-@lru_cache(maxsize=None)
-def _word(token: str) -> Word:
-    """"=in" -> ("=", "in"), made once per token (the same words begin many heads)."""
-    return token[0], token[1:]
-
-
-@lru_cache(maxsize=1)
-def shipped() -> dict[str, dict]:
-    """The readings in ``readings.json``, pattern -> its reading as ``to_json`` writes it."""
-    return json.loads(READINGS_PATH.read_text(encoding="utf-8"))["readings"]
-
-
-def reading(pattern: Union[str, re.Pattern[str]]) -> Reading:
-    """What ``read`` tells of ``pattern`` (a string: compiled without flags), from the shipped
-    readings when it is one of them, without compiling it."""
-    if isinstance(pattern, str):
-        got = shipped().get(pattern)
-        return from_json(got) if got is not None else read(re.compile(pattern))
-    if pattern.flags == re.UNICODE and isinstance(pattern.pattern, str):
-        got = shipped().get(pattern.pattern)
-        if got is not None:
-            return from_json(got)
-    return read(pattern)

@@ -16,7 +16,8 @@ from __future__ import annotations
 import re
 from typing import Optional, Sequence, Union
 
-from starcoach.judge.heads import WORD_RUN, reading
+from starcoach.judge.heads import WORD_RUN
+from starcoach.judge.readings import reading
 
 _IS_WORD = re.compile(r"\w")
 #: The caches are emptied when they grow past this many entries.
