@@ -143,6 +143,24 @@ def test_the_value_model_chooses_the_value_a_closing_names_or_none():
     assert fit_choice([closing(set())]) == {}
 
 
+def test_a_second_value_is_named_when_the_closing_says_its_name_and_shares_the_probability():
+    from starcoach.judge.values import named_values
+
+    model = {"kind": "choice", "none": 0.0, "threshold": 0.4,
+             "coef": {"closing:name_phrase": 4.0, "closing:name_word": 3.5, "closing:theme_phrase": 3.5}}
+    # First value 0.61; second 0.37: under the threshold, but over a third of what the values hold.
+    said = [{"closing:name_phrase": 1.0}, {"closing:name_word": 1.0}, {}]
+    assert named_values(["A", "B", "C"], said, model) == ("A", "B")
+    # The same share through words of its theme, not its name: only the first.
+    themed = [{"closing:name_phrase": 1.0}, {"closing:theme_phrase": 1.0}, {}]
+    assert named_values(["A", "B", "C"], themed, model) == ("A",)
+    # Said by name but with too small a share (0.04): only the first.
+    weak = [{"closing:name_phrase": 1.5}, {"closing:name_word": 0.8}, {}]
+    assert named_values(["A", "B", "C"], weak, model) == ("A",)
+    # Nothing named when even the first is under the threshold.
+    assert named_values(["A", "B", "C"], [{"closing:name_word": 0.1}, {}, {}], model) == ()
+
+
 def test_going_back_inside_the_story_stays_possible_but_its_start_and_the_play_back_keep_their_counts():
     import math
 

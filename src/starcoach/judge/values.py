@@ -30,6 +30,10 @@ ANAPHORIC_TIE = re.compile(
 VALUE_NAMED_AT, VALUE_SECOND_SHARE, ANAPHORIC_SHARE = 0.6, 0.7, 0.8
 NAMED_AT_PROBABILITY = 0.5
 MAX_NAMED = 2
+#: A second value the closing names outright (its name, or words of its name) is named when it
+#: holds this share of the probability the values get.
+SECOND_NAMED_SHARE = 1 / 3
+SAYS_NAME = ("closing:name_phrase", "closing:name_word", "closing:name_pair")
 
 
 def value_features(cues: Sequence[SentenceCues], texts: Sequence[str], link_idx: Sequence[int]
@@ -78,10 +82,21 @@ def named_values(names: Sequence[str], feats: Sequence[Mapping[str, float]], mod
 
     The model chooses among the company's values, or none (``logistic.fit_choice``): each value's
     score is its features' weighted sum, "none" has a fitted score of its own, and the values
-    whose share of the probability reaches the fitted threshold are named."""
-    probs = sorted(((p, vi) for vi, p in enumerate(choice_probabilities(model, feats))), key=lambda t: (-t[0], t[1]))
+    whose share of the probability reaches the fitted threshold are named.  Nearly every
+    training closing names one value, so the model makes two values share what one would
+    get; a second value is also named when the closing says its name and it holds at least
+    ``SECOND_NAMED_SHARE`` of the probability given to the values ("Diving deep and putting
+    the customer first is why...")."""
+    ps = choice_probabilities(model, feats)
+    probs = sorted(((p, vi) for vi, p in enumerate(ps)), key=lambda t: (-t[0], t[1]))
     at = float(model.get("threshold", NAMED_AT_PROBABILITY))
-    return tuple(names[vi] for p, vi in probs[:MAX_NAMED] if p >= at)
+    named = [vi for p, vi in probs[:1] if p >= at]
+    if named and len(probs) > 1:
+        p, vi = probs[1]
+        said = any(feats[vi].get(k) for k in SAYS_NAME)
+        if p >= at or (said and p >= SECOND_NAMED_SHARE * sum(ps)):
+            named.append(vi)
+    return tuple(names[vi] for vi in named[:MAX_NAMED])
 
 
 def rule_values(names: Sequence[str], cues: Sequence[SentenceCues], texts: Sequence[str],
