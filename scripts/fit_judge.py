@@ -8,8 +8,8 @@ answers_styles_*.toml sets) and on the real published answers in
 sets (answers_heldout*.toml) are never read.  The settings in GRID (L2
 penalty, transition weight, how much the first development set counts) are
 chosen by grouped cross-validation (mean component F1, averaged over the
-real answers and the project's training answers; a point that ties an earlier one to
-three decimals does not displace it); the confidence is calibrated on out-of-fold predictions over all
+real answers and the project's training answers; a point within 0.001 of an earlier one does
+not displace it); the confidence is calibrated on out-of-fold predictions over all
 training answers.  Deterministic: the same data give
 the same file.  ``--check`` fits and compares with the file on disk
 instead of writing it (exit 1 when they differ), with the grid point the
@@ -69,9 +69,9 @@ def choose(own, real, folds: int = 8) -> dict:
         on_own = _mean_f1(own, F.cross_validate([], own, folds, **F.fit_args(args)))
         mean = (on_real + on_own) / 2
         print(f"  {args}: mean F1 {mean:.3f} (real {on_real:.3f}, own {on_own:.3f})", file=sys.stderr)
-        # A point must win by more than the figures' last printed digit: between points that
-        # tie to three decimals, the first of the grid (the lighter penalty) is kept, so the
-        # choice does not flip on a difference no figure shows.
+        # A point must win by more than 0.001 (the figures' last printed digit): between points
+        # within that of each other, the first of the grid (the lighter penalty) is kept, so the
+        # choice does not flip on a difference the printed figures hardly show.
         if mean > best_f1 + TIE:
             best, best_f1 = args, mean
     return best

@@ -7,7 +7,7 @@ and of the whole story, becomes a few named features; a model fitted on
 labelled closings (weights.json, "value_model") chooses among the company's
 values, or none, as the one the closing names.  At most two values are
 named, those whose share of the probability reaches the fitted threshold.  Without a fitted model, the summary evidence rule of the first
-version is used.
+version is used (also for a value model of another kind than this one's choice model).
 """
 
 from __future__ import annotations
@@ -120,6 +120,6 @@ def linked_values(names: Sequence[str], cues: Sequence[SentenceCues], texts: Seq
                   link_idx: Sequence[int], model: Optional[Mapping]) -> tuple[str, ...]:
     if not names or not link_idx:
         return ()
-    if model:
+    if model and model.get("kind") == "choice":
         return named_values(names, value_features(cues, texts, link_idx), model)
     return rule_values(names, cues, texts, link_idx)
