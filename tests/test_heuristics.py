@@ -141,7 +141,6 @@ def test_the_value_model_chooses_the_value_a_closing_names_or_none():
 
 def test_with_folds_the_value_models_threshold_is_chosen_on_out_of_fold_probabilities():
     from starcoach.judge.logistic import _best_threshold, fit_choice
-    from starcoach.judge.values import choice_probabilities
 
     # Each named value carries a feature no other closing has: the fit remembers it, so its own
     # closings look surer to it than a new closing would.
@@ -153,12 +152,12 @@ def test_with_folds_the_value_models_threshold_is_chosen_on_out_of_fold_probabil
     folds = [list(range(i, len(groups), 4)) for i in range(4)]
     inside, outside = fit_choice(groups), fit_choice(groups, folds=folds)
     assert outside["coef"] == inside["coef"] and outside["none"] == inside["none"]
-    probs = [None] * len(groups)
+    cases = [None] * len(groups)
     for fold in folds:
         m = fit_choice([g for i, g in enumerate(groups) if i not in fold])
         for i in fold:
-            probs[i] = choice_probabilities(m, [f for f, _ in groups[i]])
-    expected = _best_threshold(probs, [[ok for _, ok in g] for g in groups])
+            cases[i] = (m, groups[i])
+    expected = _best_threshold(cases)
     assert outside["threshold"] == expected != inside["threshold"]
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import math
-from typing import Sequence
+from typing import Optional, Sequence
 
 import numpy as np
 
@@ -136,27 +136,33 @@ def fit_choice(groups: Sequence[Sequence[tuple[dict[str, float], bool]]], *, l2:
                steps: int = 1000, folds: Sequence[Sequence[int]] = ()) -> dict:
     """A choice among candidates, or none of them: per group (a closing and the company's
     values), which candidate is the one (a conditional logit, one score per candidate from its
-    named features, and a fitted score for "none"), with the probability threshold that gives
-    the best F1 on the training groups.  A group with two right candidates shares the
-    probability between them.  Deterministic: full-batch Adam from zero.
+    named features, and a fitted score for "none"), with the probability threshold at which
+    ``values.named_values`` names them with the best F1 on the training groups.  A group with
+    two right candidates shares the probability between them.  Deterministic: full-batch Adam
+    from zero.
 
-    ``folds`` (lists of indices into ``groups``): the threshold is chosen on each group's
-    probability from a model fitted without its fold, not on the probabilities of the training
-    groups themselves, which are surer than any new closing's."""
+    ``folds`` (lists of indices into ``groups``): the threshold is chosen on what a model
+    fitted without each group's fold names in it, not on the training groups themselves, of
+    which the fit is surer than of any new closing."""
     if not groups or not any(ok for g in groups for _, ok in g):
         return {}
+    model = _fit_choice_weights(groups, l2=l2, steps=steps)
     if folds:
-        from starcoach.judge.values import choice_probabilities
-
-        probs: list = [None] * len(groups)
+        cases: list = [None] * len(groups)
         for fold in folds:
             held = set(fold)
-            m = fit_choice([g for i, g in enumerate(groups) if i not in held], l2=l2, steps=steps)
+            rest = [g for i, g in enumerate(groups) if i not in held]
+            m = _fit_choice_weights(rest, l2=l2, steps=steps) if any(ok for g in rest for _, ok in g) else None
             for i in fold:
-                probs[i] = choice_probabilities(m, [f for f, _ in groups[i]]) if m else [0.0] * len(groups[i])
-        model = fit_choice(groups, l2=l2, steps=steps)
-        model["threshold"] = _best_threshold(probs, [[ok for _, ok in g] for g in groups])
-        return model
+                cases[i] = (m, groups[i])
+    else:
+        cases = [(model, g) for g in groups]
+    model["threshold"] = _best_threshold(cases)
+    return model
+
+
+def _fit_choice_weights(groups: Sequence[Sequence[tuple[dict[str, float], bool]]], *, l2: float,
+                        steps: int) -> dict:
     names = sorted({k for g in groups for f, _ in g for k in f})
     col = {k: j for j, k in enumerate(names)}
     n, width, d = len(groups), max(len(g) for g in groups), len(names)
@@ -191,28 +197,28 @@ def fit_choice(groups: Sequence[Sequence[tuple[dict[str, float], bool]]], *, l2:
             step = lr * math.sqrt(1 - b2 ** t) / (1 - b1 ** t)
             w -= step * mw / (np.sqrt(vw) + eps)
             b -= step * mb / (math.sqrt(vb) + eps)
-    p = _choice_probabilities(x, mask, w, b)[:, :width]
-    best_t = _best_threshold([list(p[i, :len(g)]) for i, g in enumerate(groups)],
-                             [[ok for _, ok in g] for g in groups])
-    return {"kind": "choice", "none": round(b, 4), "threshold": best_t,
+    return {"kind": "choice", "none": round(b, 4),
             "coef": {k: round(float(c), 4) for k, c in zip(names, w) if abs(c) >= 1e-4}}
 
 
-def _best_threshold(probs: Sequence[Sequence[float]], right: Sequence[Sequence[bool]], most: int = 2) -> float:
-    """The probability threshold (0.20-0.60) with the best F1 when the ``most`` likeliest
-    candidates at or above it are named."""
+def _best_threshold(cases: Sequence[tuple[Optional[dict], Sequence[tuple[dict[str, float], bool]]]]) -> float:
+    """The threshold (0.20-0.60) at which ``values.named_values`` names the right candidates
+    with the best F1; each case is (the model that judges it, or None: nothing named; its group)."""
+    from starcoach.judge.values import named_values
+
     best_t, best_f1 = 0.5, -1.0
     for t in np.arange(0.2, 0.65, 0.05):
+        t = round(float(t), 2)
         tp = fp = fn = 0
-        for p, r in zip(probs, right):
-            order = sorted(range(len(p)), key=lambda i: (-p[i], i))[:most]
-            named = {i for i in order if p[i] >= t}
-            tp += sum(1 for i in named if r[i])
-            fp += sum(1 for i in named if not r[i])
-            fn += sum(1 for i, ok in enumerate(r) if ok and i not in named)
+        for m, g in cases:
+            idx = [str(i) for i in range(len(g))]
+            named = {int(v) for v in named_values(idx, [f for f, _ in g], {**m, "threshold": t})} if m else set()
+            tp += sum(1 for i, (_, ok) in enumerate(g) if ok and i in named)
+            fp += sum(1 for i, (_, ok) in enumerate(g) if not ok and i in named)
+            fn += sum(1 for i, (_, ok) in enumerate(g) if ok and i not in named)
         f1 = 2 * tp / (2 * tp + fp + fn) if tp else 0.0
         if f1 > best_f1 + 1e-9:
-            best_t, best_f1 = round(float(t), 2), f1
+            best_t, best_f1 = t, f1
     return best_t
 
 
