@@ -51,6 +51,26 @@ def _class_sum(pt: np.ndarray) -> np.ndarray:
     return s
 
 
+class _Adam:
+    """Full-batch Adam with the settings of every fit here; ``step`` updates the parameters in place."""
+
+    LR, B1, B2, EPS = 0.1, 0.9, 0.999, 1e-8
+
+    def __init__(self, *params: np.ndarray):
+        self.m = [np.zeros_like(p) for p in params]
+        self.v = [np.zeros_like(p) for p in params]
+        self.t = 0
+
+    def step(self, params: Sequence[np.ndarray], grads: Sequence[np.ndarray]) -> None:
+        self.t += 1
+        b1, b2 = self.B1, self.B2
+        step = self.LR * math.sqrt(1 - b2 ** self.t) / (1 - b1 ** self.t)
+        for i, (p, g) in enumerate(zip(params, grads)):
+            self.m[i] = b1 * self.m[i] + (1 - b1) * g
+            self.v[i] = b2 * self.v[i] + (1 - b2) * g * g
+            p -= step * self.m[i] / (np.sqrt(self.v[i]) + self.EPS)
+
+
 def logistic(x: np.ndarray, y: np.ndarray, sw: np.ndarray, *, l2: float, steps: int,
              classes: int) -> tuple[np.ndarray, np.ndarray]:
     """Multinomial logistic regression by full-batch Adam (deterministic: starts at zero).
@@ -67,12 +87,11 @@ def logistic(x: np.ndarray, y: np.ndarray, sw: np.ndarray, *, l2: float, steps: 
     onehot_t[y, np.arange(n)] = 1.0
     w = np.zeros((d, k))
     b = np.zeros(k)
-    mw, vw, mb, vb = np.zeros_like(w), np.zeros_like(w), np.zeros_like(b), np.zeros_like(b)
+    adam = _Adam(w, b)
     total = sw.sum()
     sw_row = sw[None, :]
-    lr, b1, b2, eps = 0.1, 0.9, 0.999, 1e-8
     with _one_blas_thread():
-        for t in range(1, steps + 1):
+        for _ in range(steps):
             zt = w.T @ xt + b[:, None]
             zt -= _class_max(zt)
             pt = np.exp(zt)
@@ -80,13 +99,7 @@ def logistic(x: np.ndarray, y: np.ndarray, sw: np.ndarray, *, l2: float, steps: 
             gt = (pt - onehot_t) * sw_row / total
             gw = (gt @ x).T + l2 * w / total
             gb = gt.cumsum(axis=1)[:, -1]
-            mw = b1 * mw + (1 - b1) * gw
-            vw = b2 * vw + (1 - b2) * gw * gw
-            mb = b1 * mb + (1 - b1) * gb
-            vb = b2 * vb + (1 - b2) * gb * gb
-            step = lr * math.sqrt(1 - b2 ** t) / (1 - b1 ** t)
-            w -= step * mw / (np.sqrt(vw) + eps)
-            b -= step * mb / (np.sqrt(vb) + eps)
+            adam.step((w, b), (gw, gb))
     return w, b
 
 
@@ -181,23 +194,15 @@ def _fit_choice_weights(groups: Sequence[Sequence[tuple[dict[str, float], bool]]
         else:
             target[i, width] = 1.0
     w = np.zeros(d)
-    b = 0.0
-    mw, vw, mb, vb = np.zeros(d), np.zeros(d), 0.0, 0.0
-    lr, b1, b2, eps = 0.1, 0.9, 0.999, 1e-8
+    b = np.zeros(1)  # the score of "none"
+    adam = _Adam(w, b)
     with _one_blas_thread():
-        for t in range(1, steps + 1):
-            p = _choice_probabilities(x, mask, w, b)
+        for _ in range(steps):
+            p = _choice_probabilities(x, mask, w, float(b[0]))
             g = (p - target) / n
             gw = np.einsum("nv,nvd->d", g[:, :width], x) + l2 * w / n
-            gb = float(g[:, width].sum())
-            mw = b1 * mw + (1 - b1) * gw
-            vw = b2 * vw + (1 - b2) * gw * gw
-            mb = b1 * mb + (1 - b1) * gb
-            vb = b2 * vb + (1 - b2) * gb * gb
-            step = lr * math.sqrt(1 - b2 ** t) / (1 - b1 ** t)
-            w -= step * mw / (np.sqrt(vw) + eps)
-            b -= step * mb / (math.sqrt(vb) + eps)
-    return {"kind": "choice", "none": round(b, 4),
+            adam.step((w, b), (gw, np.array([g[:, width].sum()])))
+    return {"kind": "choice", "none": round(float(b[0]), 4),
             "coef": {k: round(float(c), 4) for k, c in zip(names, w) if abs(c) >= 1e-4}}
 
 
