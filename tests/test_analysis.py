@@ -206,6 +206,30 @@ def test_every_value_name_said_in_a_closing_counts_as_its_name(catalogue):
             assert named, (company.id, v.name)
 
 
+def test_a_closing_that_says_one_value_or_two_names_exactly_those(catalogue):
+    """For every shipped company, neighbouring values with a name phrase: said alone, only that
+    value is named; said together, both are (the fitted model alone would share one value's
+    probability between them and let the story pick one)."""
+    from starcoach.judge.lexicon import lexicon
+
+    story = ("Last spring our nightly billing job kept failing and invoices went out late. It was my job to make"
+             " it reliable before the quarter closed. I read the failed rows myself, found a bad currency field,"
+             " and rewrote the import to check each row. Late invoices fell from forty a month to two. ")
+    pairs = 0
+    for company in catalogue.companies.values():
+        lex = lexicon(company)
+        said = sorted({vi for entries in lex.index.values() for vi, _, kind, _ in entries if kind == "name_phrase"})
+        values = [company.values[vi] for vi in said]
+        for a, b in zip(values, values[1:]):
+            one = analyse(story + f"{a.name} is exactly why {company.name}'s values appeal to me.", company=company)
+            assert one.structure["link_back"].values == (a.name,), (company.id, a.name)
+            two = analyse(story + f"{a.name} and {b.name} are exactly why {company.name}'s values appeal to me.",
+                          company=company)
+            assert set(two.structure["link_back"].values) == {a.name, b.name}, (company.id, a.name, b.name)
+            pairs += 1
+    assert pairs > 100
+
+
 def test_a_filler_before_a_word_for_word_repeat_does_not_hide_it():
     q = "Tell me about a time you disagreed with a product manager about which metric should define success."
     body = (" Last year I was the analyst on the growth team. I pulled the retention data and showed the PM that"

@@ -30,10 +30,11 @@ ANAPHORIC_TIE = re.compile(
 VALUE_NAMED_AT, VALUE_SECOND_SHARE, ANAPHORIC_SHARE = 0.6, 0.7, 0.8
 NAMED_AT_PROBABILITY = 0.5
 MAX_NAMED = 2
-#: A second value the closing names outright (its name, or words of its name) is named when it
-#: holds this share of the probability the values get.
+#: Once one value is named, a second is named when the closing says its name (its name phrase,
+#: or a pair of its name's words), or words of its name and it holds this share of the
+#: probability the values get.
 SECOND_NAMED_SHARE = 1 / 3
-SAYS_NAME = ("closing:name_phrase", "closing:name_word", "closing:name_pair")
+SAYS_NAME_OUTRIGHT = ("closing:name_phrase", "closing:name_pair")
 
 
 def value_features(cues: Sequence[SentenceCues], texts: Sequence[str], link_idx: Sequence[int]
@@ -84,18 +85,23 @@ def named_values(names: Sequence[str], feats: Sequence[Mapping[str, float]], mod
     score is its features' weighted sum, "none" has a fitted score of its own, and the values
     whose share of the probability reaches the fitted threshold are named.  Nearly every
     training closing names one value, so the model makes two values share what one would
-    get; a second value is also named when the closing says its name and it holds at least
-    ``SECOND_NAMED_SHARE`` of the probability given to the values ("Diving deep and putting
-    the customer first is why...")."""
+    get, and the story's evidence decides which gets more.  So once one value is named, a
+    second is named too when the closing says its name outright ("Resilient and Humble are
+    why..."), or words of its name and it holds at least ``SECOND_NAMED_SHARE`` of the
+    probability the values get ("Diving deep and putting the customer first is why...")."""
     ps = choice_probabilities(model, feats)
     probs = sorted(((p, vi) for vi, p in enumerate(ps)), key=lambda t: (-t[0], t[1]))
     at = float(model.get("threshold", NAMED_AT_PROBABILITY))
-    named = [vi for p, vi in probs[:1] if p >= at]
-    if named and len(probs) > 1:
-        p, vi = probs[1]
-        said = any(feats[vi].get(k) for k in SAYS_NAME)
-        if p >= at or (said and p >= SECOND_NAMED_SHARE * sum(ps)):
-            named.append(vi)
+    if not probs or probs[0][0] < at:
+        return ()
+    total = sum(ps)
+
+    def second(p: float, vi: int) -> bool:
+        x = feats[vi]
+        return (p >= at or any(x.get(k) for k in SAYS_NAME_OUTRIGHT)
+                or (bool(x.get("closing:name_word")) and p >= SECOND_NAMED_SHARE * total))
+
+    named = [probs[0][1]] + [vi for p, vi in probs[1:] if second(p, vi)]
     return tuple(names[vi] for vi in named[:MAX_NAMED])
 
 
