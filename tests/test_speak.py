@@ -204,7 +204,10 @@ def test_synthesis_that_writes_nothing_is_asked_again():
         samples, rate = sp.synthesise("Why this company?")
     finally:
         engine.save_to_file = real
-    assert len(calls) == 2 and rate > 0 and len(samples) / rate > 0.5
+    # Asked again under a new name, never the lost run's.  (On a loaded machine the next run can
+    # itself miss its wait and be asked a third time: seen once, so the count is not pinned to 2.)
+    assert 2 <= len(calls) <= 3 and len(set(calls)) == len(calls)
+    assert rate > 0 and len(samples) / rate > 0.5
 
 
 class _LateEngine:
