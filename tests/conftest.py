@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -11,6 +12,13 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
+
+# A shell that starts the suite in the background (``./test.sh &``) hands it Ctrl-C
+# ignored, and every program the tests start would inherit that: the tests of what
+# Ctrl-C does need it as a terminal delivers it.  With a handler installed here, the
+# programs started from here get the default disposition again.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture(autouse=True)
