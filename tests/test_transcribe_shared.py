@@ -173,3 +173,18 @@ def test_a_full_prompted_decoding_is_not_decoded_again() -> None:
     shared = SharedPasses(m, TOKENIZER, [50, 51], gate=0.001, hesitation_ids=[HESITATION], retry_tokens=[60])
     shared.generate_with_fallback("enc", [2], TOKENIZER, options())
     assert len(m.prompts) == 2 and shared.retried == 0
+
+
+def test_a_redone_window_replaces_the_words_that_start_at_its_first_millisecond() -> None:
+    # A window's start mapped back to the recording carries float noise (0.020000000000000018 s);
+    # word times are kept in ms (0.02 s).  Compared unrounded, the first word stayed beside its
+    # redone copy ("Umm, Umm,": one filler too many, seen on a Piper answer).
+    from starcoach.model import Word
+    from starcoach.speech.wordtimes import words_outside
+
+    words = [Word("Umm,", 0.02, 0.68, 0.2), Word("so", 0.9, 0.96, 0.9), Word("later", 5.0, 5.2, 0.9)]
+    start = 0.1 - 0.08  # 0.020000000000000004: not 0.02
+    assert start != 0.02
+    assert [w.text for w in words_outside(words, start, 5.0)] == ["later"]
+    assert [w.text for w in words_outside(words, start, 4.9999999)] == ["later"]
+    assert [w.text for w in words_outside(words, 0.5, 1.0)] == ["Umm,", "later"]

@@ -36,8 +36,9 @@ from starcoach.pipeline.plan import Job
 from starcoach.pipeline.process import InputError, analyse_transcript, check_path, read_text_input
 
 #: Part of every cached transcript's key: raised when transcription itself changes, so a
-#: transcript made the old way is made again. "2": both passes from one encoder run.
-TRANSCRIPT_CACHE_VERSION = "2"
+#: transcript made the old way is made again. "2": both passes from one encoder run;
+#: "3": a redone prompted window no longer keeps its first word twice (one filler too many).
+TRANSCRIPT_CACHE_VERSION = "3"
 
 
 def content_hash(path: Path) -> str:

@@ -52,6 +52,7 @@ from starcoach.speech.wordtimes import (
     uncovered_speech,
     whisper_pieces,
     words_in,
+    words_outside,
 )
 from starcoach.text import first_line
 
@@ -373,7 +374,7 @@ class WhisperTranscriber:
                 log.info("prompted pass derailed at %.1f-%.1f s (%d words for %d); redoing it", a, b,
                          n_prompted, n_plain)
                 redo = self._run_prompted(window, offset_s, inside)
-                prompted = [w for w in prompted if not a <= w.start_s < b] + redo
+                prompted = words_outside(prompted, a, b) + redo
                 prompted.sort(key=lambda w: w.start_s)
                 self.rederived += 1
         return plain, prompted

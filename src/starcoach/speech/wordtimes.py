@@ -159,6 +159,15 @@ def words_in(words: Sequence[Word], holes: Sequence[Span]) -> list[Word]:
     return [w for w in words if inside(w)]
 
 
+def words_outside(words: Sequence[Word], start_s: float, end_s: float) -> list[Word]:
+    """The words that do not start in [start_s, end_s), the bounds taken at the precision word
+    times are kept at (ms): a window that starts at 0.020000000000000018 s holds the word that
+    starts at 0.02 s.  (Compared unrounded, a prompted pass redone for that window kept its
+    first word twice: "Umm, Umm," and one filler too many.)"""
+    a, b = round(start_s, 3), round(end_s, 3)
+    return [w for w in words if not a <= w.start_s < b]
+
+
 def insert_by_time(words: Sequence[Word], extra: Sequence[Word]) -> list[Word]:
     """``words`` with ``extra`` inserted where their start times belong.
 
