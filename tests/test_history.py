@@ -288,12 +288,13 @@ def test_playback_lights_each_word_in_time(spoken):
     console = Console(file=io.StringIO(), force_terminal=True, width=100)
     outcome = replay.play_with_highlight(console, a, player, NoKeys(), poll_s=0.0,
                                           on_frame=lambda t, k: frames.append((t, k)))
-    assert outcome == "finished" and player.started and player.stopped
+    assert outcome == "finished" and player.started and player.stopped, (outcome, len(frames), len(times))
     for t, k in frames:
         started = [i for i, w in enumerate(a.words) if w.start_s <= t]
-        assert k == (started[-1] if started else None)
+        assert k == (started[-1] if started else None), (t, k, a.words)
     lit = {k for _, k in frames if k is not None}
-    assert lit == set(range(len(a.words)))  # every word was lit at some point, in order
+    # every word was lit at some point, in order
+    assert lit == set(range(len(a.words))), (sorted(set(range(len(a.words))) - lit), a.words)
     assert [k for _, k in frames if k is not None] == sorted(k for _, k in frames if k is not None)
     # What the terminal saw: the word under the cursor in reverse video inside the coloured transcript.
     screen = console.file.getvalue()
