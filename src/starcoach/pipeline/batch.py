@@ -37,8 +37,9 @@ from starcoach.pipeline.process import InputError, analyse_transcript, check_pat
 
 #: Part of every cached transcript's key: raised when transcription itself changes, so a
 #: transcript made the old way is made again. "2": both passes from one encoder run;
-#: "3": a redone prompted window no longer keeps its first word twice (one filler too many).
-TRANSCRIPT_CACHE_VERSION = "3"
+#: "3": a redone prompted window no longer keeps its first word twice (one filler too many);
+#: "4": quiet speech is raised to a working level before the model hears it.
+TRANSCRIPT_CACHE_VERSION = "4"
 
 
 def content_hash(path: Path) -> str:
