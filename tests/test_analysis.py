@@ -188,6 +188,32 @@ def test_unsure_parts_are_marked_and_asked_about_not_declared_missing():
     assert not any(x.startswith("Say what you had to achieve") for x in lines)
 
 
+def test_a_part_found_but_unsure_is_asked_for_plainly_too():
+    # Shown as "?" in the checklist, a part the judge found but is unsure of gets the same
+    # "make it plain" advice as one it is unsure is missing (it said nothing before).
+    from dataclasses import replace
+
+    from starcoach.judge import UNSURE_BELOW
+    from starcoach.judge.advice import advice
+    from starcoach.judge.pipeline import featurise
+
+    a = analyse("Last spring I was on the data team at a bank, and we had a backlog of two hundred report requests. "
+                "My job was to clear it before the audit. I sorted them by who was waiting, wrote a template for "
+                "the ten most common ones and cleared the rest over three weeks. The backlog fell by 40 percent.",
+                question="Tell me about a time you cleared a backlog.")
+    fz = featurise(a.transcript, a.question, None)
+    sure = advice(a.sentences, fz.cues, a.structure, a.checks, None, None, a.question, None)
+    assert a.structure["result"].present and not any("hard to pick out" in x for x in sure)
+    for part, words in (("result", "hard to pick out"), ("action", "not clear which steps"),
+                        ("task", "only implied"), ("link_back", "may be meant as a link back")):
+        structure = dict(a.structure)
+        structure[part] = replace(structure[part], present=True, confidence=UNSURE_BELOW - 0.05)
+        lines = advice(a.sentences, fz.cues, structure, a.checks, None, None, a.question, None)
+        assert any(words in x for x in lines), (part, lines)
+        if part == "result":
+            assert not any(x.startswith("Quantify the result") for x in lines)
+
+
 def test_every_value_name_said_in_a_closing_counts_as_its_name(catalogue):
     from starcoach.judge.lexicon import KINDS, lexicon
     from starcoach.text import content_stems, stem, tokens

@@ -59,6 +59,12 @@ def _told_inside(sents: Sequence[Sentence], cues: Sequence[SentenceCues], part: 
             if s.component and s.component != part and any(c.n(k) for k in families)]
 
 
+def _not_plain(r: ComponentResult) -> bool:
+    """Missing, or found but with the judge unsure of it (the checklist's "?"): either way the
+    advice asks for the part, plainly."""
+    return not r.present or r.confidence < UNSURE_BELOW
+
+
 def _missing(r: ComponentResult, sure: str, unsure: str) -> str:
     return unsure if r.confidence < UNSURE_BELOW else sure
 
@@ -80,13 +86,13 @@ def advice(sents: Sequence[Sentence], cues: Sequence[SentenceCues], structure: d
         hyp = next((sents[i].text for i, c in enumerate(cues) if c.n("action.hypothetical")), first)
         out.append("You describe what you would do or usually do (" + quote(hyp, 10)
                    + "); interviewers want one real past story: \u201cLast year, when…, I…\u201d.")
-    if not structure["action"].present:
+    if _not_plain(structure["action"]):
         out.append(_missing(structure["action"],
                             "Say what you did, step by step, in the first person: \u201cFirst I…, then I…\u201d. "
                             "The action should be the longest part of the answer.",
                             "It is not clear which steps you took yourself; say them in the first person, "
                             "in order: \u201cFirst I…, then I…\u201d."))
-    if not structure["result"].present:
+    if _not_plain(structure["result"]):
         out.append(_missing(structure["result"],
                             "Finish the story with its result: what changed because of what you did, with a number "
                             "if you have one (time saved, error rate, revenue, adoption).",
@@ -96,7 +102,7 @@ def advice(sents: Sequence[Sentence], cues: Sequence[SentenceCues], structure: d
     ends_with_lesson = bool(cues and cues[-1].n("lesson"))
     # A closing that reads as a lesson gets the lesson advice even when the judge is unsure it
     # is not a link back: "tie it to ..." is right either way, and says nothing is missing.
-    if not lb.present and lb.confidence < UNSURE_BELOW and not ends_with_lesson:
+    if lb.confidence < UNSURE_BELOW and not ends_with_lesson:
         target = f"{cname}'s values" if cname else "the company's values or the role"
         out.append(f"Your closing, {quote(last)}, may be meant as a link back, but it is not plain: say in one "
                    f"sentence how this story shows the way you would work, tied to {target}.")
@@ -126,7 +132,7 @@ def advice(sents: Sequence[Sentence], cues: Sequence[SentenceCues], structure: d
         # The scene is there, told inside another part's sentence.
         out.append(f"You set the scene inside another sentence ({quote(scene_in_other[0], 10)}); give it a sentence "
                    "of its own first (where you were, when, what was going on), so the task and actions stand out.")
-    elif not structure["situation"].present:
+    elif _not_plain(structure["situation"]):
         out.append(_missing(structure["situation"],
                             "Set the scene in one or two sentences before the action: where you were, when, "
                             "and what was going on.",
@@ -136,7 +142,7 @@ def advice(sents: Sequence[Sentence], cues: Sequence[SentenceCues], structure: d
     if not structure["task"].present and task_in_other:
         out.append(f"Your task is told inside another sentence ({quote(task_in_other[0], 10)}); say it on its own "
                    "(\u201cMy job was to…, by…\u201d) so the interviewer hears what was at stake.")
-    elif not structure["task"].present:
+    elif _not_plain(structure["task"]):
         out.append(_missing(structure["task"],
                             "Say what you had to achieve and why it mattered (\u201cMy job was to…\u201d) before "
                             "what you did.",
@@ -162,7 +168,7 @@ def advice(sents: Sequence[Sentence], cues: Sequence[SentenceCues], structure: d
         opening = next((s.text for s in sents[lead:] if s.component == "repeat"), first)
         out.append(f"Your opening, {quote(opening)}, repeats the question word for word; rephrase it in your "
                    "own words so it sounds like understanding, not echoing.")
-    if structure["result"].present and not checks.result_quantified:
+    if structure["result"].present and not _not_plain(structure["result"]) and not checks.result_quantified:
         out.append("Quantify the result: " + quote(structure["result"].evidence or "", 12)
                    + " has no number; add a measure (%, hours saved, revenue, users).")
     if checks.action_voice == "we":
