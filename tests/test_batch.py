@@ -184,6 +184,20 @@ def test_plan_takes_questions_from_manifest_then_sidecars_then_the_flag(tone_dir
         ANSWERS["ownership"][0], "amazon")  # NAME.json beside it
 
 
+def test_a_transcript_kept_beside_a_recording_is_not_taken_for_its_question(tmp_path):
+    # A common layout: a.wav and its transcript a.txt.  Taken as the question, the whole answer
+    # became the question (the score fell from 88 to 76, and the CSV held the transcript).
+    from starcoach.pipeline.plan import SIDECAR_QUESTION_WORDS, sidecar
+
+    audio = tmp_path / "a.wav"
+    audio.write_bytes(b"")
+    story = "Last year I ran the billing checks at a shop, and one invoice in twenty failed. " * 6
+    (tmp_path / "a.txt").write_text(story)
+    assert len(story.split()) > SIDECAR_QUESTION_WORDS and sidecar(audio) == {}
+    (tmp_path / "a.txt").write_text("Tell me about a time you fixed a problem\nnobody owned.\n")
+    assert sidecar(audio) == {"question": "Tell me about a time you fixed a problem nobody owned."}
+
+
 def test_manifest_gives_questions_through_the_command(tone_dir, tmp_path, cli, fake_model):
     manifest = tmp_path / "manifest.csv"
     manifest.write_text("file,question,company\n"

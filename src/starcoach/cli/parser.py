@@ -56,7 +56,9 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--model", metavar="DIR|NAME", help="speech model: a name `starcoach models` lists, or a "
                                                        "faster-whisper model directory (default: bundled tiny.en)")
     a.add_argument("--manifest", metavar="CSV", help="CSV with columns file, question[, company] giving each "
-                                                    "file's question (else NAME.json / NAME.txt beside it)")
+                                                    "file's question (else NAME.json, or a NAME.txt of at most "
+                                                    "60 words, beside it; a longer NAME.txt is a transcript, "
+                                                    "not a question, and is left alone)")
     a.add_argument("--csv", metavar="FILE", help="also write a CSV summary (one row per input)")
     a.add_argument("--workers", type=int, metavar="N", help="transcription processes (default: one per core; "
                                                             "with --engine ray: Ray actors, one per CPU)")

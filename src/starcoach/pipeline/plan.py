@@ -61,8 +61,14 @@ def read_manifest(path: Path) -> dict[str, dict[str, str]]:
         raise ManifestError(f"{path}: not a readable CSV file ({e})") from None
 
 
+#: A NAME.txt beside a recording is its question only if it is as short as a question: a longer
+#: one is the answer's own transcript, kept beside the audio (a common layout), not its question.
+SIDECAR_QUESTION_WORDS = 60
+
+
 def sidecar(path: Path) -> dict[str, str]:
-    """Question/company from NAME.json or NAME.txt beside an audio file."""
+    """Question/company from NAME.json, or NAME.txt (of at most SIDECAR_QUESTION_WORDS words),
+    beside an audio file."""
     j = path.with_suffix(".json")
     if j.is_file():
         try:
@@ -74,9 +80,9 @@ def sidecar(path: Path) -> dict[str, str]:
     t = path.with_suffix(".txt")
     if t.is_file() and t != path:
         try:
-            q = t.read_text(encoding="utf-8").strip()
-            if q and len(q) < 2000:
-                return {"question": " ".join(q.split())}
+            q = " ".join(t.read_text(encoding="utf-8").split())
+            if q and len(q.split()) <= SIDECAR_QUESTION_WORDS:
+                return {"question": q}
         except (OSError, UnicodeDecodeError):
             pass
     return {}
