@@ -424,3 +424,25 @@ def test_engine_ray_without_ray_says_how_to_install_it(tone_dir, cli, fake_model
     assert r.out == ""
     r = cli("analyse", str(tone_dir), "--ray-address", "auto")
     assert r.code == 2 and "--ray-address goes with --engine ray" in r.err
+
+
+def test_a_run_in_which_nothing_was_analysed_stores_no_session(tmp_path, cli):
+    # A typo'd file name used to leave an "analysis, 0 of 1" session in `sessions` and `progress`.
+    import sqlite3
+
+    home = Path(os.environ["STARCOACH_HOME"])
+    r = cli("analyse", str(tmp_path / "nosuch.wav"), "--json")
+    assert r.code != 0 and json.loads(r.out.splitlines()[0])["error"]
+    assert not (home / "starcoach.db").exists() or sqlite3.connect(home / "starcoach.db").execute(
+        "SELECT COUNT(*) FROM sessions").fetchone() == (0,)
+    # A failure before the first analysed answer is still stored with the session, in its place.
+    good = tmp_path / "good.txt"
+    good.write_text("Last year I was the analyst on the billing team. My job was to find out why invoices "
+                    "failed. I read a week of logs and rewrote the export. Failures fell by ninety percent.")
+    r = cli("analyse", str(tmp_path / "nosuch.wav"), str(good), "--json")
+    db = sqlite3.connect(home / "starcoach.db")
+    try:
+        assert db.execute("SELECT COUNT(*) FROM sessions").fetchone() == (1,)
+        assert db.execute("SELECT COUNT(*) FROM answers").fetchone() == (2,)
+    finally:
+        db.close()

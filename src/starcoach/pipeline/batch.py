@@ -124,6 +124,8 @@ class Batch:
         #: Results analysed but not stored because of it.
         self.unstored = 0
         self.on_storage_failure = on_storage_failure or (lambda message: None)
+        #: Failed results not yet stored: stored once an answer is analysed, else never.
+        self._waiting: list = []
 
     @property
     def workers(self) -> int:
@@ -154,19 +156,29 @@ class Batch:
         else:
             a = analyse_transcript(transcript if transcript is not None else text, input=job.input,
                                    question=job.question, company=company, vault=self.vault)
-        if self.store is not None:
+        if self.store is not None and self.session_id is None and a.error is not None:
+            # A run in which nothing could be analysed (a missing file, a typo) is not a session:
+            # failures wait here until the first answer that is analysed opens one.
+            self._waiting.append((job, a, transcript, chash, shash))
+        elif self.store is not None:
             try:
                 if self.session_id is None:
                     self.session_id = self.store.new_session("analyse", None, {"inputs": len(self.jobs)})
-                aid = self.store.new_answer(self.session_id, job.index + 1, question=job.question,
-                                            company=job.company_id, source=job.input,
-                                            audio_path=Path(job.input) if job.audio else None, status="recorded")
-                self.store.save_analysis(aid, a, transcript, content_hash=chash, settings_hash=shash)
+                for row in [*self._waiting, (job, a, transcript, chash, shash)]:
+                    self._store(*row)
+                self._waiting = []
             except Exception as e:  # storage trouble must not lose the result on screen, nor pass unsaid
                 self.storage_failed(e)
         elif self.storage_failure is not None:
             self.unstored += 1
         return a
+
+    def _store(self, job: Job, a: Analysis, transcript: Optional[Transcript], chash: Optional[str],
+               shash: Optional[str]) -> None:
+        aid = self.store.new_answer(self.session_id, job.index + 1, question=job.question,
+                                    company=job.company_id, source=job.input,
+                                    audio_path=Path(job.input) if job.audio else None, status="recorded")
+        self.store.save_analysis(aid, a, transcript, content_hash=chash, settings_hash=shash)
 
     def finish_session(self, status: str) -> None:
         """Mark the batch's session ``complete`` or ``interrupted``; a store that refuses is said in one line."""
