@@ -1,5 +1,6 @@
 """The analyse command on text input, checked against the public contract."""
 
+import argparse
 import json
 import os
 import subprocess
@@ -247,3 +248,17 @@ def test_help_loads_only_the_command_line_modules(tmp_path):
              "dataclasses", "typing", "json", "inspect", "starcoach.cli.analyse", "starcoach.cli.common",
              "starcoach.cli.practice"}
     assert not heavy & loaded, heavy & loaded
+
+
+def test_every_help_page_is_wrapped_for_a_terminal(monkeypatch):
+    # The analyse, practice and vault descriptions printed as one line of 190-220 characters.
+    from starcoach.cli.parser import build_parser
+
+    monkeypatch.setenv("COLUMNS", "80")  # what argparse wraps its own text to
+
+    parser = build_parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    pages = {"starcoach": parser.format_help(), **{n: p.format_help() for n, p in sub.choices.items()}}
+    for name, page in pages.items():
+        long = [line for line in page.splitlines() if len(line) > 100]
+        assert not long, (name, long)

@@ -8,6 +8,7 @@ exiting, so ``main`` sets the exit status (2) in one place.
 from __future__ import annotations
 
 import argparse
+import textwrap
 
 from starcoach.errors import UsageError
 
@@ -43,9 +44,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     a = sub.add_parser("analyse", aliases=["analyze"], help="judge recorded or written answers",
-                       description="Judge answers against R-STAR-L. INPUT is an audio file (wav, flac, mp3, ogg, "
-                                   "m4a, webm...), a .txt transcript, a folder (every audio file in it) or - "
-                                   "(a transcript on standard input).",
+                       description=textwrap.fill(
+                           "Judge answers against R-STAR-L. INPUT is an audio file (wav, flac, mp3, ogg, "
+                           "m4a, webm...), a .txt transcript, a folder (every audio file in it) or - "
+                           "(a transcript on standard input).", 79),
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     a.add_argument("inputs", nargs="+", metavar="INPUT")
     a.add_argument("--question", "-q", metavar="TEXT", help="the question the answer responds to")
@@ -73,9 +75,10 @@ def build_parser() -> argparse.ArgumentParser:
                                                      "./recordings)")
 
     pr = sub.add_parser("practice", help="practise answering out loud at the microphone",
-                        description="Practice session: each question is shown and spoken, you answer out loud, "
-                                    "and the R-STAR-L feedback appears as soon as you stop (pause ~3 s or press "
-                                    "Enter). Every answer is saved in the data folder.",
+                        description=textwrap.fill(
+                            "Practice session: each question is shown and spoken, you answer out loud, "
+                            "and the R-STAR-L feedback appears as soon as you stop (pause ~3 s or press "
+                            "Enter). Every answer is saved in the data folder.", 79),
                         formatter_class=argparse.RawDescriptionHelpFormatter,
                         epilog="examples:\n  starcoach practice --company amazon --questions 2\n"
                                "  starcoach practice --mic-file examples/answer.ogg --no-speak   (no microphone)")
@@ -202,9 +205,10 @@ def build_parser() -> argparse.ArgumentParser:
     ra.add_argument("--data-dir", metavar="DIR", help=data_dir_help)
 
     va = sub.add_parser("vault", help="your story vault: the 2-3 deep stories you reuse across questions",
-                        description="The story vault: a TOML file of your stories (title, kind, bullet points for "
-                                    "situation, task, action and result, the competencies and values each shows). "
-                                    "Default file: vault.toml in the data folder.",
+                        description=textwrap.fill(
+                            "The story vault: a TOML file of your stories (title, kind, bullet points for "
+                            "situation, task, action and result, the competencies and values each shows). "
+                            "Default file: vault.toml in the data folder.", 79),
                         formatter_class=argparse.RawDescriptionHelpFormatter,
                         epilog="examples:\n  starcoach vault init\n  starcoach vault add\n  starcoach vault list\n"
                                "  starcoach vault edit\n  starcoach vault coverage --company amazon")
