@@ -456,7 +456,7 @@ def test_both_passes_share_one_encoder_run_per_window(spoken: dict[str, Spoken],
 
 def test_quiet_speech_is_raised_to_a_working_level_and_normal_speech_is_not_touched() -> None:
     from starcoach.model import Span
-    from starcoach.speech.transcribe import MAX_GAIN_DB, TARGET_PEAK_DBFS, speech_gain
+    from starcoach.speech.level import MAX_GAIN_DB, TARGET_PEAK_DBFS, speech_gain
 
     t = np.arange(2 * SAMPLE_RATE_HZ) / SAMPLE_RATE_HZ
     tone = np.sin(2 * np.pi * 200 * t).astype(np.float32)

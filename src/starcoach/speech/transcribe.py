@@ -30,13 +30,13 @@ How a recording is transcribed (measurements in docs/audio.md):
 from __future__ import annotations
 
 import logging
-import math
 import os
 import time
 from typing import TYPE_CHECKING, Iterable, Optional, Sequence, Union
 
 from starcoach.model import Span, Transcript, Word
 from starcoach.speech.decode import SAMPLE_RATE_HZ, iter_audio_chunks
+from starcoach.speech.level import at_working_level
 from starcoach.speech.memory import release_freed_memory
 from starcoach.speech.shared_passes import SharedPasses
 from starcoach.speech.vad import speech_spans
@@ -127,35 +127,6 @@ DEFAULT_NO_REPEAT_NGRAM_SIZE = 5
 DEFAULT_BEAM_SIZE = 1
 DEFAULT_TEMPERATURES: tuple[float, ...] = (0.0,)
 
-#: Quiet input is raised to a working level before the model hears it: speech whose loud
-#: peaks (the 99.9th percentile of the speech samples) are below QUIET_PEAK_DBFS is scaled so
-#: they reach TARGET_PEAK_DBFS, by at most MAX_GAIN_DB.  Whisper's features are not level-
-#: invariant (its log-mel floor is fixed), and the same answer recorded 22 dB lower lost
-#: fillers (docs/audio.md, "Conditions").  Input at a normal level is not touched.
-QUIET_PEAK_DBFS = -12.0
-TARGET_PEAK_DBFS = -3.0
-MAX_GAIN_DB = 30.0
-
-
-def speech_gain(window: "np.ndarray", offset_s: float, spans: Sequence[Span]) -> float:
-    """The factor quiet speech in ``window`` is scaled by (1.0 at a normal level)."""
-    import numpy as np
-
-    parts = [window[max(0, int((sp.start_s - offset_s) * SAMPLE_RATE_HZ)):
-                    max(0, int((sp.end_s - offset_s) * SAMPLE_RATE_HZ))] for sp in spans]
-    speech = np.concatenate([p for p in parts if p.size] or [window[:0]])
-    if speech.size < SAMPLE_RATE_HZ // 10:
-        return 1.0
-    peak = float(np.percentile(np.abs(speech), 99.9))
-    if peak <= 0.0:
-        return 1.0
-    level_db = 20.0 * math.log10(peak)
-    if level_db >= QUIET_PEAK_DBFS:
-        return 1.0
-    return 10.0 ** (min(TARGET_PEAK_DBFS - level_db, MAX_GAIN_DB) / 20.0)
-
-
-
 # --------------------------------------------------------------------------- the transcriber
 
 
@@ -198,7 +169,7 @@ class WhisperTranscriber:
         self.rederived = 0
         #: windows whose prompted decoding the gate left out (for the benchmarks)
         self.gated = 0
-        #: windows of quiet speech raised to a working level (``speech_gain``)
+        #: windows of quiet speech raised to a working level (``level.at_working_level``)
         self.raised = 0
         #: windows whose prompted decoding was cut short and decoded again with ``retry_prompt``
         self.retried = 0
@@ -278,12 +249,8 @@ class WhisperTranscriber:
                            passes: int = 2) -> list[Word]:
         if not spans:
             return []  # silence: Whisper would only invent something
-        gain = speech_gain(window, offset_s, spans)
-        if gain != 1.0:
-            import numpy as np
-
-            window = np.clip(window * np.float32(gain), -1.0, 1.0)
-            self.raised += 1
+        window, raised = at_working_level(window, offset_s, spans)
+        self.raised += raised
         pieces = whisper_pieces(spans, offset_s, window.size / SAMPLE_RATE_HZ)
         strategy = self.prompt_strategy
         if strategy == "none":
