@@ -359,3 +359,22 @@ def test_a_closing_that_paraphrases_a_value_names_it(catalogue):
              "I'd work at Amazon.")
     a = analyse(story + close, question="Tell me about a time you did more with less.", company=catalogue.company("amazon"))
     assert a.structure["link_back"].present and a.structure["link_back"].values == ("Frugality",)
+
+
+def test_play_back_of_another_question_is_not_credited_as_the_repeat():
+    story = ("At my last job my manager wanted to ship the new pricing page before the holidays. I thought the tests "
+             "were too thin, so I told her and showed her the three bugs I had found. We talked it through and agreed "
+             "to move the date by a week. The page went out clean and support tickets fell by a third.")
+    opening = "So, a time I disagreed with my manager. "
+    asked = analyse(opening + story, question="Tell me about a time you disagreed with your manager.")
+    assert asked.structure["repeat"].present and asked.sentences[0].component == "repeat"
+    assert asked.checks.result_quantified  # "by a third" is a measure
+    other = analyse(opening + story, question="Tell me about a time you failed.")
+    assert not other.structure["repeat"].present and other.sentences[0].component != "repeat"
+    hint = [x for x in other.advice if "plays back a different question" in x]
+    assert len(hint) == 1 and "disagreed with my manager" in hint[0] and "a time you failed" in hint[0]
+    assert not any(x.startswith("Open by playing the question back") for x in other.advice)
+    # A paraphrase of the question asked shares none of its words but raises its concept, or none.
+    own = analyse("Something I got wrong, and how I owned it. " + story,
+                  question="Tell me about a time you made a mistake at work.")
+    assert own.structure["repeat"].present and not any("different question" in x for x in own.advice)

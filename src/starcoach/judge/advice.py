@@ -12,6 +12,7 @@ from typing import Optional, Sequence
 from starcoach.catalogue.banks import Company
 from starcoach.judge.cues import family, normalise
 from starcoach.judge.features import SentenceCues
+from starcoach.judge.pipeline import could_repeat, other_question
 from starcoach.judge.score import (
     COMFORTABLE_WPM,
     FILLERS_OK_PER_MIN,
@@ -156,7 +157,13 @@ def advice(sents: Sequence[Sentence], cues: Sequence[SentenceCues], structure: d
                         if c.n("repeat.frame") and c.q_overlap < 0.15 and c.q_cover == 0.0
                         and len(content_stems(sents[i].text)) >= 8
                         and frame.regex.search(normalise(sents[i].text[:60]))), None)
-    if question and played_back is not None:
+    other = other_question(question) if question else None
+    other_opening = next((i for i, c in enumerate(cues[lead:lead + 2], start=lead)
+                          if other and could_repeat(c, True) and other(sents[i].text, c)), None)
+    if other_opening is not None and not structure["repeat"].present:
+        out.append(f"Your opening, {quote(sents[other_opening].text)}, plays back a different question from the one "
+                   f"asked ({quote(question)}): answer the question asked, and open by restating that one.")
+    elif question and played_back is not None:
         if checks.on_topic is not False:  # else the off-topic advice already says it
             out.append(f"Your opening, {quote(sents[played_back].text)}, shares no words with the question asked "
                        f"({quote(question)}): if it plays back a different question, check you are answering what "

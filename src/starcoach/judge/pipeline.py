@@ -201,9 +201,31 @@ def featurise(text: str, question: Optional[str], company: Optional[Company]) ->
     # could be part of it, never a sentence of the story ("My approach has a few steps." after
     # a first sentence that sets the scene is not the question played back).
     ok: list[bool] = []
+    other = other_question(question) if question else None
     for i, c in enumerate(cues):
-        ok.append(could_repeat(c, bool(question)) and (i <= lead or ok[i - 1]))
+        ok.append(could_repeat(c, bool(question)) and (i <= lead or ok[i - 1])
+                  and not (other and other(text[pieces[i].start:pieces[i].end], c)))
     return Featurised(tuple(pieces), tuple(cues), feats, lead, tuple(ok), tuple(could_link(c) for c in cues))
+
+
+def other_question(question: str):
+    """A test for a sentence that plays back a different question: it raises one of the
+    question concepts the judge knows ("a time I disagreed with my manager"), none of those
+    this question raises ("Tell me about a time you failed."), and none of its topic words.
+    A paraphrase of this question ("something I got wrong") raises its concept or none."""
+    from starcoach.judge.checks import question_concepts  # checks builds on this module
+
+    asked = set(question_concepts(question))
+    if not asked:
+        return None
+
+    def other(sentence: str, c: SentenceCues) -> bool:
+        if c.q_cover > 0:
+            return False
+        raised = set(question_concepts(sentence))
+        return bool(raised) and not raised & asked
+
+    return other
 
 
 #: How much of the question a sentence must share to pass for a play-back without framing words.
