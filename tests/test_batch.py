@@ -446,3 +446,16 @@ def test_a_run_in_which_nothing_was_analysed_stores_no_session(tmp_path, cli):
         assert db.execute("SELECT COUNT(*) FROM answers").fetchone() == (2,)
     finally:
         db.close()
+
+
+def test_the_transcribing_line_comes_only_when_a_file_is_transcribed(tone_dir, tmp_path, cli, fake_model):
+    # Before: "Transcribing with 1 worker(s)…" was printed ahead of "error: nosuch.wav: no such file",
+    # and again on a re-run in which every transcript came from the cache.
+    r = cli("analyse", str(tmp_path / "nosuch.wav"))
+    assert r.code == 1 and "Transcribing" not in r.err, r
+    assert "nosuch.wav: no such file" in r.err
+    wav = str(tone_dir / "ownership.wav")
+    r = cli("analyse", str(tmp_path / "nosuch.wav"), wav)
+    assert r.code == 1 and r.err.count("Transcribing with 1 worker(s)") == 1, r
+    r = cli("analyse", wav)  # the same file again: its transcript is reused, nothing is transcribed
+    assert r.code == 0 and "Transcribing" not in r.err, r

@@ -86,14 +86,15 @@ def cmd_analyse(args: "argparse.Namespace", env: Env) -> int:
     def on_storage_failure(message: str) -> None:
         err.print(f"[bold red]error:[/bold red] {escape(message)}", highlight=False, soft_wrap=True)
 
+    def on_transcribe(description: str) -> None:  # only once a file passed its checks and is not cached
+        err.print(f"[dim]Transcribing with {description}…[/dim]")
+
     batch = Batch(jobs, catalogue, transcribers=transcribers, store=store, engine=engine, vault=vault,
                   stdin_read=lambda: env.read_stdin_bytes(MAX_TRANSCRIPT_BYTES + 1), on_result=on_result, on_progress=on_progress,
-                  on_storage_failure=on_storage_failure)
+                  on_storage_failure=on_storage_failure, on_transcribe=on_transcribe)
     session_status = "interrupted"  # unless the batch runs to its end
     try:
         if progress is not None:
-            if any(j.audio for j in jobs):
-                err.print(f"[dim]Transcribing with {batch.describe()}…[/dim]")
             with progress:
                 result = batch.run()
         else:

@@ -107,6 +107,7 @@ class Batch:
                  on_result: Optional[Callable[[Job, Analysis], None]] = None,
                  on_progress: Optional[Callable[[int, int, float], None]] = None,
                  on_storage_failure: Optional[Callable[[str], None]] = None,
+                 on_transcribe: Optional[Callable[[str], None]] = None,
                  engine: Optional[Engine] = None):
         self.jobs = jobs
         self.catalogue = catalogue
@@ -124,6 +125,9 @@ class Batch:
         #: Results analysed but not stored because of it.
         self.unstored = 0
         self.on_storage_failure = on_storage_failure or (lambda message: None)
+        #: Called once, just before any file is transcribed, with where it runs ("2 worker(s)"); never
+        #: when every input failed its checks or came from the cache.
+        self.on_transcribe = on_transcribe or (lambda description: None)
         #: Failed results not yet stored: stored once an answer is analysed, else never.
         self._waiting: list = []
 
@@ -132,9 +136,9 @@ class Batch:
         """How many local worker processes transcribe (a local engine only)."""
         return self.engine.workers_for(self.n_audio)
 
-    def describe(self) -> str:
-        """Where transcription runs, for the line shown before it starts."""
-        return self.engine.describe(self.n_audio)
+    def describe(self, n_audio: Optional[int] = None) -> str:
+        """Where transcription of ``n_audio`` files (default: every audio input) runs."""
+        return self.engine.describe(self.n_audio if n_audio is None else n_audio)
 
     def _company(self, cid: Optional[str]) -> tuple[Optional[Company], Optional[str]]:
         if not cid:
@@ -263,6 +267,7 @@ class Batch:
                 job, chash, sh = pending_audio[i]
                 record(job, self._from_worker(job, out, chash, sh))
 
+            self.on_transcribe(self.describe(len(pending_audio)))
             self.engine.run(self.transcribers, [job.input for job, _, _ in pending_audio], deliver)
         return BatchResult([results[i] for i in sorted(results)], cached, transcribed,
                            time.perf_counter() - t0, audio_s)
