@@ -34,7 +34,7 @@ from starcoach.model import COMPONENTS
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "data"
 REAL = ROOT.parent / "shared" / "answers" / "real_dev.jsonl"
-HELD_OUT = ("answers_heldout.toml", "answers_heldout_styles.toml")
+HELD_OUT = ("answers_heldout.toml", "answers_heldout_styles.toml", "answers_heldout_fresh.toml")
 
 
 def table(title: str, f1: dict) -> str:

@@ -34,10 +34,24 @@ def heldout_styles():
     return evaluate(items)
 
 
+@pytest.fixture(scope="module")
+def heldout_fresh():
+    items = load_labelled(DATA / "answers_heldout_fresh.toml")
+    assert len(items) >= 36 and sum(not i.on_topic for i in items) >= 10
+    return evaluate(items)
+
+
 @pytest.mark.parametrize("component", COMPONENTS)
-def test_heldout_presence_f1(heldout, heldout_styles, component):
+def test_heldout_presence_f1(heldout, heldout_styles, heldout_fresh, component):
     assert heldout.presence[component].f1 >= 0.9, (component, heldout.presence[component])
     assert heldout_styles.presence[component].f1 >= 0.72, (component, heldout_styles.presence[component])
+    assert heldout_fresh.presence[component].f1 >= 0.9, (component, heldout_fresh.presence[component])
+
+
+def test_off_topic_and_values_named_on_the_fresh_held_out_set(heldout_fresh):
+    # 0.80 and 0.92 measured when the set was written (docs/heuristics.md); floors a little below.
+    assert heldout_fresh.checks["off topic"].f1 >= 0.7, heldout_fresh.checks["off topic"]
+    assert heldout_fresh.values.f1 >= 0.85, heldout_fresh.values
 
 
 def test_answer_level_checks(heldout):
