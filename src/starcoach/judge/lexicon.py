@@ -52,6 +52,10 @@ class ValueLexicon:
     name_pairs: dict[tuple[str, str], tuple[int, ...]] = field(default_factory=dict)
     #: first stem of a theme phrase (every word stemmed) -> (value, the phrase's stems)
     theme_phrases: dict[str, list[tuple[int, tuple[str, ...]]]] = field(default_factory=dict)
+    #: first stem -> (value, every word of its name stemmed), for the values whose name has no
+    #: word or pair of words that counts ("We, not I", "Are Right, A Lot"): said word for word,
+    #: such a name is named.
+    whole_names: dict[str, list[tuple[int, tuple[str, ...]]]] = field(default_factory=dict)
 
     @classmethod
     def build(cls, company: Company) -> "ValueLexicon":
@@ -66,6 +70,7 @@ class ValueLexicon:
         theme_words = themes()
         phrases: dict[str, list[tuple[int, tuple[str, ...]]]] = {}
         pairs: dict[tuple[str, str], set[int]] = {}
+        wholes: dict[str, list[tuple[int, tuple[str, ...]]]] = {}
         for vi, v in enumerate(company.values):
             # "One Microsoft": saying "Microsoft" ties to the company, not to this value.
             name_stems = [s for s in content_stems(v.name) if s not in GENERIC_VALUE_WORDS
@@ -83,6 +88,9 @@ class ValueLexicon:
                 if a in FUNCTION_STEMS or b in FUNCTION_STEMS:
                     continue
                 pairs.setdefault((a, b), set()).add(vi)
+            said = [x for x in whole if not any(x.startswith(c) for c in company_stems)]
+            if not name_stems and not any(vi in vs for vs in pairs.values()) and len(said) >= 3:
+                wholes.setdefault(said[0], []).append((vi, tuple(said)))
             for cue in v.cues:
                 stems = content_stems(cue)
                 if len(stems) == 1 and stems[0] in GENERIC_VALUE_WORDS:
@@ -105,7 +113,8 @@ class ValueLexicon:
                     elif strong:
                         add(vi, strong, "theme_word", KIND_WEIGHTS["theme_word"])
         return cls(names=tuple(v.name for v in company.values), index=index, company_stems=company_stems,
-                   name_pairs={k: tuple(sorted(v)) for k, v in pairs.items()}, theme_phrases=phrases)
+                   name_pairs={k: tuple(sorted(v)) for k, v in pairs.items()}, theme_phrases=phrases,
+                   whole_names=wholes)
 
     def evidence(self, stems: Sequence[str], all_stems: Sequence[str] = ()
                  ) -> tuple[tuple[float, ...], tuple[tuple[int, ...], ...]]:
@@ -117,7 +126,8 @@ class ValueLexicon:
         any_index = not self._index_keys.isdisjoint(stems)
         any_phrase = not self._phrase_keys.isdisjoint(all_stems)
         any_pair = not self._pair_keys.isdisjoint(all_stems)
-        if not (any_index or any_phrase or any_pair):
+        any_whole = bool(self.whole_names) and not self.whole_names.keys().isdisjoint(all_stems)
+        if not (any_index or any_phrase or any_pair or any_whole):
             return self._nothing
         nv = len(self.names)
         out = [0.0] * nv
@@ -174,6 +184,17 @@ class ValueLexicon:
                 if c is None:
                     c = counts[vi] = [0] * len(KINDS)
                 c[ki] += 1
+        if any_whole:
+            ki = _KIND_INDEX["name_phrase"]
+            for i, s in enumerate(all_stems):
+                for vi, pat in self.whole_names.get(s, ()):
+                    if tuple(all_stems[i:i + len(pat)]) == pat and (vi, pat) not in matched:
+                        matched.add((vi, pat))
+                        out[vi] += KIND_WEIGHTS["name_phrase"]
+                        c = counts.get(vi)
+                        if c is None:
+                            c = counts[vi] = [0] * len(KINDS)
+                        c[ki] += 1
         # The words of a value's explanation are weak evidence: only a little of them counts.
         scores, kinds = list(self._nothing[0]), list(self._nothing[1])
         for vi, c in counts.items():
