@@ -98,9 +98,25 @@ def test_a_hypothetical_answer_asks_for_a_time_it_really_happened(templates):
     a, _ = first(HYPOTHETICAL, templates)
     assert a.checks.hypothetical
     got = choose(a, templates, n=8)
-    assert "hypothetical" in [f.reason for f in got]
-    f = next(f for f in got if f.reason == "hypothetical")
-    assert "really happened" in f.text or "actually" in f.text
+    # Asked alone: "How did it turn out?" about what one would do has no answer.
+    assert [f.reason for f in got] == ["hypothetical"]
+    assert "really happened" in got[0].text or "actually" in got[0].text
+
+
+def test_a_reply_to_a_hypothetical_answer_is_a_real_time_only_when_it_sets_a_scene():
+    from starcoach.judge.story import NOW_REAL, judge_reply
+
+    first = analyse(HYPOTHETICAL, question=Q)
+    assert first.checks.hypothetical
+    # Something done, but no when or where: not yet a real time.
+    bare = analyse("To check it, I tracked the error count for the next six weeks, and it stayed under five a day.")
+    got = judge_reply(first, [], bare, question=Q, company=None).supplied
+    assert not any(s.how == NOW_REAL for s in got), got
+    scene = analyse("Last spring I was the analyst at a parcel depot, and the label job kept failing every night. "
+                    "I read a week of its logs and found it crashed on addresses with a comma, so I fixed the parser.")
+    got = judge_reply(first, [], scene, question=Q, company=None).supplied
+    real = [s for s in got if s.how == NOW_REAL]
+    assert real and real[0].component == "situation" and "parcel depot" in real[0].evidence, got
 
 
 def test_no_situation_asks_when_and_where(templates):

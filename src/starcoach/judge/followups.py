@@ -8,7 +8,8 @@ follow-up can be chosen offline, by rules that can be read:
 1. no result, or a result with nothing measured;
 2. actions only in "we";
 3. no task;
-4. a hypothetical answer ("I would ...");
+4. a hypothetical answer ("I would ..."): asked before any other, and alone, since
+   the other questions are about a story it does not tell;
 5. no situation;
 6. no link back, when a company is chosen (naming the company value the story
    comes closest to);
@@ -193,6 +194,10 @@ def reasons(a: Analysis, company: Optional[Company] = None) -> list[tuple[str, O
     out: list[tuple[str, Optional[str]]] = []
     if not st or ch is None:
         return out
+    if ch.hypothetical:
+        # What one would do is no story to ask about: "How did it turn out?" or "What were you
+        # responsible for?" have no answer until the candidate tells a time it really happened.
+        return [("hypothetical", None)]
 
     def has(c: str) -> bool:
         # A part the judge is unsure of (shown as "?") is one the interviewer did not clearly hear either.
@@ -209,8 +214,6 @@ def reasons(a: Analysis, company: Optional[Company] = None) -> list[tuple[str, O
         out.append(("we_only", quote(s) if s else None))
     if not has("task"):
         out.append(("task_missing", None))
-    if ch.hypothetical:
-        out.append(("hypothetical", None))
     if not has("situation"):
         out.append(("situation_missing", None))
     if company is not None and not has("link_back"):

@@ -103,6 +103,23 @@ def own_actions(reply: Analysis) -> int:
     return sum(c.n("action.i_past") + c.n("action.i_phrases") for c in featurise(reply.transcript, None, None).cues)
 
 
+#: Cue families that set a scene: when and where ("Last spring", "At my last job", "There was").
+SCENE_CUES = ("situation.scene", "situation.time_place_open")
+
+
+def scene_sentence(reply: Analysis) -> Optional[str]:
+    """The reply's first sentence that says when or where, by the judge's scene cues (None: none
+    does; the judge labels a reply's lone sentence a situation by its place alone)."""
+    text = reply.transcript
+    if not text.strip():
+        return None
+    fz = featurise(text, None, None)
+    for p, c in zip(fz.pieces, fz.cues):
+        if any(c.n(f) for f in SCENE_CUES):
+            return text[p.start:p.end].strip()
+    return None
+
+
 def _real_actions(reply: Analysis) -> bool:
     """The reply tells what the candidate did themselves, as it happened (not "I would")."""
     return reply.checks is not None and not reply.checks.hypothetical and (
@@ -134,7 +151,11 @@ def supplied(before: Analysis, after: Analysis, reply: Analysis,
         if "action" not in done and own:
             out.append(Supplied("action", NOW_OWN, _evidence(reply, after, "action")))
         if bc.hypothetical and not told and _real_actions(reply) and "situation" not in done:
-            out.append(Supplied("situation", NOW_REAL, _evidence(reply, after, "situation")))
+            # A real time is one with a scene: "I tracked the churn for six weeks" tells something
+            # done, but not when or where, so it gives no situation.
+            scene = scene_sentence(reply)
+            if scene:
+                out.append(Supplied("situation", NOW_REAL, scene))
     return tuple(sorted(out, key=lambda s: COMPONENTS.index(s.component)))
 
 
