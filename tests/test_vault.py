@@ -4,6 +4,7 @@ answers to stories (measured on a labelled check), coverage and gap weights."""
 from __future__ import annotations
 
 import os
+import re
 import stat
 import sys
 import textwrap
@@ -785,13 +786,30 @@ def test_reanalyse_judges_with_the_vault_as_analyse_does(tmp_path, cli):
     assert told[0] in advice
 
 
-def test_focus_gaps_names_the_values_it_aims_at():
-    from starcoach.catalogue.banks import load_catalogue
-    from starcoach.vault.coverage import gap_targets
+def test_focus_gaps_names_the_values_its_questions_probe():
+    import random
 
-    company = load_catalogue().company("amazon")
+    from starcoach.catalogue.banks import load_catalogue
+    from starcoach.catalogue.questions import choose_questions
+    from starcoach.vault.coverage import gap_line
+
+    cat = load_catalogue()
+    company = cat.company("amazon")
+    n = len(company.values)
     weights = {v.id: 1.0 for v in company.values}
     weights["frugality"] = weights["dive-deep"] = 6.0
-    weights["earn-trust"] = 4.0
-    # The highest weights first; Frugality before Dive Deep, as the company lists them.
-    assert gap_targets(company, weights) == ["Frugality", "Dive Deep", "Earn Trust"]
+    chosen = choose_questions(cat.questions, 3, company=company, weights=weights, rng=random.Random(1))
+    line = gap_line(company, weights, chosen)
+    assert line.startswith(f"Focus on gaps: 2 of Amazon's {n} values are covered least"), line
+    assert line.endswith("these questions probe \u2018Frugality\u2019, \u2018Dive Deep\u2019.") or line.endswith(
+        "these questions probe \u2018Dive Deep\u2019, \u2018Frugality\u2019."), line
+
+    # Nothing covered yet: every value ties, and the line names only values the questions ask about.
+    tied = {v.id: 6.0 for v in company.values}
+    for seed in range(5):
+        chosen = choose_questions(cat.questions, 3, company=company, weights=tied, rng=random.Random(seed))
+        line = gap_line(company, tied, chosen)
+        assert line.startswith(f"Focus on gaps: none of Amazon's {n} values has a story"), line
+        probed = {v.name for _, vals in chosen for v in vals}
+        named = set(re.findall("\u2018([^\u2019]+)\u2019", line))
+        assert named and named <= probed, (line, probed)

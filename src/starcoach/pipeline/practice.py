@@ -219,17 +219,14 @@ class Practice:
         if o.question_ids:
             by_id = {q.id: q for q in pool}
             return [(by_id[i], []) for i in o.question_ids if i in by_id]
-        weights = None
         if o.focus == "gaps" and o.company:
-            from starcoach.vault.coverage import gap_weights
+            from starcoach.vault.coverage import gap_line, gap_weights
 
             weights = gap_weights(o.company, self.store, self.vault)
-            from starcoach.vault.coverage import gap_targets
-
-            names = ", ".join(f"\u2018{n}\u2019" for n in gap_targets(o.company, weights))
-            self.console.print(Text(f"Focus on gaps: questions aimed at the values your stories and answers cover "
-                                    f"least: {names}.", style="cyan"))
-        return choose_questions(pool, o.questions, company=o.company, competency=o.competency, weights=weights)
+            chosen = choose_questions(pool, o.questions, company=o.company, competency=o.competency, weights=weights)
+            self.console.print(Text(gap_line(o.company, weights, chosen), style="cyan"))
+            return chosen
+        return choose_questions(pool, o.questions, company=o.company, competency=o.competency)
 
     # ----- one answer
 

@@ -197,7 +197,32 @@ def gap_weights(company: Company, store: Optional["Store"], vault: Optional[Vaul
     return {c.value_id: c.weight for c in value_covers(company, store, vault)}
 
 
-def gap_targets(company: Company, weights: dict[str, float], n: int = 3) -> list[str]:
-    """The names of the values ``--focus gaps`` aims at: the highest weights, in the company's order on ties."""
-    order = sorted(range(len(company.values)), key=lambda i: (-weights.get(company.values[i].id, 0.0), i))
-    return [company.values[i].name for i in order[:n]]
+def least_covered(company: Company, weights: dict[str, float]) -> list[str]:
+    """The ids of the values covered least (the highest weight), in the company's order."""
+    top = max((weights.get(v.id, 0.0) for v in company.values), default=0.0)
+    return [v.id for v in company.values if weights.get(v.id, 0.0) == top]
+
+
+def gap_line(company: Company, weights: dict[str, float], chosen: Sequence[tuple[Question, Sequence]]) -> str:
+    """What ``--focus gaps`` tells the candidate: how many values are covered least, and which of
+    them the chosen questions probe (``chosen``: ``choose_questions``' questions and their values),
+    so the values named are the ones asked about, not the first of many tied."""
+    least = least_covered(company, weights)
+    names = {v.id: v.name for v in company.values}
+    aimed: list[str] = []
+    for _, vals in chosen:
+        for v in vals:
+            if v.id in least and v.id not in aimed:
+                aimed.append(v.id)
+    n_all = len(company.values)
+    if len(least) == n_all:
+        head = f"none of {company.name}'s {n_all} values has a story or a practised link back yet"
+    else:
+        head = f"{len(least)} of {company.name}'s {n_all} values are covered least by your stories and answers"
+    if not aimed:
+        shown = ", ".join(f"\u2018{names[i]}\u2019" for i in least[:3]) + (", \u2026" if len(least) > 3 else "")
+        return f"Focus on gaps: {head} ({shown}); no question in the bank probes them."
+    said = ", ".join(f"\u2018{names[i]}\u2019" for i in aimed)
+    which = "this question probes" if len(chosen) == 1 else "these questions probe"
+    return f"Focus on gaps: {head}; {which} {said}."
+
