@@ -164,3 +164,41 @@ def test_a_failed_input_is_named_once():
     assert render(analysis_view(named)).strip() == "answer.txt: no such file"
     bare = Analysis.failed("answer.txt", "empty", "the answer has no words")
     assert render(analysis_view(bare)).strip() == "answer.txt: the answer has no words"
+
+
+def test_an_unsure_part_is_unsure_in_every_export_and_not_counted_as_there(tmp_path):
+    """The terminal shows a part the judge is not sure of as "?"; the exports say "unsure" and
+    progress does not count it as there (the hand-built answer's task is at 64 %)."""
+    from starcoach.export.html_page import session_html
+    from starcoach.export.markdown import session_markdown
+    from starcoach.progress import session_stats
+    from starcoach.store.database import Store
+    from starcoach.stored import load_answers
+
+    a = _analysis(spoken=False)
+    with Store.open(tmp_path / "data") as store:
+        sid = store.new_session("analyse", None, {"inputs": 1})
+        aid = store.new_answer(sid, 1, question=QUESTION, company="amazon", source="answer.txt", audio_path=None,
+                               status="recorded")
+        store.save_analysis(aid, a, None)
+        store.finish_session(sid, "complete")
+        s = store.session(sid)
+        answers = load_answers(store, s, {"amazon": "Amazon"})
+    md = session_markdown(s, answers, {"amazon": "Amazon"})
+    assert "| T | Task | unsure | 64% |" in md and "| S | Situation | yes | 97% |" in md, md
+    page = session_html(s, answers, {"amazon": "Amazon"})
+    assert page.count('<span class="unsure">? unsure</span>') == 1, page
+    stats = session_stats(1, s.started_at, [a])
+    assert stats.present["task"] == 0 and stats.present["situation"] == 1
+
+
+def test_work_on_next_after_hypothetical_answers_is_a_real_story():
+    from dataclasses import replace
+
+    from starcoach.progress import next_focus
+
+    a = _analysis(spoken=False)
+    hyp = replace(a, checks=replace(a.checks, hypothetical=True))
+    assert next_focus([hyp]).startswith("1 of 1 answers told what you would do, not what you did")
+    # One hypothetical answer in three: the part missing most often still comes first.
+    assert next_focus([hyp, a, a]).startswith("Link back was missing in 3 of 3 answers")

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable, Optional, Sequence
 
-from starcoach.model import COMPONENT_TITLES, COMPONENTS, Analysis
+from starcoach.model import COMPONENT_TITLES, COMPONENTS, UNSURE_BELOW, Analysis
 from starcoach.targets import TIPS
 
 #: How many sessions the charts show, and how many recent ones pick the part to practise.
@@ -28,7 +28,7 @@ class SessionStats:
     started_at: str
     answers: int
     mean_score: float
-    #: Component -> (answers where it was present, answers judged).
+    #: Component -> answers where the checklist showed it plainly (present, and not "?": unsure).
     present: dict[str, int]
     fillers_per_min: Optional[float]
     wpm: Optional[float]
@@ -37,6 +37,12 @@ class SessionStats:
 
     def presence(self, component: str) -> float:
         return 100.0 * self.present.get(component, 0) / self.answers if self.answers else 0.0
+
+
+def plainly_there(a: Analysis, component: str) -> bool:
+    """The part is there and the judge is sure of it: a ✓ in the checklist, not a "?"."""
+    r = a.structure.get(component)
+    return bool(r is not None and r.present and r.confidence >= UNSURE_BELOW)
 
 
 def session_stats(session_id: int, started_at: str, analyses: Sequence[Analysis]) -> Optional[SessionStats]:
@@ -49,7 +55,7 @@ def session_stats(session_id: int, started_at: str, analyses: Sequence[Analysis]
     return SessionStats(
         id=session_id, started_at=started_at, answers=len(judged),
         mean_score=sum(a.score for a in judged) / len(judged),
-        present={c: sum(1 for a in judged if c in a.structure and a.structure[c].present) for c in COMPONENTS},
+        present={c: sum(1 for a in judged if plainly_there(a, c)) for c in COMPONENTS},
         fillers_per_min=(sum(len(d.fillers) for d in spoken) / (speak_s / 60.0)) if spoken else None,
         wpm=(sum(d.wpm * d.speaking_s for d in spoken) / speak_s) if spoken else None,
         words=(sum(words) / len(words)) if words else None,
@@ -90,7 +96,13 @@ def weakest_component(stats: Sequence[SessionStats], recent: int = RECENT_SESSIO
 
 
 def next_focus(analyses: list[Analysis]) -> str:
-    """The one thing to practise next: the most often missing part, else the top advice."""
+    """The one thing to practise next: telling a real story, when at least half the answers said what
+    one would do (the parts they lack follow from that, as the answer's own first advice says);
+    else the most often missing part; else the top advice."""
+    hyp = [a for a in analyses if a.checks is not None and a.checks.hypothetical]
+    if hyp and 2 * len(hyp) >= len(analyses):
+        return (f"{len(hyp)} of {len(analyses)} answers told what you would do, not what you did: "
+                "tell one real past story (\u201cLast year, when\u2026, I\u2026\u201d).")
     missing = {c: sum(1 for a in analyses if not a.structure[c].present) for c in COMPONENTS}
     worst = max(COMPONENTS, key=lambda c: (missing[c], -COMPONENTS.index(c)))
     if missing[worst]:

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Callable, Optional, Sequence
 
 from starcoach.export.rows import checklist_rows, delivery_rows
 from starcoach.judge.score import LONG_PAUSE_S
-from starcoach.model import COMPONENT_LETTERS, COMPONENT_TITLES, COMPONENTS
+from starcoach.model import COMPONENT_LETTERS, COMPONENT_TITLES, COMPONENTS, UNSURE_BELOW
 from starcoach.shaky import is_shaky
 from starcoach.stored import StoredAnswer, StoredFollowUp, clock, companies_label, local_time, not_analysed_reason
 from starcoach.targets import cut_banner, score_band
@@ -63,7 +63,7 @@ audio{width:100%;margin:.4rem 0}
 table{border-collapse:collapse;width:100%}
 th,td{text-align:left;padding:.3rem .5rem;border-bottom:1px solid #eee;vertical-align:top}
 th{font-size:.85rem;color:#495057}
-.yes{color:#2b8a3e;font-weight:bold}.no{color:#c92a2a;font-weight:bold}
+.yes{color:#2b8a3e;font-weight:bold}.no{color:#c92a2a;font-weight:bold}.unsure{color:#b08900;font-weight:bold}
 .evidence{font-style:italic;color:#495057}
 .metrics th{width:10rem}.checklist td:nth-child(2){white-space:nowrap}
 footer{color:#868e96;font-size:.85rem;margin-top:2rem}
@@ -218,7 +218,7 @@ def session_html(s: "SessionRow", answers: Sequence[StoredAnswer], names: dict[s
                      "<th>Sure</th><th>Evidence</th></tr></thead><tbody>")
         for c, r, ev in checklist_rows(a):
             cls = c.replace("_", "-")
-            mark = '<span class="yes">\u2713 yes</span>' if r.present else '<span class="no">\u2717 no</span>'
+            mark = _mark_of(r)
             parts.append(f'<tr data-component="{c}"><td class="l-{cls}">{COMPONENT_LETTERS[c]}</td>'
                          f'<td class="l-{cls}">{e(COMPONENT_TITLES[c])}</td><td>{mark}</td>'
                          f'<td>{r.confidence:.0%}</td><td class="evidence">{e(ev) or "—"}</td></tr>')
@@ -302,6 +302,13 @@ def _mark(a: "Analysis", c: str) -> str:
     r = a.structure.get(c)
     if r is None:
         return "—"
+    return _mark_of(r)
+
+
+def _mark_of(r) -> str:
+    """As the terminal's checklist: yes, no, or "?" unsure (the judge is not sure either way)."""
+    if r.confidence < UNSURE_BELOW:
+        return '<span class="unsure">? unsure</span>'
     return '<span class="yes">\u2713 yes</span>' if r.present else '<span class="no">\u2717 no</span>'
 
 

@@ -10,7 +10,7 @@ import html
 from typing import TYPE_CHECKING, Optional, Sequence
 
 from starcoach.export.rows import checklist_rows, delivery_rows
-from starcoach.model import COMPONENT_LETTERS, COMPONENT_TITLES, COMPONENTS
+from starcoach.model import COMPONENT_LETTERS, COMPONENT_TITLES, COMPONENTS, UNSURE_BELOW
 from starcoach.stored import StoredAnswer, StoredFollowUp, clock, companies_label, local_time, not_analysed_reason
 from starcoach.targets import cut_banner
 
@@ -58,7 +58,7 @@ def session_markdown(s: "SessionRow", answers: Sequence[StoredAnswer], names: di
             lines.append(f"- **{label}:** {md(sent.text)}")
         lines += ["", "### R-STAR-L", "", "| | Part | Present | Sure | Evidence |", "|---|---|---|---|---|"]
         for c, r, ev in checklist_rows(a):
-            lines.append(f"| {COMPONENT_LETTERS[c]} | {COMPONENT_TITLES[c]} | {'yes' if r.present else 'no'} | "
+            lines.append(f"| {COMPONENT_LETTERS[c]} | {COMPONENT_TITLES[c]} | {_word(r)} | "
                          f"{r.confidence:.0%} | {md(ev) or '—'} |")
         lines += ["", "### Delivery", ""]
         lines += [f"- {label}: {md(value)}" for label, value in delivery_rows(a)]
@@ -109,4 +109,9 @@ def follow_up_markdown(x: StoredAnswer, f: StoredFollowUp) -> list[str]:
 
 def _yes(a, c: str) -> str:
     r = a.structure.get(c)
-    return "—" if r is None else ("yes" if r.present else "no")
+    return "—" if r is None else _word(r)
+
+
+def _word(r) -> str:
+    """As the terminal's checklist: yes, no, or unsure ("?": the judge is not sure either way)."""
+    return "unsure" if r.confidence < UNSURE_BELOW else ("yes" if r.present else "no")
