@@ -572,6 +572,12 @@ def test_progress_for_one_company(built, cli):
     assert r.code == 0
     assert " ".join(r.out.split()) == ("No analysed answers for company 'stripe' yet (sessions exist for: amazon, "
                                       "google). Practise with `starcoach practice --company stripe`.")
+    # Google's only answer is in an analyse session, which progress leaves out by default: it says so.
+    r = cli("progress", "--company", "google")
+    assert r.code == 0
+    assert " ".join(r.out.split()) == ("No analysed practice answers for company 'google' yet (sessions exist for: "
+                                      "amazon); not counted: 1 analysis, 1 batch (`--kind all` counts every session). "
+                                      "Practise with `starcoach practice --company google`."), r.out
     # A company neither known nor stored: a usage error (before: exit 0, advising a command that fails).
     r = cli("progress", "--company", "nosuch", "--kind", "all")
     assert r.code == 2 and r.out == ""

@@ -488,6 +488,9 @@ def test_an_unusable_data_folder_is_said_and_exits_3(tmp_path, cli):
     blocker.write_text("x")
     r = cli("analyse", str(f), "--json", "--data-dir", str(blocker / "data"))
     assert r.code == 3 and "results will not be stored" in r.err, r
+    # The data folder given is itself a file: said so, not "File exists".
+    r = cli("analyse", str(f), "--json", "--data-dir", str(blocker))
+    assert r.code == 3 and f"cannot use the data folder {blocker}: it is a file, not a folder" in r.err, r
 
 
 def test_analyse_with_the_data_folder_on_a_full_disk(tmp_path, cli):

@@ -509,7 +509,17 @@ def test_list_and_show(tmp_path, cli):
 def test_list_reports_a_broken_vault_with_file_and_line(tmp_path, cli):
     p = write_vault(tmp_path, _story(kind='"win"'))
     r = cli("vault", "--vault", str(p), "list")
-    assert r.code == 2 and f"{p}:6: story 's1': unknown kind 'win'" in r.err and "vault edit" in r.err
+    assert r.code == 2 and f"{p}:6: story 's1': unknown kind 'win'" in r.err
+    # The fix names this vault, not the default one that plain `vault edit` would open.
+    assert r.err.rstrip().endswith(f"(fix it with `starcoach vault --vault {p} edit`)"), r.err
+    # --vault may also come after the action.
+    after = cli("vault", "list", "--vault", str(p))
+    assert (after.code, after.out, after.err) == (r.code, r.out, r.err)
+    d = data_vault()
+    d.parent.mkdir(parents=True, exist_ok=True)
+    d.write_text(p.read_text())
+    r = cli("vault", "list")
+    assert r.code == 2 and r.err.rstrip().endswith("(fix it with `starcoach vault edit`)"), r.err
 
 
 ADD_INPUT = "\n".join([

@@ -81,7 +81,7 @@ def cmd_analyse(args: "argparse.Namespace", env: Env) -> int:
 
     vault = None
     if store is not None:
-        vault = load_vault_quiet(store.root / "vault.toml", catalogue, err)
+        vault = load_vault_quiet(store.root / "vault.toml", catalogue, err, env)
 
     def on_storage_failure(message: str) -> None:
         err.print(f"[bold red]error:[/bold red] {escape(message)}", highlight=False, soft_wrap=True)

@@ -52,7 +52,23 @@ def open_store(args: "argparse.Namespace", env: Env):
         raise UsageError(str(e)) from None
 
 
-def load_vault_quiet(path, catalogue, err):
+def vault_edit_hint(path, env: Optional[Env] = None) -> str:
+    """The command that edits the vault at ``path``: plain for the default vault, else with ``--vault``."""
+    import shlex
+    from pathlib import Path
+
+    from starcoach.store.database import default_data_dir
+
+    if env is not None:
+        try:
+            if Path(path).expanduser().resolve() != (default_data_dir(env.environ) / "vault.toml").resolve():
+                return f"`starcoach vault --vault {shlex.quote(str(path))} edit`"
+        except OSError:
+            pass
+    return "`starcoach vault edit`"
+
+
+def load_vault_quiet(path, catalogue, err, env: Optional[Env] = None):
     """The story vault if there is one; a broken vault is reported once and ignored."""
     import os
 
@@ -71,8 +87,8 @@ def load_vault_quiet(path, catalogue, err):
     except VaultMissing:
         return None
     except VaultError as e:
-        err.print(f"[yellow]warning: story vault not used: {escape(str(e))} (fix it with `starcoach vault edit`)[/yellow]",
-                  soft_wrap=True)
+        err.print(f"[yellow]warning: story vault not used: {escape(str(e))} "
+                  f"(fix it with {escape(vault_edit_hint(path, env))})[/yellow]", soft_wrap=True)
         return None
 
 

@@ -215,14 +215,20 @@ def build_parser() -> argparse.ArgumentParser:
     va.add_argument("--vault", metavar="FILE", help="the vault file (default: DATA_DIR/vault.toml)")
     va.add_argument("--data-dir", metavar="DIR", help=data_dir_help)
     vsub = va.add_subparsers(dest="vault_command", metavar="ACTION", parser_class=_Parser)
-    vsub.add_parser("init", help="create a vault file with an example story to edit")
-    vsub.add_parser("list", help="list the stories")
-    vsub.add_parser("add", help="add a story, answering prompts")
-    ve = vsub.add_parser("edit", help="open the vault in $EDITOR and check it afterwards")
+    # --vault and --data-dir also after the action ("vault list --vault FILE"); not given there,
+    # they keep what was given before it.
+    where = argparse.ArgumentParser(add_help=False)
+    where.add_argument("--vault", metavar="FILE", default=argparse.SUPPRESS,
+                       help="the vault file (default: DATA_DIR/vault.toml)")
+    where.add_argument("--data-dir", metavar="DIR", default=argparse.SUPPRESS, help=data_dir_help)
+    vsub.add_parser("init", parents=[where], help="create a vault file with an example story to edit")
+    vsub.add_parser("list", parents=[where], help="list the stories")
+    vsub.add_parser("add", parents=[where], help="add a story, answering prompts")
+    ve = vsub.add_parser("edit", parents=[where], help="open the vault in $EDITOR and check it afterwards")
     ve.add_argument("--editor", metavar="CMD", help="editor command (default: $VISUAL, $EDITOR, then nano/vi)")
-    vs = vsub.add_parser("show", help="show one story in full")
+    vs = vsub.add_parser("show", parents=[where], help="show one story in full")
     vs.add_argument("story", metavar="ID")
-    vc = vsub.add_parser("coverage", help="the company's values against your stories, and which story fits "
+    vc = vsub.add_parser("coverage", parents=[where], help="the company's values against your stories, and which story fits "
                                           "each question")
     vc.add_argument("--company", "-c", metavar="ID", required=True)
 

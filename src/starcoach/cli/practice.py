@@ -72,7 +72,7 @@ def cmd_practice(args: "argparse.Namespace", env: Env) -> int:
     try:
         transcriber = load_transcriber(model_path, err)
         vault_path = Path(args.vault) if args.vault else store.root / "vault.toml"
-        vault = load_vault_quiet(vault_path, catalogue, err)
+        vault = load_vault_quiet(vault_path, catalogue, err, env)
         if not args.no_recover:
             recover_unfinished(store, transcriber, catalogue, keys, out, err, vault)
         speaker = None if args.no_speak else _speaker(args.voice, args.rate, err)

@@ -43,7 +43,9 @@ class Gathered:
         """What to say when there is nothing to chart."""
         if company_arg:
             others = f" (sessions exist for: {', '.join(sorted(self.seen_companies))})" if self.seen_companies else ""
-            return (f"No analysed answers for company '{company_arg}' yet{others}. Practise with "
+            kind = "" if self.kind == "all" else f"{self.kind} "
+            return (f"No analysed {kind}answers for company '{company_arg}' yet{others}"
+                    f"{_left_out(self.left_out) if self.left_out else ''}. Practise with "
                     f"`starcoach practice --company {company_arg}`.")
         if self.left_out:
             return f"No analysed {self.kind} answers yet{_left_out(self.left_out)}."

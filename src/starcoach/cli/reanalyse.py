@@ -35,7 +35,7 @@ def cmd_reanalyse(args: "argparse.Namespace", env: Env) -> int:
     with opened_store(args, env) as store:
         from starcoach.cli.common import load_vault_quiet
 
-        vault = load_vault_quiet(store.root / "vault.toml", catalogue, err)
+        vault = load_vault_quiet(store.root / "vault.toml", catalogue, err, env)
         if args.all:
             sessions = store.sessions()
             if not sessions:

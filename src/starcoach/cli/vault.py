@@ -104,7 +104,7 @@ def _missing(path: Path) -> UsageError:
     return UsageError(f"no story vault at {path}; create one with `starcoach vault init`")
 
 
-def load_vault(path: Path, catalogue: "Catalogue") -> "Vault":
+def load_vault(path: Path, catalogue: "Catalogue", env: Optional[Env] = None) -> "Vault":
     from starcoach.vault.format import VaultError, VaultMissing, load
 
     try:
@@ -112,7 +112,9 @@ def load_vault(path: Path, catalogue: "Catalogue") -> "Vault":
     except VaultMissing:
         raise _missing(path) from None
     except VaultError as e:
-        raise UsageError(f"{e} (fix it with `starcoach vault edit`)") from None
+        from starcoach.cli.common import vault_edit_hint
+
+        raise UsageError(f"{e} (fix it with {vault_edit_hint(path, env)})") from None
 
 
 class EndOfInput(Exception):
@@ -177,7 +179,9 @@ def _init(path: Path, env: Env) -> int:
     from starcoach.files import write_atomic
 
     if path.exists():
-        raise UsageError(f"{path} already exists; edit it with `starcoach vault edit` "
+        from starcoach.cli.common import vault_edit_hint
+
+        raise UsageError(f"{path} already exists; edit it with {vault_edit_hint(path, env)} "
                          "(init never overwrites a vault)")
     try:
         write_atomic(path, template_text(), make_parent=True)
@@ -185,8 +189,14 @@ def _init(path: Path, env: Env) -> int:
         raise UsageError(f"cannot create {path}: {e.strerror or e}") from None
     out = env.console()
     out.print(f"Created [bold]{path}[/bold] with one made-up example story.")
-    out.print("Replace it with your own: [bold]starcoach vault edit[/bold] (in your editor) or "
-              "[bold]starcoach vault add[/bold] (answering prompts).")
+    from rich.markup import escape
+
+    from starcoach.cli.common import vault_edit_hint
+
+    edit_cmd = escape(vault_edit_hint(path, env).strip("`"))
+    add_cmd = edit_cmd[:-len("edit")] + "add"
+    out.print(f"Replace it with your own: [bold]{edit_cmd}[/bold] (in your editor) or "
+              f"[bold]{add_cmd}[/bold] (answering prompts).")
     return ExitStatus.OK
 
 
@@ -211,7 +221,7 @@ def _list(args: "argparse.Namespace", env: Env, path: Path) -> int:
     from rich.text import Text
 
     catalogue = load_catalogue_or_fail(env)
-    vault = load_vault(path, catalogue)
+    vault = load_vault(path, catalogue, env)
     out = env.console()
     if not vault.stories:
         out.print(f"No stories in {path} yet. Add one with [bold]starcoach vault add[/bold].")
@@ -241,7 +251,7 @@ def _show(args: "argparse.Namespace", env: Env, path: Path) -> int:
     from starcoach.vault.quantities import quantities
 
     catalogue = load_catalogue_or_fail(env)
-    vault = load_vault(path, catalogue)
+    vault = load_vault(path, catalogue, env)
     story = vault.story(args.story)
     if story is None:
         ids = ", ".join(s.id for s in vault.stories) or "none yet"

@@ -37,7 +37,7 @@ def add(args: "argparse.Namespace", env: Env, path: Path) -> int:
     from starcoach.vault.quantities import quantities
 
     catalogue = load_catalogue_or_fail(env)
-    vault = load_vault(path, catalogue)
+    vault = load_vault(path, catalogue, env)
     out = env.console()
     ask = reader(env, out)
     taken = {s.id for s in vault.stories}
@@ -118,9 +118,14 @@ def add(args: "argparse.Namespace", env: Env, path: Path) -> int:
     except OSError as e:
         raise UsageError(f"cannot write {path}: {e.strerror or e}; nothing was saved") from None
     out.print(f"Added [bold]{story.title}[/bold] ({story.id}) to {path}: {len(new.stories)} stories.")
+    from rich.markup import escape
+
+    from starcoach.cli.common import vault_edit_hint
+
+    hint = escape(vault_edit_hint(path, env))
     if not story.result:
-        out.print("[yellow]Tip: the story has no result yet; add one with `starcoach vault edit`.[/yellow]")
+        out.print(f"[yellow]Tip: the story has no result yet; add one with {hint}.[/yellow]")
     elif not any(quantities(b) for b in story.result):
         out.print("[yellow]Tip: no number in the result. A measured result (\"from 9% to 3%\") is what "
-                  "interviewers remember; add it with `starcoach vault edit`.[/yellow]")
+                  f"interviewers remember; add it with {hint}.[/yellow]")
     return ExitStatus.OK

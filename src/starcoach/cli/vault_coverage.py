@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from starcoach.cli.common import load_catalogue_or_fail, resolve_company
+from starcoach.cli.common import load_catalogue_or_fail, resolve_company, vault_edit_hint
 from starcoach.cli.env import Env
 from starcoach.cli.vault import load_vault
 from starcoach.errors import ExitStatus
@@ -52,7 +52,7 @@ def coverage(args: "argparse.Namespace", env: Env, path: Path) -> int:
     catalogue = load_catalogue_or_fail(env)
     company = resolve_company(catalogue, args.company)
     assert company is not None
-    vault = load_vault(path, catalogue)
+    vault = load_vault(path, catalogue, env)
     store = _open_store_if_any(args, env)
     try:
         covers = value_covers(company, store, vault)
@@ -97,7 +97,7 @@ def coverage(args: "argparse.Namespace", env: Env, path: Path) -> int:
               f"\"{company.id}:VALUE-ID\" to the story's values.[/dim]")
     if none or one:
         out.print(f"[yellow]{none} of {len(covers)} values have no story and {one} only one. Map each onto a "
-                  "vault story (`starcoach vault edit`), and practise them first with "
+                  f"vault story ({escape(vault_edit_hint(path, env))}), and practise them first with "
                   f"`starcoach practice --company {company.id} --focus gaps`.[/yellow]")
     else:
         out.print(f"[green]Every {escape(company.name)} value has at least two stories.[/green]")

@@ -97,6 +97,8 @@ class Store:
     @classmethod
     def open(cls, root: Path) -> "Store":
         root = Path(root)
+        if root.exists() and not root.is_dir():
+            raise StoreError(f"cannot use the data folder {root}: it is a file, not a folder")
         try:
             root.mkdir(parents=True, exist_ok=True, mode=0o700)
             os.chmod(root, 0o700)
