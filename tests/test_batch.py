@@ -13,6 +13,7 @@ resuming after Ctrl-C and stopping the worker processes, in seconds.
 from __future__ import annotations
 
 import csv
+import io
 import json
 import os
 import shutil
@@ -268,6 +269,19 @@ def test_the_transcript_cache_reuses_what_the_same_settings_made(tone_dir, tmp_p
     other = run("Q2", key="fake-2")  # other transcription settings: made again
     assert (other.cached, other.transcribed) == (0, 2)
     store.close()
+    # The summary's speed is of what was transcribed in the run, never of transcripts read back.
+    from rich.console import Console
+
+    from starcoach.views.batch import summary_view
+
+    def speed(result) -> str:
+        c = Console(file=io.StringIO(), width=200, color_system=None)
+        c.print(summary_view(result))
+        return next(line for line in c.file.getvalue().splitlines() if "Speed" in line)
+
+    assert first.transcribed_s == pytest.approx(sum(a.duration_s for a in first.analyses)) and first.transcribed_s > 0
+    assert "min of audio transcribed in" in speed(first) and "reused" not in speed(first)
+    assert again.transcribed_s == 0 and "nothing transcribed: every transcript reused" in speed(again)
 
 
 def test_an_interrupted_batch_stops_with_130_and_the_rerun_resumes(tone_dir, tmp_path, cli, fake_model):

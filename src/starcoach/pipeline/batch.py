@@ -89,6 +89,8 @@ class BatchResult:
     transcribed: int
     wall_s: float
     audio_s: float
+    #: seconds of audio transcribed in this run (not read back from the cache)
+    transcribed_s: float = 0.0
 
 
 class Batch:
@@ -212,6 +214,7 @@ class Batch:
         done = 0
         audio_s = 0.0
         cached = transcribed = 0
+        transcribed_s = 0.0
         total = len(self.jobs)
 
         def emit_ready() -> None:
@@ -264,13 +267,16 @@ class Batch:
             transcribed = len(pending_audio)
 
             def deliver(i: int, out: dict) -> None:
+                nonlocal transcribed_s
                 job, chash, sh = pending_audio[i]
-                record(job, self._from_worker(job, out, chash, sh))
+                a = self._from_worker(job, out, chash, sh)
+                transcribed_s += a.duration_s or 0.0
+                record(job, a)
 
             self.on_transcribe(self.describe(len(pending_audio)))
             self.engine.run(self.transcribers, [job.input for job, _, _ in pending_audio], deliver)
         return BatchResult([results[i] for i in sorted(results)], cached, transcribed,
-                           time.perf_counter() - t0, audio_s)
+                           time.perf_counter() - t0, audio_s, transcribed_s)
 
     def _from_worker(self, job: Job, out: dict, chash: str, shash: str) -> Analysis:
         if "error" in out:

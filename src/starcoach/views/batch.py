@@ -87,9 +87,15 @@ def summary_view(result: "BatchResult"):
             wpm = sum(a.delivery.wpm for a in spoken) / len(spoken)
             t.add_row("Fillers", f"{fpm:.1f} per minute on average; pace {wpm:.0f} words/min")
     if result.audio_s and result.wall_s:
-        t.add_row("Speed", f"{len(result.analyses) / result.wall_s * 60:.1f} files/min, "
-                           f"{result.audio_s / 60:.1f} min of audio in {result.wall_s:.1f} s "
-                           f"(real-time factor {result.wall_s / result.audio_s:.3f})")
+        if result.transcribed_s > 0:
+            # The transcription speed is of what was transcribed now: a transcript read back from
+            # the cache takes no time, and counting its audio would flatter the figure.
+            reused = f"; {result.cached} reused, not counted" if result.cached else ""
+            t.add_row("Speed", f"{result.transcribed_s / 60:.1f} min of audio transcribed in {result.wall_s:.1f} s "
+                               f"(real-time factor {result.wall_s / result.transcribed_s:.3f}{reused})")
+        else:
+            t.add_row("Speed", f"nothing transcribed: every transcript reused from earlier runs "
+                               f"({result.wall_s:.1f} s in all)")
     parts = [t]
     if failed:
         ft = Text("Failed:\n", style="bold red")
