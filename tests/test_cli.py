@@ -175,7 +175,7 @@ def test_options_are_frozen_and_hold_only_what_is_read():
         o.question_ids = ("gen-002",)  # type: ignore[misc]
     assert {f.name for f in dataclasses.fields(o)} == {
         "company", "bank", "competency", "questions", "think_time_s", "max_answer_s", "end_silence_s",
-        "mic_file", "focus", "question_ids", "follow_ups", "recordings"}
+        "mic_file", "focus", "question_ids", "follow_ups", "recordings", "mic_files"}
 
 
 def test_the_library_entry_points_exist_and_load_on_first_use(tmp_path):

@@ -107,9 +107,14 @@ def test_no_follow_ups_with_zero_and_none_asked_twice_in_a_session(tmp_path):
 
 
 def test_recordings_in_turn_answer_the_follow_ups_and_none_is_asked_when_they_run_out(tmp_path):
-    s = session(tmp_path, [WEAK, REPLY], recordings=2, mic_file=Path("weak.wav"))
+    s = session(tmp_path, [WEAK, REPLY], recordings=2, mic_file=Path("weak.wav"),
+                mic_files=(Path("weak.wav"), Path("reply.wav")))
     assert s.run() == ExitStatus.OK
     assert len(follow_rows(s)) == 1
+    # Every recording is kept with the session's settings (export --format json shows them).
+    ((settings,),) = s.rows("SELECT settings FROM sessions")
+    settings = json.loads(settings)
+    assert settings["mic_files"] == ["weak.wav", "reply.wav"] and settings["mic_file"] == "weak.wav"
     s1 = session(tmp_path / "1", [WEAK], recordings=1, mic_file=Path("weak.wav"))
     assert s1.run() == ExitStatus.OK
     assert follow_rows(s1) == [] and len(s1.speaker.said) == 1  # one recording: the question only

@@ -79,7 +79,7 @@ def cmd_practice(args: "argparse.Namespace", env: Env) -> int:
         options = PracticeOptions(
             company=company, bank=args.bank, competency=args.competency, questions=questions,
             think_time_s=args.think_time, max_answer_s=args.max_answer, end_silence_s=args.end_silence,
-            mic_file=mic_files[0] if mic_files else None, recordings=len(mic_files), question_ids=question_ids,
+            mic_file=mic_files[0] if mic_files else None, recordings=len(mic_files), mic_files=tuple(mic_files), question_ids=question_ids,
             focus=args.focus, follow_ups=follow_ups)
         practice = Practice(options, catalogue, store, out, keys, speaker=speaker, source_factory=source_factory,
                             transcriber=transcriber, err=err, extra_questions=extra_questions, vault=vault,

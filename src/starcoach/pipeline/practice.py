@@ -79,6 +79,8 @@ class PracticeOptions:
     #: How many recordings answer in turn in the candidate's place (``--mic-file`` given that many
     #: times); 0: the microphone (or the one ``mic_file``).  A follow-up is asked only while one is left.
     recordings: int = 0
+    #: Every ``--mic-file`` given, in the order they answer (stored with the session's settings).
+    mic_files: tuple[Path, ...] = ()
 
 
 @dataclass
@@ -149,7 +151,9 @@ class Practice:
             self.session_id = self.store.new_session(
                 "practice", o.company.id if o.company else None,
                 {"questions": [q.id for q, _ in questions], "competency": o.competency, "bank": o.bank,
-                 "mic_file": str(o.mic_file) if o.mic_file else None, "follow_ups": o.follow_ups})
+                 "mic_file": str(o.mic_file) if o.mic_file else None,
+                 "mic_files": [str(m) for m in (o.mic_files or ((o.mic_file,) if o.mic_file else ()))],
+                 "follow_ups": o.follow_ups})
         except (sqlite3.Error, OSError) as e:
             self._storage_failed(e)
             return ExitStatus.STORAGE
