@@ -202,6 +202,18 @@ def test_sessions_with_an_empty_store_says_how_to_start(cli):
                              "amazon`, or judge recordings with `starcoach analyse FILE`.").split()
 
 
+def test_looking_at_a_data_folder_that_does_not_exist_creates_nothing(cli, tmp_path):
+    new = tmp_path / "new" / "data"
+    r = cli("sessions", "--data-dir", str(new))
+    assert r.code == 0 and f"No sessions yet in {new}" in " ".join(r.out.split())
+    assert cli("progress", "--data-dir", str(new)).code == 0
+    r = cli("replay", "--data-dir", str(new))
+    assert r.code == 2 and "no sessions stored" in r.err
+    r = cli("export", "latest", "--data-dir", str(new))
+    assert r.code == 2 and "no sessions stored" in r.err
+    assert not (tmp_path / "new").exists()
+
+
 def test_sessions_lists_date_in_local_time_kind_company_answered_score_and_time(built, cli):
     r = cli("sessions")
     assert r.code == 0, r

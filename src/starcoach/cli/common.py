@@ -39,7 +39,7 @@ def resolve_company(catalogue: "Catalogue", company_id: Optional[str]) -> Option
         raise UsageError(str(e)) from None
 
 
-def open_store(args: "argparse.Namespace", env: Env):
+def open_store(args: "argparse.Namespace", env: Env, *, create: bool = True):
     from pathlib import Path
 
     from starcoach.store.database import Store, default_data_dir
@@ -47,7 +47,7 @@ def open_store(args: "argparse.Namespace", env: Env):
 
     root = Path(args.data_dir).expanduser() if getattr(args, "data_dir", None) else default_data_dir(env.environ)
     try:
-        return Store.open(root)
+        return Store.open(root, create=create)
     except StoreError as e:
         raise UsageError(str(e)) from None
 

@@ -24,11 +24,12 @@ if TYPE_CHECKING:
 
 
 @contextmanager
-def opened_store(args: "argparse.Namespace", env: Env) -> Iterator["Store"]:
-    """The data folder's store; a database that fails part-way through becomes one usage error."""
+def opened_store(args: "argparse.Namespace", env: Env, *, create: bool = False) -> Iterator["Store"]:
+    """The data folder's store; a database that fails part-way through becomes one usage error.
+    Without ``create``, a data folder with no database yet is not made (an empty store stands for it)."""
     from starcoach.cli.common import open_store
 
-    store = open_store(args, env)
+    store = open_store(args, env, create=create)
     try:
         yield store
     except sqlite3.DatabaseError as e:

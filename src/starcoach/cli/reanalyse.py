@@ -32,7 +32,7 @@ def cmd_reanalyse(args: "argparse.Namespace", env: Env) -> int:
     catalogue = load_catalogue_or_fail(env)
     results: list[Reanalysed] = []
     skipped = 0
-    with opened_store(args, env) as store:
+    with opened_store(args, env, create=True) as store:
         from starcoach.cli.common import load_vault_quiet
 
         vault = load_vault_quiet(store.root / "vault.toml", catalogue, err, env)

@@ -95,10 +95,17 @@ class Store:
     # ----- opening
 
     @classmethod
-    def open(cls, root: Path) -> "Store":
+    def open(cls, root: Path, *, create: bool = True) -> "Store":
+        """``create=False`` (commands that only read): a data folder with no database yet is left as
+        it is, and an empty store in memory stands for it, so looking creates nothing."""
         root = Path(root)
         if root.exists() and not root.is_dir():
             raise StoreError(f"cannot use the data folder {root}: it is a file, not a folder")
+        if not create and not (root / DB_NAME).exists():
+            db = sqlite3.connect(":memory:", isolation_level=None)
+            db.execute("PRAGMA foreign_keys = ON")
+            migrate(db, root / DB_NAME)
+            return cls(root, db)
         try:
             root.mkdir(parents=True, exist_ok=True, mode=0o700)
             os.chmod(root, 0o700)
