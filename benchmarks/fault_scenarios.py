@@ -130,7 +130,7 @@ for name, args, codes in [("analyse", ("analyse", STRONG, "--json"), STORAGE),
 
 def _locked(hold_s: float, codes, *args: str):
     def act(c):
-        c.run(["sessions"])  # makes the database
+        c.run(["reanalyse", "--all"])  # makes the database (commands that only look, like sessions, do not)
         holder = subprocess.Popen([sys.executable, "-c", "import sqlite3, sys, time; db = sqlite3.connect(sys.argv[1]);"
                                    " db.execute('BEGIN EXCLUSIVE'); print('held', flush=True); "
                                    "time.sleep(float(sys.argv[2]))", str(c.data / "starcoach.db"), str(hold_s)],
