@@ -38,6 +38,51 @@ def test_lesson_ending_is_not_a_link_back_and_advice_quotes_it(catalogue):
     assert a.score < strong.score
 
 
+def _closed_with(closing: str) -> str:
+    """STRONG with its closing sentence replaced."""
+    body = STRONG[:STRONG.rindex("I'd rather chase")]
+    return body + closing
+
+
+def test_a_closing_tied_to_another_company_is_no_link_back_to_the_one_hiring(catalogue):
+    dropbox = catalogue.company("dropbox")
+    a = analyse(_closed_with("That is Amazon's Bias for Action at heart, and it is the habit I would bring."),
+                question=QUESTION, company=dropbox)
+    assert not a.structure["link_back"].present
+    (line,) = [x for x in a.advice if "ties the story to Amazon, not to Dropbox" in x]
+    assert "Bias for Action" in line and "Dropbox's" in line
+    # The same closing for Amazon is a link back, and naming both companies is one for the one hiring.
+    assert analyse(_closed_with("That is Amazon's Bias for Action at heart, and it is the habit I would bring."),
+                   question=QUESTION, company=catalogue.company("amazon")).structure["link_back"].present
+    both = analyse(_closed_with("At Amazon they call it bias for action; at Dropbox I would call it owning it, "
+                                "and that is the habit I would bring."), question=QUESTION, company=dropbox)
+    assert both.structure["link_back"].present
+
+
+def test_a_lesson_that_shares_a_value_word_is_still_no_link_back(catalogue):
+    google = catalogue.company("google")
+    a = analyse(_closed_with("What I learned is that ambiguity is normal and you simply have to begin."),
+                question=QUESTION, company=google)
+    assert not a.structure["link_back"].present, a.sentences[-1]
+    assert any("general lesson" in x for x in a.advice), a.advice
+    # Tied to the company, the same words are a link back.
+    tied = analyse(_closed_with("That comfort with ambiguity is exactly what I would bring to Google."),
+                   question=QUESTION, company=google)
+    assert tied.structure["link_back"].present
+
+
+def test_a_hypothetical_answer_is_not_told_to_polish_steps_and_result_it_does_not_have():
+    a = analyse(HYPOTHETICAL, question=QUESTION)
+    assert a.checks.hypothetical and "what you would do" in a.advice[0]
+    assert not any("not clear which steps" in x or "hard to pick out" in x for x in a.advice), a.advice
+
+
+def test_a_very_short_answer_is_told_it_is_short():
+    a = analyse("I called the customer back and sorted it out, and in the end they were happy with it.",
+                question="Tell me about a time you helped an upset customer.")
+    assert len(a.advice) <= 4 and any("the answer is short" in x for x in a.advice), a.advice
+
+
 def test_verbatim_repeat_is_flagged_with_advice_to_rephrase():
     a = analyse(VERBATIM, question=QUESTION)
     assert a.structure["repeat"].present and a.checks.repeat_verbatim

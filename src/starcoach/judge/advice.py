@@ -12,7 +12,7 @@ from typing import Optional, Sequence
 from starcoach.catalogue.banks import Company
 from starcoach.judge.cues import family, normalise
 from starcoach.judge.features import SentenceCues
-from starcoach.judge.pipeline import could_repeat, other_question
+from starcoach.judge.pipeline import could_repeat, other_company, other_question
 from starcoach.judge.score import (
     COMFORTABLE_WPM,
     FILLERS_OK_PER_MIN,
@@ -87,13 +87,16 @@ def advice(sents: Sequence[Sentence], cues: Sequence[SentenceCues], structure: d
         hyp = next((sents[i].text for i, c in enumerate(cues) if c.n("action.hypothetical")), first)
         out.append("You describe what you would do or usually do (" + quote(hyp, 10)
                    + "); interviewers want one real past story: \u201cLast year, when…, I…\u201d.")
-    if _not_plain(structure["action"]):
+    # A hypothetical answer's steps and outcome are what one would do: the line above asks for a
+    # real story, and "say the steps in the first person" or "the result is hard to pick out"
+    # would tell the candidate to polish what is not there.
+    if not checks.hypothetical and _not_plain(structure["action"]):
         out.append(_missing(structure["action"],
                             "Say what you did, step by step, in the first person: \u201cFirst I…, then I…\u201d. "
                             "The action should be the longest part of the answer.",
                             "It is not clear which steps you took yourself; say them in the first person, "
                             "in order: \u201cFirst I…, then I…\u201d."))
-    if _not_plain(structure["result"]):
+    if not checks.hypothetical and _not_plain(structure["result"]):
         out.append(_missing(structure["result"],
                             "Finish the story with its result: what changed because of what you did, with a number "
                             "if you have one (time saved, error rate, revenue, adoption).",
@@ -112,7 +115,11 @@ def advice(sents: Sequence[Sentence], cues: Sequence[SentenceCues], structure: d
             vals = best_values(cues, company)
             target = (f"{cname}'s \u2018{vals[0]}\u2019" if len(vals) == 1 else
                       f"one of {cname}'s values (" + _either(vals) + ")")
-            if ends_with_lesson:
+            elsewhere = next(((s.text, name) for s in sents[-2:] if (name := other_company(s.text, company))), None)
+            if elsewhere:
+                out.append(f"Your closing, {quote(elsewhere[0])}, ties the story to {elsewhere[1]}, not to {cname}, "
+                           f"the company you are answering for: tie it to {target} instead.")
+            elif ends_with_lesson:
                 out.append(f"Your last sentence, {quote(last)}, is a general lesson; tie it to {target} instead, "
                            f"e.g. \u201c…and that is what \u2018{vals[0]}\u2019 means to me.\u201d")
             else:
@@ -191,9 +198,11 @@ def advice(sents: Sequence[Sentence], cues: Sequence[SentenceCues], structure: d
     elif structure["action"].present and shares["action"] < max(shares["situation"], shares["task"], shares["result"]):
         out.append("Make the action the largest part of the answer: more on what you did and how.")
     lo, hi = TARGET_WORDS
+    length_line = None
     if judge_length and (duration_s is None or delivery is None):
         if checks.word_count < lo:
             words = "word" if checks.word_count == 1 else "words"
+            length_line = len(out)
             out.append(f"At {checks.word_count} {words} the answer is short; aim for about {lo}-{hi} words "
                        "(1.5-2.5 minutes spoken) with more detail in the action and result.")
         elif checks.word_count > hi * 1.2:
@@ -202,8 +211,12 @@ def advice(sents: Sequence[Sentence], cues: Sequence[SentenceCues], structure: d
     if delivery is not None:
         out.extend(delivery_advice(delivery, judge_length=judge_length))
     if checks.hypothetical or checks.word_count < SHORT_ANSWER_WORDS:
-        # With no real story to work on, a list of every missing part helps less than the first few steps.
-        out = out[:MAX_LINES_WITHOUT_STORY]
+        # With no real story to work on, a list of every missing part helps less than the first few steps;
+        # a very short answer keeps the line that says it is short, whatever comes before it.
+        keep = out[:MAX_LINES_WITHOUT_STORY]
+        if length_line is not None and length_line >= MAX_LINES_WITHOUT_STORY and not checks.hypothetical:
+            keep = keep + [out[length_line]]
+        out = keep
     return out
 
 

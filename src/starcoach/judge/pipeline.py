@@ -205,7 +205,9 @@ def featurise(text: str, question: Optional[str], company: Optional[Company]) ->
     for i, c in enumerate(cues):
         ok.append(could_repeat(c, bool(question)) and (i <= lead or ok[i - 1])
                   and not (other and other(text[pieces[i].start:pieces[i].end], c)))
-    return Featurised(tuple(pieces), tuple(cues), feats, lead, tuple(ok), tuple(could_link(c) for c in cues))
+    link_ok = tuple(could_link(c) and not (company and other_company(text[p.start:p.end], company))
+                    for p, c in zip(pieces, cues))
+    return Featurised(tuple(pieces), tuple(cues), feats, lead, tuple(ok), link_ok)
 
 
 def other_question(question: str):
@@ -251,9 +253,40 @@ def could_link(c: SentenceCues) -> bool:
     """A link back ties the story to the hiring company: its name or values, "your
     team", "this role", or a phrase that ties it to how the speaker works ("that's
     exactly why", "what I'd bring").  A closing with none of them is a lesson or a
-    remark ("He thanked me, and it brought the team closer."), never a link back."""
-    return bool(c.n("link.company") or c.company_named or c.n("link.values_words") or c.value_best >= 0.6
-                or c.n("link.tie_phrase"))
+    remark ("He thanked me, and it brought the team closer."), never a link back; nor is
+    a lesson ("What I learned is that ambiguity is normal") that names no company and ties
+    nothing to the speaker's work, whatever value words it shares."""
+    anchored = bool(c.n("link.company") or c.company_named or c.n("link.tie_phrase"))
+    if c.n("lesson") and not anchored:
+        return False
+    return bool(anchored or c.n("link.values_words") or c.value_best >= 0.6)
+
+
+@lru_cache(maxsize=1)
+def _company_names() -> tuple[tuple[str, str, re.Pattern[str]], ...]:
+    """(id, name, the name as said: "Amazon", "Amazon's") of every company profile shipped."""
+    from starcoach import tomlfiles
+    from starcoach.catalogue.banks import builtin_dir
+
+    out = []
+    for f in sorted((builtin_dir() / "companies").glob("*.toml")):
+        d = tomlfiles.loads(f.read_text(encoding="utf-8"))
+        name = str(d.get("name") or "")
+        if name:
+            out.append((str(d.get("id") or f.stem), name, re.compile(r"\b" + re.escape(name) + r"(?:'s)?\b")))
+    return tuple(out)
+
+
+def other_company(sentence: str, company: Company) -> Optional[str]:
+    """The name of another company the sentence names ("That's really Amazon's Bias for Action")
+    when it does not name ``company``, the one hiring: a closing tied to another company's values
+    is no link back to this one's.  Names as written (capitalised), so "a stripe" is none."""
+    if re.search(r"\b" + re.escape(company.name) + r"\b", sentence, re.IGNORECASE):
+        return None
+    for cid, name, rx in _company_names():
+        if cid != company.id and rx.search(sentence):
+            return name
+    return None
 
 
 REPEAT_FAMILIES = ("repeat.frame", "repeat.fragment", "repeat.dash_or_question", "repeat.interjection",
