@@ -263,8 +263,8 @@ def could_link(c: SentenceCues) -> bool:
 
 
 @lru_cache(maxsize=1)
-def _company_names() -> tuple[tuple[str, str, re.Pattern[str]], ...]:
-    """(id, name, the name as said: "Amazon", "Amazon's") of every company profile shipped."""
+def _company_names() -> tuple[tuple[str, str], ...]:
+    """(id, name) of every company profile shipped."""
     from starcoach import tomlfiles
     from starcoach.catalogue.banks import builtin_dir
 
@@ -273,20 +273,28 @@ def _company_names() -> tuple[tuple[str, str, re.Pattern[str]], ...]:
         d = tomlfiles.loads(f.read_text(encoding="utf-8"))
         name = str(d.get("name") or "")
         if name:
-            out.append((str(d.get("id") or f.stem), name, re.compile(r"\b" + re.escape(name) + r"(?:'s)?\b")))
+            out.append((str(d.get("id") or f.stem), name))
     return tuple(out)
+
+
+@lru_cache(maxsize=32)
+def _others(company_id: str, company_name: str) -> tuple[re.Pattern[str], re.Pattern[str], dict[str, str]]:
+    """(the hiring company's name, any other shipped company's name, name as said -> name)."""
+    names = {n: n for cid, n in _company_names() if cid != company_id}
+    alternatives = "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True)) or "(?!x)x"
+    return (re.compile(r"\b" + re.escape(company_name) + r"\b", re.IGNORECASE),
+            re.compile(r"\b(" + alternatives + r")(?:'s)?\b"), names)
 
 
 def other_company(sentence: str, company: Company) -> Optional[str]:
     """The name of another company the sentence names ("That's really Amazon's Bias for Action")
     when it does not name ``company``, the one hiring: a closing tied to another company's values
     is no link back to this one's.  Names as written (capitalised), so "a stripe" is none."""
-    if re.search(r"\b" + re.escape(company.name) + r"\b", sentence, re.IGNORECASE):
+    own, others, names = _others(company.id, company.name)
+    m = others.search(sentence)
+    if m is None or own.search(sentence):
         return None
-    for cid, name, rx in _company_names():
-        if cid != company.id and rx.search(sentence):
-            return name
-    return None
+    return names[m.group(1)]
 
 
 REPEAT_FAMILIES = ("repeat.frame", "repeat.fragment", "repeat.dash_or_question", "repeat.interjection",
