@@ -29,10 +29,21 @@ def _concept_data(language: str = "en") -> dict:
 
 
 @lru_cache(maxsize=2)
+def question_patterns(language: str = "en") -> dict[str, re.Pattern[str]]:
+    """Question concept -> its pattern in a question."""
+    return {k: re.compile(r"\b(?:" + v["question"] + r")\b") for k, v in _concept_data(language).items()}
+
+
+@lru_cache(maxsize=64)
+def markers(concept: str, language: str = "en") -> re.Pattern[str]:
+    """A concept's markers in a story, compiled the first time a question raises it (the patterns
+    are long: compiling all of them for every process would cost more than judging an answer)."""
+    return re.compile(r"\b(?:" + _concept_data(language)[concept]["answer"] + r")\b")
+
+
 def concepts(language: str = "en") -> dict[str, tuple[re.Pattern[str], re.Pattern[str]]]:
-    """Question concept -> (pattern in the question, markers in the story)."""
-    return {k: (re.compile(r"\b(?:" + v["question"] + r")\b"), re.compile(r"\b(?:" + v["answer"] + r")\b"))
-            for k, v in _concept_data(language).items()}
+    """Question concept -> (pattern in the question, markers in the story), every concept."""
+    return {k: (qrx, markers(k, language)) for k, qrx in question_patterns(language).items()}
 
 
 @lru_cache(maxsize=2)
@@ -45,7 +56,7 @@ def _alone(language: str = "en") -> dict[str, re.Pattern[str]]:
 
 def question_concepts(question: str) -> list[str]:
     q = normalise(question)
-    found = [k for k, (qrx, _) in concepts().items() if qrx.search(q)]
+    found = [k for k, qrx in question_patterns().items() if qrx.search(q)]
     if not found:
         found = [k for k, rx in _alone().items() if rx.search(q)]
     return found
@@ -62,8 +73,7 @@ def topic_features(question: str, body_text: str) -> tuple[Optional[dict[str, fl
     found = question_concepts(question)
     if not found:
         return None, cover
-    table = concepts()
-    matches = sum(len(table[k][1].findall(body)) for k in found)
+    matches = sum(len(markers(k).findall(body)) for k in found)
     per_100 = 100.0 * matches / max(1, len(body_tokens))
     x = {"topic:any_marker": float(matches > 0), "topic:markers": 1.0 - 0.5 ** matches,
          "topic:per_100_words": min(1.0, per_100 / 5.0), "topic:cover": cover,
