@@ -489,6 +489,18 @@ def test_init_creates_a_valid_private_template_and_never_overwrites(cli):
     r = cli("vault", "init")
     assert r.code == 2 and "already exists" in r.err
     assert p.read_text().endswith("# my note\n")
+    assert "`starcoach vault edit`" in r.err
+
+
+def test_init_of_another_vault_names_it_in_what_to_do_next(cli, tmp_path):
+    p = tmp_path / "mine.toml"
+    r = cli("vault", "list", "--vault", str(p))
+    assert r.code == 2 and r.err.strip() == (f"starcoach: no story vault at {p}; create one with "
+                                             f"`starcoach vault --vault {p} init`"), r.err
+    r = cli("vault", "init", "--vault", str(p))
+    assert r.code == 0 and p.exists(), r
+    said = " ".join(r.out.split())
+    assert f"starcoach vault --vault {p} edit (in your editor) or starcoach vault --vault {p} add" in said, said
 
 
 def test_list_and_show(tmp_path, cli):

@@ -366,6 +366,11 @@ def _toml_files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.glob("*.toml") if p.is_file())
 
 
+def shipped_companies() -> list[Company]:
+    """The company profiles shipped with the program (not the user's own folders)."""
+    return [load_company(p) for p in _toml_files(builtin_dir() / "companies")]
+
+
 def load_catalogue(dirs: Optional[list[Path]] = None) -> Catalogue:
     """Every company and bank in the search folders; later folders override earlier ones."""
     companies: dict[str, Company] = {}

@@ -52,8 +52,9 @@ def open_store(args: "argparse.Namespace", env: Env, *, create: bool = True):
         raise UsageError(str(e)) from None
 
 
-def vault_edit_hint(path, env: Optional[Env] = None) -> str:
-    """The command that edits the vault at ``path``: plain for the default vault, else with ``--vault``."""
+def vault_edit_hint(path, env: Optional[Env] = None, action: str = "edit") -> str:
+    """The command that runs vault ``action`` on the vault at ``path``: plain for the default vault,
+    else with ``--vault``."""
     import shlex
     from pathlib import Path
 
@@ -62,10 +63,10 @@ def vault_edit_hint(path, env: Optional[Env] = None) -> str:
     if env is not None:
         try:
             if Path(path).expanduser().resolve() != (default_data_dir(env.environ) / "vault.toml").resolve():
-                return f"`starcoach vault --vault {shlex.quote(str(path))} edit`"
+                return f"`starcoach vault --vault {shlex.quote(str(path))} {action}`"
         except OSError:
             pass
-    return "`starcoach vault edit`"
+    return f"`starcoach vault {action}`"
 
 
 def load_vault_quiet(path, catalogue, err, env: Optional[Env] = None):

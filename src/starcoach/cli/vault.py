@@ -100,8 +100,10 @@ def vault_path(args: "argparse.Namespace", env: Env) -> Path:
     return root / "vault.toml"
 
 
-def _missing(path: Path) -> UsageError:
-    return UsageError(f"no story vault at {path}; create one with `starcoach vault init`")
+def _missing(path: Path, env: Optional[Env] = None) -> UsageError:
+    from starcoach.cli.common import vault_edit_hint
+
+    return UsageError(f"no story vault at {path}; create one with {vault_edit_hint(path, env, 'init')}")
 
 
 def load_vault(path: Path, catalogue: "Catalogue", env: Optional[Env] = None) -> "Vault":
@@ -110,7 +112,7 @@ def load_vault(path: Path, catalogue: "Catalogue", env: Optional[Env] = None) ->
     try:
         return load(path, catalogue.companies)
     except VaultMissing:
-        raise _missing(path) from None
+        raise _missing(path, env) from None
     except VaultError as e:
         from starcoach.cli.common import vault_edit_hint
 
@@ -163,7 +165,7 @@ def cmd_vault(args: "argparse.Namespace", env: Env) -> int:
     if action == "init":
         return _init(path, env)
     if not path.exists():
-        raise _missing(path)
+        raise _missing(path, env)
     if action == "add":
         from starcoach.cli.vault_add import add
 
@@ -194,7 +196,7 @@ def _init(path: Path, env: Env) -> int:
     from starcoach.cli.common import vault_edit_hint
 
     edit_cmd = escape(vault_edit_hint(path, env).strip("`"))
-    add_cmd = edit_cmd[:-len("edit")] + "add"
+    add_cmd = escape(vault_edit_hint(path, env, "add").strip("`"))
     out.print(f"Replace it with your own: [bold]{edit_cmd}[/bold] (in your editor) or "
               f"[bold]{add_cmd}[/bold] (answering prompts).")
     return ExitStatus.OK

@@ -264,17 +264,11 @@ def could_link(c: SentenceCues) -> bool:
 
 @lru_cache(maxsize=1)
 def _company_names() -> tuple[tuple[str, str], ...]:
-    """(id, name) of every company profile shipped."""
-    from starcoach import tomlfiles
-    from starcoach.catalogue.banks import builtin_dir
+    """(id, name) of every company profile shipped, read by the catalogue's own loader (whose cache
+    the command has usually filled already)."""
+    from starcoach.catalogue.banks import shipped_companies
 
-    out = []
-    for f in sorted((builtin_dir() / "companies").glob("*.toml")):
-        d = tomlfiles.loads(f.read_text(encoding="utf-8"))
-        name = str(d.get("name") or "")
-        if name:
-            out.append((str(d.get("id") or f.stem), name))
-    return tuple(out)
+    return tuple((c.id, c.name) for c in shipped_companies())
 
 
 @lru_cache(maxsize=32)

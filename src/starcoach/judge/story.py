@@ -16,6 +16,7 @@ Pure: analyses in, an analysis and ``Supplied`` items out.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Optional, Sequence
 
 from starcoach.catalogue.banks import Company
@@ -95,12 +96,19 @@ def _evidence(reply: Analysis, story: Analysis, component: str) -> Optional[str]
     return reply.sentences[0].text.strip() if reply.sentences else None
 
 
+@lru_cache(maxsize=8)
+def _cues_of(text: str):
+    """A reply's sentences and cues, judged with no question or company (once per reply text:
+    ``own_actions`` and ``scene_sentence`` both read them)."""
+    return featurise(text, None, None)
+
+
 def own_actions(reply: Analysis) -> int:
     """How many things the reply says the candidate did themselves ("I rewrote", "I convinced"), by
     the judge's own first-person action cues, wherever the judge placed the sentence."""
     if not reply.transcript.strip():
         return 0
-    return sum(c.n("action.i_past") + c.n("action.i_phrases") for c in featurise(reply.transcript, None, None).cues)
+    return sum(c.n("action.i_past") + c.n("action.i_phrases") for c in _cues_of(reply.transcript).cues)
 
 
 #: Cue families that set a scene: when and where ("Last spring", "At my last job", "There was").
@@ -113,7 +121,7 @@ def scene_sentence(reply: Analysis) -> Optional[str]:
     text = reply.transcript
     if not text.strip():
         return None
-    fz = featurise(text, None, None)
+    fz = _cues_of(text)
     for p, c in zip(fz.pieces, fz.cues):
         if any(c.n(f) for f in SCENE_CUES):
             return text[p.start:p.end].strip()
